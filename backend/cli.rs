@@ -1,0 +1,187 @@
+//! What each command does.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::{Cli, Command, ExportArgs, SeedArgs, ServeArgs};
+use crate::db::{Database, content, seed_runs};
+use crate::seed::{self, SeedOptions};
+use crate::{graphql, http, telemetry};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Schema = cli.command {
+        print!("{}", graphql::sdl());
+        return Ok(ExitCode::SUCCESS);
+    }
+    telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
+    let database = Database::open(&cli.global).await?;
+    let result = match &cli.command {
+        Command::Serve(args) => serve(&database, args).await,
+        Command::Migrate => migrate(&database).await,
+        Command::Seed(args) => seed_command(&database, args).await,
+        Command::Export(args) => export(&database, args).await,
+        Command::Schema => unreachable!("handled above"),
+    };
+    // Close the pool, then leave the embedded cluster (stopping it when this
+    // process was its last user) before returning.
+    database.pool.close();
+    drop(database);
+    result
+}
+
+async fn migrate_reporting(database: &Database) -> anyhow::Result<Vec<String>> {
+    let applied = database.migrate().await?;
+    for version in &applied {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(applied)
+}
+
+async fn migrate(database: &Database) -> anyhow::Result<ExitCode> {
+    let applied = migrate_reporting(database).await?;
+    if applied.is_empty() {
+        println!("The database is up to date: no pending migrations.");
+    } else {
+        println!("Applied {} migration(s):", applied.len());
+        for version in applied {
+            println!("  {version}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    migrate_reporting(database).await?;
+    if !args.no_seed {
+        seed_if_empty(database, args).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!(
+        "Beacon is serving GraphQL on http://{address}/graphql ({})",
+        if database.is_embedded() {
+            "embedded PostgreSQL"
+        } else {
+            "external PostgreSQL"
+        }
+    );
+    http::serve(listener, http::AppState::new(database.clone(), args.graphiql)).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// First start: an empty database gets the seeds directory.
+async fn seed_if_empty(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut conn = database.connection().await?;
+    if !content::is_empty(&mut conn).await? {
+        return Ok(());
+    }
+    drop(conn);
+    if !args.seeds.exists() {
+        tracing::warn!(path = %args.seeds.display(), "the database is empty and there is no seeds folder to load");
+        return Ok(());
+    }
+    tracing::info!(path = %args.seeds.display(), "empty database: loading seeds");
+    let report = seed::run(
+        database,
+        &SeedOptions {
+            paths: vec![args.seeds.clone()],
+            dry_run: false,
+            wait: true,
+            progress: false,
+        },
+    )
+    .await
+    .context("loading seeds on first start")?;
+    for line in report.to_string().lines() {
+        tracing::info!("{line}");
+    }
+    Ok(())
+}
+
+async fn seed_command(database: &Database, args: &SeedArgs) -> anyhow::Result<ExitCode> {
+    migrate_reporting(database).await?;
+    if args.history {
+        return seed_history(database, args.limit).await;
+    }
+    let options = SeedOptions {
+        paths: args.paths.clone(),
+        dry_run: args.dry_run,
+        wait: !args.no_wait,
+        progress: true,
+    };
+    match seed::run(database, &options).await {
+        Ok(report) => {
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("seed failed, nothing was written: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn seed_history(database: &Database, limit: i64) -> anyhow::Result<ExitCode> {
+    let mut conn = database.connection().await?;
+    let runs = seed_runs::history(&mut conn, limit).await?;
+    if runs.is_empty() {
+        println!("No seed runs yet.");
+    }
+    for run in runs {
+        let files: Vec<seed::plan::SeedFile> =
+            serde_json::from_value(run.files).unwrap_or_default();
+        let counts: std::collections::BTreeMap<String, seed::Counts> =
+            serde_json::from_value(run.counts).unwrap_or_default();
+        let duration = run
+            .finished_at
+            .map(|end| format!("{} ms", (end - run.started_at).num_milliseconds()))
+            .unwrap_or_else(|| "still running".into());
+        println!(
+            "{}  {}  {:<9}  {}",
+            run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            run.id,
+            run.outcome,
+            duration
+        );
+        for file in files {
+            println!("    file {}  sha256 {}", file.path, file.sha256);
+        }
+        for (kind, count) in counts {
+            if count.created + count.updated + count.unchanged > 0 {
+                println!(
+                    "    {kind}: {} created, {} updated, {} unchanged",
+                    count.created, count.updated, count.unchanged
+                );
+            }
+        }
+        if let Some(error) = run.error {
+            println!("    error: {error}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(database: &Database, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    migrate_reporting(database).await?;
+    let mut conn = database.connection().await?;
+    let documents = content::load_published_documents(&mut conn).await?;
+    let file = seed::export::build(documents);
+    let json = serde_json::to_string_pretty(&file)? + "\n";
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.join("content.json");
+            std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+            if std::io::stderr().is_terminal() {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        None => print!("{json}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,120 @@
+//! Command line and environment: every setting Beacon reads, in one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Beacon: a GraphQL content backend and headless CMS for curated guidance content.
+///
+/// With no database URL, Beacon runs its own private PostgreSQL cluster from
+/// the machine's PostgreSQL server binaries, inside the data directory.
+#[derive(Debug, Parser)]
+#[command(name = "beacon", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// PostgreSQL server to use instead of the embedded cluster,
+    /// e.g. postgres://user:password@host:5432/beacon.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where Beacon keeps its own files: the embedded PostgreSQL cluster and
+    /// its socket. Must be reachable by the `postgres` user when run as root.
+    #[arg(long, env = "BEACON_DATA_DIR", default_value = ".beacon", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or a
+    /// tracing directive such as `beacon=debug,tower_http=info`.
+    #[arg(long = "log", env = "BEACON_LOG", default_value = "info", global = true)]
+    pub log_filter: String,
+
+    /// Log line format.
+    #[arg(long, env = "BEACON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Largest number of pooled database connections per process.
+    #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub db_pool_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GraphQL server. Migrates the database first and, when it holds
+    /// no content yet, loads the seeds directory.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and report them.
+    Migrate,
+    /// Run a seed-loading job: load module pages (.txt) and structured
+    /// content files (.json, .toml) into the database, all or nothing.
+    Seed(SeedArgs),
+    /// Write all content in Beacon's structured format.
+    Export(ExportArgs),
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "BEACON_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Seeds loaded on first start, when the database holds no content.
+    #[arg(long, env = "BEACON_SEEDS", default_value = "seeds")]
+    pub seeds: PathBuf,
+
+    /// Do not load seeds on first start.
+    #[arg(long, env = "BEACON_NO_SEED")]
+    pub no_seed: bool,
+
+    /// Serve GraphiQL on GET /graphql to browsers.
+    #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Files or folders to load; folders are read for .txt, .json and .toml
+    /// files, in name order.
+    #[arg(default_value = "seeds")]
+    pub paths: Vec<PathBuf>,
+
+    /// Report what would change, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// List earlier seed runs instead of running one.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub history: bool,
+
+    /// With --history: how many runs to list, newest first.
+    #[arg(long, default_value_t = 20, requires = "history")]
+    pub limit: i64,
+
+    /// Refuse at once instead of waiting when another seed job is running.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Folder to write `content.json` into; standard output when omitted.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}

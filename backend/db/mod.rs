@@ -1,0 +1,158 @@
+//! Database access: connection pool, migrations, and the queries of each
+//! concern. Nothing here knows about GraphQL or HTTP.
+
+pub mod content;
+pub mod projection;
+#[rustfmt::skip]
+pub mod schema;
+pub mod seed_runs;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use diesel::prelude::*;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::cluster::{ClusterOptions, DATABASE_USER, EmbeddedCluster};
+use crate::config::GlobalOptions;
+
+pub use diesel::result::Error as DbError;
+pub type DbResult<T> = Result<T, DbError>;
+pub type PgPool = Pool<AsyncPgConnection>;
+pub type PooledConnection = Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// A connection pool, and the embedded cluster behind it when there is one.
+/// The cluster is left (and stopped, when this was its last user) once every
+/// clone of the database handle is dropped.
+#[derive(Clone)]
+pub struct Database {
+    pub pool: PgPool,
+    url: String,
+    cluster: Option<Arc<EmbeddedCluster>>,
+}
+
+impl Database {
+    /// Opens the configured database: `--database-url`, or else the embedded
+    /// cluster in `--data-dir` (started or joined).
+    pub async fn open(options: &GlobalOptions) -> anyhow::Result<Self> {
+        match &options.database_url {
+            Some(url) => Self::connect(url.clone(), None, options.db_pool_size).await,
+            None => {
+                let data_dir = options.data_dir.clone();
+                let cluster = tokio::task::spawn_blocking(move || {
+                    EmbeddedCluster::start_or_join(&data_dir, ClusterOptions::default())
+                })
+                .await??;
+                create_database_if_missing(&cluster.database_url("postgres"), DATABASE_USER)
+                    .await?;
+                let url = cluster.database_url(DATABASE_USER);
+                Self::connect(url, Some(Arc::new(cluster)), options.db_pool_size).await
+            }
+        }
+    }
+
+    /// Connects to `url`, keeping `cluster` joined for as long as the pool lives.
+    pub async fn connect(
+        url: String,
+        cluster: Option<Arc<EmbeddedCluster>>,
+        pool_size: usize,
+    ) -> anyhow::Result<Self> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .build()
+            .context("building the database pool")?;
+        // Fail now, with the real reason, rather than on the first request.
+        drop(pool.get().await.map_err(|error| {
+            anyhow::anyhow!("cannot connect to the database: {}", describe_pool_error(&error))
+        })?);
+        Ok(Database { pool, url, cluster })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    pub async fn connection(&self) -> anyhow::Result<PooledConnection> {
+        self.pool
+            .get()
+            .await
+            .map_err(|error| anyhow::anyhow!("database unavailable: {}", describe_pool_error(&error)))
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+            let mut connection = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+                .context("connecting to run migrations")?;
+            let applied = connection
+                .run_pending_migrations(MIGRATIONS)
+                .map_err(|error| anyhow::anyhow!("running migrations: {error}"))?;
+            Ok(applied.iter().map(ToString::to_string).collect())
+        })
+        .await?
+    }
+
+    /// Whether every embedded migration has been applied.
+    pub async fn migrations_applied(&self) -> anyhow::Result<bool> {
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+            let mut connection = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+            let pending = connection
+                .pending_migrations(MIGRATIONS)
+                .map_err(|error| anyhow::anyhow!("reading migrations: {error}"))?;
+            Ok(pending.is_empty())
+        })
+        .await?
+    }
+}
+
+fn describe_pool_error(
+    error: &diesel_async::pooled_connection::deadpool::PoolError,
+) -> String {
+    use diesel_async::pooled_connection::deadpool::PoolError;
+    match error {
+        PoolError::Backend(inner) => inner.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Creates `name` on the server behind `admin_url` unless it exists already.
+pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    use diesel_async::AsyncConnection;
+    let mut connection = AsyncPgConnection::establish(admin_url)
+        .await
+        .context("connecting to the PostgreSQL server")?;
+    let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM pg_database WHERE datname = {})",
+        quote_literal(name)
+    )))
+    .get_result(&mut connection)
+    .await?;
+    if !exists {
+        diesel::sql_query(format!("CREATE DATABASE {}", quote_identifier(name)))
+            .execute(&mut connection)
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+    }
+    Ok(())
+}
+
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}

@@ -1,0 +1,175 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    document_versions (document_id, version) {
+        document_id -> Uuid,
+        version -> Int4,
+        content -> Jsonb,
+        author -> Text,
+        seed_run_id -> Nullable<Uuid>,
+        message -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Uuid,
+        kind -> Text,
+        slug -> Text,
+        seed_key -> Nullable<Text>,
+        status -> Text,
+        draft_version -> Int4,
+        published_version -> Nullable<Int4>,
+        first_published_at -> Nullable<Timestamptz>,
+        published_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    module_resources (stage, module_id, position) {
+        stage -> Text,
+        module_id -> Uuid,
+        resource_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    module_tags (stage, module_id, tag_id) {
+        stage -> Text,
+        module_id -> Uuid,
+        tag_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    modules (stage, id) {
+        stage -> Text,
+        id -> Uuid,
+        version -> Int4,
+        slug -> Text,
+        title -> Text,
+        topic_id -> Nullable<Uuid>,
+        intro -> Text,
+        hero_image_alt -> Nullable<Text>,
+        resources_heading -> Nullable<Text>,
+        disclaimer -> Nullable<Text>,
+        source_file -> Nullable<Text>,
+        source_checksum -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    resource_tags (stage, resource_id, tag_id) {
+        stage -> Text,
+        resource_id -> Uuid,
+        tag_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    resource_topics (stage, resource_id, topic_id) {
+        stage -> Text,
+        resource_id -> Uuid,
+        topic_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    resource_type_links (stage, resource_id, resource_type_id) {
+        stage -> Text,
+        resource_id -> Uuid,
+        resource_type_id -> Uuid,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    resource_types (stage, id) {
+        stage -> Text,
+        id -> Uuid,
+        version -> Int4,
+        slug -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    resources (stage, id) {
+        stage -> Text,
+        id -> Uuid,
+        version -> Int4,
+        slug -> Text,
+        title -> Text,
+        year -> Nullable<Int4>,
+        url -> Nullable<Text>,
+        publisher -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    seed_runs (id) {
+        id -> Uuid,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        dry_run -> Bool,
+        outcome -> Text,
+        files -> Jsonb,
+        counts -> Jsonb,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tags (stage, id) {
+        stage -> Text,
+        id -> Uuid,
+        version -> Int4,
+        slug -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    topics (stage, id) {
+        stage -> Text,
+        id -> Uuid,
+        version -> Int4,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        aliases -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::joinable!(document_versions -> seed_runs (seed_run_id));
+diesel::joinable!(module_resources -> documents (resource_id));
+diesel::joinable!(module_tags -> documents (tag_id));
+diesel::joinable!(modules -> documents (topic_id));
+diesel::joinable!(resource_tags -> documents (tag_id));
+diesel::joinable!(resource_topics -> documents (topic_id));
+diesel::joinable!(resource_type_links -> documents (resource_type_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    document_versions,
+    documents,
+    module_resources,
+    module_tags,
+    modules,
+    resource_tags,
+    resource_topics,
+    resource_type_links,
+    resource_types,
+    resources,
+    seed_runs,
+    tags,
+    topics,
+);

@@ -1,0 +1,116 @@
+//! The record of seed jobs, and the lock that keeps them one at a time.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::DbResult;
+use super::schema::seed_runs;
+use crate::seed::Counts;
+use crate::seed::plan::SeedFile;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = seed_runs)]
+pub struct SeedRun {
+    pub id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub dry_run: bool,
+    pub outcome: String,
+    pub files: serde_json::Value,
+    pub counts: serde_json::Value,
+    pub error: Option<String>,
+}
+
+pub async fn start(conn: &mut AsyncPgConnection, id: Uuid, files: &[SeedFile]) -> DbResult<()> {
+    diesel::insert_into(seed_runs::table)
+        .values((
+            seed_runs::id.eq(id),
+            seed_runs::files.eq(serde_json::to_value(files).expect("files serialize")),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A run that failed before it could list its files (unreadable input).
+pub async fn record_failure_before_start(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    error: &str,
+) -> DbResult<()> {
+    start(conn, id, &[]).await?;
+    fail(conn, id, error).await
+}
+
+pub async fn succeed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    counts: &BTreeMap<String, Counts>,
+) -> DbResult<()> {
+    diesel::update(seed_runs::table.find(id))
+        .set((
+            seed_runs::outcome.eq("succeeded"),
+            seed_runs::finished_at.eq(diesel::dsl::now),
+            seed_runs::counts.eq(serde_json::to_value(counts).expect("counts serialize")),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn fail(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> DbResult<()> {
+    diesel::update(seed_runs::table.find(id))
+        .set((
+            seed_runs::outcome.eq("failed"),
+            seed_runs::finished_at.eq(diesel::dsl::now),
+            seed_runs::error.eq(error),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// When the oldest other run still marked running began.
+pub async fn running_since(
+    conn: &mut AsyncPgConnection,
+    except: Uuid,
+) -> DbResult<Option<DateTime<Utc>>> {
+    seed_runs::table
+        .filter(seed_runs::outcome.eq("running"))
+        .filter(seed_runs::id.ne(except))
+        .select(seed_runs::started_at)
+        .order(seed_runs::started_at.asc())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn history(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<SeedRun>> {
+    seed_runs::table
+        .select(SeedRun::as_select())
+        .order(seed_runs::started_at.desc())
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Takes the transaction-scoped advisory lock if it is free.
+pub async fn try_lock(conn: &mut AsyncPgConnection, key: i64) -> DbResult<bool> {
+    diesel::select(diesel::dsl::sql::<Bool>("pg_try_advisory_xact_lock(").bind::<BigInt, _>(key).sql(")"))
+        .get_result(conn)
+        .await
+}
+
+/// Waits for the transaction-scoped advisory lock.
+pub async fn lock(conn: &mut AsyncPgConnection, key: i64) -> DbResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<BigInt, _>(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

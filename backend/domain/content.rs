@@ -1,0 +1,201 @@
+//! The content model: what a version of each kind of document holds.
+//!
+//! A version's snapshot is one of these structs, stored as JSON. Relations
+//! hold document ids, never version numbers, so a link survives any order of
+//! publishing.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The kinds of document Beacon manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Topic,
+    ResourceType,
+    Tag,
+    Resource,
+    Module,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Topic,
+        Kind::ResourceType,
+        Kind::Tag,
+        Kind::Resource,
+        Kind::Module,
+    ];
+
+    /// The name stored in `documents.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Topic => "topic",
+            Kind::ResourceType => "resource_type",
+            Kind::Tag => "tag",
+            Kind::Resource => "resource",
+            Kind::Module => "module",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+}
+
+/// Which state of the content a read sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Published versions only: what anonymous and partner clients see.
+    Published,
+    /// The current draft of every live document (preview).
+    Draft,
+}
+
+impl Stage {
+    /// The name stored in the projections' `stage` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Published => "published",
+            Stage::Draft => "draft",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TopicContent {
+    pub name: String,
+    pub slug: String,
+    #[serde(default)]
+    pub description: String,
+    /// Other names that resolve to this topic.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A resource type or a tag: a named label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelContent {
+    pub name: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceContent {
+    pub title: String,
+    pub slug: String,
+    /// Resource type documents, in display order.
+    pub types: Vec<Uuid>,
+    pub year: Option<i32>,
+    pub url: Option<String>,
+    pub publisher: Option<String>,
+    pub summary: Option<String>,
+    /// Topic documents, in display order.
+    pub topics: Vec<Uuid>,
+    /// Tag documents, in display order.
+    pub tags: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModuleContent {
+    pub title: String,
+    pub slug: String,
+    pub topic: Option<Uuid>,
+    /// Markdown.
+    pub intro: String,
+    pub hero_image_alt: Option<String>,
+    pub resources_heading: Option<String>,
+    /// Resource documents in page order.
+    pub resources: Vec<Uuid>,
+    pub tags: Vec<Uuid>,
+    pub disclaimer: Option<String>,
+    pub source: Option<SourceFile>,
+}
+
+/// The file a module was loaded from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceFile {
+    pub file: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub checksum: String,
+}
+
+/// One version's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Topic(TopicContent),
+    ResourceType(LabelContent),
+    Tag(LabelContent),
+    Resource(ResourceContent),
+    Module(ModuleContent),
+}
+
+impl Content {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Content::Topic(_) => Kind::Topic,
+            Content::ResourceType(_) => Kind::ResourceType,
+            Content::Tag(_) => Kind::Tag,
+            Content::Resource(_) => Kind::Resource,
+            Content::Module(_) => Kind::Module,
+        }
+    }
+
+    pub fn slug(&self) -> &str {
+        match self {
+            Content::Topic(topic) => &topic.slug,
+            Content::ResourceType(label) | Content::Tag(label) => &label.slug,
+            Content::Resource(resource) => &resource.slug,
+            Content::Module(module) => &module.slug,
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let value = match self {
+            Content::Topic(topic) => serde_json::to_value(topic),
+            Content::ResourceType(label) | Content::Tag(label) => serde_json::to_value(label),
+            Content::Resource(resource) => serde_json::to_value(resource),
+            Content::Module(module) => serde_json::to_value(module),
+        };
+        value.expect("content snapshots always serialize")
+    }
+
+    pub fn from_json(kind: Kind, value: serde_json::Value) -> serde_json::Result<Content> {
+        Ok(match kind {
+            Kind::Topic => Content::Topic(serde_json::from_value(value)?),
+            Kind::ResourceType => Content::ResourceType(serde_json::from_value(value)?),
+            Kind::Tag => Content::Tag(serde_json::from_value(value)?),
+            Kind::Resource => Content::Resource(serde_json::from_value(value)?),
+            Kind::Module => Content::Module(serde_json::from_value(value)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_round_trip_through_json() {
+        let resource = Content::Resource(ResourceContent {
+            title: "Title".into(),
+            slug: "title".into(),
+            types: vec![Uuid::now_v7()],
+            year: None,
+            url: Some("https://example.org".into()),
+            publisher: None,
+            summary: Some("Summary".into()),
+            topics: vec![Uuid::now_v7(), Uuid::now_v7()],
+            tags: vec![],
+        });
+        let json = resource.to_json();
+        assert_eq!(Content::from_json(Kind::Resource, json).unwrap(), resource);
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+    }
+}

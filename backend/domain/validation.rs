@@ -1,0 +1,123 @@
+//! Rules every version must satisfy, whoever writes it (seed job or editor).
+
+use super::content::{Content, LabelContent, ModuleContent, ResourceContent, TopicContent};
+use super::slug::is_valid_slug;
+
+pub const MIN_YEAR: i32 = 1800;
+pub const MAX_YEAR: i32 = 2200;
+
+/// One broken rule: which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Checks a snapshot; returns every broken rule, not only the first.
+pub fn validate(content: &Content) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut check = |ok: bool, field: &'static str, message: &str| {
+        if !ok {
+            errors.push(FieldError {
+                field,
+                message: message.to_string(),
+            });
+        }
+    };
+    check(
+        is_valid_slug(content.slug()),
+        "slug",
+        "must be lowercase letters and digits separated by single hyphens",
+    );
+    match content {
+        Content::Topic(TopicContent { name, .. })
+        | Content::ResourceType(LabelContent { name, .. })
+        | Content::Tag(LabelContent { name, .. }) => {
+            check(!name.trim().is_empty(), "name", "must not be empty");
+        }
+        Content::Resource(ResourceContent {
+            title,
+            year,
+            url,
+            types,
+            ..
+        }) => {
+            check(!title.trim().is_empty(), "title", "must not be empty");
+            check(
+                year.is_none_or(|year| (MIN_YEAR..=MAX_YEAR).contains(&year)),
+                "year",
+                &format!("must be between {MIN_YEAR} and {MAX_YEAR}"),
+            );
+            check(
+                url.as_deref().is_none_or(is_http_url),
+                "url",
+                "must be an http:// or https:// address",
+            );
+            check(!types.is_empty(), "types", "a resource needs at least one type");
+        }
+        Content::Module(ModuleContent { title, .. }) => {
+            check(!title.trim().is_empty(), "title", "must not be empty");
+        }
+    }
+    errors
+}
+
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !rest.contains(char::is_whitespace)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn resource(year: Option<i32>, url: Option<&str>) -> Content {
+        Content::Resource(ResourceContent {
+            title: "A title".into(),
+            slug: "a-title".into(),
+            types: vec![Uuid::nil()],
+            year,
+            url: url.map(str::to_string),
+            publisher: None,
+            summary: None,
+            topics: vec![],
+            tags: vec![],
+        })
+    }
+
+    #[test]
+    fn accepts_a_valid_resource() {
+        assert!(validate(&resource(Some(2021), Some("https://example.org/x"))).is_empty());
+        assert!(validate(&resource(None, None)).is_empty());
+    }
+
+    #[test]
+    fn reports_every_broken_rule() {
+        let errors = validate(&resource(Some(1700), Some("ftp://example.org")));
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["year", "url"]);
+        assert_eq!(validate(&resource(None, Some("https:// x"))).len(), 1);
+    }
+
+    #[test]
+    fn labels_need_names_and_slugs() {
+        let label = Content::Tag(LabelContent {
+            name: " ".into(),
+            slug: "Bad Slug".into(),
+        });
+        let fields: Vec<_> = validate(&label).iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["slug", "name"]);
+    }
+}

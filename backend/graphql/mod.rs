@@ -1,0 +1,30 @@
+//! The GraphQL schema: types, resolvers and errors. Knows the database layer
+//! and the domain, not HTTP.
+
+pub mod error;
+pub mod ids;
+pub mod loaders;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+pub use query::{QueryRoot, Visibility};
+
+use crate::db::PgPool;
+
+pub type BeaconSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// The schema, with the pool every resolver reads through.
+pub fn build_schema(pool: Option<PgPool>) -> BeaconSchema {
+    let builder = Schema::build(QueryRoot, EmptyMutation, EmptySubscription);
+    match pool {
+        Some(pool) => builder.data(pool).finish(),
+        None => builder.finish(),
+    }
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}

@@ -1,0 +1,257 @@
+//! The content types partners query. Each wraps a projection row; relations
+//! go through the request's loaders.
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+use super::error::internal;
+use super::ids::{NodeType, encode};
+use super::loaders::{
+    ContentLoader, Loaders, ResourcesOfModule, TagsOfModule, TagsOfResource, TopicById,
+    TopicsOfResource, TypesOfResource,
+};
+use crate::db::content::{LabelRow, ModuleRow, ResourceRow, TopicRow};
+
+async fn load_many<K>(ctx: &Context<'_>, key: K) -> Result<<ContentLoader as Loader<K>>::Value>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    ContentLoader: Loader<K, Error = super::loaders::LoadError>,
+    <ContentLoader as Loader<K>>::Value: Default,
+{
+    let loaders = ctx.data_unchecked::<Loaders>();
+    Ok(loaders
+        .load_one(key)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default())
+}
+
+/// A practice area, such as "Community Trust and Partnerships".
+pub struct Topic(pub TopicRow);
+
+#[Object]
+impl Topic {
+    /// Opaque global id.
+    async fn id(&self) -> ID {
+        encode(NodeType::Topic, self.0.id)
+    }
+    /// URL-safe name, unique among topics and stable once published.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// What the practice area covers; empty when none was written.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Other names that resolve to this topic (e.g. former names).
+    async fn aliases(&self) -> Vec<&str> {
+        self.0.aliases.iter().flatten().map(String::as_str).collect()
+    }
+}
+
+/// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
+pub struct ResourceType(pub LabelRow);
+
+#[Object]
+impl ResourceType {
+    /// Opaque global id.
+    async fn id(&self) -> ID {
+        encode(NodeType::ResourceType, self.0.id)
+    }
+    /// URL-safe name, unique among resource types.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// A free-form editorial label on resources and modules.
+pub struct Tag(pub LabelRow);
+
+#[Object]
+impl Tag {
+    /// Opaque global id.
+    async fn id(&self) -> ID {
+        encode(NodeType::Tag, self.0.id)
+    }
+    /// URL-safe name, unique among tags.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// A guidebook, report, video, research brief or other piece of guidance.
+pub struct Resource(pub ResourceRow);
+
+#[Object]
+impl Resource {
+    /// Opaque global id.
+    async fn id(&self) -> ID {
+        encode(NodeType::Resource, self.0.id)
+    }
+    /// URL-safe name, unique among resources and stable once published.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Title as published.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Its types, in display order (at least one).
+    async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
+        let rows = load_many(ctx, TypesOfResource(self.0.id)).await?;
+        Ok(rows.into_iter().map(ResourceType).collect())
+    }
+    /// Year of publication; null when the source gives none.
+    async fn year(&self) -> Option<i32> {
+        self.0.year
+    }
+    /// Where to read or watch it.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    /// Who published it.
+    async fn publisher(&self) -> Option<&str> {
+        self.0.publisher.as_deref()
+    }
+    /// A short summary.
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// The practice areas it belongs to, in display order.
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+        let rows = load_many(ctx, TopicsOfResource(self.0.id)).await?;
+        Ok(rows.into_iter().map(Topic).collect())
+    }
+    /// Editorial labels, in display order.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        let rows = load_many(ctx, TagsOfResource(self.0.id)).await?;
+        Ok(rows.into_iter().map(Tag).collect())
+    }
+}
+
+/// One guidance page per practice area: an introduction and its resources.
+pub struct Module(pub ModuleRow);
+
+#[Object]
+impl Module {
+    /// Opaque global id.
+    async fn id(&self) -> ID {
+        encode(NodeType::Module, self.0.id)
+    }
+    /// URL-safe name, unique among modules and stable once published.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Page title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Introduction, in Markdown.
+    async fn intro(&self) -> &str {
+        &self.0.intro
+    }
+    /// Alternative text of the page's hero image.
+    async fn hero_image_alt(&self) -> Option<&str> {
+        self.0.hero_image_alt.as_deref()
+    }
+    /// Heading above the resource list, e.g. "Resources Related to …".
+    async fn resources_heading(&self) -> Option<&str> {
+        self.0.resources_heading.as_deref()
+    }
+    /// Closing disclaimer paragraph.
+    async fn disclaimer(&self) -> Option<&str> {
+        self.0.disclaimer.as_deref()
+    }
+    /// The practice area this module covers.
+    async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
+        let Some(topic_id) = self.0.topic_id else {
+            return Ok(None);
+        };
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let topic = loaders.load_one(TopicById(topic_id)).await.map_err(internal)?;
+        Ok(topic.map(Topic))
+    }
+    /// Its resources, in page order.
+    async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
+        let rows = load_many(ctx, ResourcesOfModule(self.0.id)).await?;
+        Ok(rows.into_iter().map(Resource).collect())
+    }
+    /// Editorial labels, in display order.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+        let rows = load_many(ctx, TagsOfModule(self.0.id)).await?;
+        Ok(rows.into_iter().map(Tag).collect())
+    }
+}
+
+/// Pagination state of a connection (Relay cursor connections).
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// Whether items follow the last one of this page.
+    pub has_next_page: bool,
+    /// Whether items precede the first one of this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first item of this page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A resource and its position in a connection.
+pub struct ResourceEdge {
+    pub cursor: String,
+    pub node: ResourceRow,
+}
+
+#[Object]
+impl ResourceEdge {
+    /// Opaque position of this item; stable while items are added.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    /// The resource.
+    async fn node(&self) -> Resource {
+        Resource(self.node.clone())
+    }
+}
+
+/// A page of resources.
+pub struct ResourceConnection {
+    pub edges: Vec<ResourceEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i64,
+}
+
+#[Object]
+impl ResourceConnection {
+    /// The page's items with their cursors.
+    async fn edges(&self) -> &[ResourceEdge] {
+        &self.edges
+    }
+    /// The page's items, without cursors.
+    async fn nodes(&self) -> Vec<Resource> {
+        self.edges
+            .iter()
+            .map(|edge| Resource(edge.node.clone()))
+            .collect()
+    }
+    /// Where this page stands.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    /// How many resources there are in all pages together.
+    async fn total_count(&self) -> i64 {
+        self.total_count
+    }
+}

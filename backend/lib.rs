@@ -1,0 +1,20 @@
+//! Beacon: a GraphQL content backend and headless CMS for curated guidance
+//! content.
+//!
+//! - [`http`]: routes and the HTTP server;
+//! - [`graphql`]: the schema partners query;
+//! - [`domain`]: the content model and its rules, plain data and functions;
+//! - [`db`]: PostgreSQL access (pool, migrations, queries);
+//! - [`seed`]: seed-loading jobs and export;
+//! - [`cluster`]: the embedded PostgreSQL default;
+//! - [`config`] and [`cli`]: the command line.
+
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+pub mod telemetry;

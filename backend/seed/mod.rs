@@ -1,0 +1,350 @@
+//! Seed-loading jobs: module pages and structured files in, published
+//! documents out — idempotent, all-or-nothing, one job at a time, recorded.
+
+pub mod export;
+pub mod format;
+pub mod page;
+pub mod plan;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::projection::{self, NewDocument, NewVersion, ProjectedItem};
+use crate::db::{Database, content, seed_runs};
+use crate::domain::{Kind, Stage};
+use plan::{Origin, SeedFile, SeedSet};
+use resolve::WorkingDocument;
+
+/// Why a seed job failed; `file:line: message` where a place is known.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("{place}: {message}")]
+    Input { place: String, message: String },
+    #[error("another seed job is running (started {started}); not waiting because of --no-wait")]
+    Busy { started: String },
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SeedError {
+    pub fn at(path: &Path, line: usize, message: impl std::fmt::Display) -> Self {
+        let place = if line == 0 {
+            path.display().to_string()
+        } else {
+            format!("{}:{line}", path.display())
+        };
+        SeedError::Input {
+            place,
+            message: message.to_string(),
+        }
+    }
+
+    pub fn invalid(origin: &Origin, message: impl std::fmt::Display) -> Self {
+        SeedError::Input {
+            place: origin.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// What to load and how.
+#[derive(Debug, Clone)]
+pub struct SeedOptions {
+    pub paths: Vec<PathBuf>,
+    pub dry_run: bool,
+    pub wait: bool,
+    /// Progress lines (or a bar on a terminal) on stderr.
+    pub progress: bool,
+}
+
+/// Created / updated / unchanged, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedReport {
+    pub run_id: Uuid,
+    pub dry_run: bool,
+    pub files: Vec<SeedFile>,
+    /// Keyed by kind: topic, resource_type, tag, resource, module.
+    pub counts: BTreeMap<String, Counts>,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u128,
+}
+
+impl SeedReport {
+    pub fn changed(&self) -> bool {
+        self.counts
+            .values()
+            .any(|counts| counts.created + counts.updated > 0)
+    }
+}
+
+impl std::fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = if self.dry_run { "would be" } else { "" };
+        writeln!(
+            f,
+            "{} {} file(s) in {} ms{}",
+            if self.dry_run { "Dry run over" } else { "Loaded" },
+            self.files.len(),
+            self.elapsed_ms,
+            if self.dry_run { " (nothing written)" } else { "" }
+        )?;
+        for kind in Kind::ALL {
+            let counts = self.counts.get(kind.as_str()).copied().unwrap_or_default();
+            writeln!(
+                f,
+                "  {:<14} {:>7} created {verb:<8} {:>7} updated {verb:<8} {:>7} unchanged",
+                kind.as_str().replace('_', " "),
+                counts.created,
+                counts.updated,
+                counts.unchanged,
+            )?;
+        }
+        if !self.changed() {
+            writeln!(f, "Nothing changed: the database already matches these files.")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Serializes seed jobs across every process that shares the database.
+const SEED_LOCK_KEY: i64 = 0x6265_6163_6f6e_5344; // "beaconSD"
+
+const SEED_AUTHOR_PREFIX: &str = "seed:";
+
+/// Runs a seed job: read and parse every file first, then apply everything in
+/// one transaction under the seed lock, and record the run either way.
+pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedReport, SeedError> {
+    let started = Instant::now();
+    let progress = Progress::new(options.progress);
+    let files = plan::collect_files(&options.paths)?;
+    progress.step(&format!("reading {} file(s)", files.len()));
+    let read = tokio::task::spawn_blocking(move || SeedSet::read(&files))
+        .await
+        .map_err(|error| SeedError::Other(error.to_string()))?;
+    let run_id = Uuid::now_v7();
+    let mut conn = database
+        .connection()
+        .await
+        .map_err(|error| SeedError::Other(error.to_string()))?;
+
+    let set = match read {
+        Ok(set) => set,
+        Err(error) => {
+            if !options.dry_run {
+                seed_runs::record_failure_before_start(&mut conn, run_id, &error.to_string()).await?;
+            }
+            return Err(error);
+        }
+    };
+    if !options.dry_run {
+        seed_runs::start(&mut conn, run_id, &set.files).await?;
+    }
+    let outcome = apply(&mut conn, &set, run_id, options, &progress).await;
+    let elapsed_ms = started.elapsed().as_millis();
+    match outcome {
+        Ok(counts) => {
+            if !options.dry_run {
+                seed_runs::succeed(&mut conn, run_id, &counts).await?;
+            }
+            progress.finish();
+            Ok(SeedReport {
+                run_id,
+                dry_run: options.dry_run,
+                files: set.files,
+                counts,
+                warnings: set.warnings,
+                elapsed_ms,
+            })
+        }
+        Err(error) => {
+            if !options.dry_run {
+                seed_runs::fail(&mut conn, run_id, &error.to_string()).await?;
+            }
+            progress.finish();
+            Err(error)
+        }
+    }
+}
+
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    set: &SeedSet,
+    run_id: Uuid,
+    options: &SeedOptions,
+    progress: &Progress,
+) -> Result<BTreeMap<String, Counts>, SeedError> {
+    let dry_run = options.dry_run;
+    let wait = options.wait;
+    conn.transaction::<_, SeedError, _>(async |conn| {
+        {
+            if !seed_runs::try_lock(conn, SEED_LOCK_KEY).await? {
+                let started = seed_runs::running_since(conn, run_id)
+                    .await?
+                    .map(|time| time.to_rfc3339())
+                    .unwrap_or_else(|| "just now".into());
+                if !wait {
+                    return Err(SeedError::Busy { started });
+                }
+                progress.step(&format!(
+                    "another seed job is running (started {started}); waiting for it to finish"
+                ));
+                seed_runs::lock(conn, SEED_LOCK_KEY).await?;
+            }
+            progress.step("reading current content");
+            let existing = content::load_current_documents(conn).await?;
+            progress.step(&format!("resolving against {} existing item(s)", existing.len()));
+            let resolver = resolve::resolve(set, existing)?;
+            let counts = count(&resolver.documents);
+            if !dry_run {
+                let changed: Vec<&WorkingDocument> =
+                    resolver.documents.iter().filter(|d| d.is_changed()).collect();
+                progress.step(&format!("writing {} changed item(s)", changed.len()));
+                write(conn, &changed, run_id).await?;
+            }
+            Ok(counts)
+        }
+    })
+    .await
+}
+
+fn count(documents: &[WorkingDocument]) -> BTreeMap<String, Counts> {
+    let mut counts: BTreeMap<String, Counts> = Kind::ALL
+        .iter()
+        .map(|kind| (kind.as_str().to_string(), Counts::default()))
+        .collect();
+    for document in documents {
+        let entry = counts.entry(document.kind.as_str().to_string()).or_default();
+        if document.is_new() {
+            entry.created += 1;
+        } else if document.is_changed() {
+            entry.updated += 1;
+        } else {
+            entry.unchanged += 1;
+        }
+    }
+    counts
+}
+
+/// Writes one new version per changed document, attributed to this run, and
+/// publishes it: pointers move and both projections are rebuilt.
+async fn write(
+    conn: &mut AsyncPgConnection,
+    changed: &[&WorkingDocument],
+    run_id: Uuid,
+) -> Result<(), SeedError> {
+    let now = Utc::now();
+    let author = format!("{SEED_AUTHOR_PREFIX}{run_id}");
+    let message = "seed job";
+    let new_documents: Vec<NewDocument> = changed
+        .iter()
+        .filter(|document| document.is_new())
+        .map(|document| NewDocument {
+            id: document.id,
+            kind: document.kind.as_str(),
+            slug: &document.slug,
+            seed_key: document.seed_key.as_deref(),
+            status: "published",
+            draft_version: 1,
+            published_version: Some(1),
+            first_published_at: Some(now),
+            published_at: Some(now),
+        })
+        .collect();
+    let versions: Vec<NewVersion> = changed
+        .iter()
+        .map(|document| NewVersion {
+            document_id: document.id,
+            version: document.version + 1,
+            content: document.content.to_json(),
+            author: &author,
+            seed_run_id: Some(run_id),
+            message,
+        })
+        .collect();
+    projection::insert_documents(conn, &new_documents).await?;
+    projection::insert_versions(conn, &versions).await?;
+    let updated: Vec<&&WorkingDocument> = changed.iter().filter(|d| !d.is_new()).collect();
+    if !updated.is_empty() {
+        projection::publish_existing(
+            conn,
+            &updated.iter().map(|d| d.id).collect::<Vec<_>>(),
+            &updated.iter().map(|d| d.version + 1).collect::<Vec<_>>(),
+            &updated.iter().map(|d| d.slug.clone()).collect::<Vec<_>>(),
+            &updated.iter().map(|d| d.seed_key.clone()).collect::<Vec<_>>(),
+        )
+        .await?;
+    }
+    let published_at = content::first_published_at(
+        conn,
+        &changed
+            .iter()
+            .filter(|d| d.kind == Kind::Resource)
+            .map(|d| d.id)
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    let items: Vec<ProjectedItem> = changed
+        .iter()
+        .map(|document| ProjectedItem {
+            id: document.id,
+            version: document.version + 1,
+            content: &document.content,
+            published_at: published_at.get(&document.id).copied(),
+        })
+        .collect();
+    projection::project(conn, Stage::Draft, &items).await?;
+    projection::project(conn, Stage::Published, &items).await?;
+    Ok(())
+}
+
+/// Progress on stderr: a spinner with messages on a terminal, plain lines
+/// otherwise (logs, CI).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        use std::io::IsTerminal;
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress { bar, enabled }
+    }
+
+    fn step(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(message.to_string()),
+            None if self.enabled => eprintln!("seed: {message}"),
+            None => tracing::debug!("seed: {message}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

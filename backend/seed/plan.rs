@@ -1,0 +1,284 @@
+//! Reading seed files into one [`SeedSet`]: what the files say, with names not
+//! yet resolved to documents, and where each item came from.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::SeedError;
+use super::format::{self, ContentFile, LabelRecord, ModuleRecord, ResourceRecord, TopicRecord};
+use super::page;
+use crate::domain::content::SourceFile;
+use crate::domain::slug::normalize_name;
+
+/// A file read by a seed job.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SeedFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Where an item was written, for error messages: "seeds/x.txt:12".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin(pub String);
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A module's reference to one of its resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceRef {
+    /// A resource of this run, by its position in [`SeedSet::resources`].
+    InRun(usize),
+    /// A resource by slug, in this run or already in the database.
+    Slug(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Planned<T> {
+    pub record: T,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedModule {
+    pub record: ModuleRecord,
+    pub resources: Vec<ResourceRef>,
+    pub origin: Origin,
+}
+
+/// Everything a seed job's files say, resources already merged by identity.
+#[derive(Debug, Default)]
+pub struct SeedSet {
+    pub files: Vec<SeedFile>,
+    pub topics: Vec<Planned<TopicRecord>>,
+    pub resource_types: Vec<Planned<LabelRecord>>,
+    pub tags: Vec<Planned<LabelRecord>>,
+    pub resources: Vec<Planned<ResourceRecord>>,
+    pub modules: Vec<PlannedModule>,
+    pub warnings: Vec<String>,
+    resource_index: HashMap<String, usize>,
+}
+
+/// The identity a seed job knows a resource by: its normalized title and
+/// year. The same resource listed on two pages is one resource.
+pub fn resource_key(title: &str, year: Option<i32>) -> String {
+    match year {
+        Some(year) => format!("{}|{year}", normalize_name(title)),
+        None => format!("{}|", normalize_name(title)),
+    }
+}
+
+/// Files to load from `paths`: files as given, folders' .txt/.json/.toml
+/// files in name order (not recursing into hidden folders).
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SeedError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path).map_err(|error| SeedError::at(path, 0, error))?;
+        if metadata.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found)?;
+            found.sort();
+            files.extend(found);
+        } else {
+            if !is_seed_file(path) {
+                return Err(SeedError::at(
+                    path,
+                    0,
+                    "not a seed file: expected .txt (a module page), .json or .toml",
+                ));
+            }
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), SeedError> {
+    let entries = std::fs::read_dir(dir).map_err(|error| SeedError::at(dir, 0, error))?;
+    for entry in entries {
+        let entry = entry.map_err(|error| SeedError::at(dir, 0, error))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if is_seed_file(&path) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn is_seed_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|extension| extension.to_str()),
+        Some("txt" | "json" | "toml")
+    )
+}
+
+impl SeedSet {
+    /// Reads and parses every file; the first unreadable or unparseable one
+    /// fails the whole set.
+    pub fn read(files: &[PathBuf]) -> Result<SeedSet, SeedError> {
+        let mut set = SeedSet::default();
+        for path in files {
+            let bytes = std::fs::read(path).map_err(|error| SeedError::at(path, 0, error))?;
+            let text = String::from_utf8(bytes.clone())
+                .map_err(|_| SeedError::at(path, 0, "not UTF-8 text"))?;
+            let checksum = hex(&Sha256::digest(&bytes));
+            let display = path.display().to_string();
+            match path.extension().and_then(|extension| extension.to_str()) {
+                Some("txt") => {
+                    let page = page::parse(&text)
+                        .map_err(|error| SeedError::at(path, error.line, error.message))?;
+                    set.add_page(&display, &checksum, page);
+                }
+                Some("json") => {
+                    let file = format::parse_json(&text)
+                        .map_err(|(line, message)| SeedError::at(path, line, message))?;
+                    set.add_content_file(&display, file);
+                }
+                _ => {
+                    let file = format::parse_toml(&text)
+                        .map_err(|(line, message)| SeedError::at(path, line, message))?;
+                    set.add_content_file(&display, file);
+                }
+            }
+            set.files.push(SeedFile {
+                path: display,
+                sha256: checksum,
+            });
+        }
+        Ok(set)
+    }
+
+    fn add_page(&mut self, file: &str, checksum: &str, page: page::Page) {
+        for warning in &page.warnings {
+            self.warnings
+                .push(format!("{file}:{}: {}", warning.line, warning.message));
+        }
+        let mut resources = Vec::new();
+        for entry in &page.entries {
+            let record = ResourceRecord {
+                id: None,
+                slug: None,
+                title: entry.title.clone(),
+                types: entry.types.clone(),
+                year: entry.year,
+                url: None,
+                publisher: None,
+                summary: None,
+                topics: entry.topics.clone(),
+                tags: Vec::new(),
+            };
+            let index = self.add_resource(record, Origin(format!("{file}:{}", entry.line)));
+            if !resources.contains(&ResourceRef::InRun(index)) {
+                resources.push(ResourceRef::InRun(index));
+            }
+        }
+        let file_name = Path::new(file)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.to_string());
+        self.modules.push(PlannedModule {
+            record: ModuleRecord {
+                id: None,
+                slug: None,
+                title: page.module_title().to_string(),
+                topic: Some(page.topic_name.clone()),
+                intro: page.intro.clone(),
+                hero_image_alt: page.hero_image_alt.clone(),
+                resources_heading: Some(page.heading.clone()),
+                resources: Vec::new(),
+                tags: Vec::new(),
+                disclaimer: page.disclaimer.clone(),
+                source: Some(SourceFile {
+                    file: file_name,
+                    checksum: checksum.to_string(),
+                }),
+            },
+            resources,
+            origin: Origin(format!("{file}:{}", page.heading_line)),
+        });
+    }
+
+    fn add_content_file(&mut self, file: &str, content: ContentFile) {
+        let at = |section: &str, index: usize| Origin(format!("{file}: {section}[{index}]"));
+        for (index, topic) in content.topics.into_iter().enumerate() {
+            self.topics.push(Planned {
+                record: topic,
+                origin: at("topics", index),
+            });
+        }
+        for (index, label) in content.resource_types.into_iter().enumerate() {
+            self.resource_types.push(Planned {
+                record: label,
+                origin: at("resourceTypes", index),
+            });
+        }
+        for (index, label) in content.tags.into_iter().enumerate() {
+            self.tags.push(Planned {
+                record: label,
+                origin: at("tags", index),
+            });
+        }
+        for (index, resource) in content.resources.into_iter().enumerate() {
+            self.add_resource(resource, at("resources", index));
+        }
+        for (index, module) in content.modules.into_iter().enumerate() {
+            let resources = module
+                .resources
+                .iter()
+                .map(|slug| ResourceRef::Slug(slug.clone()))
+                .collect();
+            self.modules.push(PlannedModule {
+                record: module,
+                resources,
+                origin: at("modules", index),
+            });
+        }
+    }
+
+    /// Adds a resource, merging it into an earlier one with the same
+    /// identity: types, topics and tags are united, and fields the earlier
+    /// listing left empty are filled in.
+    fn add_resource(&mut self, record: ResourceRecord, origin: Origin) -> usize {
+        let key = resource_key(&record.title, record.year);
+        if let Some(&index) = self.resource_index.get(&key) {
+            let existing = &mut self.resources[index].record;
+            merge_names(&mut existing.types, &record.types);
+            merge_names(&mut existing.topics, &record.topics);
+            merge_names(&mut existing.tags, &record.tags);
+            existing.id = existing.id.or(record.id);
+            existing.slug = existing.slug.take().or(record.slug);
+            existing.url = existing.url.take().or(record.url);
+            existing.publisher = existing.publisher.take().or(record.publisher);
+            existing.summary = existing.summary.take().or(record.summary);
+            return index;
+        }
+        self.resources.push(Planned { record, origin });
+        self.resource_index.insert(key, self.resources.len() - 1);
+        self.resources.len() - 1
+    }
+}
+
+/// Appends the names of `more` that `names` lacks (ignoring case and
+/// typography), keeping the first spelling and order.
+pub fn merge_names(names: &mut Vec<String>, more: &[String]) {
+    for name in more {
+        let normalized = normalize_name(name);
+        if !names.iter().any(|known| normalize_name(known) == normalized) {
+            names.push(name.clone());
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,392 @@
+//! Turning a [`SeedSet`] into changes against the documents that exist:
+//! names resolved to documents, new items created, existing ones merged.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::SeedError;
+use super::plan::{Origin, Planned, PlannedModule, ResourceRef, SeedSet, resource_key};
+use crate::domain::content::{
+    Content, Kind, LabelContent, ModuleContent, ResourceContent, TopicContent,
+};
+use crate::domain::slug::{normalize_name, slugify};
+use crate::domain::validation::validate;
+
+/// A document as the resolver sees it.
+#[derive(Debug, Clone)]
+pub struct WorkingDocument {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub slug: String,
+    pub seed_key: Option<String>,
+    /// The current draft version; 0 for a document this run creates.
+    pub version: i32,
+    /// The current draft snapshot; `None` for a new document.
+    pub original: Option<Content>,
+    pub content: Content,
+    /// Where this run mentioned it first.
+    pub origin: Option<Origin>,
+}
+
+impl WorkingDocument {
+    pub fn is_new(&self) -> bool {
+        self.original.is_none()
+    }
+
+    pub fn is_changed(&self) -> bool {
+        self.original.as_ref() != Some(&self.content)
+    }
+}
+
+/// All documents, indexed the ways a seed file can name them.
+pub struct Resolver {
+    pub documents: Vec<WorkingDocument>,
+    by_id: HashMap<Uuid, usize>,
+    by_slug: HashMap<(Kind, String), usize>,
+    by_seed_key: HashMap<(Kind, String), usize>,
+    /// Normalized names (and topic aliases) → document.
+    by_name: HashMap<(Kind, String), usize>,
+}
+
+impl Resolver {
+    pub fn new(existing: Vec<WorkingDocument>) -> Self {
+        let mut resolver = Resolver {
+            documents: Vec::with_capacity(existing.len()),
+            by_id: HashMap::new(),
+            by_slug: HashMap::new(),
+            by_seed_key: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for document in existing {
+            resolver.push(document);
+        }
+        resolver
+    }
+
+    fn push(&mut self, document: WorkingDocument) -> usize {
+        let index = self.documents.len();
+        self.by_id.insert(document.id, index);
+        self.by_slug
+            .insert((document.kind, document.slug.clone()), index);
+        if let Some(key) = &document.seed_key {
+            self.by_seed_key.insert((document.kind, key.clone()), index);
+        }
+        self.documents.push(document);
+        self.index_names(index);
+        index
+    }
+
+    fn index_names(&mut self, index: usize) {
+        let document = &self.documents[index];
+        let kind = document.kind;
+        let names: Vec<String> = match &document.content {
+            Content::Topic(topic) => std::iter::once(&topic.name)
+                .chain(&topic.aliases)
+                .map(|name| normalize_name(name))
+                .collect(),
+            Content::ResourceType(label) | Content::Tag(label) => vec![normalize_name(&label.name)],
+            _ => Vec::new(),
+        };
+        for name in names {
+            self.by_name.entry((kind, name)).or_insert(index);
+        }
+    }
+
+    fn find(&self, kind: Kind, id: Option<Uuid>, slug: Option<&str>, key: Option<&str>) -> Option<usize> {
+        id.and_then(|id| self.by_id.get(&id).copied())
+            .filter(|&index| self.documents[index].kind == kind)
+            .or_else(|| slug.and_then(|slug| self.by_slug.get(&(kind, slug.to_string())).copied()))
+            .or_else(|| key.and_then(|key| self.by_seed_key.get(&(kind, key.to_string())).copied()))
+    }
+
+    /// A slug no other document of `kind` has: `base`, else `base-<year>`,
+    /// else `base-2`, `base-3`, …
+    fn free_slug(&self, kind: Kind, base: &str, year: Option<i32>) -> String {
+        let taken = |slug: &str| self.by_slug.contains_key(&(kind, slug.to_string()));
+        if !taken(base) {
+            return base.to_string();
+        }
+        if let Some(year) = year {
+            let with_year = format!("{base}-{year}");
+            if !taken(&with_year) {
+                return with_year;
+            }
+        }
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|slug| !taken(slug))
+            .expect("some suffix is free")
+    }
+
+    fn create(&mut self, id: Option<Uuid>, seed_key: Option<String>, content: Content, origin: &Origin) -> Result<usize, SeedError> {
+        let kind = content.kind();
+        let id = id.unwrap_or_else(Uuid::now_v7);
+        if self.by_id.contains_key(&id) {
+            return Err(SeedError::invalid(origin, format!("id {id} belongs to another item")));
+        }
+        if self.by_slug.contains_key(&(kind, content.slug().to_string())) {
+            return Err(SeedError::invalid(
+                origin,
+                format!("slug {:?} is already used by another {}", content.slug(), kind.as_str().replace('_', " ")),
+            ));
+        }
+        Ok(self.push(WorkingDocument {
+            id,
+            kind,
+            slug: content.slug().to_string(),
+            seed_key,
+            version: 0,
+            original: None,
+            content,
+            origin: Some(origin.clone()),
+        }))
+    }
+
+    fn update(&mut self, index: usize, content: Content, origin: &Origin) {
+        let document = &mut self.documents[index];
+        document.content = content;
+        document.origin.get_or_insert_with(|| origin.clone());
+        self.index_names(index);
+    }
+
+    /// A topic by slug, name or alias; created when nothing matches.
+    fn topic(&mut self, reference: &str, origin: &Origin) -> Result<Uuid, SeedError> {
+        self.label(Kind::Topic, reference, origin)
+    }
+
+    /// A topic, resource type or tag by slug or name; created when unknown.
+    fn label(&mut self, kind: Kind, reference: &str, origin: &Origin) -> Result<Uuid, SeedError> {
+        let name = reference.trim();
+        let slug = slugify(name);
+        let found = self
+            .by_name
+            .get(&(kind, normalize_name(name)))
+            .or_else(|| self.by_slug.get(&(kind, slug.clone())))
+            .copied();
+        let index = match found {
+            Some(index) => index,
+            None => {
+                if slug.is_empty() {
+                    return Err(SeedError::invalid(
+                        origin,
+                        format!("{:?} has no letters or digits to name a {}", name, kind.as_str().replace('_', " ")),
+                    ));
+                }
+                let content = match kind {
+                    Kind::Topic => Content::Topic(TopicContent {
+                        name: name.to_string(),
+                        slug,
+                        description: String::new(),
+                        aliases: Vec::new(),
+                    }),
+                    Kind::ResourceType => Content::ResourceType(LabelContent { name: name.to_string(), slug }),
+                    Kind::Tag => Content::Tag(LabelContent { name: name.to_string(), slug }),
+                    Kind::Resource | Kind::Module => unreachable!("only labels are created by name"),
+                };
+                self.create(None, None, content, origin)?
+            }
+        };
+        Ok(self.documents[index].id)
+    }
+
+    fn labels(&mut self, kind: Kind, references: &[String], origin: &Origin) -> Result<Vec<Uuid>, SeedError> {
+        let mut ids = Vec::new();
+        for reference in references {
+            let id = self.label(kind, reference, origin)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    fn declared_topic(&mut self, planned: &Planned<crate::seed::format::TopicRecord>) -> Result<(), SeedError> {
+        let record = &planned.record;
+        let slug = record.slug.clone().unwrap_or_else(|| slugify(&record.name));
+        let existing = self.find(Kind::Topic, record.id, Some(&slug), None).or_else(|| {
+            self.by_name.get(&(Kind::Topic, normalize_name(&record.name))).copied()
+        });
+        let mut content = TopicContent {
+            name: record.name.trim().to_string(),
+            slug,
+            description: record.description.trim().to_string(),
+            aliases: record.aliases.iter().map(|alias| alias.trim().to_string()).collect(),
+        };
+        match existing {
+            Some(index) => {
+                content.slug = self.documents[index].slug.clone();
+                self.update(index, Content::Topic(content), &planned.origin);
+            }
+            None => {
+                self.create(record.id, None, Content::Topic(content), &planned.origin)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn declared_label(&mut self, kind: Kind, planned: &Planned<crate::seed::format::LabelRecord>) -> Result<(), SeedError> {
+        let record = &planned.record;
+        let slug = record.slug.clone().unwrap_or_else(|| slugify(&record.name));
+        let existing = self.find(kind, record.id, Some(&slug), None);
+        let mut label = LabelContent { name: record.name.trim().to_string(), slug };
+        let wrap = |label| if kind == Kind::Tag { Content::Tag(label) } else { Content::ResourceType(label) };
+        match existing {
+            Some(index) => {
+                label.slug = self.documents[index].slug.clone();
+                self.update(index, wrap(label), &planned.origin);
+            }
+            None => {
+                self.create(record.id, None, wrap(label), &planned.origin)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn resource(&mut self, planned: &Planned<crate::seed::format::ResourceRecord>) -> Result<usize, SeedError> {
+        let record = &planned.record;
+        let origin = &planned.origin;
+        let key = resource_key(&record.title, record.year);
+        let types = self.labels(Kind::ResourceType, &record.types, origin)?;
+        let topics = self.labels(Kind::Topic, &record.topics, origin)?;
+        let tags = self.labels(Kind::Tag, &record.tags, origin)?;
+        let existing = self.find(Kind::Resource, record.id, record.slug.as_deref(), Some(&key));
+        match existing {
+            Some(index) => {
+                let Content::Resource(current) = &self.documents[index].content else {
+                    unreachable!("indexed as a resource")
+                };
+                let content = ResourceContent {
+                    title: record.title.trim().to_string(),
+                    slug: current.slug.clone(),
+                    types: union(&current.types, &types),
+                    year: record.year,
+                    url: record.url.clone().or_else(|| current.url.clone()),
+                    publisher: record.publisher.clone().or_else(|| current.publisher.clone()),
+                    summary: record.summary.clone().or_else(|| current.summary.clone()),
+                    topics: union(&current.topics, &topics),
+                    tags: union(&current.tags, &tags),
+                };
+                self.documents[index].seed_key = Some(key);
+                self.update(index, Content::Resource(content), origin);
+                Ok(index)
+            }
+            None => {
+                let slug = match &record.slug {
+                    Some(slug) => slug.clone(),
+                    None => {
+                        let base = slugify(&record.title);
+                        if base.is_empty() {
+                            return Err(SeedError::invalid(origin, "the title has no letters or digits to make a slug"));
+                        }
+                        self.free_slug(Kind::Resource, &base, record.year)
+                    }
+                };
+                let content = ResourceContent {
+                    title: record.title.trim().to_string(),
+                    slug,
+                    types,
+                    year: record.year,
+                    url: record.url.clone(),
+                    publisher: record.publisher.clone(),
+                    summary: record.summary.clone(),
+                    topics,
+                    tags,
+                };
+                self.create(record.id, Some(key), Content::Resource(content), origin)
+            }
+        }
+    }
+
+    fn module(&mut self, planned: &PlannedModule, resources_in_run: &[usize]) -> Result<(), SeedError> {
+        let record = &planned.record;
+        let origin = &planned.origin;
+        let mut resources = Vec::new();
+        for reference in &planned.resources {
+            let index = match reference {
+                ResourceRef::InRun(position) => resources_in_run[*position],
+                ResourceRef::Slug(slug) => *self
+                    .by_slug
+                    .get(&(Kind::Resource, slug.clone()))
+                    .ok_or_else(|| SeedError::invalid(origin, format!("no resource has the slug {slug:?}")))?,
+            };
+            let id = self.documents[index].id;
+            if !resources.contains(&id) {
+                resources.push(id);
+            }
+        }
+        let topic = match &record.topic {
+            Some(topic) => Some(self.topic(topic, origin)?),
+            None => None,
+        };
+        let tags = self.labels(Kind::Tag, &record.tags, origin)?;
+        let slug = record.slug.clone().unwrap_or_else(|| slugify(&record.title));
+        let existing = self.find(Kind::Module, record.id, Some(&slug), None);
+        let mut content = ModuleContent {
+            title: record.title.trim().to_string(),
+            slug,
+            topic,
+            intro: record.intro.clone(),
+            hero_image_alt: record.hero_image_alt.clone(),
+            resources_heading: record.resources_heading.clone(),
+            resources,
+            tags,
+            disclaimer: record.disclaimer.clone(),
+            source: record.source.clone(),
+        };
+        match existing {
+            Some(index) => {
+                let Content::Module(current) = &self.documents[index].content else {
+                    unreachable!("indexed as a module")
+                };
+                content.slug = current.slug.clone();
+                content.tags = union(&current.tags, &content.tags);
+                self.update(index, Content::Module(content), origin);
+            }
+            None => {
+                self.create(record.id, None, Content::Module(content), origin)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn union(first: &[Uuid], second: &[Uuid]) -> Vec<Uuid> {
+    let mut all = first.to_vec();
+    for id in second {
+        if !all.contains(id) {
+            all.push(*id);
+        }
+    }
+    all
+}
+
+/// Applies the seed set to the existing documents. Declared topics, types and
+/// tags come first so that names on pages resolve to them (aliases included).
+pub fn resolve(set: &SeedSet, existing: Vec<WorkingDocument>) -> Result<Resolver, SeedError> {
+    let mut resolver = Resolver::new(existing);
+    for topic in &set.topics {
+        resolver.declared_topic(topic)?;
+    }
+    for label in &set.resource_types {
+        resolver.declared_label(Kind::ResourceType, label)?;
+    }
+    for label in &set.tags {
+        resolver.declared_label(Kind::Tag, label)?;
+    }
+    let mut resources_in_run = Vec::with_capacity(set.resources.len());
+    for resource in &set.resources {
+        resources_in_run.push(resolver.resource(resource)?);
+    }
+    for module in &set.modules {
+        resolver.module(module, &resources_in_run)?;
+    }
+    for document in resolver.documents.iter().filter(|document| document.is_changed()) {
+        let errors = validate(&document.content);
+        if let Some(first) = errors.first() {
+            let origin = document.origin.clone().unwrap_or_else(|| Origin(document.slug.clone()));
+            return Err(SeedError::invalid(&origin, first.to_string()));
+        }
+    }
+    Ok(resolver)
+}

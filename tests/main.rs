@@ -1,0 +1,9 @@
+//! Integration tests: one binary, a real PostgreSQL, a fresh database per test.
+
+mod support;
+
+mod cli;
+mod cluster;
+mod graphql_read;
+mod schema;
+mod seed_jobs;

@@ -1,0 +1,350 @@
+//! Test harness: one throwaway PostgreSQL cluster per test run (or the server
+//! named by `TEST_DATABASE_URL`), migrated once into a template database, and
+//! a fresh database cloned from it for every test.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use beacon::cluster::{ClusterOptions, EmbeddedCluster};
+use beacon::db::{Database, quote_identifier};
+use beacon::http::{AppState, router};
+use beacon::seed::{self, SeedOptions, SeedReport};
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The server every test database lives on.
+struct Server {
+    /// URL of a maintenance database, with `{db}` where a name goes.
+    url_template: String,
+    template: String,
+    _cluster: Option<EmbeddedCluster>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static NEXT_DATABASE: AtomicU64 = AtomicU64::new(0);
+
+const TEMPLATE_PREFIX: &str = "beacon_template_";
+const TEST_PREFIX: &str = "beacon_test_";
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Runs async setup on a runtime of its own: each test has its own runtime,
+/// and the shared server must outlive all of them.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .expect("a runtime")
+                    .block_on(future)
+            })
+            .join()
+            .expect("setup thread")
+    })
+}
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        let (url_template, cluster) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) => (replace_database(&url, "{db}"), None),
+            Err(_) => {
+                let dir = std::env::temp_dir().join(format!("beacon-test-{}", std::process::id()));
+                let cluster = EmbeddedCluster::start_or_join(&dir, ClusterOptions { ephemeral: true })
+                    .expect("starting the test cluster");
+                (cluster.database_url("{db}"), Some(cluster))
+            }
+        };
+        // The template's name changes with the migrations, so a stale one
+        // from an earlier run is never used.
+        let fingerprint = migrations_fingerprint();
+        let template = format!("{TEMPLATE_PREFIX}{fingerprint}");
+        let admin = url_template.replace("{db}", "postgres");
+        block_on(prepare_template(&admin, &url_template, &template));
+        Server {
+            url_template,
+            template,
+            _cluster: cluster,
+        }
+    })
+}
+
+/// `postgres://…/name?…` with the database name replaced.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host = match path_start {
+        Some(index) => &base[..index],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host}/{name}?{query}"),
+        None => format!("{host}/{name}"),
+    }
+}
+
+fn migrations_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut entries: Vec<_> = walk(&repo_path("migrations"));
+    entries.sort();
+    for path in entries {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&path).unwrap_or_default());
+    }
+    beacon::seed::plan::hex(&hasher.finalize()[..6])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[derive(QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+/// Creates the migrated template once (across concurrent test processes, under
+/// an advisory lock) and sweeps databases left by test processes that died.
+async fn prepare_template(admin: &str, url_template: &str, template: &str) {
+    let mut conn = AsyncPgConnection::establish(admin).await.expect("connecting to the test server");
+    diesel::sql_query("SELECT pg_advisory_lock(4242)").execute(&mut conn).await.unwrap();
+    let existing: Vec<DatabaseName> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'beacon\\_%'",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    for name in existing.iter().map(|row| &row.datname) {
+        let stale_template = name.starts_with(TEMPLATE_PREFIX) && name != template;
+        let orphan = name
+            .strip_prefix(TEST_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .is_some_and(|pid| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
+            });
+        if stale_template || orphan {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(name)))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+    if !existing.iter().any(|row| row.datname == template) {
+        let building = format!("{template}_building");
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {}", quote_identifier(&building)))
+            .execute(&mut conn)
+            .await;
+        diesel::sql_query(format!("CREATE DATABASE {}", quote_identifier(&building)))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let database = Database::connect(url_template.replace("{db}", &building), None, 2)
+            .await
+            .unwrap();
+        database.migrate().await.expect("migrating the template");
+        database.pool.close();
+        drop(database);
+        diesel::sql_query(format!(
+            "ALTER DATABASE {} RENAME TO {}",
+            quote_identifier(&building),
+            quote_identifier(template)
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).await.unwrap();
+}
+
+/// A fresh, migrated, empty database of this test's own.
+pub async fn fresh_database() -> Database {
+    let server = server();
+    let name = format!(
+        "{TEST_PREFIX}{}_{}",
+        std::process::id(),
+        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = server.url_template.replace("{db}", "postgres");
+    let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
+    diesel::sql_query(format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quote_identifier(&name),
+        quote_identifier(&server.template)
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    Database::connect(server.url_template.replace("{db}", &name), None, 8)
+        .await
+        .unwrap()
+}
+
+/// The URL of a new, empty (unmigrated) database.
+pub async fn empty_database_url() -> String {
+    let server = server();
+    let name = format!(
+        "{TEST_PREFIX}{}_{}",
+        std::process::id(),
+        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = server.url_template.replace("{db}", "postgres");
+    let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {}", quote_identifier(&name)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    server.url_template.replace("{db}", &name)
+}
+
+/// A test's application: its own database and the real router.
+pub struct TestApp {
+    pub database: Database,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp {
+            database: fresh_database().await,
+        }
+    }
+
+    /// With the repository's `seeds/` loaded.
+    pub async fn seeded() -> TestApp {
+        let app = TestApp::new().await;
+        app.seed(&[repo_path("seeds")]).await.expect("the seeds load");
+        app
+    }
+
+    pub async fn seed(&self, paths: &[PathBuf]) -> Result<SeedReport, seed::SeedError> {
+        seed::run(&self.database, &seed_options(paths, false)).await
+    }
+
+    pub async fn dry_run(&self, paths: &[PathBuf]) -> Result<SeedReport, seed::SeedError> {
+        seed::run(&self.database, &seed_options(paths, true)).await
+    }
+
+    pub fn router(&self) -> axum::Router {
+        router(AppState::new(self.database.clone(), true))
+    }
+
+    /// POSTs a query through the router; returns the status and JSON body.
+    pub async fn post(&self, query: &str, variables: Value) -> (StatusCode, Value) {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.router().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// The `data` of a query that must succeed.
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The first error of a query that must fail.
+    pub async fn query_error(&self, query: &str, variables: Value) -> Value {
+        let (_, body) = self.post(query, variables).await;
+        body["errors"][0].clone()
+    }
+
+    /// Serves the app on a real loopback socket; the server stops with the test.
+    pub async fn spawn_server(&self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = self.router();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        address
+    }
+
+    /// Everything in the database that content writes touch, as one value,
+    /// to prove a failed job left it exactly as it was.
+    pub async fn snapshot(&self) -> String {
+        #[derive(QueryableByName)]
+        struct Dump {
+            #[diesel(sql_type = Text)]
+            dump: String,
+        }
+        let mut conn = self.database.connection().await.unwrap();
+        let tables = [
+            "documents",
+            "document_versions",
+            "topics",
+            "resource_types",
+            "tags",
+            "resources",
+            "modules",
+            "resource_type_links",
+            "resource_topics",
+            "resource_tags",
+            "module_resources",
+            "module_tags",
+        ];
+        let mut out = String::new();
+        for table in tables {
+            let dump: Dump = diesel::sql_query(format!(
+                "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') AS dump FROM {table} t"
+            ))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+            out.push_str(table);
+            out.push('\n');
+            out.push_str(&dump.dump);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+pub fn seed_options(paths: &[PathBuf], dry_run: bool) -> SeedOptions {
+    SeedOptions {
+        paths: paths.to_vec(),
+        dry_run,
+        wait: true,
+        progress: false,
+    }
+}
+
+/// Counts of one kind in a report: (created, updated, unchanged).
+pub fn counts(report: &SeedReport, kind: &str) -> (u64, u64, u64) {
+    let counts = report.counts[kind];
+    (counts.created, counts.updated, counts.unchanged)
+}
