@@ -1,0 +1,174 @@
+//! The `beacon` binary, end to end.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{empty_database_url, repo_path};
+
+fn beacon() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon"));
+    command
+        .current_dir(repo_path(""))
+        .env_remove("DATABASE_URL")
+        .env("BEACON_LOG", "warn");
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// POSTs a query to a server started by the test; `None` until it answers.
+fn graphql(port: u16, query: &str) -> Option<Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/graphql"))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .ok()?;
+        response.json().await.ok()
+    })
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(data_dir: &std::path::Path) -> Server {
+        let port = free_port();
+        let child = beacon()
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("BEACON_DATA_DIR", data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, port };
+        assert!(
+            wait_until(Duration::from_secs(60), || graphql(port, "{ __typename }").is_some()),
+            "the server did not come up"
+        );
+        server
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_runs_an_embedded_cluster_shares_it_and_stops_it_on_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let data = graphql(server.port, "{ __typename module(slug: \"community-trust-and-partnerships\") { resources { slug } } }").unwrap();
+    assert_eq!(data["data"]["__typename"], "Query");
+    assert_eq!(data["data"]["module"]["resources"].as_array().unwrap().len(), 8);
+
+    // A second process on the same data dir joins the running cluster.
+    let migrate = beacon().arg("migrate").env("BEACON_DATA_DIR", dir.path()).output().unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
+    let seed = beacon().arg("seed").env("BEACON_DATA_DIR", dir.path()).output().unwrap();
+    assert!(seed.status.success());
+    assert!(String::from_utf8_lossy(&seed.stdout).contains("Nothing changed"));
+    assert!(graphql(server.port, "{ __typename }").is_some(), "still serving after they left");
+
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = server.child.wait().unwrap();
+    assert!(status.success());
+    assert!(
+        !dir.path().join("postgres/postmaster.pid").exists(),
+        "stopping Beacon stops its PostgreSQL"
+    );
+}
+
+#[test]
+fn a_killed_server_leaves_no_postgres_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    server.signal(nix::sys::signal::Signal::SIGKILL);
+    server.child.wait().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || !dir.path().join("postgres/postmaster.pid").exists()),
+        "the watchdog stops the orphaned cluster"
+    );
+    // And the next start works from there.
+    let again = Server::start(dir.path());
+    assert!(graphql(again.port, "{ modules { slug } }").is_some());
+}
+
+#[tokio::test]
+async fn seed_and_export_use_an_external_database_url() {
+    let url = empty_database_url().await;
+    let run = |args: &[&str]| beacon().args(args).env("DATABASE_URL", &url).output().unwrap();
+
+    let first = run(&["seed"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("8 created"), "{stdout}");
+
+    let second = run(&["seed"]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("Nothing changed"));
+
+    let broken = run(&["seed", "tests/pages/broken-year.txt"]);
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(stderr.contains("tests/pages/broken-year.txt:9"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+
+    let dry = run(&["seed", "--dry-run", "tests/pages/use-of-force.txt"]);
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("nothing written"));
+
+    let history = run(&["seed", "--history"]);
+    let history = String::from_utf8_lossy(&history.stdout);
+    assert_eq!(history.matches("succeeded").count(), 2, "{history}");
+    assert_eq!(history.matches("failed").count(), 1, "{history}");
+
+    let export = run(&["export"]);
+    let exported: Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(exported["format"], "beacon-content/1");
+    assert_eq!(exported["resources"].as_array().unwrap().len(), 8);
+    assert_eq!(exported["modules"][0]["slug"], json!("community-trust-and-partnerships"));
+}
+
+#[test]
+fn help_documents_every_command_and_schema_prints_the_sdl() {
+    let help = beacon().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for command in ["serve", "migrate", "seed", "export", "schema", "--database-url", "--data-dir", "--log"] {
+        assert!(help.contains(command), "--help lacks {command}");
+    }
+    let schema = beacon().arg("schema").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&schema.stdout), beacon::graphql::sdl());
+}

@@ -1,0 +1,192 @@
+//! The read API over the seeded Knowledge Lab content.
+
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn the_seeded_module_is_served_with_its_resources_in_page_order() {
+    let app = TestApp::seeded().await;
+    let data = app
+        .query(
+            r#"query ($slug: String!) {
+              module(slug: $slug) {
+                id slug title intro heroImageAlt resourcesHeading disclaimer
+                topic { slug name }
+                tags { slug }
+                resources { id slug title year url publisher summary types { slug name } topics { name } tags { slug } }
+              }
+            }"#,
+            json!({ "slug": "community-trust-and-partnerships" }),
+        )
+        .await;
+    let module = &data["module"];
+    assert_eq!(module["title"], "Community Trust and Partnerships");
+    assert!(module["intro"].as_str().unwrap().starts_with("There is almost no aspect"));
+    assert_eq!(module["heroImageAlt"], "homeowner pointing out an issue to a police officer");
+    assert_eq!(module["resourcesHeading"], "Resources Related to Community Trust and Partnerships");
+    assert!(module["disclaimer"].as_str().unwrap().contains("Constitutional policing"));
+    assert_eq!(module["topic"]["slug"], "community-trust-and-partnerships");
+    assert_eq!(module["tags"], json!([]));
+    let resources = module["resources"].as_array().unwrap();
+    let expected = [
+        ("Choosing the Right Data Strategy for Behavioral Health and Criminal Justice Initiatives", "guidebook-tool"),
+        ("How to Successfully Implement a Mobile Crisis Team", "guidebook-tool"),
+        ("Law Enforcement-Based Case Management Services: A Review of Research", "guidebook-tool"),
+        ("Tips for Successfully Implementing a 911 Dispatch Diversion Program", "guidebook-tool"),
+        ("Transforming Dispatch and Crisis Response Services: Meeting Challenges with Innovation", "video"),
+        ("A Crisis of Trust: A National Policing Institute Report to the Los Angeles Board of Police Commissioners on the Los Angeles Police Department Response to First Amendment Assemblies and Protests Occurring May 27 – June 7, 2020", "report"),
+        ("A Matter of Public Health and Safety: How States Can Support Local Crisis", "research-brief"),
+        ("Building a Comprehensive and Coordinated Crisis Response", "research-brief"),
+    ];
+    assert_eq!(resources.len(), expected.len());
+    for (resource, (title, type_slug)) in resources.iter().zip(expected) {
+        assert_eq!(resource["title"], title);
+        assert_eq!(resource["year"], 2021);
+        assert_eq!(resource["types"][0]["slug"], type_slug);
+        assert_eq!(resource["url"], Value::Null);
+    }
+    assert_eq!(
+        resources[5]["topics"],
+        json!([
+            {"name": "Crime and Violence Response"},
+            {"name": "Community Trust and Partnerships"},
+            {"name": "Response to Mass Demonstrations"},
+            {"name": "Use of Force"}
+        ])
+    );
+    assert_eq!(resources[0]["topics"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_vocabularies_are_listed_with_descriptions_and_aliases() {
+    let app = TestApp::seeded().await;
+    let data = app
+        .query(
+            "{ topics { slug name description aliases } resourceTypes { slug name } tags { slug } modules { slug } }",
+            json!({}),
+        )
+        .await;
+    let topics = data["topics"].as_array().unwrap();
+    assert_eq!(topics.len(), 5);
+    let crime = topics.iter().find(|t| t["slug"] == "crime-and-violence-response").unwrap();
+    assert_eq!(crime["aliases"], json!(["Crime and Violence Reduction"]));
+    assert!(!crime["description"].as_str().unwrap().is_empty());
+    assert_eq!(
+        data["resourceTypes"],
+        json!([
+            {"slug": "guidebook-tool", "name": "Guidebook/Tool"},
+            {"slug": "report", "name": "Report"},
+            {"slug": "research-brief", "name": "Research Brief"},
+            {"slug": "video", "name": "Video"}
+        ])
+    );
+    assert_eq!(data["tags"], json!([]));
+    assert_eq!(data["modules"], json!([{"slug": "community-trust-and-partnerships"}]));
+    let topic = app
+        .query(r#"{ topic(slug: "use-of-force") { name } missing: topic(slug: "nope") { name } }"#, json!({}))
+        .await;
+    assert_eq!(topic, json!({"topic": {"name": "Use of Force"}, "missing": null}));
+}
+
+#[tokio::test]
+async fn resources_page_through_every_item_once() {
+    let app = TestApp::seeded().await;
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app
+            .query(
+                "query ($after: String) { resources(first: 3, after: $after) {
+                    totalCount nodes { slug } edges { cursor } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let page = &data["resources"];
+        assert_eq!(page["totalCount"], 8);
+        seen.extend(page["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_string()));
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.len(), 8);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 8, "no repeats: {seen:?}");
+}
+
+#[tokio::test]
+async fn bad_pagination_arguments_are_typed_errors() {
+    let app = TestApp::seeded().await;
+    let error = app.query_error("{ resources(first: 101) { totalCount } }", json!({})).await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(error["message"].as_str().unwrap().contains("100"));
+    let error = app
+        .query_error(r#"{ resources(after: "'; DROP TABLE resources; --") { totalCount } }"#, json!({}))
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(!error.to_string().to_lowercase().contains("sql"));
+}
+
+#[tokio::test]
+async fn ids_are_opaque_and_distinct_per_type() {
+    let app = TestApp::seeded().await;
+    let data = app
+        .query(
+            r#"{ module(slug: "community-trust-and-partnerships") { id topic { id } resources { id types { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    let module_id = data["module"]["id"].as_str().unwrap();
+    let resource_id = data["module"]["resources"][0]["id"].as_str().unwrap();
+    assert!(!module_id.contains('-'), "not a bare UUID: {module_id}");
+    assert_ne!(module_id, resource_id);
+}
+
+#[tokio::test]
+async fn the_api_answers_over_a_real_socket() {
+    let app = TestApp::seeded().await;
+    let address = app.spawn_server().await;
+    let client = reqwest::Client::new();
+    let body: Value = client
+        .post(format!("http://{address}/graphql"))
+        .json(&json!({ "query": "{ modules { title } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({"data": {"modules": [{"title": "Community Trust and Partnerships"}]}}));
+    let get: Value = client
+        .get(format!("http://{address}/graphql?query=%7B__typename%7D"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(get, json!({"data": {"__typename": "Query"}}));
+    let health = client.get(format!("http://{address}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client.get(format!("http://{address}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let graphiql = client
+        .get(format!("http://{address}/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(graphiql.text().await.unwrap().contains("graphiql"));
+}
+
+#[tokio::test]
+async fn readiness_fails_until_migrations_are_applied() {
+    let url = crate::support::empty_database_url().await;
+    let database = beacon::db::Database::connect(url, None, 2).await.unwrap();
+    assert!(!database.migrations_applied().await.unwrap());
+    database.migrate().await.unwrap();
+    assert!(database.migrations_applied().await.unwrap());
+}

@@ -1,0 +1,324 @@
+//! Seed-loading jobs against a real database.
+
+use serde_json::json;
+
+use crate::support::{TestApp, counts, repo_path, seed_options};
+
+fn page(name: &str) -> std::path::PathBuf {
+    repo_path(&format!("tests/pages/{name}"))
+}
+
+#[tokio::test]
+async fn the_seeds_folder_loads_the_knowledge_lab_module() {
+    let app = TestApp::new().await;
+    let report = app.seed(&[repo_path("seeds")]).await.unwrap();
+    assert_eq!(counts(&report, "topic"), (5, 0, 0));
+    assert_eq!(counts(&report, "resource_type"), (4, 0, 0));
+    assert_eq!(counts(&report, "resource"), (8, 0, 0));
+    assert_eq!(counts(&report, "module"), (1, 0, 0));
+    assert_eq!(counts(&report, "tag"), (0, 0, 0));
+    assert_eq!(report.files.len(), 2, "the page and topics.toml");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+#[tokio::test]
+async fn running_the_same_seeds_again_changes_nothing() {
+    let app = TestApp::seeded().await;
+    let before = app.snapshot().await;
+    let report = app.seed(&[repo_path("seeds")]).await.unwrap();
+    assert!(!report.changed());
+    assert_eq!(counts(&report, "resource"), (0, 0, 8));
+    assert_eq!(counts(&report, "topic"), (0, 0, 5));
+    assert!(report.to_string().contains("Nothing changed"));
+    assert_eq!(app.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_broken_file_fails_the_whole_job_and_writes_nothing() {
+    let app = TestApp::seeded().await;
+    let before = app.snapshot().await;
+    // A good page that would add content, then a broken one.
+    let error = app
+        .seed(&[page("use-of-force.txt"), page("broken-year.txt")])
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("broken-year.txt:9"), "{message}");
+    assert!(message.contains("20x1"), "{message}");
+    assert_eq!(app.snapshot().await, before);
+
+    let error = app.seed(&[page("not-a-module.txt")]).await.unwrap_err();
+    assert!(error.to_string().contains("not-a-module.txt:1"), "{error}");
+    assert_eq!(app.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn an_invalid_value_fails_with_its_place() {
+    let app = TestApp::seeded().await;
+    let before = app.snapshot().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.json");
+    std::fs::write(
+        &file,
+        json!({"resources": [
+            {"title": "Fine", "types": ["Report"], "year": 2020},
+            {"title": "Too old", "types": ["Report"], "year": 1200}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let message = app.seed(&[file]).await.unwrap_err().to_string();
+    assert!(message.contains("bad.json: resources[1]"), "{message}");
+    assert!(message.contains("year"), "{message}");
+    assert_eq!(app.snapshot().await, before);
+
+    let unparseable = dir.path().join("broken.toml");
+    std::fs::write(&unparseable, "[[topics]]\nname = \"A\"\n\n[[topics]]\nname = \n").unwrap();
+    let message = app.seed(&[unparseable]).await.unwrap_err().to_string();
+    assert!(message.contains("broken.toml:5"), "{message}");
+    assert_eq!(app.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_changes_and_writes_nothing() {
+    let app = TestApp::seeded().await;
+    let before = app.snapshot().await;
+    let report = app.dry_run(&[page("use-of-force.txt")]).await.unwrap();
+    assert!(report.dry_run);
+    assert_eq!(counts(&report, "module"), (1, 0, 1));
+    assert_eq!(counts(&report, "resource"), (4, 1, 7), "the crisis report is merged");
+    assert!(report.to_string().contains("nothing written"));
+    assert_eq!(app.snapshot().await, before);
+    let mut conn = app.database.connection().await.unwrap();
+    let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "a dry run is not recorded as a run");
+}
+
+#[tokio::test]
+async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
+    let app = TestApp::seeded().await;
+    let report = app
+        .seed(&[page("use-of-force.txt"), page("crime-and-violence-reduction.txt")])
+        .await
+        .unwrap();
+    assert_eq!(counts(&report, "module"), (2, 0, 1));
+    // Webinar, After Action Report, Podcast are new; Report, Video exist.
+    assert_eq!(counts(&report, "resource_type").0, 3);
+    // Stops, Searches, and Arrests; Accountability and Transparency.
+    assert_eq!(counts(&report, "topic").0, 2);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("use-of-force.txt:28"));
+
+    let data = app
+        .query(
+            r#"{
+              crime: module(slug: "crime-and-violence-response") {
+                title topic { slug } heroImageAlt
+                resources { title year types { slug } topics { slug } }
+              }
+              force: module(slug: "use-of-force") { title heroImageAlt resources { slug types { slug } year } }
+              topics { slug name }
+              resourceTypes { slug name }
+            }"#,
+            json!({}),
+        )
+        .await;
+    // No title line: the heading names the module's topic, through its alias.
+    assert_eq!(data["crime"]["title"], "Crime and Violence Response");
+    assert_eq!(data["crime"]["topic"]["slug"], "crime-and-violence-response");
+    assert_eq!(data["crime"]["heroImageAlt"], serde_json::Value::Null);
+    let crime_resources = data["crime"]["resources"].as_array().unwrap();
+    assert_eq!(crime_resources.len(), 3);
+    // The near-identical title stays a resource of its own.
+    assert_eq!(
+        crime_resources[0]["title"],
+        "Building a Comprehensive and Coordinated Crisis Response Plan"
+    );
+    // The shared resource keeps its type and gains the alias's topic.
+    assert_eq!(
+        crime_resources[1]["topics"],
+        json!([
+            {"slug": "community-trust-and-partnerships"},
+            {"slug": "mental-health-and-crisis-response"},
+            {"slug": "crime-and-violence-response"}
+        ])
+    );
+    let force = &data["force"];
+    assert_eq!(force["title"], "Use of Force");
+    assert_eq!(force["resources"][0]["types"], json!([{"slug": "report"}, {"slug": "video"}]));
+    assert_eq!(force["resources"][1]["year"], serde_json::Value::Null);
+    assert_eq!(force["resources"][4]["slug"], "cafe-conversations-officers-and-residents-on-force");
+    let topics: Vec<&str> = data["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert!(topics.contains(&"stops-searches-and-arrests"));
+    assert!(!topics.contains(&"crime-and-violence-reduction"), "alias, not a topic");
+    let types: Vec<&str> = data["resourceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["after-action-report", "guidebook-tool", "podcast", "report", "research-brief", "video", "webinar"]
+    );
+
+    // Loading the same pages again: nothing changes.
+    let again = app
+        .seed(&[repo_path("seeds"), page("use-of-force.txt"), page("crime-and-violence-reduction.txt")])
+        .await
+        .unwrap();
+    assert!(!again.changed(), "{again}");
+}
+
+#[tokio::test]
+async fn a_changed_page_makes_new_versions_attributed_to_the_job() {
+    let app = TestApp::seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let original =
+        std::fs::read_to_string(repo_path("seeds/community-trust-and-partnerships.txt")).unwrap();
+    let edited = original.replace(
+        "  • Mental Health and Crisis Response\n\nVideo | 2021",
+        "  • Mental Health and Crisis Response\n  • Use of Force\n\nVideo | 2021",
+    );
+    assert_ne!(original, edited);
+    let file = dir.path().join("community-trust-and-partnerships.txt");
+    std::fs::write(&file, edited).unwrap();
+    let report = app.seed(&[file]).await.unwrap();
+    assert_eq!(counts(&report, "resource"), (0, 1, 7));
+    assert_eq!(counts(&report, "module"), (0, 1, 0), "the source checksum changed");
+
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        version: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        author: String,
+    }
+    let mut conn = app.database.connection().await.unwrap();
+    use diesel_async::RunQueryDsl;
+    let versions: Vec<Version> = diesel::sql_query(
+        "SELECT v.version, v.author FROM document_versions v JOIN documents d ON d.id = v.document_id
+         WHERE d.slug = 'tips-for-successfully-implementing-a-911-dispatch-diversion-program'
+         ORDER BY v.version",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert!(versions.iter().all(|v| v.author.starts_with("seed:")));
+    assert_ne!(versions[0].author, versions[1].author, "each run signs its own versions");
+}
+
+#[tokio::test]
+async fn concurrent_jobs_run_one_at_a_time() {
+    let app = TestApp::new().await;
+    let seeds = [repo_path("seeds")];
+    let options = seed_options(&seeds, false);
+    let (first, second) = tokio::join!(
+        beacon::seed::run(&app.database, &options),
+        beacon::seed::run(&app.database, &options)
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    // One created everything, the other found it all in place: never both.
+    let created: u64 = [&first, &second].iter().map(|r| counts(r, "resource").0).sum();
+    let unchanged: u64 = [&first, &second].iter().map(|r| counts(r, "resource").2).sum();
+    assert_eq!((created, unchanged), (8, 8));
+}
+
+#[tokio::test]
+async fn a_job_that_may_not_wait_refuses_while_another_runs() {
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let app = TestApp::new().await;
+    let mut holder = diesel_async::AsyncPgConnection::establish(app.database.url())
+        .await
+        .unwrap();
+    // Hold the seed lock the way a running job does.
+    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(beacon::seed::SEED_LOCK_KEY)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut options = seed_options(&[repo_path("seeds")], false);
+    options.wait = false;
+    let error = beacon::seed::run(&app.database, &options).await.unwrap_err();
+    assert!(error.to_string().contains("another seed job is running"), "{error}");
+    diesel::sql_query("ROLLBACK").execute(&mut holder).await.unwrap();
+    assert!(beacon::seed::run(&app.database, &options).await.is_ok());
+}
+
+#[tokio::test]
+async fn every_run_is_recorded_with_files_counts_and_errors() {
+    let app = TestApp::seeded().await;
+    let _ = app.seed(&[page("broken-year.txt")]).await.unwrap_err();
+    let mut conn = app.database.connection().await.unwrap();
+    let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    let (failed, succeeded) = (&runs[0], &runs[1]);
+    assert_eq!(failed.outcome, "failed");
+    assert!(failed.error.as_deref().unwrap().contains("broken-year.txt:9"));
+    assert!(failed.finished_at.is_some());
+    assert_eq!(succeeded.outcome, "succeeded");
+    assert_eq!(succeeded.files.as_array().unwrap().len(), 2);
+    assert_eq!(succeeded.counts["resource"]["created"], 8);
+    let sha = succeeded.files[0]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+}
+
+#[tokio::test]
+async fn an_export_loads_into_an_empty_database_unchanged() {
+    let app = TestApp::seeded().await;
+    app.seed(&[page("use-of-force.txt"), page("crime-and-violence-reduction.txt")])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tagged = dir.path().join("tags.toml");
+    std::fs::write(
+        &tagged,
+        r#"
+[[tags]]
+name = "De-escalation"
+
+[[resources]]
+title = "Use-of-Force Reporting in Practice"
+types = ["webinar"]
+url = "https://example.org/webinar"
+publisher = "Example Institute"
+summary = "How agencies report and review force."
+tags = ["de-escalation", "Training"]
+"#,
+    )
+    .unwrap();
+    app.seed(&[tagged]).await.unwrap();
+
+    let mut conn = app.database.connection().await.unwrap();
+    let first = beacon::seed::export::build(
+        beacon::db::content::load_published_documents(&mut conn).await.unwrap(),
+    );
+    assert_eq!(first.tags.len(), 2);
+    let export_file = dir.path().join("content.json");
+    std::fs::write(&export_file, serde_json::to_string_pretty(&first).unwrap()).unwrap();
+
+    let copy = TestApp::new().await;
+    let report = copy.seed(&[export_file.clone()]).await.unwrap();
+    assert_eq!(counts(&report, "module"), (3, 0, 0));
+    let mut copy_conn = copy.database.connection().await.unwrap();
+    let second = beacon::seed::export::build(
+        beacon::db::content::load_published_documents(&mut copy_conn).await.unwrap(),
+    );
+    assert_eq!(first, second);
+    let webinar = second
+        .resources
+        .iter()
+        .find(|r| r.title == "Use-of-Force Reporting in Practice")
+        .unwrap();
+    assert_eq!(webinar.tags, ["de-escalation", "training"]);
+    assert_eq!(webinar.publisher.as_deref(), Some("Example Institute"));
+    // And loading it again into the copy changes nothing.
+    assert!(!copy.seed(&[export_file]).await.unwrap().changed());
+}

@@ -36,7 +36,11 @@ pub struct QueryRoot;
 #[Object(name = "Query")]
 impl QueryRoot {
     /// A module (guidance page) by slug, e.g. "community-trust-and-partnerships".
-    async fn module(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Module>> {
+    async fn module(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's slug.")] slug: String,
+    ) -> Result<Option<Module>> {
         let mut conn = connection(ctx).await?;
         let row = reader(ctx).module_by_slug(&mut conn, &slug).await.map_err(internal)?;
         Ok(row.map(Module))
@@ -50,7 +54,11 @@ impl QueryRoot {
     }
 
     /// A topic (practice area) by slug.
-    async fn topic(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Topic>> {
+    async fn topic(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The topic's slug.")] slug: String,
+    ) -> Result<Option<Topic>> {
         let mut conn = connection(ctx).await?;
         let row = reader(ctx).topic_by_slug(&mut conn, &slug).await.map_err(internal)?;
         Ok(row.map(Topic))

@@ -29,6 +29,7 @@ where
 /// A practice area, such as "Community Trust and Partnerships".
 pub struct Topic(pub TopicRow);
 
+/// A practice area, such as "Community Trust and Partnerships".
 #[Object]
 impl Topic {
     /// Opaque global id.
@@ -56,6 +57,7 @@ impl Topic {
 /// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
 pub struct ResourceType(pub LabelRow);
 
+/// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
 #[Object]
 impl ResourceType {
     /// Opaque global id.
@@ -75,6 +77,7 @@ impl ResourceType {
 /// A free-form editorial label on resources and modules.
 pub struct Tag(pub LabelRow);
 
+/// A free-form editorial label on resources and modules.
 #[Object]
 impl Tag {
     /// Opaque global id.
@@ -94,6 +97,7 @@ impl Tag {
 /// A guidebook, report, video, research brief or other piece of guidance.
 pub struct Resource(pub ResourceRow);
 
+/// A guidebook, report, video, research brief or other piece of guidance.
 #[Object]
 impl Resource {
     /// Opaque global id.
@@ -144,6 +148,7 @@ impl Resource {
 /// One guidance page per practice area: an introduction and its resources.
 pub struct Module(pub ModuleRow);
 
+/// One guidance page per practice area: an introduction and its resources.
 #[Object]
 impl Module {
     /// Opaque global id.
@@ -214,6 +219,7 @@ pub struct ResourceEdge {
     pub node: ResourceRow,
 }
 
+/// A resource and its position in a connection.
 #[Object]
 impl ResourceEdge {
     /// Opaque position of this item; stable while items are added.
@@ -233,6 +239,7 @@ pub struct ResourceConnection {
     pub total_count: i64,
 }
 
+/// A page of resources.
 #[Object]
 impl ResourceConnection {
     /// The page's items with their cursors.

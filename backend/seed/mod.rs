@@ -126,7 +126,7 @@ impl std::fmt::Display for SeedReport {
 }
 
 /// Serializes seed jobs across every process that shares the database.
-const SEED_LOCK_KEY: i64 = 0x6265_6163_6f6e_5344; // "beaconSD"
+pub const SEED_LOCK_KEY: i64 = 0x6265_6163_6f6e_5344; // "beaconSD"
 
 const SEED_AUTHOR_PREFIX: &str = "seed:";
 

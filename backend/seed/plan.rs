@@ -47,6 +47,8 @@ pub struct Planned<T> {
 #[derive(Debug, Clone)]
 pub struct PlannedModule {
     pub record: ModuleRecord,
+    /// The page has no title line: the module is named after its topic.
+    pub titled_by_topic: bool,
     pub resources: Vec<ResourceRef>,
     pub origin: Origin,
 }
@@ -204,6 +206,7 @@ impl SeedSet {
                 }),
             },
             resources,
+            titled_by_topic: page.title.is_none(),
             origin: Origin(format!("{file}:{}", page.heading_line)),
         });
     }
@@ -239,6 +242,7 @@ impl SeedSet {
                 .collect();
             self.modules.push(PlannedModule {
                 record: module,
+                titled_by_topic: false,
                 resources,
                 origin: at("modules", index),
             });

@@ -320,10 +320,18 @@ impl Resolver {
             None => None,
         };
         let tags = self.labels(Kind::Tag, &record.tags, origin)?;
-        let slug = record.slug.clone().unwrap_or_else(|| slugify(&record.title));
+        // "Resources Related to <alias>" names the topic by its canonical name.
+        let title = match (planned.titled_by_topic, topic) {
+            (true, Some(topic)) => match &self.documents[self.by_id[&topic]].content {
+                Content::Topic(topic) => topic.name.clone(),
+                _ => record.title.trim().to_string(),
+            },
+            _ => record.title.trim().to_string(),
+        };
+        let slug = record.slug.clone().unwrap_or_else(|| slugify(&title));
         let existing = self.find(Kind::Module, record.id, Some(&slug), None);
         let mut content = ModuleContent {
-            title: record.title.trim().to_string(),
+            title,
             slug,
             topic,
             intro: record.intro.clone(),

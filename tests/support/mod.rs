@@ -42,7 +42,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// Runs async setup on a runtime of its own: each test has its own runtime,
 /// and the shared server must outlive all of them.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+fn block_on<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
