@@ -11,9 +11,24 @@ use crate::seed::{self, SeedOptions};
 use crate::{graphql, http, telemetry};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Schema = cli.command {
-        print!("{}", graphql::sdl());
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Generate(args) => {
+            let file = seed::synthetic::generate(seed::synthetic::Sizes {
+                resources: args.resources,
+                topics: args.topics,
+                types: args.types,
+                tags: args.tags,
+                modules: args.modules,
+                resources_per_module: args.resources_per_module,
+            });
+            serde_json::to_writer(std::io::stdout().lock(), &file)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
     let database = Database::open(&cli.global).await?;
@@ -22,7 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => migrate(&database).await,
         Command::Seed(args) => seed_command(&database, args).await,
         Command::Export(args) => export(&database, args).await,
-        Command::Schema => unreachable!("handled above"),
+        Command::Schema | Command::Generate(_) => unreachable!("handled above"),
     };
     // Close the pool, then leave the embedded cluster (stopping it when this
     // process was its last user) before returning.
@@ -69,7 +84,11 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<ExitCode
             "external PostgreSQL"
         }
     );
-    http::serve(listener, http::AppState::new(database.clone(), args.graphiql)).await?;
+    http::serve(
+        listener,
+        http::AppState::new(database.clone(), args.graphiql),
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -173,8 +192,7 @@ async fn export(database: &Database, args: &ExportArgs) -> anyhow::Result<ExitCo
     let json = serde_json::to_string_pretty(&file)? + "\n";
     match &args.out {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let path = dir.join("content.json");
             std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
             if std::io::stderr().is_terminal() {

@@ -28,12 +28,22 @@ pub struct GlobalOptions {
 
     /// Where Beacon keeps its own files: the embedded PostgreSQL cluster and
     /// its socket. Must be reachable by the `postgres` user when run as root.
-    #[arg(long, env = "BEACON_DATA_DIR", default_value = ".beacon", global = true)]
+    #[arg(
+        long,
+        env = "BEACON_DATA_DIR",
+        default_value = ".beacon",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Log filter: a level (error, warn, info, debug, trace) or a
     /// tracing directive such as `beacon=debug,tower_http=info`.
-    #[arg(long = "log", env = "BEACON_LOG", default_value = "info", global = true)]
+    #[arg(
+        long = "log",
+        env = "BEACON_LOG",
+        default_value = "info",
+        global = true
+    )]
     pub log_filter: String,
 
     /// Log line format.
@@ -67,6 +77,31 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Write synthetic content in the structured format, for load tests and
+    /// benchmarks (`beacon generate --resources 100000 > big.json`).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of resources.
+    #[arg(long, default_value_t = 100_000)]
+    pub resources: usize,
+    /// Number of topics.
+    #[arg(long, default_value_t = 200)]
+    pub topics: usize,
+    /// Number of resource types.
+    #[arg(long, default_value_t = 50)]
+    pub types: usize,
+    /// Number of tags.
+    #[arg(long, default_value_t = 2_000)]
+    pub tags: usize,
+    /// Number of modules.
+    #[arg(long, default_value_t = 500)]
+    pub modules: usize,
+    /// Resources listed on each module.
+    #[arg(long, default_value_t = 100)]
+    pub resources_per_module: usize,
 }
 
 #[derive(Debug, Args)]

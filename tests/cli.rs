@@ -69,7 +69,8 @@ impl Server {
             .unwrap();
         let server = Server { child, port };
         assert!(
-            wait_until(Duration::from_secs(60), || graphql(port, "{ __typename }").is_some()),
+            wait_until(Duration::from_secs(60), || graphql(port, "{ __typename }")
+                .is_some()),
             "the server did not come up"
         );
         server
@@ -81,9 +82,13 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// A graceful stop, so the server takes its cluster down before the
+    /// test's temporary data dir is removed.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(nix::sys::signal::Signal::SIGTERM);
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -91,18 +96,43 @@ impl Drop for Server {
 fn serve_runs_an_embedded_cluster_shares_it_and_stops_it_on_exit() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path());
-    let data = graphql(server.port, "{ __typename module(slug: \"community-trust-and-partnerships\") { resources { slug } } }").unwrap();
+    let data = graphql(
+        server.port,
+        "{ __typename module(slug: \"community-trust-and-partnerships\") { resources { slug } } }",
+    )
+    .unwrap();
     assert_eq!(data["data"]["__typename"], "Query");
-    assert_eq!(data["data"]["module"]["resources"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        data["data"]["module"]["resources"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
 
     // A second process on the same data dir joins the running cluster.
-    let migrate = beacon().arg("migrate").env("BEACON_DATA_DIR", dir.path()).output().unwrap();
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    let migrate = beacon()
+        .arg("migrate")
+        .env("BEACON_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
-    let seed = beacon().arg("seed").env("BEACON_DATA_DIR", dir.path()).output().unwrap();
+    let seed = beacon()
+        .arg("seed")
+        .env("BEACON_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
     assert!(seed.status.success());
     assert!(String::from_utf8_lossy(&seed.stdout).contains("Nothing changed"));
-    assert!(graphql(server.port, "{ __typename }").is_some(), "still serving after they left");
+    assert!(
+        graphql(server.port, "{ __typename }").is_some(),
+        "still serving after they left"
+    );
 
     server.signal(nix::sys::signal::Signal::SIGTERM);
     let status = server.child.wait().unwrap();
@@ -120,7 +150,10 @@ fn a_killed_server_leaves_no_postgres_behind() {
     server.signal(nix::sys::signal::Signal::SIGKILL);
     server.child.wait().unwrap();
     assert!(
-        wait_until(Duration::from_secs(20), || !dir.path().join("postgres/postmaster.pid").exists()),
+        wait_until(Duration::from_secs(20), || !dir
+            .path()
+            .join("postgres/postmaster.pid")
+            .exists()),
         "the watchdog stops the orphaned cluster"
     );
     // And the next start works from there.
@@ -131,10 +164,20 @@ fn a_killed_server_leaves_no_postgres_behind() {
 #[tokio::test]
 async fn seed_and_export_use_an_external_database_url() {
     let url = empty_database_url().await;
-    let run = |args: &[&str]| beacon().args(args).env("DATABASE_URL", &url).output().unwrap();
+    let run = |args: &[&str]| {
+        beacon()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
 
     let first = run(&["seed"]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(stdout.contains("8 created"), "{stdout}");
 
@@ -159,16 +202,31 @@ async fn seed_and_export_use_an_external_database_url() {
     let exported: Value = serde_json::from_slice(&export.stdout).unwrap();
     assert_eq!(exported["format"], "beacon-content/1");
     assert_eq!(exported["resources"].as_array().unwrap().len(), 8);
-    assert_eq!(exported["modules"][0]["slug"], json!("community-trust-and-partnerships"));
+    assert_eq!(
+        exported["modules"][0]["slug"],
+        json!("community-trust-and-partnerships")
+    );
 }
 
 #[test]
 fn help_documents_every_command_and_schema_prints_the_sdl() {
     let help = beacon().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for command in ["serve", "migrate", "seed", "export", "schema", "--database-url", "--data-dir", "--log"] {
+    for command in [
+        "serve",
+        "migrate",
+        "seed",
+        "export",
+        "schema",
+        "--database-url",
+        "--data-dir",
+        "--log",
+    ] {
         assert!(help.contains(command), "--help lacks {command}");
     }
     let schema = beacon().arg("schema").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&schema.stdout), beacon::graphql::sdl());
+    assert_eq!(
+        String::from_utf8_lossy(&schema.stdout),
+        beacon::graphql::sdl()
+    );
 }

@@ -13,7 +13,10 @@ fn processes_share_one_cluster_and_the_last_to_leave_stops_it() {
     assert!(running(dir.path()));
     let second = EmbeddedCluster::start_or_join(dir.path(), ClusterOptions::default()).unwrap();
     assert_eq!(first.database_url("x"), second.database_url("x"));
-    assert!(first.database_url("beacon").contains("host="), "a Unix socket, no TCP port");
+    assert!(
+        first.database_url("beacon").contains("host="),
+        "a Unix socket, no TCP port"
+    );
     first.leave().unwrap();
     assert!(running(dir.path()), "another user is still there");
     second.leave().unwrap();

@@ -22,22 +22,62 @@ async fn the_seeded_module_is_served_with_its_resources_in_page_order() {
         .await;
     let module = &data["module"];
     assert_eq!(module["title"], "Community Trust and Partnerships");
-    assert!(module["intro"].as_str().unwrap().starts_with("There is almost no aspect"));
-    assert_eq!(module["heroImageAlt"], "homeowner pointing out an issue to a police officer");
-    assert_eq!(module["resourcesHeading"], "Resources Related to Community Trust and Partnerships");
-    assert!(module["disclaimer"].as_str().unwrap().contains("Constitutional policing"));
+    assert!(
+        module["intro"]
+            .as_str()
+            .unwrap()
+            .starts_with("There is almost no aspect")
+    );
+    assert_eq!(
+        module["heroImageAlt"],
+        "homeowner pointing out an issue to a police officer"
+    );
+    assert_eq!(
+        module["resourcesHeading"],
+        "Resources Related to Community Trust and Partnerships"
+    );
+    assert!(
+        module["disclaimer"]
+            .as_str()
+            .unwrap()
+            .contains("Constitutional policing")
+    );
     assert_eq!(module["topic"]["slug"], "community-trust-and-partnerships");
     assert_eq!(module["tags"], json!([]));
     let resources = module["resources"].as_array().unwrap();
     let expected = [
-        ("Choosing the Right Data Strategy for Behavioral Health and Criminal Justice Initiatives", "guidebook-tool"),
-        ("How to Successfully Implement a Mobile Crisis Team", "guidebook-tool"),
-        ("Law Enforcement-Based Case Management Services: A Review of Research", "guidebook-tool"),
-        ("Tips for Successfully Implementing a 911 Dispatch Diversion Program", "guidebook-tool"),
-        ("Transforming Dispatch and Crisis Response Services: Meeting Challenges with Innovation", "video"),
-        ("A Crisis of Trust: A National Policing Institute Report to the Los Angeles Board of Police Commissioners on the Los Angeles Police Department Response to First Amendment Assemblies and Protests Occurring May 27 – June 7, 2020", "report"),
-        ("A Matter of Public Health and Safety: How States Can Support Local Crisis", "research-brief"),
-        ("Building a Comprehensive and Coordinated Crisis Response", "research-brief"),
+        (
+            "Choosing the Right Data Strategy for Behavioral Health and Criminal Justice Initiatives",
+            "guidebook-tool",
+        ),
+        (
+            "How to Successfully Implement a Mobile Crisis Team",
+            "guidebook-tool",
+        ),
+        (
+            "Law Enforcement-Based Case Management Services: A Review of Research",
+            "guidebook-tool",
+        ),
+        (
+            "Tips for Successfully Implementing a 911 Dispatch Diversion Program",
+            "guidebook-tool",
+        ),
+        (
+            "Transforming Dispatch and Crisis Response Services: Meeting Challenges with Innovation",
+            "video",
+        ),
+        (
+            "A Crisis of Trust: A National Policing Institute Report to the Los Angeles Board of Police Commissioners on the Los Angeles Police Department Response to First Amendment Assemblies and Protests Occurring May 27 – June 7, 2020",
+            "report",
+        ),
+        (
+            "A Matter of Public Health and Safety: How States Can Support Local Crisis",
+            "research-brief",
+        ),
+        (
+            "Building a Comprehensive and Coordinated Crisis Response",
+            "research-brief",
+        ),
     ];
     assert_eq!(resources.len(), expected.len());
     for (resource, (title, type_slug)) in resources.iter().zip(expected) {
@@ -69,7 +109,10 @@ async fn the_vocabularies_are_listed_with_descriptions_and_aliases() {
         .await;
     let topics = data["topics"].as_array().unwrap();
     assert_eq!(topics.len(), 5);
-    let crime = topics.iter().find(|t| t["slug"] == "crime-and-violence-response").unwrap();
+    let crime = topics
+        .iter()
+        .find(|t| t["slug"] == "crime-and-violence-response")
+        .unwrap();
     assert_eq!(crime["aliases"], json!(["Crime and Violence Reduction"]));
     assert!(!crime["description"].as_str().unwrap().is_empty());
     assert_eq!(
@@ -82,11 +125,20 @@ async fn the_vocabularies_are_listed_with_descriptions_and_aliases() {
         ])
     );
     assert_eq!(data["tags"], json!([]));
-    assert_eq!(data["modules"], json!([{"slug": "community-trust-and-partnerships"}]));
+    assert_eq!(
+        data["modules"],
+        json!([{"slug": "community-trust-and-partnerships"}])
+    );
     let topic = app
-        .query(r#"{ topic(slug: "use-of-force") { name } missing: topic(slug: "nope") { name } }"#, json!({}))
+        .query(
+            r#"{ topic(slug: "use-of-force") { name } missing: topic(slug: "nope") { name } }"#,
+            json!({}),
+        )
         .await;
-    assert_eq!(topic, json!({"topic": {"name": "Use of Force"}, "missing": null}));
+    assert_eq!(
+        topic,
+        json!({"topic": {"name": "Use of Force"}, "missing": null})
+    );
 }
 
 #[tokio::test]
@@ -104,7 +156,13 @@ async fn resources_page_through_every_item_once() {
             .await;
         let page = &data["resources"];
         assert_eq!(page["totalCount"], 8);
-        seen.extend(page["nodes"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap().to_string()));
+        seen.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["slug"].as_str().unwrap().to_string()),
+        );
         if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
@@ -120,11 +178,16 @@ async fn resources_page_through_every_item_once() {
 #[tokio::test]
 async fn bad_pagination_arguments_are_typed_errors() {
     let app = TestApp::seeded().await;
-    let error = app.query_error("{ resources(first: 101) { totalCount } }", json!({})).await;
+    let error = app
+        .query_error("{ resources(first: 101) { totalCount } }", json!({}))
+        .await;
     assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
     assert!(error["message"].as_str().unwrap().contains("100"));
     let error = app
-        .query_error(r#"{ resources(after: "'; DROP TABLE resources; --") { totalCount } }"#, json!({}))
+        .query_error(
+            r#"{ resources(after: "'; DROP TABLE resources; --") { totalCount } }"#,
+            json!({}),
+        )
         .await;
     assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
     assert!(!error.to_string().to_lowercase().contains("sql"));
@@ -159,7 +222,10 @@ async fn the_api_answers_over_a_real_socket() {
         .json()
         .await
         .unwrap();
-    assert_eq!(body, json!({"data": {"modules": [{"title": "Community Trust and Partnerships"}]}}));
+    assert_eq!(
+        body,
+        json!({"data": {"modules": [{"title": "Community Trust and Partnerships"}]}})
+    );
     let get: Value = client
         .get(format!("http://{address}/graphql?query=%7B__typename%7D"))
         .send()
@@ -169,9 +235,17 @@ async fn the_api_answers_over_a_real_socket() {
         .await
         .unwrap();
     assert_eq!(get, json!({"data": {"__typename": "Query"}}));
-    let health = client.get(format!("http://{address}/healthz")).send().await.unwrap();
+    let health = client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready = client.get(format!("http://{address}/readyz")).send().await.unwrap();
+    let ready = client
+        .get(format!("http://{address}/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     let graphiql = client
         .get(format!("http://{address}/graphql"))

@@ -3,8 +3,8 @@
 
 #[test]
 fn schema_graphql_matches_the_running_schema() {
-    let committed = std::fs::read_to_string(crate::support::repo_path("schema.graphql"))
-        .unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(crate::support::repo_path("schema.graphql")).unwrap_or_default();
     let running = beacon::graphql::sdl();
     assert!(
         committed == running,
@@ -18,7 +18,8 @@ fn every_type_and_field_is_documented() {
     let document = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
     let mut undocumented = Vec::new();
     for definition in document.definitions {
-        let async_graphql::parser::types::TypeSystemDefinition::Type(definition) = definition else {
+        let async_graphql::parser::types::TypeSystemDefinition::Type(definition) = definition
+        else {
             continue;
         };
         let definition = definition.node;
@@ -39,7 +40,10 @@ fn every_type_and_field_is_documented() {
             }
             for argument in &field.arguments {
                 if argument.node.description.is_none() {
-                    undocumented.push(format!("{name}.{}({})", field.name.node, argument.node.name.node));
+                    undocumented.push(format!(
+                        "{name}.{}({})",
+                        field.name.node, argument.node.name.node
+                    ));
                 }
             }
         }

@@ -73,7 +73,11 @@ async fn an_invalid_value_fails_with_its_place() {
     assert_eq!(app.snapshot().await, before);
 
     let unparseable = dir.path().join("broken.toml");
-    std::fs::write(&unparseable, "[[topics]]\nname = \"A\"\n\n[[topics]]\nname = \n").unwrap();
+    std::fs::write(
+        &unparseable,
+        "[[topics]]\nname = \"A\"\n\n[[topics]]\nname = \n",
+    )
+    .unwrap();
     let message = app.seed(&[unparseable]).await.unwrap_err().to_string();
     assert!(message.contains("broken.toml:5"), "{message}");
     assert_eq!(app.snapshot().await, before);
@@ -86,7 +90,11 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
     let report = app.dry_run(&[page("use-of-force.txt")]).await.unwrap();
     assert!(report.dry_run);
     assert_eq!(counts(&report, "module"), (1, 0, 1));
-    assert_eq!(counts(&report, "resource"), (4, 1, 7), "the crisis report is merged");
+    assert_eq!(
+        counts(&report, "resource"),
+        (4, 1, 7),
+        "the crisis report is merged"
+    );
     assert!(report.to_string().contains("nothing written"));
     assert_eq!(app.snapshot().await, before);
     let mut conn = app.database.connection().await.unwrap();
@@ -98,7 +106,10 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
 async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
     let app = TestApp::seeded().await;
     let report = app
-        .seed(&[page("use-of-force.txt"), page("crime-and-violence-reduction.txt")])
+        .seed(&[
+            page("use-of-force.txt"),
+            page("crime-and-violence-reduction.txt"),
+        ])
         .await
         .unwrap();
     assert_eq!(counts(&report, "module"), (2, 0, 1));
@@ -125,7 +136,10 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
         .await;
     // No title line: the heading names the module's topic, through its alias.
     assert_eq!(data["crime"]["title"], "Crime and Violence Response");
-    assert_eq!(data["crime"]["topic"]["slug"], "crime-and-violence-response");
+    assert_eq!(
+        data["crime"]["topic"]["slug"],
+        "crime-and-violence-response"
+    );
     assert_eq!(data["crime"]["heroImageAlt"], serde_json::Value::Null);
     let crime_resources = data["crime"]["resources"].as_array().unwrap();
     assert_eq!(crime_resources.len(), 3);
@@ -145,9 +159,15 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
     );
     let force = &data["force"];
     assert_eq!(force["title"], "Use of Force");
-    assert_eq!(force["resources"][0]["types"], json!([{"slug": "report"}, {"slug": "video"}]));
+    assert_eq!(
+        force["resources"][0]["types"],
+        json!([{"slug": "report"}, {"slug": "video"}])
+    );
     assert_eq!(force["resources"][1]["year"], serde_json::Value::Null);
-    assert_eq!(force["resources"][4]["slug"], "cafe-conversations-officers-and-residents-on-force");
+    assert_eq!(
+        force["resources"][4]["slug"],
+        "cafe-conversations-officers-and-residents-on-force"
+    );
     let topics: Vec<&str> = data["topics"]
         .as_array()
         .unwrap()
@@ -155,7 +175,10 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
         .map(|t| t["slug"].as_str().unwrap())
         .collect();
     assert!(topics.contains(&"stops-searches-and-arrests"));
-    assert!(!topics.contains(&"crime-and-violence-reduction"), "alias, not a topic");
+    assert!(
+        !topics.contains(&"crime-and-violence-reduction"),
+        "alias, not a topic"
+    );
     let types: Vec<&str> = data["resourceTypes"]
         .as_array()
         .unwrap()
@@ -164,12 +187,24 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
         .collect();
     assert_eq!(
         types,
-        ["after-action-report", "guidebook-tool", "podcast", "report", "research-brief", "video", "webinar"]
+        [
+            "after-action-report",
+            "guidebook-tool",
+            "podcast",
+            "report",
+            "research-brief",
+            "video",
+            "webinar"
+        ]
     );
 
     // Loading the same pages again: nothing changes.
     let again = app
-        .seed(&[repo_path("seeds"), page("use-of-force.txt"), page("crime-and-violence-reduction.txt")])
+        .seed(&[
+            repo_path("seeds"),
+            page("use-of-force.txt"),
+            page("crime-and-violence-reduction.txt"),
+        ])
         .await
         .unwrap();
     assert!(!again.changed(), "{again}");
@@ -190,7 +225,11 @@ async fn a_changed_page_makes_new_versions_attributed_to_the_job() {
     std::fs::write(&file, edited).unwrap();
     let report = app.seed(&[file]).await.unwrap();
     assert_eq!(counts(&report, "resource"), (0, 1, 7));
-    assert_eq!(counts(&report, "module"), (0, 1, 0), "the source checksum changed");
+    assert_eq!(
+        counts(&report, "module"),
+        (0, 1, 0),
+        "the source checksum changed"
+    );
 
     #[derive(diesel::QueryableByName)]
     struct Version {
@@ -209,9 +248,15 @@ async fn a_changed_page_makes_new_versions_attributed_to_the_job() {
     .load(&mut conn)
     .await
     .unwrap();
-    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert!(versions.iter().all(|v| v.author.starts_with("seed:")));
-    assert_ne!(versions[0].author, versions[1].author, "each run signs its own versions");
+    assert_ne!(
+        versions[0].author, versions[1].author,
+        "each run signs its own versions"
+    );
 }
 
 #[tokio::test]
@@ -225,8 +270,14 @@ async fn concurrent_jobs_run_one_at_a_time() {
     );
     let (first, second) = (first.unwrap(), second.unwrap());
     // One created everything, the other found it all in place: never both.
-    let created: u64 = [&first, &second].iter().map(|r| counts(r, "resource").0).sum();
-    let unchanged: u64 = [&first, &second].iter().map(|r| counts(r, "resource").2).sum();
+    let created: u64 = [&first, &second]
+        .iter()
+        .map(|r| counts(r, "resource").0)
+        .sum();
+    let unchanged: u64 = [&first, &second]
+        .iter()
+        .map(|r| counts(r, "resource").2)
+        .sum();
     assert_eq!((created, unchanged), (8, 8));
 }
 
@@ -238,7 +289,10 @@ async fn a_job_that_may_not_wait_refuses_while_another_runs() {
         .await
         .unwrap();
     // Hold the seed lock the way a running job does.
-    diesel::sql_query("BEGIN").execute(&mut holder).await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
     diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
         .bind::<diesel::sql_types::BigInt, _>(beacon::seed::SEED_LOCK_KEY)
         .execute(&mut holder)
@@ -246,9 +300,17 @@ async fn a_job_that_may_not_wait_refuses_while_another_runs() {
         .unwrap();
     let mut options = seed_options(&[repo_path("seeds")], false);
     options.wait = false;
-    let error = beacon::seed::run(&app.database, &options).await.unwrap_err();
-    assert!(error.to_string().contains("another seed job is running"), "{error}");
-    diesel::sql_query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let error = beacon::seed::run(&app.database, &options)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("another seed job is running"),
+        "{error}"
+    );
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
     assert!(beacon::seed::run(&app.database, &options).await.is_ok());
 }
 
@@ -261,7 +323,13 @@ async fn every_run_is_recorded_with_files_counts_and_errors() {
     assert_eq!(runs.len(), 2);
     let (failed, succeeded) = (&runs[0], &runs[1]);
     assert_eq!(failed.outcome, "failed");
-    assert!(failed.error.as_deref().unwrap().contains("broken-year.txt:9"));
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("broken-year.txt:9")
+    );
     assert!(failed.finished_at.is_some());
     assert_eq!(succeeded.outcome, "succeeded");
     assert_eq!(succeeded.files.as_array().unwrap().len(), 2);
@@ -273,9 +341,12 @@ async fn every_run_is_recorded_with_files_counts_and_errors() {
 #[tokio::test]
 async fn an_export_loads_into_an_empty_database_unchanged() {
     let app = TestApp::seeded().await;
-    app.seed(&[page("use-of-force.txt"), page("crime-and-violence-reduction.txt")])
-        .await
-        .unwrap();
+    app.seed(&[
+        page("use-of-force.txt"),
+        page("crime-and-violence-reduction.txt"),
+    ])
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tagged = dir.path().join("tags.toml");
     std::fs::write(
@@ -298,18 +369,22 @@ tags = ["de-escalation", "Training"]
 
     let mut conn = app.database.connection().await.unwrap();
     let first = beacon::seed::export::build(
-        beacon::db::content::load_published_documents(&mut conn).await.unwrap(),
+        beacon::db::content::load_published_documents(&mut conn)
+            .await
+            .unwrap(),
     );
     assert_eq!(first.tags.len(), 2);
     let export_file = dir.path().join("content.json");
     std::fs::write(&export_file, serde_json::to_string_pretty(&first).unwrap()).unwrap();
 
     let copy = TestApp::new().await;
-    let report = copy.seed(&[export_file.clone()]).await.unwrap();
+    let report = copy.seed(std::slice::from_ref(&export_file)).await.unwrap();
     assert_eq!(counts(&report, "module"), (3, 0, 0));
     let mut copy_conn = copy.database.connection().await.unwrap();
     let second = beacon::seed::export::build(
-        beacon::db::content::load_published_documents(&mut copy_conn).await.unwrap(),
+        beacon::db::content::load_published_documents(&mut copy_conn)
+            .await
+            .unwrap(),
     );
     assert_eq!(first, second);
     let webinar = second

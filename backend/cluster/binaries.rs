@@ -34,7 +34,9 @@ pub fn find_binaries() -> Result<PgBinaries, ClusterError> {
     if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
         && output.status.success()
     {
-        candidates.push(PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+        candidates.push(PathBuf::from(
+            String::from_utf8_lossy(&output.stdout).trim(),
+        ));
     }
     candidates.extend(versioned_dirs("/usr/lib/postgresql", "", "bin"));
     candidates.extend(versioned_dirs("/opt/homebrew/opt", "postgresql@", "bin"));

@@ -147,8 +147,10 @@ impl EmbeddedCluster {
     pub fn start_or_join(data_dir: &Path, options: ClusterOptions) -> Result<Self, ClusterError> {
         let binaries = find_binaries()?;
         let account = server_account()?;
-        fs::create_dir_all(data_dir)
-            .map_err(io_error(format!("creating data directory {}", data_dir.display())))?;
+        fs::create_dir_all(data_dir).map_err(io_error(format!(
+            "creating data directory {}",
+            data_dir.display()
+        )))?;
         let root = data_dir
             .canonicalize()
             .map_err(io_error(format!("resolving {}", data_dir.display())))?;
@@ -213,7 +215,10 @@ impl EmbeddedCluster {
         let _ = fs::remove_file(&self.registration);
         if live_users(&self.layout.users())? == 0 && self.is_running()? {
             tracing::info!("last user left; stopping the embedded PostgreSQL cluster");
-            self.pg_ctl(&["stop", "-m", "fast", "-w", "-t", "60"], "stopping PostgreSQL")?;
+            self.pg_ctl(
+                &["stop", "-m", "fast", "-w", "-t", "60"],
+                "stopping PostgreSQL",
+            )?;
         }
         Ok(())
     }
@@ -231,10 +236,14 @@ impl EmbeddedCluster {
             self.remove_as_server(&scratch)?;
         }
         let mut command = self.server_command(&self.binaries.initdb);
-        command
-            .arg("-D")
-            .arg(&scratch)
-            .args(["-U", DATABASE_USER, "--auth=trust", "-E", "UTF8", "--locale=C"]);
+        command.arg("-D").arg(&scratch).args([
+            "-U",
+            DATABASE_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
         if options.ephemeral {
             command.arg("--no-sync");
         }
@@ -252,7 +261,8 @@ impl EmbeddedCluster {
             .open(scratch.join("postgresql.conf"))
             .and_then(|mut file| file.write_all(settings.as_bytes()))
             .map_err(io_error("writing postgresql.conf"))?;
-        fs::rename(&scratch, self.layout.cluster()).map_err(io_error("moving the new cluster into place"))
+        fs::rename(&scratch, self.layout.cluster())
+            .map_err(io_error("moving the new cluster into place"))
     }
 
     fn is_running(&self) -> Result<bool, ClusterError> {
@@ -300,7 +310,11 @@ impl EmbeddedCluster {
         result.map_err(|error| match error {
             ClusterError::Command { action, detail } => ClusterError::Command {
                 action,
-                detail: format!("{detail}\nlast lines of {}:\n{}", log.display(), tail(&log, 15)),
+                detail: format!(
+                    "{detail}\nlast lines of {}:\n{}",
+                    log.display(),
+                    tail(&log, 15)
+                ),
             },
             other => other,
         })
@@ -384,7 +398,8 @@ fn prepare_directories(
         fs::create_dir_all(&dir).map_err(io_error(format!("creating {}", dir.display())))?;
     }
     if options.ephemeral {
-        File::create(layout.ephemeral_marker()).map_err(io_error("marking the cluster ephemeral"))?;
+        File::create(layout.ephemeral_marker())
+            .map_err(io_error("marking the cluster ephemeral"))?;
     }
     // Only the server's account may use the socket; root passes anyway.
     fs::set_permissions(layout.socket_dir(), fs::Permissions::from_mode(0o700))

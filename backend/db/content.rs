@@ -10,13 +10,13 @@ use uuid::Uuid;
 
 use super::DbResult;
 use super::schema::{
-    document_versions, documents, module_resources, module_tags, modules, resource_tags,
-    resource_topics, resource_type_links, resource_types, resources, tags, topics,
+    document_versions, documents, modules, resource_types, resources, tags, topics,
 };
+use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use crate::domain::{Content, Kind, Stage};
 use crate::seed::resolve::WorkingDocument;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = topics)]
 pub struct TopicRow {
     pub id: Uuid,
@@ -27,14 +27,17 @@ pub struct TopicRow {
 }
 
 /// A resource type or a tag.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
 pub struct LabelRow {
+    #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
+    #[diesel(sql_type = Text)]
     pub slug: String,
+    #[diesel(sql_type = Text)]
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = resources)]
 pub struct ResourceRow {
     pub id: Uuid,
@@ -113,7 +116,11 @@ impl ContentReader {
         resource_types::table
             .filter(resource_types::stage.eq(self.stage))
             .order((resource_types::name.asc(), resource_types::id.asc()))
-            .select((resource_types::id, resource_types::slug, resource_types::name))
+            .select((
+                resource_types::id,
+                resource_types::slug,
+                resource_types::name,
+            ))
             .load(conn)
             .await
     }
@@ -165,9 +172,9 @@ impl ContentReader {
             .into_boxed();
         if let Some((title, id)) = after {
             query = query.filter(
-                resources::title
-                    .gt(title.to_string())
-                    .or(resources::title.eq(title.to_string()).and(resources::id.gt(id))),
+                resources::title.gt(title.to_string()).or(resources::title
+                    .eq(title.to_string())
+                    .and(resources::id.gt(id))),
             );
         }
         query.load(conn).await
@@ -181,28 +188,16 @@ impl ContentReader {
             .await
     }
 
-    /// Each resource's types, in the resource's order. Links to a type not
-    /// visible in this stage drop out in the join.
+    /// Each resource's types, in the resource's order. A link to a type not
+    /// visible in this stage drops out in the join.
     pub async fn types_of_resources(
         &self,
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        resource_type_links::table
-            .inner_join(
-                resource_types::table.on(resource_types::stage
-                    .eq(resource_type_links::stage)
-                    .and(resource_types::id.eq(resource_type_links::resource_type_id))),
-            )
-            .filter(resource_type_links::stage.eq(self.stage))
-            .filter(resource_type_links::resource_id.eq_any(resource_ids))
-            .order((resource_type_links::resource_id, resource_type_links::position))
-            .select((
-                resource_type_links::resource_id,
-                (resource_types::id, resource_types::slug, resource_types::name),
-            ))
-            .load(conn)
-            .await
+        let rows: Vec<OwnedLabel> =
+            self.related(conn, resource_ids, RESOURCE_TYPES_OF_RESOURCES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
     pub async fn topics_of_resources(
@@ -210,18 +205,8 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, TopicRow)>> {
-        resource_topics::table
-            .inner_join(
-                topics::table.on(topics::stage
-                    .eq(resource_topics::stage)
-                    .and(topics::id.eq(resource_topics::topic_id))),
-            )
-            .filter(resource_topics::stage.eq(self.stage))
-            .filter(resource_topics::resource_id.eq_any(resource_ids))
-            .order((resource_topics::resource_id, resource_topics::position))
-            .select((resource_topics::resource_id, TopicRow::as_select()))
-            .load(conn)
-            .await
+        let rows: Vec<OwnedTopic> = self.related(conn, resource_ids, TOPICS_OF_RESOURCES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
     pub async fn tags_of_resources(
@@ -229,18 +214,8 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        resource_tags::table
-            .inner_join(
-                tags::table.on(tags::stage
-                    .eq(resource_tags::stage)
-                    .and(tags::id.eq(resource_tags::tag_id))),
-            )
-            .filter(resource_tags::stage.eq(self.stage))
-            .filter(resource_tags::resource_id.eq_any(resource_ids))
-            .order((resource_tags::resource_id, resource_tags::position))
-            .select((resource_tags::resource_id, (tags::id, tags::slug, tags::name)))
-            .load(conn)
-            .await
+        let rows: Vec<OwnedLabel> = self.related(conn, resource_ids, TAGS_OF_RESOURCES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
     /// Each module's resources, in page order.
@@ -249,18 +224,9 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         module_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, ResourceRow)>> {
-        module_resources::table
-            .inner_join(
-                resources::table.on(resources::stage
-                    .eq(module_resources::stage)
-                    .and(resources::id.eq(module_resources::resource_id))),
-            )
-            .filter(module_resources::stage.eq(self.stage))
-            .filter(module_resources::module_id.eq_any(module_ids))
-            .order((module_resources::module_id, module_resources::position))
-            .select((module_resources::module_id, ResourceRow::as_select()))
-            .load(conn)
-            .await
+        let rows: Vec<OwnedResource> =
+            self.related(conn, module_ids, RESOURCES_OF_MODULES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
     pub async fn tags_of_modules(
@@ -268,19 +234,109 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         module_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        module_tags::table
-            .inner_join(
-                tags::table.on(tags::stage
-                    .eq(module_tags::stage)
-                    .and(tags::id.eq(module_tags::tag_id))),
-            )
-            .filter(module_tags::stage.eq(self.stage))
-            .filter(module_tags::module_id.eq_any(module_ids))
-            .order((module_tags::module_id, module_tags::position))
-            .select((module_tags::module_id, (tags::id, tags::slug, tags::name)))
-            .load(conn)
-            .await
+        let rows: Vec<OwnedLabel> = self.related(conn, module_ids, TAGS_OF_MODULES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
+
+    /// Follows an id-array relation from many owners at once, keeping each
+    /// owner's order; targets are read from the same stage as the owners.
+    async fn related<T>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        owner_ids: &[Uuid],
+        relation: Relation,
+    ) -> DbResult<Vec<T>>
+    where
+        T: QueryableByName<diesel::pg::Pg> + Send + 'static,
+    {
+        let Relation {
+            owner_table,
+            array_column,
+            target_table,
+            target_columns,
+        } = relation;
+        diesel::sql_query(format!(
+            "SELECT o.id AS owner, {target_columns}
+               FROM {owner_table} o
+              CROSS JOIN LATERAL unnest(o.{array_column}) WITH ORDINALITY AS link(target, position)
+               JOIN {target_table} t ON t.stage = o.stage AND t.id = link.target
+              WHERE o.stage = $1 AND o.id = ANY($2)
+              ORDER BY o.id, link.position"
+        ))
+        .bind::<Text, _>(self.stage)
+        .bind::<Array<SqlUuid>, _>(owner_ids)
+        .load(conn)
+        .await
+    }
+}
+
+/// An id-array column and the projection its ids are read from.
+#[derive(Clone, Copy)]
+struct Relation {
+    owner_table: &'static str,
+    array_column: &'static str,
+    target_table: &'static str,
+    target_columns: &'static str,
+}
+
+const LABEL_COLUMNS: &str = "t.id, t.slug, t.name";
+const TOPIC_COLUMNS: &str = "t.id, t.slug, t.name, t.description, t.aliases";
+const RESOURCE_COLUMNS: &str =
+    "t.id, t.slug, t.title, t.year, t.url, t.publisher, t.summary, t.published_at";
+
+const RESOURCE_TYPES_OF_RESOURCES: Relation = Relation {
+    owner_table: "resources",
+    array_column: "type_ids",
+    target_table: "resource_types",
+    target_columns: LABEL_COLUMNS,
+};
+const TOPICS_OF_RESOURCES: Relation = Relation {
+    owner_table: "resources",
+    array_column: "topic_ids",
+    target_table: "topics",
+    target_columns: TOPIC_COLUMNS,
+};
+const TAGS_OF_RESOURCES: Relation = Relation {
+    owner_table: "resources",
+    array_column: "tag_ids",
+    target_table: "tags",
+    target_columns: LABEL_COLUMNS,
+};
+const RESOURCES_OF_MODULES: Relation = Relation {
+    owner_table: "modules",
+    array_column: "resource_ids",
+    target_table: "resources",
+    target_columns: RESOURCE_COLUMNS,
+};
+const TAGS_OF_MODULES: Relation = Relation {
+    owner_table: "modules",
+    array_column: "tag_ids",
+    target_table: "tags",
+    target_columns: LABEL_COLUMNS,
+};
+
+#[derive(QueryableByName)]
+struct OwnedLabel {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(embed)]
+    row: LabelRow,
+}
+
+#[derive(QueryableByName)]
+struct OwnedTopic {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(embed)]
+    row: TopicRow,
+}
+
+#[derive(QueryableByName)]
+struct OwnedResource {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(embed)]
+    row: ResourceRow,
 }
 
 /// Every document with its current draft snapshot, for the seed resolver.

@@ -70,7 +70,10 @@ impl Database {
             .context("building the database pool")?;
         // Fail now, with the real reason, rather than on the first request.
         drop(pool.get().await.map_err(|error| {
-            anyhow::anyhow!("cannot connect to the database: {}", describe_pool_error(&error))
+            anyhow::anyhow!(
+                "cannot connect to the database: {}",
+                describe_pool_error(&error)
+            )
         })?);
         Ok(Database { pool, url, cluster })
     }
@@ -84,10 +87,9 @@ impl Database {
     }
 
     pub async fn connection(&self) -> anyhow::Result<PooledConnection> {
-        self.pool
-            .get()
-            .await
-            .map_err(|error| anyhow::anyhow!("database unavailable: {}", describe_pool_error(&error)))
+        self.pool.get().await.map_err(|error| {
+            anyhow::anyhow!("database unavailable: {}", describe_pool_error(&error))
+        })
     }
 
     /// Applies pending migrations; returns the versions applied.
@@ -118,9 +120,7 @@ impl Database {
     }
 }
 
-fn describe_pool_error(
-    error: &diesel_async::pooled_connection::deadpool::PoolError,
-) -> String {
+fn describe_pool_error(error: &diesel_async::pooled_connection::deadpool::PoolError) -> String {
     use diesel_async::pooled_connection::deadpool::PoolError;
     match error {
         PoolError::Backend(inner) => inner.to_string(),

@@ -1,26 +1,18 @@
 //! Writing documents, versions and the relational projections of snapshots.
+//!
+//! Every bulk write is one statement per table: the rows travel as parallel
+//! arrays and `unnest` turns them back into rows. A multi-row VALUES list
+//! would need thousands of parameters that PostgreSQL must parse and plan
+//! each time; arrays keep the statement tiny whatever the row count.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{Array, Int4, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Int4, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::DbResult;
-use super::schema::{
-    document_versions, documents, modules, resource_types, resources, tags, topics,
-};
 use crate::domain::{Content, Kind, Stage};
 
-/// PostgreSQL takes at most 65,535 bind parameters per statement.
-const MAX_PARAMETERS: usize = 65_535;
-
-fn chunk_size(columns: usize) -> usize {
-    MAX_PARAMETERS / columns
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = documents)]
 pub struct NewDocument<'a> {
     pub id: Uuid,
     pub kind: &'a str,
@@ -33,8 +25,6 @@ pub struct NewDocument<'a> {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = document_versions)]
 pub struct NewVersion<'a> {
     pub document_id: Uuid,
     pub version: i32,
@@ -44,16 +34,33 @@ pub struct NewVersion<'a> {
     pub message: &'a str,
 }
 
+fn column<T, U>(rows: &[T], field: impl Fn(&T) -> U) -> Vec<U> {
+    rows.iter().map(field).collect()
+}
+
 pub async fn insert_documents(
     conn: &mut AsyncPgConnection,
     rows: &[NewDocument<'_>],
 ) -> DbResult<()> {
-    for chunk in rows.chunks(chunk_size(9)) {
-        diesel::insert_into(documents::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    diesel::sql_query(
+        "INSERT INTO documents (id, kind, slug, seed_key, status, draft_version,
+                                published_version, first_published_at, published_at)
+         SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind::<Array<SqlUuid>, _>(column(rows, |r| r.id))
+    .bind::<Array<Text>, _>(column(rows, |r| r.kind))
+    .bind::<Array<Text>, _>(column(rows, |r| r.slug))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.seed_key))
+    .bind::<Array<Text>, _>(column(rows, |r| r.status))
+    .bind::<Array<Int4>, _>(column(rows, |r| r.draft_version))
+    .bind::<Array<Nullable<Int4>>, _>(column(rows, |r| r.published_version))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(rows, |r| r.first_published_at))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(rows, |r| r.published_at))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -61,12 +68,21 @@ pub async fn insert_versions(
     conn: &mut AsyncPgConnection,
     rows: &[NewVersion<'_>],
 ) -> DbResult<()> {
-    for chunk in rows.chunks(chunk_size(6)) {
-        diesel::insert_into(document_versions::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    diesel::sql_query(
+        "INSERT INTO document_versions (document_id, version, content, author, seed_run_id, message)
+         SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+    )
+    .bind::<Array<SqlUuid>, _>(column(rows, |r| r.document_id))
+    .bind::<Array<Int4>, _>(column(rows, |r| r.version))
+    .bind::<Array<Jsonb>, _>(rows.iter().map(|r| &r.content).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(column(rows, |r| r.author))
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(rows, |r| r.seed_run_id))
+    .bind::<Array<Text>, _>(column(rows, |r| r.message))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -108,68 +124,30 @@ pub struct ProjectedItem<'a> {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = topics)]
-struct TopicRow<'a> {
-    stage: &'a str,
-    id: Uuid,
-    version: i32,
-    slug: &'a str,
-    name: &'a str,
-    description: &'a str,
-    aliases: Vec<Option<&'a str>>,
+/// A PostgreSQL array literal (`{"a","b"}`): nested arrays cannot travel
+/// inside an `unnest`ed array parameter, so per-row lists go as text.
+fn array_literal<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("{");
+    for (index, item) in items.into_iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for character in item.chars() {
+            if character == '"' || character == '\\' {
+                out.push('\\');
+            }
+            out.push(character);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = resource_types)]
-struct ResourceTypeRow<'a> {
-    stage: &'a str,
-    id: Uuid,
-    version: i32,
-    slug: &'a str,
-    name: &'a str,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = tags)]
-struct TagRow<'a> {
-    stage: &'a str,
-    id: Uuid,
-    version: i32,
-    slug: &'a str,
-    name: &'a str,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = resources)]
-struct ResourceRow<'a> {
-    stage: &'a str,
-    id: Uuid,
-    version: i32,
-    slug: &'a str,
-    title: &'a str,
-    year: Option<i32>,
-    url: Option<&'a str>,
-    publisher: Option<&'a str>,
-    summary: Option<&'a str>,
-    published_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = modules)]
-struct ModuleRow<'a> {
-    stage: &'a str,
-    id: Uuid,
-    version: i32,
-    slug: &'a str,
-    title: &'a str,
-    topic_id: Option<Uuid>,
-    intro: &'a str,
-    hero_image_alt: Option<&'a str>,
-    resources_heading: Option<&'a str>,
-    disclaimer: Option<&'a str>,
-    source_file: Option<&'a str>,
-    source_checksum: Option<&'a str>,
+fn id_list(ids: &[Uuid]) -> String {
+    let strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    array_literal(strings.iter().map(String::as_str))
 }
 
 /// Replaces the `stage` projection of every given document by its snapshot.
@@ -178,7 +156,6 @@ pub async fn project(
     stage: Stage,
     items: &[ProjectedItem<'_>],
 ) -> DbResult<()> {
-    let stage_name = stage.as_str();
     for kind in Kind::ALL {
         let ids: Vec<Uuid> = items
             .iter()
@@ -189,221 +166,207 @@ pub async fn project(
             remove(conn, stage, kind, &ids).await?;
         }
     }
-
-    let mut topic_rows = Vec::new();
-    let mut type_rows = Vec::new();
-    let mut tag_rows = Vec::new();
-    let mut resource_rows = Vec::new();
-    let mut module_rows = Vec::new();
-    // (stage, owner, target, position) for every link table
-    let mut type_links = Vec::new();
-    let mut topic_links = Vec::new();
-    let mut resource_tag_links = Vec::new();
-    let mut module_resource_links = Vec::new();
-    let mut module_tag_links = Vec::new();
-
-    for item in items {
-        let (id, version) = (item.id, item.version);
-        match item.content {
-            Content::Topic(topic) => topic_rows.push(TopicRow {
-                stage: stage_name,
-                id,
-                version,
-                slug: &topic.slug,
-                name: &topic.name,
-                description: &topic.description,
-                aliases: topic.aliases.iter().map(|alias| Some(alias.as_str())).collect(),
-            }),
-            Content::ResourceType(label) => type_rows.push(ResourceTypeRow {
-                stage: stage_name,
-                id,
-                version,
-                slug: &label.slug,
-                name: &label.name,
-            }),
-            Content::Tag(label) => tag_rows.push(TagRow {
-                stage: stage_name,
-                id,
-                version,
-                slug: &label.slug,
-                name: &label.name,
-            }),
-            Content::Resource(resource) => {
-                resource_rows.push(ResourceRow {
-                    stage: stage_name,
-                    id,
-                    version,
-                    slug: &resource.slug,
-                    title: &resource.title,
-                    year: resource.year,
-                    url: resource.url.as_deref(),
-                    publisher: resource.publisher.as_deref(),
-                    summary: resource.summary.as_deref(),
-                    published_at: item.published_at,
-                });
-                links(&mut type_links, id, &resource.types);
-                links(&mut topic_links, id, &resource.topics);
-                links(&mut resource_tag_links, id, &resource.tags);
-            }
-            Content::Module(module) => {
-                module_rows.push(ModuleRow {
-                    stage: stage_name,
-                    id,
-                    version,
-                    slug: &module.slug,
-                    title: &module.title,
-                    topic_id: module.topic,
-                    intro: &module.intro,
-                    hero_image_alt: module.hero_image_alt.as_deref(),
-                    resources_heading: module.resources_heading.as_deref(),
-                    disclaimer: module.disclaimer.as_deref(),
-                    source_file: module.source.as_ref().map(|source| source.file.as_str()),
-                    source_checksum: module
-                        .source
-                        .as_ref()
-                        .map(|source| source.checksum.as_str()),
-                });
-                links(&mut module_resource_links, id, &module.resources);
-                links(&mut module_tag_links, id, &module.tags);
-            }
-        }
-    }
-
-    for chunk in topic_rows.chunks(chunk_size(7)) {
-        diesel::insert_into(topics::table).values(chunk).execute(conn).await?;
-    }
-    for chunk in type_rows.chunks(chunk_size(5)) {
-        diesel::insert_into(resource_types::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    for chunk in tag_rows.chunks(chunk_size(5)) {
-        diesel::insert_into(tags::table).values(chunk).execute(conn).await?;
-    }
-    for chunk in resource_rows.chunks(chunk_size(10)) {
-        diesel::insert_into(resources::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    for chunk in module_rows.chunks(chunk_size(12)) {
-        diesel::insert_into(modules::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
-    insert_links(conn, stage, LinkTable::ResourceTypes, &type_links).await?;
-    insert_links(conn, stage, LinkTable::ResourceTopics, &topic_links).await?;
-    insert_links(conn, stage, LinkTable::ResourceTags, &resource_tag_links).await?;
-    insert_links(conn, stage, LinkTable::ModuleResources, &module_resource_links).await?;
-    insert_links(conn, stage, LinkTable::ModuleTags, &module_tag_links).await?;
+    let of_kind = |kind: Kind| -> Vec<&ProjectedItem> {
+        items
+            .iter()
+            .filter(|item| item.content.kind() == kind)
+            .collect()
+    };
+    project_topics(conn, stage, &of_kind(Kind::Topic)).await?;
+    project_labels(conn, stage, "resource_types", &of_kind(Kind::ResourceType)).await?;
+    project_labels(conn, stage, "tags", &of_kind(Kind::Tag)).await?;
+    project_resources(conn, stage, &of_kind(Kind::Resource)).await?;
+    project_modules(conn, stage, &of_kind(Kind::Module)).await?;
     Ok(())
 }
 
-fn links(out: &mut Vec<(Uuid, Uuid, i32)>, owner: Uuid, targets: &[Uuid]) {
-    out.extend(
-        targets
-            .iter()
-            .enumerate()
-            .map(|(position, target)| (owner, *target, position as i32)),
-    );
-}
-
-#[derive(Clone, Copy)]
-enum LinkTable {
-    ResourceTypes,
-    ResourceTopics,
-    ResourceTags,
-    ModuleResources,
-    ModuleTags,
-}
-
-/// Link rows go in as three parallel arrays: one statement per table however
-/// many links there are.
-async fn insert_links(
+async fn project_topics(
     conn: &mut AsyncPgConnection,
     stage: Stage,
-    table: LinkTable,
-    rows: &[(Uuid, Uuid, i32)],
+    items: &[&ProjectedItem<'_>],
 ) -> DbResult<()> {
-    if rows.is_empty() {
+    let topics: Vec<(&ProjectedItem, &crate::domain::content::TopicContent)> = items
+        .iter()
+        .filter_map(|item| match item.content {
+            Content::Topic(topic) => Some((*item, topic)),
+            _ => None,
+        })
+        .collect();
+    if topics.is_empty() {
         return Ok(());
     }
-    let statement = match table {
-        LinkTable::ResourceTypes => {
-            "INSERT INTO resource_type_links (stage, resource_id, resource_type_id, position)
-             SELECT $1, * FROM unnest($2, $3, $4)"
-        }
-        LinkTable::ResourceTopics => {
-            "INSERT INTO resource_topics (stage, resource_id, topic_id, position)
-             SELECT $1, * FROM unnest($2, $3, $4)"
-        }
-        LinkTable::ResourceTags => {
-            "INSERT INTO resource_tags (stage, resource_id, tag_id, position)
-             SELECT $1, * FROM unnest($2, $3, $4)"
-        }
-        LinkTable::ModuleResources => {
-            "INSERT INTO module_resources (stage, module_id, resource_id, position)
-             SELECT $1, * FROM unnest($2, $3, $4)"
-        }
-        LinkTable::ModuleTags => {
-            "INSERT INTO module_tags (stage, module_id, tag_id, position)
-             SELECT $1, * FROM unnest($2, $3, $4)"
-        }
-    };
-    let owners: Vec<Uuid> = rows.iter().map(|row| row.0).collect();
-    let targets: Vec<Uuid> = rows.iter().map(|row| row.1).collect();
-    let positions: Vec<i32> = rows.iter().map(|row| row.2).collect();
-    diesel::sql_query(statement)
-        .bind::<Text, _>(stage.as_str())
-        .bind::<Array<SqlUuid>, _>(owners)
-        .bind::<Array<SqlUuid>, _>(targets)
-        .bind::<Array<Int4>, _>(positions)
-        .execute(conn)
-        .await?;
+    diesel::sql_query(
+        "INSERT INTO topics (stage, id, version, slug, name, description, aliases)
+         SELECT $1, id, version, slug, name, description, aliases::text[]
+           FROM unnest($2, $3, $4, $5, $6, $7) AS t(id, version, slug, name, description, aliases)",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(column(&topics, |(item, _)| item.id))
+    .bind::<Array<Int4>, _>(column(&topics, |(item, _)| item.version))
+    .bind::<Array<Text>, _>(column(&topics, |(_, topic)| topic.slug.as_str()))
+    .bind::<Array<Text>, _>(column(&topics, |(_, topic)| topic.name.as_str()))
+    .bind::<Array<Text>, _>(column(&topics, |(_, topic)| topic.description.as_str()))
+    .bind::<Array<Text>, _>(column(&topics, |(_, topic)| {
+        array_literal(topic.aliases.iter().map(String::as_str))
+    }))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-/// Drops documents' projection rows in a stage; link rows go with them.
+async fn project_labels(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    table: &str,
+    items: &[&ProjectedItem<'_>],
+) -> DbResult<()> {
+    let labels: Vec<(&ProjectedItem, &crate::domain::content::LabelContent)> = items
+        .iter()
+        .filter_map(|item| match item.content {
+            Content::ResourceType(label) | Content::Tag(label) => Some((*item, label)),
+            _ => None,
+        })
+        .collect();
+    if labels.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO {table} (stage, id, version, slug, name)
+         SELECT $1, * FROM unnest($2, $3, $4, $5)"
+    ))
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(column(&labels, |(item, _)| item.id))
+    .bind::<Array<Int4>, _>(column(&labels, |(item, _)| item.version))
+    .bind::<Array<Text>, _>(column(&labels, |(_, label)| label.slug.as_str()))
+    .bind::<Array<Text>, _>(column(&labels, |(_, label)| label.name.as_str()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn project_resources(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    items: &[&ProjectedItem<'_>],
+) -> DbResult<()> {
+    let resources: Vec<(&ProjectedItem, &crate::domain::content::ResourceContent)> = items
+        .iter()
+        .filter_map(|item| match item.content {
+            Content::Resource(resource) => Some((*item, resource)),
+            _ => None,
+        })
+        .collect();
+    if resources.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO resources (stage, id, version, slug, title, year, url, publisher, summary,
+                                published_at, type_ids, topic_ids, tag_ids)
+         SELECT $1, id, version, slug, title, year, url, publisher, summary, published_at,
+                type_ids::uuid[], topic_ids::uuid[], tag_ids::uuid[]
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             AS r(id, version, slug, title, year, url, publisher, summary, published_at,
+                  type_ids, topic_ids, tag_ids)",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(column(&resources, |(item, _)| item.id))
+    .bind::<Array<Int4>, _>(column(&resources, |(item, _)| item.version))
+    .bind::<Array<Text>, _>(column(&resources, |(_, r)| r.slug.as_str()))
+    .bind::<Array<Text>, _>(column(&resources, |(_, r)| r.title.as_str()))
+    .bind::<Array<Nullable<Int4>>, _>(column(&resources, |(_, r)| r.year))
+    .bind::<Array<Nullable<Text>>, _>(column(&resources, |(_, r)| r.url.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&resources, |(_, r)| r.publisher.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&resources, |(_, r)| r.summary.as_deref()))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(&resources, |(item, _)| item.published_at))
+    .bind::<Array<Text>, _>(column(&resources, |(_, r)| id_list(&r.types)))
+    .bind::<Array<Text>, _>(column(&resources, |(_, r)| id_list(&r.topics)))
+    .bind::<Array<Text>, _>(column(&resources, |(_, r)| id_list(&r.tags)))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn project_modules(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    items: &[&ProjectedItem<'_>],
+) -> DbResult<()> {
+    let modules: Vec<(&ProjectedItem, &crate::domain::content::ModuleContent)> = items
+        .iter()
+        .filter_map(|item| match item.content {
+            Content::Module(module) => Some((*item, module)),
+            _ => None,
+        })
+        .collect();
+    if modules.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO modules (stage, id, version, slug, title, topic_id, intro, hero_image_alt,
+                              resources_heading, disclaimer, source_file, source_checksum,
+                              resource_ids, tag_ids)
+         SELECT $1, id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
+                disclaimer, source_file, source_checksum, resource_ids::uuid[], tag_ids::uuid[]
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             AS m(id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
+                  disclaimer, source_file, source_checksum, resource_ids, tag_ids)",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(column(&modules, |(item, _)| item.id))
+    .bind::<Array<Int4>, _>(column(&modules, |(item, _)| item.version))
+    .bind::<Array<Text>, _>(column(&modules, |(_, m)| m.slug.as_str()))
+    .bind::<Array<Text>, _>(column(&modules, |(_, m)| m.title.as_str()))
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(&modules, |(_, m)| m.topic))
+    .bind::<Array<Text>, _>(column(&modules, |(_, m)| m.intro.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column(&modules, |(_, m)| m.hero_image_alt.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&modules, |(_, m)| m.resources_heading.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&modules, |(_, m)| m.disclaimer.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&modules, |(_, m)| {
+        m.source.as_ref().map(|source| source.file.as_str())
+    }))
+    .bind::<Array<Nullable<Text>>, _>(column(&modules, |(_, m)| {
+        m.source.as_ref().map(|source| source.checksum.as_str())
+    }))
+    .bind::<Array<Text>, _>(column(&modules, |(_, m)| id_list(&m.resources)))
+    .bind::<Array<Text>, _>(column(&modules, |(_, m)| id_list(&m.tags)))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops documents' projection rows in a stage.
 async fn remove(
     conn: &mut AsyncPgConnection,
     stage: Stage,
     kind: Kind,
     ids: &[Uuid],
 ) -> DbResult<()> {
-    let stage = stage.as_str();
-    match kind {
-        Kind::Topic => {
-            diesel::delete(topics::table.filter(topics::stage.eq(stage).and(topics::id.eq_any(ids))))
-                .execute(conn)
-                .await?
-        }
-        Kind::ResourceType => {
-            diesel::delete(
-                resource_types::table
-                    .filter(resource_types::stage.eq(stage).and(resource_types::id.eq_any(ids))),
-            )
-            .execute(conn)
-            .await?
-        }
-        Kind::Tag => {
-            diesel::delete(tags::table.filter(tags::stage.eq(stage).and(tags::id.eq_any(ids))))
-                .execute(conn)
-                .await?
-        }
-        Kind::Resource => {
-            diesel::delete(
-                resources::table.filter(resources::stage.eq(stage).and(resources::id.eq_any(ids))),
-            )
-            .execute(conn)
-            .await?
-        }
-        Kind::Module => {
-            diesel::delete(modules::table.filter(modules::stage.eq(stage).and(modules::id.eq_any(ids))))
-                .execute(conn)
-                .await?
-        }
+    let table = match kind {
+        Kind::Topic => "topics",
+        Kind::ResourceType => "resource_types",
+        Kind::Tag => "tags",
+        Kind::Resource => "resources",
+        Kind::Module => "modules",
     };
+    diesel::sql_query(format!(
+        "DELETE FROM {table} WHERE stage = $1 AND id = ANY($2)"
+    ))
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(ids)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::array_literal;
+
+    #[test]
+    fn array_literals_quote_every_element() {
+        assert_eq!(array_literal([]), "{}");
+        assert_eq!(array_literal(["a", "b c"]), r#"{"a","b c"}"#);
+        assert_eq!(array_literal([r#"say "hi"\now"#]), r#"{"say \"hi\"\\now"}"#);
+        assert_eq!(array_literal(["NULL", ""]), r#"{"NULL",""}"#);
+    }
 }

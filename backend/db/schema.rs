@@ -29,24 +29,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    module_resources (stage, module_id, position) {
-        stage -> Text,
-        module_id -> Uuid,
-        resource_id -> Uuid,
-        position -> Int4,
-    }
-}
-
-diesel::table! {
-    module_tags (stage, module_id, tag_id) {
-        stage -> Text,
-        module_id -> Uuid,
-        tag_id -> Uuid,
-        position -> Int4,
-    }
-}
-
-diesel::table! {
     modules (stage, id) {
         stage -> Text,
         id -> Uuid,
@@ -60,33 +42,8 @@ diesel::table! {
         disclaimer -> Nullable<Text>,
         source_file -> Nullable<Text>,
         source_checksum -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    resource_tags (stage, resource_id, tag_id) {
-        stage -> Text,
-        resource_id -> Uuid,
-        tag_id -> Uuid,
-        position -> Int4,
-    }
-}
-
-diesel::table! {
-    resource_topics (stage, resource_id, topic_id) {
-        stage -> Text,
-        resource_id -> Uuid,
-        topic_id -> Uuid,
-        position -> Int4,
-    }
-}
-
-diesel::table! {
-    resource_type_links (stage, resource_id, resource_type_id) {
-        stage -> Text,
-        resource_id -> Uuid,
-        resource_type_id -> Uuid,
-        position -> Int4,
+        resource_ids -> Array<Nullable<Uuid>>,
+        tag_ids -> Array<Nullable<Uuid>>,
     }
 }
 
@@ -112,6 +69,9 @@ diesel::table! {
         publisher -> Nullable<Text>,
         summary -> Nullable<Text>,
         published_at -> Nullable<Timestamptz>,
+        type_ids -> Array<Nullable<Uuid>>,
+        topic_ids -> Array<Nullable<Uuid>>,
+        tag_ids -> Array<Nullable<Uuid>>,
     }
 }
 
@@ -151,22 +111,12 @@ diesel::table! {
 }
 
 diesel::joinable!(document_versions -> seed_runs (seed_run_id));
-diesel::joinable!(module_resources -> documents (resource_id));
-diesel::joinable!(module_tags -> documents (tag_id));
 diesel::joinable!(modules -> documents (topic_id));
-diesel::joinable!(resource_tags -> documents (tag_id));
-diesel::joinable!(resource_topics -> documents (topic_id));
-diesel::joinable!(resource_type_links -> documents (resource_type_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     document_versions,
     documents,
-    module_resources,
-    module_tags,
     modules,
-    resource_tags,
-    resource_topics,
-    resource_type_links,
     resource_types,
     resources,
     seed_runs,

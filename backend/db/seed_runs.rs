@@ -101,9 +101,13 @@ pub async fn history(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<S
 
 /// Takes the transaction-scoped advisory lock if it is free.
 pub async fn try_lock(conn: &mut AsyncPgConnection, key: i64) -> DbResult<bool> {
-    diesel::select(diesel::dsl::sql::<Bool>("pg_try_advisory_xact_lock(").bind::<BigInt, _>(key).sql(")"))
-        .get_result(conn)
-        .await
+    diesel::select(
+        diesel::dsl::sql::<Bool>("pg_try_advisory_xact_lock(")
+            .bind::<BigInt, _>(key)
+            .sql(")"),
+    )
+    .get_result(conn)
+    .await
 }
 
 /// Waits for the transaction-scoped advisory lock.

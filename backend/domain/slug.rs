@@ -74,7 +74,10 @@ mod tests {
             slugify("Community Trust and Partnerships"),
             "community-trust-and-partnerships"
         );
-        assert_eq!(slugify("  Knowledge Lab’s  index — 2021 "), "knowledge-labs-index-2021");
+        assert_eq!(
+            slugify("  Knowledge Lab’s  index — 2021 "),
+            "knowledge-labs-index-2021"
+        );
         assert_eq!(slugify("Æsop & Naïve Señor"), "aesop-naive-senor");
         assert_eq!(slugify("!!!"), "");
     }
@@ -97,7 +100,10 @@ mod tests {
             normalize_name("A Crisis of Trust:  May 27 – June 7"),
             normalize_name("a crisis of trust: may 27 - june 7")
         );
-        assert_eq!(normalize_name("Knowledge Lab’s"), normalize_name("knowledge lab's"));
+        assert_eq!(
+            normalize_name("Knowledge Lab’s"),
+            normalize_name("knowledge lab's")
+        );
         assert_ne!(
             normalize_name("Public Health and Safety"),
             normalize_name("Public Health & Safety")

@@ -59,7 +59,11 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
                 "url",
                 "must be an http:// or https:// address",
             );
-            check(!types.is_empty(), "types", "a resource needs at least one type");
+            check(
+                !types.is_empty(),
+                "types",
+                "a resource needs at least one type",
+            );
         }
         Content::Module(ModuleContent { title, .. }) => {
             check(!title.trim().is_empty(), "title", "must not be empty");

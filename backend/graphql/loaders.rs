@@ -45,13 +45,9 @@ pub struct TagsOfModule(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TopicById(pub Uuid);
 
-fn group<K: std::hash::Hash + Eq, V>(
-    keys: &[K],
-    rows: Vec<(Uuid, V)>,
-    key: impl Fn(Uuid) -> K,
-) -> HashMap<K, Vec<V>>
+fn group<K, V>(keys: &[K], rows: Vec<(Uuid, V)>, key: impl Fn(Uuid) -> K) -> HashMap<K, Vec<V>>
 where
-    K: Copy,
+    K: std::hash::Hash + Eq + Copy,
 {
     let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for (owner, value) in rows {
@@ -82,7 +78,11 @@ macro_rules! relation_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
                 let mut conn = self.connection().await?;
-                let rows = self.reader.$query(&mut conn, &ids).await.map_err(db_error)?;
+                let rows = self
+                    .reader
+                    .$query(&mut conn, &ids)
+                    .await
+                    .map_err(db_error)?;
                 Ok(group(keys, rows, $key))
             }
         }
@@ -102,7 +102,14 @@ impl Loader<TopicById> for ContentLoader {
     async fn load(&self, keys: &[TopicById]) -> Result<HashMap<TopicById, TopicRow>, LoadError> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
         let mut conn = self.connection().await?;
-        let rows = self.reader.topics_by_id(&mut conn, &ids).await.map_err(db_error)?;
-        Ok(rows.into_iter().map(|row| (TopicById(row.id), row)).collect())
+        let rows = self
+            .reader
+            .topics_by_id(&mut conn, &ids)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (TopicById(row.id), row))
+            .collect())
     }
 }

@@ -6,9 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::error::{bad_input, internal};
-use super::types::{
-    Module, PageInfo, ResourceConnection, ResourceEdge, ResourceType, Tag, Topic,
-};
+use super::types::{Module, PageInfo, ResourceConnection, ResourceEdge, ResourceType, Tag, Topic};
 use crate::db::content::ContentReader;
 use crate::db::{PgPool, PooledConnection};
 use crate::domain::Stage;
@@ -42,7 +40,10 @@ impl QueryRoot {
         #[graphql(desc = "The module's slug.")] slug: String,
     ) -> Result<Option<Module>> {
         let mut conn = connection(ctx).await?;
-        let row = reader(ctx).module_by_slug(&mut conn, &slug).await.map_err(internal)?;
+        let row = reader(ctx)
+            .module_by_slug(&mut conn, &slug)
+            .await
+            .map_err(internal)?;
         Ok(row.map(Module))
     }
 
@@ -60,7 +61,10 @@ impl QueryRoot {
         #[graphql(desc = "The topic's slug.")] slug: String,
     ) -> Result<Option<Topic>> {
         let mut conn = connection(ctx).await?;
-        let row = reader(ctx).topic_by_slug(&mut conn, &slug).await.map_err(internal)?;
+        let row = reader(ctx)
+            .topic_by_slug(&mut conn, &slug)
+            .await
+            .map_err(internal)?;
         Ok(row.map(Topic))
     }
 
@@ -74,7 +78,10 @@ impl QueryRoot {
     /// All resource types, by name.
     async fn resource_types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
         let mut conn = connection(ctx).await?;
-        let rows = reader(ctx).resource_types(&mut conn).await.map_err(internal)?;
+        let rows = reader(ctx)
+            .resource_types(&mut conn)
+            .await
+            .map_err(internal)?;
         Ok(rows.into_iter().map(ResourceType).collect())
     }
 

@@ -50,7 +50,12 @@ impl Topic {
     }
     /// Other names that resolve to this topic (e.g. former names).
     async fn aliases(&self) -> Vec<&str> {
-        self.0.aliases.iter().flatten().map(String::as_str).collect()
+        self.0
+            .aliases
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect()
     }
 }
 
@@ -185,7 +190,10 @@ impl Module {
             return Ok(None);
         };
         let loaders = ctx.data_unchecked::<Loaders>();
-        let topic = loaders.load_one(TopicById(topic_id)).await.map_err(internal)?;
+        let topic = loaders
+            .load_one(TopicById(topic_id))
+            .await
+            .map_err(internal)?;
         Ok(topic.map(Topic))
     }
     /// Its resources, in page order.

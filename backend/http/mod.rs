@@ -98,9 +98,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let check = tokio::time::timeout(Duration::from_secs(5), state.database.migrations_applied());
     match check.await {
         Ok(Ok(true)) => (StatusCode::OK, "ready").into_response(),
-        Ok(Ok(false)) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response()
-        }
+        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()

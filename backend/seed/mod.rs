@@ -6,6 +6,7 @@ pub mod format;
 pub mod page;
 pub mod plan;
 pub mod resolve;
+pub mod synthetic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,10 +100,18 @@ impl std::fmt::Display for SeedReport {
         writeln!(
             f,
             "{} {} file(s) in {} ms{}",
-            if self.dry_run { "Dry run over" } else { "Loaded" },
+            if self.dry_run {
+                "Dry run over"
+            } else {
+                "Loaded"
+            },
             self.files.len(),
             self.elapsed_ms,
-            if self.dry_run { " (nothing written)" } else { "" }
+            if self.dry_run {
+                " (nothing written)"
+            } else {
+                ""
+            }
         )?;
         for kind in Kind::ALL {
             let counts = self.counts.get(kind.as_str()).copied().unwrap_or_default();
@@ -116,7 +125,10 @@ impl std::fmt::Display for SeedReport {
             )?;
         }
         if !self.changed() {
-            writeln!(f, "Nothing changed: the database already matches these files.")?;
+            writeln!(
+                f,
+                "Nothing changed: the database already matches these files."
+            )?;
         }
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
@@ -150,7 +162,8 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
         Ok(set) => set,
         Err(error) => {
             if !options.dry_run {
-                seed_runs::record_failure_before_start(&mut conn, run_id, &error.to_string()).await?;
+                seed_runs::record_failure_before_start(&mut conn, run_id, &error.to_string())
+                    .await?;
             }
             return Err(error);
         }
@@ -195,33 +208,38 @@ async fn apply(
     let dry_run = options.dry_run;
     let wait = options.wait;
     conn.transaction::<_, SeedError, _>(async |conn| {
-        {
-            if !seed_runs::try_lock(conn, SEED_LOCK_KEY).await? {
-                let started = seed_runs::running_since(conn, run_id)
-                    .await?
-                    .map(|time| time.to_rfc3339())
-                    .unwrap_or_else(|| "just now".into());
-                if !wait {
-                    return Err(SeedError::Busy { started });
-                }
-                progress.step(&format!(
-                    "another seed job is running (started {started}); waiting for it to finish"
-                ));
-                seed_runs::lock(conn, SEED_LOCK_KEY).await?;
+        if !seed_runs::try_lock(conn, SEED_LOCK_KEY).await? {
+            let started = seed_runs::running_since(conn, run_id)
+                .await?
+                .map(|time| time.to_rfc3339())
+                .unwrap_or_else(|| "just now".into());
+            if !wait {
+                return Err(SeedError::Busy { started });
             }
-            progress.step("reading current content");
-            let existing = content::load_current_documents(conn).await?;
-            progress.step(&format!("resolving against {} existing item(s)", existing.len()));
-            let resolver = resolve::resolve(set, existing)?;
-            let counts = count(&resolver.documents);
-            if !dry_run {
-                let changed: Vec<&WorkingDocument> =
-                    resolver.documents.iter().filter(|d| d.is_changed()).collect();
-                progress.step(&format!("writing {} changed item(s)", changed.len()));
-                write(conn, &changed, run_id).await?;
-            }
-            Ok(counts)
+            progress.step(&format!(
+                "another seed job is running (started {started}); waiting for it to finish"
+            ));
+            seed_runs::lock(conn, SEED_LOCK_KEY).await?;
         }
+        progress.step("reading current content");
+        let existing = content::load_current_documents(conn).await?;
+        progress.step(&format!(
+            "resolving against {} existing item(s)",
+            existing.len()
+        ));
+        let resolver = resolve::resolve(set, existing)?;
+        let counts = count(&resolver.documents);
+        if !dry_run {
+            let changed: Vec<&WorkingDocument> = resolver
+                .documents
+                .iter()
+                .filter(|d| d.is_changed())
+                .collect();
+            progress.step(&format!("writing {} changed item(s)", changed.len()));
+            write(conn, &changed, run_id, progress).await?;
+            progress.step("committing");
+        }
+        Ok(counts)
     })
     .await
 }
@@ -232,7 +250,9 @@ fn count(documents: &[WorkingDocument]) -> BTreeMap<String, Counts> {
         .map(|kind| (kind.as_str().to_string(), Counts::default()))
         .collect();
     for document in documents {
-        let entry = counts.entry(document.kind.as_str().to_string()).or_default();
+        let entry = counts
+            .entry(document.kind.as_str().to_string())
+            .or_default();
         if document.is_new() {
             entry.created += 1;
         } else if document.is_changed() {
@@ -250,6 +270,7 @@ async fn write(
     conn: &mut AsyncPgConnection,
     changed: &[&WorkingDocument],
     run_id: Uuid,
+    progress: &Progress,
 ) -> Result<(), SeedError> {
     let now = Utc::now();
     let author = format!("{SEED_AUTHOR_PREFIX}{run_id}");
@@ -281,6 +302,7 @@ async fn write(
         })
         .collect();
     projection::insert_documents(conn, &new_documents).await?;
+    progress.step("writing versions");
     projection::insert_versions(conn, &versions).await?;
     let updated: Vec<&&WorkingDocument> = changed.iter().filter(|d| !d.is_new()).collect();
     if !updated.is_empty() {
@@ -289,7 +311,10 @@ async fn write(
             &updated.iter().map(|d| d.id).collect::<Vec<_>>(),
             &updated.iter().map(|d| d.version + 1).collect::<Vec<_>>(),
             &updated.iter().map(|d| d.slug.clone()).collect::<Vec<_>>(),
-            &updated.iter().map(|d| d.seed_key.clone()).collect::<Vec<_>>(),
+            &updated
+                .iter()
+                .map(|d| d.seed_key.clone())
+                .collect::<Vec<_>>(),
         )
         .await?;
     }
@@ -311,7 +336,9 @@ async fn write(
             published_at: published_at.get(&document.id).copied(),
         })
         .collect();
+    progress.step("projecting drafts");
     projection::project(conn, Stage::Draft, &items).await?;
+    progress.step("projecting published content");
     projection::project(conn, Stage::Published, &items).await?;
     Ok(())
 }
@@ -321,6 +348,7 @@ async fn write(
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     enabled: bool,
+    started: Instant,
 }
 
 impl Progress {
@@ -331,13 +359,20 @@ impl Progress {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        Progress { bar, enabled }
+        Progress {
+            bar,
+            enabled,
+            started: Instant::now(),
+        }
     }
 
     fn step(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
-            None if self.enabled => eprintln!("seed: {message}"),
+            None if self.enabled => {
+                let elapsed = self.started.elapsed().as_secs_f64();
+                eprintln!("seed: [{elapsed:6.2}s] {message}");
+            }
             None => tracing::debug!("seed: {message}"),
         }
     }

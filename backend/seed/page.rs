@@ -165,12 +165,18 @@ fn read_header(lines: &[Line], page: &mut Page) {
     let single_short_line = |paragraph: &Vec<&Line>| {
         paragraph.len() == 1
             && paragraph[0].text.trim().chars().count() <= LONGEST_TITLE_LINE
-            && !paragraph[0].text.trim().ends_with(['.', '!', '?', ':', ';', ','])
+            && !paragraph[0]
+                .text
+                .trim()
+                .ends_with(['.', '!', '?', ':', ';', ','])
     };
     if let Some(first) = paragraphs.first()
         && paragraphs.len() >= 2
         && single_short_line(first)
-        && first[0].text.trim().starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
+        && first[0]
+            .text
+            .trim()
+            .starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
     {
         page.title = Some(collapse_spaces(first[0].text));
         paragraphs.remove(0);
@@ -218,7 +224,10 @@ fn paragraphs(lines: &[Line]) -> Vec<Range<usize>> {
 #[derive(Debug)]
 enum Kind<'a> {
     /// "Type, Type | Year" or "Type |"
-    Meta { types: &'a str, year: &'a str },
+    Meta {
+        types: &'a str,
+        year: &'a str,
+    },
     Bullet(&'a str),
     Text(&'a str),
 }
@@ -347,8 +356,9 @@ fn read_body(lines: &[Line], page: &mut Page) -> Result<(), ParseError> {
     if page.entries.is_empty() {
         return Err(ParseError {
             line: page.heading_line,
-            message: "no resource entries (\"Type | Year\", title, \"• Topic\" lines) under the heading"
-                .into(),
+            message:
+                "no resource entries (\"Type | Year\", title, \"• Topic\" lines) under the heading"
+                    .into(),
         });
     }
     if !trailing_text.is_empty() {
@@ -392,7 +402,8 @@ fn collapse_spaces(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const KNOWLEDGE_LAB_PAGE: &str = include_str!("../../seeds/community-trust-and-partnerships.txt");
+    const KNOWLEDGE_LAB_PAGE: &str =
+        include_str!("../../seeds/community-trust-and-partnerships.txt");
     const USE_OF_FORCE_PAGE: &str = include_str!("../../tests/pages/use-of-force.txt");
 
     #[test]
@@ -405,8 +416,15 @@ mod tests {
             page.hero_image_alt.as_deref(),
             Some("homeowner pointing out an issue to a police officer")
         );
-        assert!(page.intro.starts_with("There is almost no aspect of policing"));
-        assert_eq!(page.intro.matches("\n\n").count(), 1, "two intro paragraphs");
+        assert!(
+            page.intro
+                .starts_with("There is almost no aspect of policing")
+        );
+        assert_eq!(
+            page.intro.matches("\n\n").count(),
+            1,
+            "two intro paragraphs"
+        );
         assert_eq!(page.entries.len(), 8);
         assert!(page.warnings.is_empty(), "{:?}", page.warnings);
         let report = &page.entries[5];
@@ -452,14 +470,22 @@ mod tests {
         assert_eq!(page.entries[1].types, ["Webinar"]);
         assert_eq!(page.entries[1].year, None);
         assert_eq!(page.entries[2].types, ["After Action Report"]);
-        assert_eq!(page.entries[2].title, "Review of the Department’s Response, Part 1: Planning");
-        assert_eq!(page.entries[4].title, "Café Conversations: Officers and Residents on Force");
+        assert_eq!(
+            page.entries[2].title,
+            "Review of the Department’s Response, Part 1: Planning"
+        );
+        assert_eq!(
+            page.entries[4].title,
+            "Café Conversations: Officers and Residents on Force"
+        );
         assert_eq!(page.warnings.len(), 1, "{:?}", page.warnings);
         assert!(page.warnings[0].message.contains("stray caption"));
         assert_eq!(page.warnings[0].line, 28);
         assert_eq!(
             page.disclaimer.as_deref(),
-            Some("The information provided within these modules has been gathered from various sources. This resource is intended to be dynamic.")
+            Some(
+                "The information provided within these modules has been gathered from various sources. This resource is intended to be dynamic."
+            )
         );
     }
 
@@ -478,7 +504,8 @@ mod tests {
 
     #[test]
     fn a_heading_without_entries_is_refused() {
-        let error = parse("Intro.\n\nResources Related to Use of Force\n\nNothing listed.\n").unwrap_err();
+        let error =
+            parse("Intro.\n\nResources Related to Use of Force\n\nNothing listed.\n").unwrap_err();
         assert_eq!(error.line, 3);
     }
 

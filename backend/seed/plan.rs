@@ -277,7 +277,10 @@ impl SeedSet {
 pub fn merge_names(names: &mut Vec<String>, more: &[String]) {
     for name in more {
         let normalized = normalize_name(name);
-        if !names.iter().any(|known| normalize_name(known) == normalized) {
+        if !names
+            .iter()
+            .any(|known| normalize_name(known) == normalized)
+        {
             names.push(name.clone());
         }
     }

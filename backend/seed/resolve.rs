@@ -93,7 +93,13 @@ impl Resolver {
         }
     }
 
-    fn find(&self, kind: Kind, id: Option<Uuid>, slug: Option<&str>, key: Option<&str>) -> Option<usize> {
+    fn find(
+        &self,
+        kind: Kind,
+        id: Option<Uuid>,
+        slug: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<usize> {
         id.and_then(|id| self.by_id.get(&id).copied())
             .filter(|&index| self.documents[index].kind == kind)
             .or_else(|| slug.and_then(|slug| self.by_slug.get(&(kind, slug.to_string())).copied()))
@@ -119,16 +125,32 @@ impl Resolver {
             .expect("some suffix is free")
     }
 
-    fn create(&mut self, id: Option<Uuid>, seed_key: Option<String>, content: Content, origin: &Origin) -> Result<usize, SeedError> {
+    fn create(
+        &mut self,
+        id: Option<Uuid>,
+        seed_key: Option<String>,
+        content: Content,
+        origin: &Origin,
+    ) -> Result<usize, SeedError> {
         let kind = content.kind();
         let id = id.unwrap_or_else(Uuid::now_v7);
         if self.by_id.contains_key(&id) {
-            return Err(SeedError::invalid(origin, format!("id {id} belongs to another item")));
-        }
-        if self.by_slug.contains_key(&(kind, content.slug().to_string())) {
             return Err(SeedError::invalid(
                 origin,
-                format!("slug {:?} is already used by another {}", content.slug(), kind.as_str().replace('_', " ")),
+                format!("id {id} belongs to another item"),
+            ));
+        }
+        if self
+            .by_slug
+            .contains_key(&(kind, content.slug().to_string()))
+        {
+            return Err(SeedError::invalid(
+                origin,
+                format!(
+                    "slug {:?} is already used by another {}",
+                    content.slug(),
+                    kind.as_str().replace('_', " ")
+                ),
             ));
         }
         Ok(self.push(WorkingDocument {
@@ -170,7 +192,11 @@ impl Resolver {
                 if slug.is_empty() {
                     return Err(SeedError::invalid(
                         origin,
-                        format!("{:?} has no letters or digits to name a {}", name, kind.as_str().replace('_', " ")),
+                        format!(
+                            "{:?} has no letters or digits to name a {}",
+                            name,
+                            kind.as_str().replace('_', " ")
+                        ),
                     ));
                 }
                 let content = match kind {
@@ -180,9 +206,17 @@ impl Resolver {
                         description: String::new(),
                         aliases: Vec::new(),
                     }),
-                    Kind::ResourceType => Content::ResourceType(LabelContent { name: name.to_string(), slug }),
-                    Kind::Tag => Content::Tag(LabelContent { name: name.to_string(), slug }),
-                    Kind::Resource | Kind::Module => unreachable!("only labels are created by name"),
+                    Kind::ResourceType => Content::ResourceType(LabelContent {
+                        name: name.to_string(),
+                        slug,
+                    }),
+                    Kind::Tag => Content::Tag(LabelContent {
+                        name: name.to_string(),
+                        slug,
+                    }),
+                    Kind::Resource | Kind::Module => {
+                        unreachable!("only labels are created by name")
+                    }
                 };
                 self.create(None, None, content, origin)?
             }
@@ -190,7 +224,12 @@ impl Resolver {
         Ok(self.documents[index].id)
     }
 
-    fn labels(&mut self, kind: Kind, references: &[String], origin: &Origin) -> Result<Vec<Uuid>, SeedError> {
+    fn labels(
+        &mut self,
+        kind: Kind,
+        references: &[String],
+        origin: &Origin,
+    ) -> Result<Vec<Uuid>, SeedError> {
         let mut ids = Vec::new();
         for reference in references {
             let id = self.label(kind, reference, origin)?;
@@ -201,17 +240,28 @@ impl Resolver {
         Ok(ids)
     }
 
-    fn declared_topic(&mut self, planned: &Planned<crate::seed::format::TopicRecord>) -> Result<(), SeedError> {
+    fn declared_topic(
+        &mut self,
+        planned: &Planned<crate::seed::format::TopicRecord>,
+    ) -> Result<(), SeedError> {
         let record = &planned.record;
         let slug = record.slug.clone().unwrap_or_else(|| slugify(&record.name));
-        let existing = self.find(Kind::Topic, record.id, Some(&slug), None).or_else(|| {
-            self.by_name.get(&(Kind::Topic, normalize_name(&record.name))).copied()
-        });
+        let existing = self
+            .find(Kind::Topic, record.id, Some(&slug), None)
+            .or_else(|| {
+                self.by_name
+                    .get(&(Kind::Topic, normalize_name(&record.name)))
+                    .copied()
+            });
         let mut content = TopicContent {
             name: record.name.trim().to_string(),
             slug,
             description: record.description.trim().to_string(),
-            aliases: record.aliases.iter().map(|alias| alias.trim().to_string()).collect(),
+            aliases: record
+                .aliases
+                .iter()
+                .map(|alias| alias.trim().to_string())
+                .collect(),
         };
         match existing {
             Some(index) => {
@@ -225,12 +275,25 @@ impl Resolver {
         Ok(())
     }
 
-    fn declared_label(&mut self, kind: Kind, planned: &Planned<crate::seed::format::LabelRecord>) -> Result<(), SeedError> {
+    fn declared_label(
+        &mut self,
+        kind: Kind,
+        planned: &Planned<crate::seed::format::LabelRecord>,
+    ) -> Result<(), SeedError> {
         let record = &planned.record;
         let slug = record.slug.clone().unwrap_or_else(|| slugify(&record.name));
         let existing = self.find(kind, record.id, Some(&slug), None);
-        let mut label = LabelContent { name: record.name.trim().to_string(), slug };
-        let wrap = |label| if kind == Kind::Tag { Content::Tag(label) } else { Content::ResourceType(label) };
+        let mut label = LabelContent {
+            name: record.name.trim().to_string(),
+            slug,
+        };
+        let wrap = |label| {
+            if kind == Kind::Tag {
+                Content::Tag(label)
+            } else {
+                Content::ResourceType(label)
+            }
+        };
         match existing {
             Some(index) => {
                 label.slug = self.documents[index].slug.clone();
@@ -243,14 +306,22 @@ impl Resolver {
         Ok(())
     }
 
-    fn resource(&mut self, planned: &Planned<crate::seed::format::ResourceRecord>) -> Result<usize, SeedError> {
+    fn resource(
+        &mut self,
+        planned: &Planned<crate::seed::format::ResourceRecord>,
+    ) -> Result<usize, SeedError> {
         let record = &planned.record;
         let origin = &planned.origin;
         let key = resource_key(&record.title, record.year);
         let types = self.labels(Kind::ResourceType, &record.types, origin)?;
         let topics = self.labels(Kind::Topic, &record.topics, origin)?;
         let tags = self.labels(Kind::Tag, &record.tags, origin)?;
-        let existing = self.find(Kind::Resource, record.id, record.slug.as_deref(), Some(&key));
+        let existing = self.find(
+            Kind::Resource,
+            record.id,
+            record.slug.as_deref(),
+            Some(&key),
+        );
         match existing {
             Some(index) => {
                 let Content::Resource(current) = &self.documents[index].content else {
@@ -262,7 +333,10 @@ impl Resolver {
                     types: union(&current.types, &types),
                     year: record.year,
                     url: record.url.clone().or_else(|| current.url.clone()),
-                    publisher: record.publisher.clone().or_else(|| current.publisher.clone()),
+                    publisher: record
+                        .publisher
+                        .clone()
+                        .or_else(|| current.publisher.clone()),
                     summary: record.summary.clone().or_else(|| current.summary.clone()),
                     topics: union(&current.topics, &topics),
                     tags: union(&current.tags, &tags),
@@ -277,7 +351,10 @@ impl Resolver {
                     None => {
                         let base = slugify(&record.title);
                         if base.is_empty() {
-                            return Err(SeedError::invalid(origin, "the title has no letters or digits to make a slug"));
+                            return Err(SeedError::invalid(
+                                origin,
+                                "the title has no letters or digits to make a slug",
+                            ));
                         }
                         self.free_slug(Kind::Resource, &base, record.year)
                     }
@@ -298,7 +375,11 @@ impl Resolver {
         }
     }
 
-    fn module(&mut self, planned: &PlannedModule, resources_in_run: &[usize]) -> Result<(), SeedError> {
+    fn module(
+        &mut self,
+        planned: &PlannedModule,
+        resources_in_run: &[usize],
+    ) -> Result<(), SeedError> {
         let record = &planned.record;
         let origin = &planned.origin;
         let mut resources = Vec::new();
@@ -308,7 +389,9 @@ impl Resolver {
                 ResourceRef::Slug(slug) => *self
                     .by_slug
                     .get(&(Kind::Resource, slug.clone()))
-                    .ok_or_else(|| SeedError::invalid(origin, format!("no resource has the slug {slug:?}")))?,
+                    .ok_or_else(|| {
+                        SeedError::invalid(origin, format!("no resource has the slug {slug:?}"))
+                    })?,
             };
             let id = self.documents[index].id;
             if !resources.contains(&id) {
@@ -389,10 +472,17 @@ pub fn resolve(set: &SeedSet, existing: Vec<WorkingDocument>) -> Result<Resolver
     for module in &set.modules {
         resolver.module(module, &resources_in_run)?;
     }
-    for document in resolver.documents.iter().filter(|document| document.is_changed()) {
+    for document in resolver
+        .documents
+        .iter()
+        .filter(|document| document.is_changed())
+    {
         let errors = validate(&document.content);
         if let Some(first) = errors.first() {
-            let origin = document.origin.clone().unwrap_or_else(|| Origin(document.slug.clone()));
+            let origin = document
+                .origin
+                .clone()
+                .unwrap_or_else(|| Origin(document.slug.clone()));
             return Err(SeedError::invalid(&origin, first.to_string()));
         }
     }

@@ -1,8 +1,3 @@
-DROP TABLE module_tags;
-DROP TABLE module_resources;
-DROP TABLE resource_tags;
-DROP TABLE resource_topics;
-DROP TABLE resource_type_links;
 DROP TABLE modules;
 DROP TABLE resources;
 DROP TABLE tags;

@@ -131,6 +131,14 @@ CREATE TABLE resources (
     publisher text,
     summary text,
     published_at timestamptz,
+    -- Relations, in display order. They point at documents; a target that is
+    -- not visible in the stage simply does not show (reads join it against
+    -- the target's projection), so nothing is lost when linked items are
+    -- published in any order. Arrays rather than link tables: order comes
+    -- free, and bulk loads write one row per resource instead of five.
+    type_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(type_ids, NULL) IS NULL),
+    topic_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(topic_ids, NULL) IS NULL),
+    tag_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(tag_ids, NULL) IS NULL),
     PRIMARY KEY (stage, id),
     UNIQUE (stage, slug),
     FOREIGN KEY (id, version) REFERENCES document_versions (document_id, version)
@@ -150,68 +158,20 @@ CREATE TABLE modules (
     disclaimer text,
     source_file text,
     source_checksum text,
+    -- In page order; see the note on resources.type_ids.
+    resource_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(resource_ids, NULL) IS NULL),
+    tag_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(tag_ids, NULL) IS NULL),
     PRIMARY KEY (stage, id),
     UNIQUE (stage, slug),
     FOREIGN KEY (id, version) REFERENCES document_versions (document_id, version)
 );
 
--- Links point at documents; a link to a target that is not visible in the
--- stage simply does not show (the join against the target's projection drops
--- it), so nothing is lost when items are published in any order.
-CREATE TABLE resource_type_links (
-    stage text NOT NULL,
-    resource_id uuid NOT NULL,
-    resource_type_id uuid NOT NULL REFERENCES documents (id),
-    position integer NOT NULL CHECK (position >= 0),
-    PRIMARY KEY (stage, resource_id, resource_type_id),
-    UNIQUE (stage, resource_id, position),
-    FOREIGN KEY (stage, resource_id) REFERENCES resources (stage, id) ON DELETE CASCADE
-);
-CREATE INDEX resource_type_links_target ON resource_type_links (stage, resource_type_id, resource_id);
-
-CREATE TABLE resource_topics (
-    stage text NOT NULL,
-    resource_id uuid NOT NULL,
-    topic_id uuid NOT NULL REFERENCES documents (id),
-    position integer NOT NULL CHECK (position >= 0),
-    PRIMARY KEY (stage, resource_id, topic_id),
-    UNIQUE (stage, resource_id, position),
-    FOREIGN KEY (stage, resource_id) REFERENCES resources (stage, id) ON DELETE CASCADE
-);
-CREATE INDEX resource_topics_target ON resource_topics (stage, topic_id, resource_id);
-
-CREATE TABLE resource_tags (
-    stage text NOT NULL,
-    resource_id uuid NOT NULL,
-    tag_id uuid NOT NULL REFERENCES documents (id),
-    position integer NOT NULL CHECK (position >= 0),
-    PRIMARY KEY (stage, resource_id, tag_id),
-    UNIQUE (stage, resource_id, position),
-    FOREIGN KEY (stage, resource_id) REFERENCES resources (stage, id) ON DELETE CASCADE
-);
-CREATE INDEX resource_tags_target ON resource_tags (stage, tag_id, resource_id);
-
-CREATE TABLE module_resources (
-    stage text NOT NULL,
-    module_id uuid NOT NULL,
-    resource_id uuid NOT NULL REFERENCES documents (id),
-    position integer NOT NULL CHECK (position >= 0),
-    PRIMARY KEY (stage, module_id, position),
-    UNIQUE (stage, module_id, resource_id),
-    FOREIGN KEY (stage, module_id) REFERENCES modules (stage, id) ON DELETE CASCADE
-);
-CREATE INDEX module_resources_target ON module_resources (stage, resource_id, module_id);
-
-CREATE TABLE module_tags (
-    stage text NOT NULL,
-    module_id uuid NOT NULL,
-    tag_id uuid NOT NULL REFERENCES documents (id),
-    position integer NOT NULL CHECK (position >= 0),
-    PRIMARY KEY (stage, module_id, tag_id),
-    UNIQUE (stage, module_id, position),
-    FOREIGN KEY (stage, module_id) REFERENCES modules (stage, id) ON DELETE CASCADE
-);
-CREATE INDEX module_tags_target ON module_tags (stage, tag_id, module_id);
-
 CREATE INDEX resources_title_order ON resources (stage, title, id);
 CREATE INDEX modules_title_order ON modules (stage, title, id);
+
+-- "Resources of this topic / type / tag", "modules listing this resource".
+CREATE INDEX resources_type_ids ON resources USING gin (type_ids);
+CREATE INDEX resources_topic_ids ON resources USING gin (topic_ids);
+CREATE INDEX resources_tag_ids ON resources USING gin (tag_ids);
+CREATE INDEX modules_resource_ids ON modules USING gin (resource_ids);
+CREATE INDEX modules_tag_ids ON modules USING gin (tag_ids);

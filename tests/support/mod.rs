@@ -68,8 +68,9 @@ fn server() -> &'static Server {
             Ok(url) => (replace_database(&url, "{db}"), None),
             Err(_) => {
                 let dir = std::env::temp_dir().join(format!("beacon-test-{}", std::process::id()));
-                let cluster = EmbeddedCluster::start_or_join(&dir, ClusterOptions { ephemeral: true })
-                    .expect("starting the test cluster");
+                let cluster =
+                    EmbeddedCluster::start_or_join(&dir, ClusterOptions { ephemeral: true })
+                        .expect("starting the test cluster");
                 (cluster.database_url("{db}"), Some(cluster))
             }
         };
@@ -139,14 +140,18 @@ struct DatabaseName {
 /// Creates the migrated template once (across concurrent test processes, under
 /// an advisory lock) and sweeps databases left by test processes that died.
 async fn prepare_template(admin: &str, url_template: &str, template: &str) {
-    let mut conn = AsyncPgConnection::establish(admin).await.expect("connecting to the test server");
-    diesel::sql_query("SELECT pg_advisory_lock(4242)").execute(&mut conn).await.unwrap();
-    let existing: Vec<DatabaseName> = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'beacon\\_%'",
-    )
-    .load(&mut conn)
-    .await
-    .unwrap();
+    let mut conn = AsyncPgConnection::establish(admin)
+        .await
+        .expect("connecting to the test server");
+    diesel::sql_query("SELECT pg_advisory_lock(4242)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let existing: Vec<DatabaseName> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'beacon\\_%'")
+            .load(&mut conn)
+            .await
+            .unwrap();
     for name in existing.iter().map(|row| &row.datname) {
         let stale_template = name.starts_with(TEMPLATE_PREFIX) && name != template;
         let orphan = name
@@ -157,16 +162,22 @@ async fn prepare_template(admin: &str, url_template: &str, template: &str) {
                 nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
             });
         if stale_template || orphan {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(name)))
-                .execute(&mut conn)
-                .await;
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_identifier(name)
+            ))
+            .execute(&mut conn)
+            .await;
         }
     }
     if !existing.iter().any(|row| row.datname == template) {
         let building = format!("{template}_building");
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {}", quote_identifier(&building)))
-            .execute(&mut conn)
-            .await;
+        let _ = diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS {}",
+            quote_identifier(&building)
+        ))
+        .execute(&mut conn)
+        .await;
         diesel::sql_query(format!("CREATE DATABASE {}", quote_identifier(&building)))
             .execute(&mut conn)
             .await
@@ -186,7 +197,10 @@ async fn prepare_template(admin: &str, url_template: &str, template: &str) {
         .await
         .unwrap();
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut conn).await.unwrap();
+    diesel::sql_query("SELECT pg_advisory_unlock(4242)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 /// A fresh, migrated, empty database of this test's own.
@@ -244,7 +258,9 @@ impl TestApp {
     /// With the repository's `seeds/` loaded.
     pub async fn seeded() -> TestApp {
         let app = TestApp::new().await;
-        app.seed(&[repo_path("seeds")]).await.expect("the seeds load");
+        app.seed(&[repo_path("seeds")])
+            .await
+            .expect("the seeds load");
         app
     }
 
@@ -270,7 +286,10 @@ impl TestApp {
         let response = self.router().oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     /// The `data` of a query that must succeed.
@@ -315,11 +334,6 @@ impl TestApp {
             "tags",
             "resources",
             "modules",
-            "resource_type_links",
-            "resource_topics",
-            "resource_tags",
-            "module_resources",
-            "module_tags",
         ];
         let mut out = String::new();
         for table in tables {
