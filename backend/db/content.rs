@@ -12,9 +12,9 @@ use super::DbResult;
 use super::schema::{
     document_versions, documents, modules, resource_types, resources, tags, topics,
 };
-use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use crate::domain::{Content, Kind, Stage};
 use crate::seed::resolve::WorkingDocument;
+use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = topics)]
@@ -195,8 +195,9 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        let rows: Vec<OwnedLabel> =
-            self.related(conn, resource_ids, RESOURCE_TYPES_OF_RESOURCES).await?;
+        let rows: Vec<OwnedLabel> = self
+            .related(conn, resource_ids, RESOURCE_TYPES_OF_RESOURCES)
+            .await?;
         Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
@@ -205,7 +206,9 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, TopicRow)>> {
-        let rows: Vec<OwnedTopic> = self.related(conn, resource_ids, TOPICS_OF_RESOURCES).await?;
+        let rows: Vec<OwnedTopic> = self
+            .related(conn, resource_ids, TOPICS_OF_RESOURCES)
+            .await?;
         Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
@@ -224,8 +227,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         module_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, ResourceRow)>> {
-        let rows: Vec<OwnedResource> =
-            self.related(conn, module_ids, RESOURCES_OF_MODULES).await?;
+        let rows: Vec<OwnedResource> = self.related(conn, module_ids, RESOURCES_OF_MODULES).await?;
         Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 

@@ -45,11 +45,38 @@ impl Sequence {
 }
 
 const WORDS: [&str; 32] = [
-    "community", "trust", "crisis", "response", "policing", "data", "strategy", "violence",
-    "reduction", "training", "oversight", "accountability", "youth", "mental", "health",
-    "dispatch", "diversion", "force", "review", "partnership", "safety", "equity", "victims",
-    "services", "evaluation", "program", "practice", "leadership", "recruitment", "wellness",
-    "technology", "transparency",
+    "community",
+    "trust",
+    "crisis",
+    "response",
+    "policing",
+    "data",
+    "strategy",
+    "violence",
+    "reduction",
+    "training",
+    "oversight",
+    "accountability",
+    "youth",
+    "mental",
+    "health",
+    "dispatch",
+    "diversion",
+    "force",
+    "review",
+    "partnership",
+    "safety",
+    "equity",
+    "victims",
+    "services",
+    "evaluation",
+    "program",
+    "practice",
+    "leadership",
+    "recruitment",
+    "wellness",
+    "technology",
+    "transparency",
 ];
 
 fn phrase(sequence: &mut Sequence, words: usize) -> String {
@@ -138,11 +165,19 @@ pub fn generate(sizes: Sizes) -> ContentFile {
             .collect(),
         resource_types: type_names
             .into_iter()
-            .map(|name| LabelRecord { id: None, slug: None, name })
+            .map(|name| LabelRecord {
+                id: None,
+                slug: None,
+                name,
+            })
             .collect(),
         tags: tag_names
             .into_iter()
-            .map(|name| LabelRecord { id: None, slug: None, name })
+            .map(|name| LabelRecord {
+                id: None,
+                slug: None,
+                name,
+            })
             .collect(),
         resources,
         modules,
