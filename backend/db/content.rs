@@ -50,7 +50,7 @@ pub struct ResourceRow {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = modules)]
 pub struct ModuleRow {
     pub id: Uuid,
@@ -186,6 +186,124 @@ impl ContentReader {
             .count()
             .get_result(conn)
             .await
+    }
+
+    pub async fn resources_by_id(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[Uuid],
+    ) -> DbResult<Vec<ResourceRow>> {
+        resources::table
+            .filter(
+                resources::stage
+                    .eq(self.stage)
+                    .and(resources::id.eq_any(ids)),
+            )
+            .select(ResourceRow::as_select())
+            .load(conn)
+            .await
+    }
+
+    pub async fn resource_by_slug(
+        &self,
+        conn: &mut AsyncPgConnection,
+        slug: &str,
+    ) -> DbResult<Option<ResourceRow>> {
+        resources::table
+            .filter(
+                resources::stage
+                    .eq(self.stage)
+                    .and(resources::slug.eq(slug)),
+            )
+            .select(ResourceRow::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn modules_by_id(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[Uuid],
+    ) -> DbResult<Vec<ModuleRow>> {
+        modules::table
+            .filter(modules::stage.eq(self.stage).and(modules::id.eq_any(ids)))
+            .select(ModuleRow::as_select())
+            .load(conn)
+            .await
+    }
+
+    pub async fn resource_types_by_id(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[Uuid],
+    ) -> DbResult<Vec<LabelRow>> {
+        resource_types::table
+            .filter(
+                resource_types::stage
+                    .eq(self.stage)
+                    .and(resource_types::id.eq_any(ids)),
+            )
+            .select((
+                resource_types::id,
+                resource_types::slug,
+                resource_types::name,
+            ))
+            .load(conn)
+            .await
+    }
+
+    pub async fn tags_by_id(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[Uuid],
+    ) -> DbResult<Vec<LabelRow>> {
+        tags::table
+            .filter(tags::stage.eq(self.stage).and(tags::id.eq_any(ids)))
+            .select((tags::id, tags::slug, tags::name))
+            .load(conn)
+            .await
+    }
+
+    /// The modules of each topic (by title).
+    pub async fn modules_of_topics(
+        &self,
+        conn: &mut AsyncPgConnection,
+        topic_ids: &[Uuid],
+    ) -> DbResult<Vec<ModuleRow>> {
+        modules::table
+            .filter(modules::stage.eq(self.stage))
+            .filter(modules::topic_id.eq_any(topic_ids))
+            .order((modules::title.asc(), modules::id.asc()))
+            .select(ModuleRow::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Modules listing each resource, or carrying each tag (by title).
+    pub async fn modules_containing(
+        &self,
+        conn: &mut AsyncPgConnection,
+        column: ModuleArray,
+        target_ids: &[Uuid],
+    ) -> DbResult<Vec<(Uuid, ModuleRow)>> {
+        let column = match column {
+            ModuleArray::Resources => "resource_ids",
+            ModuleArray::Tags => "tag_ids",
+        };
+        let rows: Vec<OwnedModule> = diesel::sql_query(format!(
+            "SELECT target.id AS owner, m.id, m.slug, m.title, m.topic_id, m.intro,
+                    m.hero_image_alt, m.resources_heading, m.disclaimer, m.source_file,
+                    m.source_checksum
+               FROM unnest($2::uuid[]) AS target(id)
+               JOIN modules m ON m.stage = $1 AND m.{column} @> ARRAY[target.id]
+              ORDER BY target.id, m.title, m.id"
+        ))
+        .bind::<Text, _>(self.stage)
+        .bind::<Array<SqlUuid>, _>(target_ids)
+        .load(conn)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
     /// Each resource's types, in the resource's order. A link to a type not
@@ -331,6 +449,21 @@ struct OwnedTopic {
     owner: Uuid,
     #[diesel(embed)]
     row: TopicRow,
+}
+
+/// The id arrays on modules that point at other documents.
+#[derive(Debug, Clone, Copy)]
+pub enum ModuleArray {
+    Resources,
+    Tags,
+}
+
+#[derive(QueryableByName)]
+struct OwnedModule {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(embed)]
+    row: ModuleRow,
 }
 
 #[derive(QueryableByName)]

@@ -3,17 +3,21 @@
 
 pub mod content;
 pub mod projection;
+pub mod resource_index;
+pub mod search;
 #[rustfmt::skip]
 pub mod schema;
 pub mod seed_runs;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
+use diesel::connection::InstrumentationEvent;
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -35,6 +39,7 @@ pub struct Database {
     pub pool: PgPool,
     url: String,
     cluster: Option<Arc<EmbeddedCluster>>,
+    statements: Arc<AtomicU64>,
 }
 
 impl Database {
@@ -63,7 +68,26 @@ impl Database {
         cluster: Option<Arc<EmbeddedCluster>>,
         pool_size: usize,
     ) -> anyhow::Result<Self> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
+        let statements = Arc::new(AtomicU64::new(0));
+        let mut config = ManagerConfig::default();
+        let counter = statements.clone();
+        // Every pooled connection counts the statements it runs, so tests can
+        // prove a request's statement count does not grow with its rows.
+        config.custom_setup = Box::new(move |url| {
+            let counter = counter.clone();
+            Box::pin(async move {
+                use diesel_async::AsyncConnection;
+                let mut connection = AsyncPgConnection::establish(url).await?;
+                connection.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                    if let InstrumentationEvent::StartQuery { .. } = event {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                Ok(connection)
+            })
+        });
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url.clone(), config);
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
             .build()
@@ -75,7 +99,17 @@ impl Database {
                 describe_pool_error(&error)
             )
         })?);
-        Ok(Database { pool, url, cluster })
+        Ok(Database {
+            pool,
+            url,
+            cluster,
+            statements,
+        })
+    }
+
+    /// SQL statements run through this pool so far.
+    pub fn statements_executed(&self) -> u64 {
+        AtomicU64::load(&self.statements, Ordering::Relaxed)
     }
 
     pub fn url(&self) -> &str {

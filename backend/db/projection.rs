@@ -261,9 +261,18 @@ async fn project_resources(
     }
     diesel::sql_query(
         "INSERT INTO resources (stage, id, version, slug, title, year, url, publisher, summary,
-                                published_at, type_ids, topic_ids, tag_ids)
+                                published_at, type_ids, topic_ids, tag_ids, search_vector)
          SELECT $1, id, version, slug, title, year, url, publisher, summary, published_at,
-                type_ids::uuid[], topic_ids::uuid[], tag_ids::uuid[]
+                type_ids::uuid[], topic_ids::uuid[], tag_ids::uuid[],
+                setweight(to_tsvector('english', title), 'A')
+                || setweight(to_tsvector('english',
+                       coalesce((SELECT string_agg(t.name, ' ') FROM topics t
+                                  WHERE t.stage = $1 AND t.id = ANY(topic_ids::uuid[])), '')
+                       || ' ' ||
+                       coalesce((SELECT string_agg(y.name, ' ') FROM resource_types y
+                                  WHERE y.stage = $1 AND y.id = ANY(type_ids::uuid[])), '')), 'B')
+                || setweight(to_tsvector('english',
+                       coalesce(summary, '') || ' ' || coalesce(publisher, '')), 'C')
            FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              AS r(id, version, slug, title, year, url, publisher, summary, published_at,
                   type_ids, topic_ids, tag_ids)",
@@ -304,9 +313,13 @@ async fn project_modules(
     diesel::sql_query(
         "INSERT INTO modules (stage, id, version, slug, title, topic_id, intro, hero_image_alt,
                               resources_heading, disclaimer, source_file, source_checksum,
-                              resource_ids, tag_ids)
+                              resource_ids, tag_ids, search_vector)
          SELECT $1, id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
-                disclaimer, source_file, source_checksum, resource_ids::uuid[], tag_ids::uuid[]
+                disclaimer, source_file, source_checksum, resource_ids::uuid[], tag_ids::uuid[],
+                setweight(to_tsvector('english', title), 'A')
+                || setweight(to_tsvector('english', coalesce((SELECT t.name FROM topics t
+                       WHERE t.stage = $1 AND t.id = topic_id), '')), 'B')
+                || setweight(to_tsvector('english', intro), 'C')
            FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              AS m(id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
                   disclaimer, source_file, source_checksum, resource_ids, tag_ids)",

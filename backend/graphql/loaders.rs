@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use uuid::Uuid;
 
 use crate::db::PgPool;
-use crate::db::content::{ContentReader, LabelRow, ResourceRow, TopicRow};
+use crate::db::content::{ContentReader, LabelRow, ModuleArray, ModuleRow, ResourceRow, TopicRow};
+use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
 
 /// Loads relations from one stage for one request.
@@ -17,15 +18,18 @@ pub struct ContentLoader {
     reader: ContentReader,
 }
 
-pub type Loaders = DataLoader<ContentLoader>;
+pub type Loaders = DataLoader<ContentLoader, HashMapCache>;
 
+/// Per request: the cache lets a connection's edges, nodes and pageInfo share
+/// one read.
 pub fn loaders(pool: PgPool, stage: Stage) -> Loaders {
-    DataLoader::new(
+    DataLoader::with_cache(
         ContentLoader {
             pool,
             reader: ContentReader::new(stage),
         },
         tokio::spawn,
+        HashMapCache::default(),
     )
 }
 
@@ -111,5 +115,216 @@ impl Loader<TopicById> for ContentLoader {
             .into_iter()
             .map(|row| (TopicById(row.id), row))
             .collect())
+    }
+}
+
+macro_rules! by_id_loader {
+    ($key:ident, $value:ty, $query:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for ContentLoader {
+            type Value = $value;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, LoadError> {
+                let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+                let mut conn = self.connection().await?;
+                let rows = self
+                    .reader
+                    .$query(&mut conn, &ids)
+                    .await
+                    .map_err(db_error)?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(ResourceById, ResourceRow, resources_by_id);
+by_id_loader!(ModuleById, ModuleRow, modules_by_id);
+by_id_loader!(ResourceTypeById, LabelRow, resource_types_by_id);
+by_id_loader!(TagById, LabelRow, tags_by_id);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModulesOfResource(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModulesOfTag(pub Uuid);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModulesOfTopic(pub Uuid);
+
+impl Loader<ModulesOfResource> for ContentLoader {
+    type Value = Vec<ModuleRow>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ModulesOfResource],
+    ) -> Result<HashMap<ModulesOfResource, Vec<ModuleRow>>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut conn = self.connection().await?;
+        let rows = self
+            .reader
+            .modules_containing(&mut conn, ModuleArray::Resources, &ids)
+            .await
+            .map_err(db_error)?;
+        Ok(group(keys, rows, ModulesOfResource))
+    }
+}
+
+impl Loader<ModulesOfTag> for ContentLoader {
+    type Value = Vec<ModuleRow>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ModulesOfTag],
+    ) -> Result<HashMap<ModulesOfTag, Vec<ModuleRow>>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut conn = self.connection().await?;
+        let rows = self
+            .reader
+            .modules_containing(&mut conn, ModuleArray::Tags, &ids)
+            .await
+            .map_err(db_error)?;
+        Ok(group(keys, rows, ModulesOfTag))
+    }
+}
+
+impl Loader<ModulesOfTopic> for ContentLoader {
+    type Value = Vec<ModuleRow>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ModulesOfTopic],
+    ) -> Result<HashMap<ModulesOfTopic, Vec<ModuleRow>>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut conn = self.connection().await?;
+        let rows = self
+            .reader
+            .modules_of_topics(&mut conn, &ids)
+            .await
+            .map_err(db_error)?;
+        let rows = rows
+            .into_iter()
+            .filter_map(|row| row.topic_id.map(|topic| (topic, row)))
+            .collect();
+        Ok(group(keys, rows, ModulesOfTopic))
+    }
+}
+
+/// One owner's page of a resource connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub query: Arc<PageQuery>,
+    pub owner: Uuid,
+}
+
+/// One owner's total under a filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TotalKey {
+    pub query: Arc<CountQuery>,
+    pub owner: Uuid,
+}
+
+/// One owner's counts for one facet dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FacetKey {
+    pub query: Arc<CountQuery>,
+    pub dimension: Dimension,
+    pub owner: Uuid,
+}
+
+/// Groups keys by the query they share: one statement per distinct query.
+fn by_query<Q: Clone + Eq + std::hash::Hash, K>(
+    keys: &[K],
+    split: impl Fn(&K) -> (Q, Uuid),
+) -> HashMap<Q, Vec<Uuid>> {
+    let mut grouped: HashMap<Q, Vec<Uuid>> = HashMap::new();
+    for key in keys {
+        let (query, owner) = split(key);
+        grouped.entry(query).or_default().push(owner);
+    }
+    grouped
+}
+
+impl Loader<PageKey> for ContentLoader {
+    type Value = Vec<PageRow>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Vec<PageRow>>, LoadError> {
+        let mut conn = self.connection().await?;
+        let mut out = HashMap::new();
+        for (query, owners) in by_query(keys, |key| (key.query.clone(), key.owner)) {
+            let pages = resource_index::pages(&mut conn, &query, &owners)
+                .await
+                .map_err(db_error)?;
+            for (owner, rows) in pages {
+                out.insert(
+                    PageKey {
+                        query: query.clone(),
+                        owner,
+                    },
+                    rows,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<TotalKey> for ContentLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[TotalKey]) -> Result<HashMap<TotalKey, i64>, LoadError> {
+        let mut conn = self.connection().await?;
+        let mut out = HashMap::new();
+        for (query, owners) in by_query(keys, |key| (key.query.clone(), key.owner)) {
+            let totals = resource_index::totals(&mut conn, &query, &owners)
+                .await
+                .map_err(db_error)?;
+            for (owner, total) in totals {
+                out.insert(
+                    TotalKey {
+                        query: query.clone(),
+                        owner,
+                    },
+                    total,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<FacetKey> for ContentLoader {
+    type Value = Vec<FacetCount>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[FacetKey],
+    ) -> Result<HashMap<FacetKey, Vec<FacetCount>>, LoadError> {
+        let mut conn = self.connection().await?;
+        let mut out = HashMap::new();
+        let grouped = by_query(keys, |key| ((key.query.clone(), key.dimension), key.owner));
+        for ((query, dimension), owners) in grouped {
+            let facets = resource_index::facets(&mut conn, &query, dimension, &owners)
+                .await
+                .map_err(db_error)?;
+            for (owner, counts) in facets {
+                out.insert(
+                    FacetKey {
+                        query: query.clone(),
+                        dimension,
+                        owner,
+                    },
+                    counts,
+                );
+            }
+        }
+        Ok(out)
     }
 }

@@ -1,10 +1,12 @@
 //! The GraphQL schema: types, resolvers and errors. Knows the database layer
 //! and the domain, not HTTP.
 
+pub mod connection;
 pub mod error;
 pub mod ids;
 pub mod loaders;
 pub mod query;
+pub mod search;
 pub mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
@@ -17,7 +19,8 @@ pub type BeaconSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
 /// The schema, with the pool every resolver reads through.
 pub fn build_schema(pool: Option<PgPool>) -> BeaconSchema {
-    let builder = Schema::build(QueryRoot, EmptyMutation, EmptySubscription);
+    let builder = Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .register_output_type::<types::Node>();
     match pool {
         Some(pool) => builder.data(pool).finish(),
         None => builder.finish(),

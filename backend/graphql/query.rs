@@ -1,18 +1,20 @@
 //! Root query fields.
 
-use async_graphql::{Context, Object, Result};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
+use super::connection::{
+    ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
+};
 use super::error::{bad_input, internal};
-use super::types::{Module, PageInfo, ResourceConnection, ResourceEdge, ResourceType, Tag, Topic};
+use super::ids::{NodeType, decode};
+use super::loaders::{Loaders, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use super::search::{SearchConnection, SearchKind, search};
+use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
 use crate::db::content::ContentReader;
+use crate::db::resource_index::Scope;
 use crate::db::{PgPool, PooledConnection};
 use crate::domain::Stage;
-
-pub const DEFAULT_PAGE_SIZE: i32 = 20;
-pub const MAX_PAGE_SIZE: i32 = 100;
 
 /// What the request may see, decided once per request by the HTTP layer.
 #[derive(Debug, Clone, Copy)]
@@ -24,8 +26,47 @@ pub(crate) fn reader(ctx: &Context<'_>) -> ContentReader {
     ContentReader::new(ctx.data_unchecked::<Visibility>().stage)
 }
 
-pub(crate) async fn connection(ctx: &Context<'_>) -> Result<PooledConnection> {
+pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnection> {
     ctx.data_unchecked::<PgPool>().get().await.map_err(internal)
+}
+
+/// Most ids `nodes` takes at once.
+const MAX_NODES: usize = 100;
+
+async fn node_by_id(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
+    // An id that is not ours is simply not found: no error tells a guesser
+    // anything.
+    let Some((node_type, uuid)) = decode(id) else {
+        return Ok(None);
+    };
+    let loaders = ctx.data_unchecked::<Loaders>();
+    Ok(match node_type {
+        NodeType::Module => loaders
+            .load_one(ModuleById(uuid))
+            .await
+            .map_err(internal)?
+            .map(|row| Node::Module(Module(row))),
+        NodeType::Resource => loaders
+            .load_one(ResourceById(uuid))
+            .await
+            .map_err(internal)?
+            .map(|row| Node::Resource(Resource(row))),
+        NodeType::Topic => loaders
+            .load_one(TopicById(uuid))
+            .await
+            .map_err(internal)?
+            .map(|row| Node::Topic(Topic(row))),
+        NodeType::ResourceType => loaders
+            .load_one(ResourceTypeById(uuid))
+            .await
+            .map_err(internal)?
+            .map(|row| Node::ResourceType(ResourceType(row))),
+        NodeType::Tag => loaders
+            .load_one(TagById(uuid))
+            .await
+            .map_err(internal)?
+            .map(|row| Node::Tag(Tag(row))),
+    })
 }
 
 pub struct QueryRoot;
@@ -39,7 +80,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The module's slug.")] slug: String,
     ) -> Result<Option<Module>> {
-        let mut conn = connection(ctx).await?;
+        let mut conn = connection_to_db(ctx).await?;
         let row = reader(ctx)
             .module_by_slug(&mut conn, &slug)
             .await
@@ -49,7 +90,7 @@ impl QueryRoot {
 
     /// All modules, by title.
     async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        let mut conn = connection(ctx).await?;
+        let mut conn = connection_to_db(ctx).await?;
         let rows = reader(ctx).modules(&mut conn).await.map_err(internal)?;
         Ok(rows.into_iter().map(Module).collect())
     }
@@ -60,7 +101,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The topic's slug.")] slug: String,
     ) -> Result<Option<Topic>> {
-        let mut conn = connection(ctx).await?;
+        let mut conn = connection_to_db(ctx).await?;
         let row = reader(ctx)
             .topic_by_slug(&mut conn, &slug)
             .await
@@ -70,14 +111,14 @@ impl QueryRoot {
 
     /// All topics, by name.
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
-        let mut conn = connection(ctx).await?;
+        let mut conn = connection_to_db(ctx).await?;
         let rows = reader(ctx).topics(&mut conn).await.map_err(internal)?;
         Ok(rows.into_iter().map(Topic).collect())
     }
 
     /// All resource types, by name.
     async fn resource_types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
-        let mut conn = connection(ctx).await?;
+        let mut conn = connection_to_db(ctx).await?;
         let rows = reader(ctx)
             .resource_types(&mut conn)
             .await
@@ -87,69 +128,100 @@ impl QueryRoot {
 
     /// All tags, by name.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        let mut conn = connection(ctx).await?;
+        let mut conn = connection_to_db(ctx).await?;
         let rows = reader(ctx).tags(&mut conn).await.map_err(internal)?;
         Ok(rows.into_iter().map(Tag).collect())
     }
 
-    /// Resources in title order, a page at a time.
+    /// A resource by global id or by slug (exactly one of them).
+    async fn resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resource's global id.")] id: Option<ID>,
+        #[graphql(desc = "The resource's slug.")] slug: Option<String>,
+    ) -> Result<Option<Resource>> {
+        match (id, slug) {
+            (Some(id), None) => Ok(match node_by_id(ctx, &id).await? {
+                Some(Node::Resource(resource)) => Some(resource),
+                _ => None,
+            }),
+            (None, Some(slug)) => {
+                let mut conn = connection_to_db(ctx).await?;
+                let row = reader(ctx)
+                    .resource_by_slug(&mut conn, &slug)
+                    .await
+                    .map_err(internal)?;
+                Ok(row.map(Resource))
+            }
+            _ => Err(bad_input("pass exactly one of `id` and `slug`")),
+        }
+    }
+
+    /// Resources, filtered, sorted and a page at a time, with the total and
+    /// facet counts of the whole result.
+    #[allow(clippy::too_many_arguments)]
     async fn resources(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Which resources; all when omitted.")] filter: Option<ResourceFilter>,
+        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+        order_by: Option<Vec<ResourceOrder>>,
+        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+            i32,
+        >,
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
+        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends (`pageInfo.startCursor`).")]
+        before: Option<String>,
     ) -> Result<ResourceConnection> {
-        let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(0..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(bad_input(format!(
-                "`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}"
-            )));
-        }
-        let after = after.as_deref().map(decode_cursor).transpose()?;
-        let reader = reader(ctx);
-        let mut conn = connection(ctx).await?;
-        let mut rows = reader
-            .resources_page(
-                &mut conn,
-                after.as_ref().map(|(title, id)| (title.as_str(), *id)),
-                i64::from(first) + 1,
-            )
-            .await
-            .map_err(internal)?;
-        let has_next_page = rows.len() > first as usize;
-        rows.truncate(first as usize);
-        let total_count = if ctx.look_ahead().field("totalCount").exists() {
-            reader.resource_count(&mut conn).await.map_err(internal)?
-        } else {
-            0
+        let args = ConnectionArgs {
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
         };
-        let edges: Vec<ResourceEdge> = rows
-            .into_iter()
-            .map(|node| ResourceEdge {
-                cursor: encode_cursor(&node.title, node.id),
-                node,
-            })
-            .collect();
-        Ok(ResourceConnection {
-            page_info: PageInfo {
-                has_next_page,
-                has_previous_page: after.is_some(),
-                start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-                end_cursor: edges.last().map(|edge| edge.cursor.clone()),
-            },
-            edges,
-            total_count,
-        })
+        connection(ctx, Scope::All, Uuid::nil(), args)
     }
-}
 
-fn encode_cursor(title: &str, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::json!([title, id]).to_string())
-}
+    /// Full-text search over resources and modules, best match first, each
+    /// hit with a highlighted snippet.
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Words to look for (web-search syntax: \"quoted phrases\", -excluded).")]
+        query: String,
+        #[graphql(desc = "What to search; resources and modules when omitted.")] kinds: Option<
+            Vec<SearchKind>,
+        >,
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+    ) -> Result<SearchConnection> {
+        let stage = ctx.data_unchecked::<Visibility>().stage;
+        search(ctx, stage, query, kinds, first, after).await
+    }
 
-fn decode_cursor(cursor: &str) -> Result<(String, Uuid)> {
-    let invalid = || bad_input("`after` is not a cursor returned by this API");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice::<(String, Uuid)>(&bytes).map_err(|_| invalid())
+    /// Any object by its global id; null when there is none.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id from any object's `id` field.")] id: ID,
+    ) -> Result<Option<Node>> {
+        node_by_id(ctx, &id).await
+    }
+
+    /// Objects by global id, in the order asked; null for each one not found.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids, at most 100.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(bad_input(format!("`ids` takes at most {MAX_NODES} ids")));
+        }
+        let lookups = ids.iter().map(|id| node_by_id(ctx, id));
+        futures::future::try_join_all(lookups).await
+    }
 }

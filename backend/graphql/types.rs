@@ -2,15 +2,35 @@
 //! go through the request's loaders.
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Interface, Object, Result};
 
+use super::connection::{
+    ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
+};
 use super::error::internal;
 use super::ids::{NodeType, encode};
 use super::loaders::{
-    ContentLoader, Loaders, ResourcesOfModule, TagsOfModule, TagsOfResource, TopicById,
-    TopicsOfResource, TypesOfResource,
+    ContentLoader, Loaders, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
+    TagsOfModule, TagsOfResource, TopicById, TopicsOfResource, TypesOfResource,
 };
 use crate::db::content::{LabelRow, ModuleRow, ResourceRow, TopicRow};
+use crate::db::resource_index::Scope;
+
+/// Relay global object identification: anything with a global id can be
+/// fetched again with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
+pub enum Node {
+    Module(Module),
+    Resource(Resource),
+    Topic(Topic),
+    ResourceType(ResourceType),
+    Tag(Tag),
+}
+
+fn modules(rows: Vec<ModuleRow>) -> Vec<Module> {
+    rows.into_iter().map(Module).collect()
+}
 
 async fn load_many<K>(ctx: &Context<'_>, key: K) -> Result<<ContentLoader as Loader<K>>::Value>
 where
@@ -57,6 +77,38 @@ impl Topic {
             .map(String::as_str)
             .collect()
     }
+    /// The guidance module for this practice area, if there is one.
+    async fn module(&self, ctx: &Context<'_>) -> Result<Option<Module>> {
+        let rows = load_many(ctx, ModulesOfTopic(self.0.id)).await?;
+        Ok(rows.into_iter().next().map(Module))
+    }
+    /// Resources in this topic, a page at a time (as the root `resources`).
+    #[allow(clippy::too_many_arguments)]
+    async fn resources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the result; the topic itself always applies.")] filter: Option<
+            ResourceFilter,
+        >,
+        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+        order_by: Option<Vec<ResourceOrder>>,
+        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<ResourceConnection> {
+        let args = ConnectionArgs {
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        };
+        connection(ctx, Scope::Topic, self.0.id, args)
+    }
 }
 
 /// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
@@ -77,6 +129,33 @@ impl ResourceType {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Resources of this type, a page at a time (as the root `resources`).
+    #[allow(clippy::too_many_arguments)]
+    async fn resources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the result; the type itself always applies.")] filter: Option<
+            ResourceFilter,
+        >,
+        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+        order_by: Option<Vec<ResourceOrder>>,
+        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<ResourceConnection> {
+        let args = ConnectionArgs {
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        };
+        connection(ctx, Scope::ResourceType, self.0.id, args)
+    }
 }
 
 /// A free-form editorial label on resources and modules.
@@ -96,6 +175,37 @@ impl Tag {
     /// Display name.
     async fn name(&self) -> &str {
         &self.0.name
+    }
+    /// Resources with this tag, a page at a time (as the root `resources`).
+    #[allow(clippy::too_many_arguments)]
+    async fn resources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the result; the tag itself always applies.")] filter: Option<
+            ResourceFilter,
+        >,
+        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+        order_by: Option<Vec<ResourceOrder>>,
+        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+    ) -> Result<ResourceConnection> {
+        let args = ConnectionArgs {
+            filter,
+            order_by,
+            first,
+            after,
+            last,
+            before,
+        };
+        connection(ctx, Scope::Tag, self.0.id, args)
+    }
+    /// Modules with this tag, by title.
+    async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
+        Ok(modules(load_many(ctx, ModulesOfTag(self.0.id)).await?))
     }
 }
 
@@ -147,6 +257,14 @@ impl Resource {
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         let rows = load_many(ctx, TagsOfResource(self.0.id)).await?;
         Ok(rows.into_iter().map(Tag).collect())
+    }
+    /// When it was first published in Beacon (ISO 8601).
+    async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.published_at
+    }
+    /// Modules that list this resource, by title.
+    async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
+        Ok(modules(load_many(ctx, ModulesOfResource(self.0.id)).await?))
     }
 }
 
@@ -205,68 +323,5 @@ impl Module {
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
         let rows = load_many(ctx, TagsOfModule(self.0.id)).await?;
         Ok(rows.into_iter().map(Tag).collect())
-    }
-}
-
-/// Pagination state of a connection (Relay cursor connections).
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    /// Whether items follow the last one of this page.
-    pub has_next_page: bool,
-    /// Whether items precede the first one of this page.
-    pub has_previous_page: bool,
-    /// Cursor of the first item of this page.
-    pub start_cursor: Option<String>,
-    /// Cursor of the last item; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
-}
-
-/// A resource and its position in a connection.
-pub struct ResourceEdge {
-    pub cursor: String,
-    pub node: ResourceRow,
-}
-
-/// A resource and its position in a connection.
-#[Object]
-impl ResourceEdge {
-    /// Opaque position of this item; stable while items are added.
-    async fn cursor(&self) -> &str {
-        &self.cursor
-    }
-    /// The resource.
-    async fn node(&self) -> Resource {
-        Resource(self.node.clone())
-    }
-}
-
-/// A page of resources.
-pub struct ResourceConnection {
-    pub edges: Vec<ResourceEdge>,
-    pub page_info: PageInfo,
-    pub total_count: i64,
-}
-
-/// A page of resources.
-#[Object]
-impl ResourceConnection {
-    /// The page's items with their cursors.
-    async fn edges(&self) -> &[ResourceEdge] {
-        &self.edges
-    }
-    /// The page's items, without cursors.
-    async fn nodes(&self) -> Vec<Resource> {
-        self.edges
-            .iter()
-            .map(|edge| Resource(edge.node.clone()))
-            .collect()
-    }
-    /// Where this page stands.
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-    /// How many resources there are in all pages together.
-    async fn total_count(&self) -> i64 {
-        self.total_count
     }
 }

@@ -139,6 +139,9 @@ CREATE TABLE resources (
     type_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(type_ids, NULL) IS NULL),
     topic_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(topic_ids, NULL) IS NULL),
     tag_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(tag_ids, NULL) IS NULL),
+    -- Full-text search: title (weight A), topic and type names (B), summary
+    -- and publisher (C), computed when the row is projected.
+    search_vector tsvector NOT NULL DEFAULT ''::tsvector,
     PRIMARY KEY (stage, id),
     UNIQUE (stage, slug),
     FOREIGN KEY (id, version) REFERENCES document_versions (document_id, version)
@@ -161,12 +164,17 @@ CREATE TABLE modules (
     -- In page order; see the note on resources.type_ids.
     resource_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(resource_ids, NULL) IS NULL),
     tag_ids uuid[] NOT NULL DEFAULT '{}' CHECK (array_position(tag_ids, NULL) IS NULL),
+    -- Full-text search: title (A), topic name (B), intro (C).
+    search_vector tsvector NOT NULL DEFAULT ''::tsvector,
     PRIMARY KEY (stage, id),
     UNIQUE (stage, slug),
     FOREIGN KEY (id, version) REFERENCES document_versions (document_id, version)
 );
 
+-- Keyset pagination in each sort order partners can ask for.
 CREATE INDEX resources_title_order ON resources (stage, title, id);
+CREATE INDEX resources_year_order ON resources (stage, (coalesce(year, 0)), id);
+CREATE INDEX resources_published_order ON resources (stage, published_at, id);
 CREATE INDEX modules_title_order ON modules (stage, title, id);
 
 -- "Resources of this topic / type / tag", "modules listing this resource".
@@ -175,3 +183,7 @@ CREATE INDEX resources_topic_ids ON resources USING gin (topic_ids);
 CREATE INDEX resources_tag_ids ON resources USING gin (tag_ids);
 CREATE INDEX modules_resource_ids ON modules USING gin (resource_ids);
 CREATE INDEX modules_tag_ids ON modules USING gin (tag_ids);
+CREATE INDEX modules_topic ON modules (stage, topic_id);
+
+CREATE INDEX resources_search ON resources USING gin (search_vector);
+CREATE INDEX modules_search ON modules USING gin (search_vector);

@@ -1,0 +1,502 @@
+//! Resource connections (Relay cursor connections): arguments, cursors,
+//! pages, totals and facets. The same connection serves the root
+//! `resources` field and `Topic.resources`, `ResourceType.resources` and
+//! `Tag.resources`; reads are batched across owners by the loaders.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::error::{bad_input, internal};
+use super::loaders::{FacetKey, Loaders, PageKey, TotalKey};
+use super::query::Visibility;
+use super::types::{Resource, ResourceType, Tag, Topic};
+use crate::db::content::ResourceRow;
+use crate::db::resource_index::{
+    CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
+    ResourceFilter as FilterSpec, Scope,
+};
+
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// Which resources to return. Lists take slugs; values inside one list match
+/// any, different fields must all match. Unknown slugs match nothing.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct ResourceFilter {
+    /// Resources in any of these topics (slugs).
+    pub topics: Option<Vec<String>>,
+    /// Resources of any of these types (slugs).
+    pub types: Option<Vec<String>>,
+    /// Resources with any of these tags (slugs).
+    pub tags: Option<Vec<String>>,
+    /// Published in exactly this year.
+    pub year: Option<i32>,
+    /// Published in this year or later.
+    pub year_from: Option<i32>,
+    /// Published in this year or earlier.
+    pub year_to: Option<i32>,
+    /// Full-text search over titles, summaries, topic and type names
+    /// (web-search syntax: words, "quoted phrases", -excluded).
+    pub query: Option<String>,
+    /// Only resources with (true) or without (false) a year.
+    pub has_year: Option<bool>,
+}
+
+/// What to sort resources by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ResourceOrderField {
+    /// Title, alphabetically.
+    Title,
+    /// Year of publication; resources without a year sort as the oldest.
+    Year,
+    /// When the resource was first published in Beacon.
+    PublishedAt,
+    /// How well it matches `filter.query` (requires a query).
+    Relevance,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum OrderDirection {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// One sort key. Ties are always broken by id, so pages never skip or repeat.
+#[derive(Debug, Clone, Copy, InputObject)]
+pub struct ResourceOrder {
+    /// The field to sort by.
+    pub field: ResourceOrderField,
+    /// The direction; ascending when omitted.
+    #[graphql(default_with = "OrderDirection::Asc")]
+    pub direction: OrderDirection,
+}
+
+/// The arguments every resource connection takes.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionArgs {
+    pub filter: Option<ResourceFilter>,
+    pub order_by: Option<Vec<ResourceOrder>>,
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorData {
+    /// The ordering the cursor belongs to.
+    o: String,
+    /// Sort key values.
+    k: serde_json::Value,
+    /// Tie-breaking id.
+    i: Uuid,
+}
+
+fn order_signature(order: &[Order]) -> String {
+    order
+        .iter()
+        .map(|o| format!("{:?}:{}", o.field, if o.descending { "D" } else { "A" }))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn encode_cursor(order: &str, row: &PageRow) -> String {
+    let data = CursorData {
+        o: order.to_string(),
+        k: row.sort_key.clone(),
+        i: row.resource.id,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).expect("cursors serialize"))
+}
+
+fn decode_cursor(cursor: &str, argument: &str, order: &str) -> Result<Position> {
+    let invalid = || bad_input(format!("`{argument}` is not a cursor returned by this API"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if data.o != order {
+        return Err(bad_input(format!(
+            "`{argument}` belongs to a different `orderBy`; start again without it"
+        )));
+    }
+    if !data.k.is_array() {
+        return Err(invalid());
+    }
+    Ok(Position {
+        keys: data.k.to_string(),
+        id: data.i,
+    })
+}
+
+fn page_size(value: Option<i32>, argument: &str) -> Result<Option<i32>> {
+    match value {
+        Some(size) if !(0..=MAX_PAGE_SIZE).contains(&size) => Err(bad_input(format!(
+            "`{argument}` must be between 0 and {MAX_PAGE_SIZE}, got {size}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Validates connection arguments into a page query.
+pub fn page_query(ctx: &Context<'_>, scope: Scope, args: ConnectionArgs) -> Result<PageQuery> {
+    let stage = ctx.data_unchecked::<Visibility>().stage;
+    let first = page_size(args.first, "first")?;
+    let last = page_size(args.last, "last")?;
+    if first.is_some() && last.is_some() {
+        return Err(bad_input("pass `first` or `last`, not both"));
+    }
+    if args.after.is_some() && args.before.is_some() {
+        return Err(bad_input("pass `after` or `before`, not both"));
+    }
+    let backward = last.is_some() || args.before.is_some();
+    if backward && (first.is_some() || args.after.is_some()) {
+        return Err(bad_input(
+            "`last`/`before` page backwards and cannot be combined with `first`/`after`",
+        ));
+    }
+    let size = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE);
+    let filter = args.filter.unwrap_or_default();
+    let query_text = filter
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|query| !query.is_empty())
+        .map(str::to_string);
+    let mut order: Vec<Order> = args
+        .order_by
+        .unwrap_or_default()
+        .into_iter()
+        .map(|order| Order {
+            field: match order.field {
+                ResourceOrderField::Title => OrderField::Title,
+                ResourceOrderField::Year => OrderField::Year,
+                ResourceOrderField::PublishedAt => OrderField::PublishedAt,
+                ResourceOrderField::Relevance => OrderField::Relevance,
+            },
+            descending: order.direction == OrderDirection::Desc,
+        })
+        .collect();
+    if order.len() > 4 {
+        return Err(bad_input("`orderBy` takes at most 4 keys"));
+    }
+    if order.iter().any(|o| o.field == OrderField::Relevance) && query_text.is_none() {
+        return Err(bad_input("ordering by RELEVANCE needs `filter.query`"));
+    }
+    if order.is_empty() {
+        order.push(match query_text {
+            Some(_) => Order {
+                field: OrderField::Relevance,
+                descending: true,
+            },
+            None => Order {
+                field: OrderField::Title,
+                descending: false,
+            },
+        });
+    }
+    let signature = order_signature(&order);
+    let from = match (&args.after, &args.before) {
+        (Some(after), _) => Some(decode_cursor(after, "after", &signature)?),
+        (_, Some(before)) => Some(decode_cursor(before, "before", &signature)?),
+        _ => None,
+    };
+    Ok(PageQuery {
+        count: CountQuery {
+            stage,
+            scope,
+            filter: FilterSpec {
+                topics: filter.topics,
+                types: filter.types,
+                tags: filter.tags,
+                year: filter.year,
+                year_from: filter.year_from,
+                year_to: filter.year_to,
+                query: query_text,
+                has_year: filter.has_year,
+            },
+        },
+        order,
+        from,
+        backward,
+        limit: i64::from(size) + 1,
+    })
+}
+
+/// Builds the connection for one owner (any id for the root connection).
+pub fn connection(
+    ctx: &Context<'_>,
+    scope: Scope,
+    owner: Uuid,
+    args: ConnectionArgs,
+) -> Result<ResourceConnection> {
+    let query = page_query(ctx, scope, args)?;
+    Ok(ResourceConnection {
+        count: Arc::new(query.count.clone()),
+        page: Arc::new(query),
+        owner,
+    })
+}
+
+/// Pagination state of a connection.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// Whether items follow the last one of this page.
+    pub has_next_page: bool,
+    /// Whether items precede the first one of this page.
+    pub has_previous_page: bool,
+    /// Cursor of the first item of this page.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last item; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A resource and its position in a connection.
+pub struct ResourceEdge {
+    cursor: String,
+    node: ResourceRow,
+}
+
+/// A resource and its position in a connection.
+#[Object]
+impl ResourceEdge {
+    /// Opaque position of this item; stable while items are added.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    /// The resource.
+    async fn node(&self) -> Resource {
+        Resource(self.node.clone())
+    }
+}
+
+/// A page of resources, with the total and facet counts of the whole result.
+pub struct ResourceConnection {
+    page: Arc<PageQuery>,
+    count: Arc<CountQuery>,
+    owner: Uuid,
+}
+
+struct Page {
+    edges: Vec<ResourceEdge>,
+    has_more: bool,
+}
+
+impl ResourceConnection {
+    async fn page(&self, ctx: &Context<'_>) -> Result<Page> {
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let mut rows = loaders
+            .load_one(PageKey {
+                query: self.page.clone(),
+                owner: self.owner,
+            })
+            .await
+            .map_err(internal)?
+            .unwrap_or_default();
+        let size = (self.page.limit - 1) as usize;
+        let has_more = rows.len() > size;
+        rows.truncate(size);
+        if self.page.backward {
+            rows.reverse();
+        }
+        let signature = order_signature(&self.page.order);
+        let edges = rows
+            .into_iter()
+            .map(|row| ResourceEdge {
+                cursor: encode_cursor(&signature, &row),
+                node: row.resource,
+            })
+            .collect();
+        Ok(Page { edges, has_more })
+    }
+}
+
+/// A page of resources, with the total and facet counts of the whole result.
+#[Object]
+impl ResourceConnection {
+    /// The page's items with their cursors.
+    async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<ResourceEdge>> {
+        Ok(self.page(ctx).await?.edges)
+    }
+
+    /// The page's items, without cursors.
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
+        let page = self.page(ctx).await?;
+        Ok(page
+            .edges
+            .into_iter()
+            .map(|edge| Resource(edge.node))
+            .collect())
+    }
+
+    /// Where this page stands.
+    async fn page_info(&self, ctx: &Context<'_>) -> Result<PageInfo> {
+        let page = self.page(ctx).await?;
+        let (has_next_page, has_previous_page) = if self.page.backward {
+            (self.page.from.is_some(), page.has_more)
+        } else {
+            (page.has_more, self.page.from.is_some())
+        };
+        Ok(PageInfo {
+            has_next_page,
+            has_previous_page,
+            start_cursor: page.edges.first().map(|edge| edge.cursor.clone()),
+            end_cursor: page.edges.last().map(|edge| edge.cursor.clone()),
+        })
+    }
+
+    /// How many resources match, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let loaders = ctx.data_unchecked::<Loaders>();
+        let total = loaders
+            .load_one(TotalKey {
+                query: self.count.clone(),
+                owner: self.owner,
+            })
+            .await
+            .map_err(internal)?;
+        Ok(total.unwrap_or(0))
+    }
+
+    /// Counts per topic, type, year and tag. Disjunctive: each dimension's
+    /// counts apply every filter except that dimension's own.
+    async fn facets(&self) -> ResourceFacets {
+        ResourceFacets {
+            count: self.count.clone(),
+            owner: self.owner,
+        }
+    }
+}
+
+/// Facet counts of a resource result.
+pub struct ResourceFacets {
+    count: Arc<CountQuery>,
+    owner: Uuid,
+}
+
+impl ResourceFacets {
+    async fn counts(
+        &self,
+        ctx: &Context<'_>,
+        dimension: Dimension,
+    ) -> Result<Vec<crate::db::resource_index::FacetCount>> {
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders
+            .load_one(FacetKey {
+                query: self.count.clone(),
+                dimension,
+                owner: self.owner,
+            })
+            .await
+            .map_err(internal)?
+            .unwrap_or_default())
+    }
+}
+
+/// Facet counts of a resource result, most frequent first.
+#[Object]
+impl ResourceFacets {
+    /// Resources per topic.
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<TopicFacet>> {
+        let counts = self.counts(ctx, Dimension::Topics).await?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|facet| match facet.value {
+                FacetValue::Topic(topic) => Some(TopicFacet {
+                    topic: Topic(topic),
+                    count: facet.count,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Resources per resource type.
+    async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceTypeFacet>> {
+        let counts = self.counts(ctx, Dimension::Types).await?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|facet| match facet.value {
+                FacetValue::Label(label) => Some(ResourceTypeFacet {
+                    resource_type: ResourceType(label),
+                    count: facet.count,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Resources per year of publication, newest first (resources without a
+    /// year are not counted).
+    async fn years(&self, ctx: &Context<'_>) -> Result<Vec<YearFacet>> {
+        let counts = self.counts(ctx, Dimension::Years).await?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|facet| match facet.value {
+                FacetValue::Year(year) => Some(YearFacet {
+                    year,
+                    count: facet.count,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Resources per tag.
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<TagFacet>> {
+        let counts = self.counts(ctx, Dimension::Tags).await?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|facet| match facet.value {
+                FacetValue::Label(label) => Some(TagFacet {
+                    tag: Tag(label),
+                    count: facet.count,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// A topic and how many resources of the result it has.
+#[derive(SimpleObject)]
+pub struct TopicFacet {
+    /// The topic.
+    pub topic: Topic,
+    /// Matching resources in it.
+    pub count: i64,
+}
+
+/// A resource type and how many resources of the result have it.
+#[derive(SimpleObject)]
+pub struct ResourceTypeFacet {
+    /// The resource type.
+    #[graphql(name = "type")]
+    pub resource_type: ResourceType,
+    /// Matching resources of this type.
+    pub count: i64,
+}
+
+/// A year and how many resources of the result were published in it.
+#[derive(SimpleObject)]
+pub struct YearFacet {
+    /// The year.
+    pub year: i32,
+    /// Matching resources from it.
+    pub count: i64,
+}
+
+/// A tag and how many resources of the result carry it.
+#[derive(SimpleObject)]
+pub struct TagFacet {
+    /// The tag.
+    pub tag: Tag,
+    /// Matching resources with it.
+    pub count: i64,
+}
