@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod cluster;
+mod delivery;
 mod graphql_read;
 mod schema;
 mod seed_jobs;

@@ -17,7 +17,9 @@ use diesel::connection::InstrumentationEvent;
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -70,6 +72,9 @@ impl Database {
     ) -> anyhow::Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
         let mut config = ManagerConfig::default();
+        // Checking a connection out must not cost a round trip: a broken
+        // connection shows on first use and is dropped from the pool then.
+        config.recycling_method = RecyclingMethod::Fast;
         let counter = statements.clone();
         // Every pooled connection counts the statements it runs, so tests can
         // prove a request's statement count does not grow with its rows.
@@ -79,8 +84,9 @@ impl Database {
                 use diesel_async::AsyncConnection;
                 let mut connection = AsyncPgConnection::establish(url).await?;
                 connection.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-                    if let InstrumentationEvent::StartQuery { .. } = event {
+                    if let InstrumentationEvent::StartQuery { query, .. } = event {
                         counter.fetch_add(1, Ordering::Relaxed);
+                        tracing::trace!(target: "beacon::sql", "{query}");
                     }
                 });
                 Ok(connection)

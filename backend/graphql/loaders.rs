@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use uuid::Uuid;
 
+use super::batch::BatchQueue;
 use crate::db::PgPool;
 use crate::db::content::{ContentReader, LabelRow, ModuleArray, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
@@ -21,16 +22,18 @@ pub struct ContentLoader {
 pub type Loaders = DataLoader<ContentLoader, HashMapCache>;
 
 /// Per request: the cache lets a connection's edges, nodes and pageInfo share
-/// one read.
-pub fn loaders(pool: PgPool, stage: Stage) -> Loaders {
+/// one read; loads run when the request's resolvers stall (see `batch`), so
+/// no delay is needed.
+pub fn loaders(pool: PgPool, stage: Stage, queue: &BatchQueue) -> Loaders {
     DataLoader::with_cache(
         ContentLoader {
             pool,
             reader: ContentReader::new(stage),
         },
-        tokio::spawn,
+        queue.spawner(),
         HashMapCache::default(),
     )
+    .delay(std::time::Duration::ZERO)
 }
 
 /// Loader errors must be cloneable; the text is logged, never sent.

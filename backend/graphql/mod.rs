@@ -1,6 +1,7 @@
 //! The GraphQL schema: types, resolvers and errors. Knows the database layer
 //! and the domain, not HTTP.
 
+pub mod batch;
 pub mod connection;
 pub mod error;
 pub mod ids;
@@ -25,6 +26,22 @@ pub fn build_schema(pool: Option<PgPool>) -> BeaconSchema {
         Some(pool) => builder.data(pool).finish(),
         None => builder.finish(),
     }
+}
+
+/// Executes one request against published content or drafts (`stage`),
+/// with its own loaders.
+pub async fn execute(
+    schema: &BeaconSchema,
+    pool: &PgPool,
+    stage: crate::domain::Stage,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let queue = batch::BatchQueue::default();
+    let request =
+        request
+            .data(Visibility { stage })
+            .data(loaders::loaders(pool.clone(), stage, &queue));
+    queue.drive(schema.execute(request)).await
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -13,8 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::db::Database;
 use crate::domain::Stage;
-use crate::graphql::loaders::loaders;
-use crate::graphql::{BeaconSchema, Visibility, build_schema};
+use crate::graphql::{self, BeaconSchema, build_schema};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -45,10 +44,9 @@ pub fn router(state: AppState) -> Router {
 async fn execute(state: &AppState, request: async_graphql::Request) -> GraphQLResponse {
     // Until identities exist every request is anonymous: published content only.
     let stage = Stage::Published;
-    let request = request
-        .data(Visibility { stage })
-        .data(loaders(state.database.pool.clone(), stage));
-    state.schema.execute(request).await.into()
+    graphql::execute(&state.schema, &state.database.pool, stage, request)
+        .await
+        .into()
 }
 
 async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {

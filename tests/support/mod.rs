@@ -64,6 +64,13 @@ where
 
 fn server() -> &'static Server {
     SERVER.get_or_init(|| {
+        // BEACON_TEST_LOG=beacon::sql=trace shows every statement a test runs.
+        if let Ok(filter) = std::env::var("BEACON_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let (url_template, cluster) = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) => (replace_database(&url, "{db}"), None),
             Err(_) => {

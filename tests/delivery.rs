@@ -1,0 +1,569 @@
+//! The delivery API partners query: filters, facets, ordering, cursor
+//! pagination, search, global ids, relations, and statement counts.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, repo_path};
+
+fn slugs(nodes: &Value) -> Vec<String> {
+    nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn facet_counts(facets: &Value, key: &str) -> Vec<(String, i64)> {
+    facets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|facet| {
+            let label = match &facet[key] {
+                Value::Object(object) => object["slug"].as_str().unwrap().to_string(),
+                other => other.to_string(),
+            };
+            (label, facet["count"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+const INDEX: &str = r#"query ($filter: ResourceFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy: [ResourceOrder!]) {
+  resources(filter: $filter, first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+    totalCount
+    nodes { slug title year types { slug } topics { slug } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    facets {
+      topics { topic { slug } count }
+      types { type { slug } count }
+      years { year count }
+      tags { tag { slug } count }
+    }
+  }
+}"#;
+
+#[tokio::test]
+async fn filters_by_topic_type_year_and_unknown_slugs() {
+    let app = TestApp::seeded().await;
+    let by_topic = app
+        .query(INDEX, json!({"filter": {"topics": ["use-of-force"]}}))
+        .await;
+    let nodes = &by_topic["resources"]["nodes"];
+    assert_eq!(by_topic["resources"]["totalCount"], 1);
+    assert_eq!(nodes[0]["types"], json!([{"slug": "report"}]));
+
+    let by_type = app
+        .query(INDEX, json!({"filter": {"types": ["video"]}}))
+        .await;
+    assert_eq!(by_type["resources"]["totalCount"], 1);
+    assert!(
+        by_type["resources"]["nodes"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Transforming Dispatch")
+    );
+
+    // Values inside a list match any; fields must all match.
+    let any = app
+        .query(INDEX, json!({"filter": {"types": ["video", "report"]}}))
+        .await;
+    assert_eq!(any["resources"]["totalCount"], 2);
+    let all = app
+        .query(
+            INDEX,
+            json!({"filter": {"types": ["video", "report"], "topics": ["use-of-force"]}}),
+        )
+        .await;
+    assert_eq!(all["resources"]["totalCount"], 1);
+
+    let years = app
+        .query(INDEX, json!({"filter": {"yearFrom": 2022}}))
+        .await;
+    assert_eq!(years["resources"]["totalCount"], 0);
+    let years = app
+        .query(INDEX, json!({"filter": {"year": 2021, "hasYear": true}}))
+        .await;
+    assert_eq!(years["resources"]["totalCount"], 8);
+    let no_year = app
+        .query(INDEX, json!({"filter": {"hasYear": false}}))
+        .await;
+    assert_eq!(no_year["resources"]["totalCount"], 0);
+
+    let unknown = app
+        .query(INDEX, json!({"filter": {"topics": ["no-such-topic"]}}))
+        .await;
+    assert_eq!(unknown["resources"]["totalCount"], 0);
+    assert_eq!(unknown["resources"]["nodes"], json!([]));
+
+    // Strings that look like SQL are only ever data.
+    let injected = app
+        .query(
+            INDEX,
+            json!({"filter": {"topics": ["x' OR '1'='1"], "query": "'); DROP TABLE resources; --"}}),
+        )
+        .await;
+    assert_eq!(injected["resources"]["totalCount"], 0);
+    assert_eq!(
+        app.query(INDEX, json!({})).await["resources"]["totalCount"],
+        8
+    );
+}
+
+#[tokio::test]
+async fn facets_are_disjunctive() {
+    let app = TestApp::seeded().await;
+    let all = app.query(INDEX, json!({})).await;
+    let facets = &all["resources"]["facets"];
+    let topics = facet_counts(&facets["topics"], "topic");
+    assert_eq!(topics[0], ("community-trust-and-partnerships".into(), 8));
+    assert_eq!(topics[1], ("mental-health-and-crisis-response".into(), 7));
+    assert_eq!(topics.len(), 5);
+    assert_eq!(
+        facet_counts(&facets["types"], "type"),
+        [
+            ("guidebook-tool".to_string(), 4),
+            ("research-brief".to_string(), 2),
+            ("report".to_string(), 1),
+            ("video".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        facet_counts(&facets["years"], "year"),
+        [("2021".to_string(), 8)]
+    );
+    assert_eq!(facets["tags"], json!([]));
+
+    // Choosing a type: the type facet still shows every type (its own
+    // selection is ignored), the topic facet counts only that type.
+    let chosen = app
+        .query(INDEX, json!({"filter": {"types": ["video"]}}))
+        .await;
+    let facets = &chosen["resources"]["facets"];
+    assert_eq!(facet_counts(&facets["types"], "type").len(), 4);
+    assert_eq!(
+        facet_counts(&facets["topics"], "topic"),
+        [
+            ("community-trust-and-partnerships".to_string(), 1),
+            ("mental-health-and-crisis-response".to_string(), 1)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cursors_walk_forward_and_backward_without_repeats() {
+    let app = TestApp::seeded().await;
+    let mut forward = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app.query(INDEX, json!({"first": 3, "after": after})).await;
+        let page = &data["resources"];
+        forward.extend(slugs(&page["nodes"]));
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], !after.is_null());
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(forward.len(), 8);
+    let mut sorted = forward.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 8);
+
+    let mut backward = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let data = app.query(INDEX, json!({"last": 3, "before": before})).await;
+        let page = &data["resources"];
+        let mut nodes = slugs(&page["nodes"]);
+        nodes.extend(backward);
+        backward = nodes;
+        if !page["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+            break;
+        }
+        before = page["pageInfo"]["startCursor"].clone();
+    }
+    assert_eq!(backward, forward, "the same order, read from either end");
+}
+
+#[tokio::test]
+async fn cursors_are_stable_when_resources_are_added() {
+    let app = TestApp::seeded().await;
+    let first = app.query(INDEX, json!({"first": 4})).await;
+    let cursor = first["resources"]["pageInfo"]["endCursor"].clone();
+    let expected_next =
+        slugs(&app.query(INDEX, json!({"first": 4, "after": cursor})).await["resources"]["nodes"]);
+    // A resource that sorts first by title arrives between two page reads.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("new.json");
+    std::fs::write(
+        &file,
+        json!({"resources": [{"title": "AAA First Of All", "types": ["Report"], "year": 2024}]})
+            .to_string(),
+    )
+    .unwrap();
+    app.seed(&[file]).await.unwrap();
+    let next =
+        slugs(&app.query(INDEX, json!({"first": 4, "after": cursor})).await["resources"]["nodes"]);
+    assert_eq!(next, expected_next);
+}
+
+#[tokio::test]
+async fn ordering_by_year_and_published_at_with_a_stable_tie_breaker() {
+    let app = TestApp::seeded().await;
+    app.seed(&[repo_path("tests/pages/use-of-force.txt")])
+        .await
+        .unwrap();
+    let data = app
+        .query(
+            INDEX,
+            json!({"first": 100, "orderBy": [{"field": "YEAR", "direction": "DESC"}]}),
+        )
+        .await;
+    let years: Vec<Value> = data["resources"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["year"].clone())
+        .collect();
+    assert_eq!(years[0], 2022);
+    assert_eq!(
+        years.last().unwrap(),
+        &Value::Null,
+        "no year sorts as oldest"
+    );
+
+    // Walking YEAR ASC three at a time gives the same sequence as one page.
+    let whole = slugs(
+        &app.query(INDEX, json!({"first": 100, "orderBy": [{"field": "YEAR"}]}))
+            .await["resources"]["nodes"],
+    );
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app
+            .query(
+                INDEX,
+                json!({"first": 3, "after": after, "orderBy": [{"field": "YEAR"}]}),
+            )
+            .await;
+        walked.extend(slugs(&data["resources"]["nodes"]));
+        if !data["resources"]["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .unwrap()
+        {
+            break;
+        }
+        after = data["resources"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(walked, whole);
+    assert_eq!(whole.len(), 12);
+
+    let published = app
+        .query(INDEX, json!({"first": 100, "orderBy": [{"field": "PUBLISHED_AT", "direction": "DESC"}, {"field": "TITLE"}]}))
+        .await;
+    assert_eq!(
+        published["resources"]["nodes"].as_array().unwrap().len(),
+        12
+    );
+}
+
+#[tokio::test]
+async fn bad_connection_arguments_are_typed_errors() {
+    let app = TestApp::seeded().await;
+    for (variables, fragment) in [
+        (json!({"first": 101}), "between 0 and 100"),
+        (json!({"last": -1}), "between 0 and 100"),
+        (json!({"first": 2, "last": 2}), "not both"),
+        (json!({"after": "not-a-cursor"}), "not a cursor"),
+        (
+            json!({"orderBy": [{"field": "RELEVANCE"}]}),
+            "needs `filter.query`",
+        ),
+    ] {
+        let error = app.query_error(INDEX, variables.clone()).await;
+        assert_eq!(
+            error["extensions"]["code"], "BAD_USER_INPUT",
+            "{variables}: {error}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().contains(fragment),
+            "{variables}: {error}"
+        );
+    }
+    let by_title = app.query(INDEX, json!({"first": 2})).await;
+    let cursor = by_title["resources"]["pageInfo"]["endCursor"].clone();
+    let error = app
+        .query_error(
+            INDEX,
+            json!({"after": cursor, "orderBy": [{"field": "YEAR"}]}),
+        )
+        .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("different `orderBy`"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn search_ranks_title_matches_first_and_highlights_them() {
+    let app = TestApp::seeded().await;
+    let data = app
+        .query(
+            r#"{ search(query: "crisis") {
+                totalCount
+                nodes { score snippet node { __typename ... on Resource { title } ... on Module { title } } }
+                pageInfo { hasNextPage endCursor }
+            } }"#,
+            json!({}),
+        )
+        .await;
+    let search = &data["search"];
+    let hits = search["nodes"].as_array().unwrap();
+    assert!(search["totalCount"].as_i64().unwrap() >= 6, "{search}");
+    let titles: Vec<&str> = hits
+        .iter()
+        .map(|hit| hit["node"]["title"].as_str().unwrap())
+        .collect();
+    let first_without = titles
+        .iter()
+        .position(|title| !title.to_lowercase().contains("crisis"))
+        .unwrap_or(titles.len());
+    assert!(first_without >= 4, "crisis-titled first: {titles:?}");
+    assert!(
+        titles[..first_without]
+            .iter()
+            .all(|t| t.to_lowercase().contains("crisis"))
+    );
+    for hit in &hits[..first_without] {
+        assert!(
+            hit["snippet"]
+                .as_str()
+                .unwrap()
+                .contains("<mark>Crisis</mark>"),
+            "{hit}"
+        );
+    }
+    let scores: Vec<f64> = hits
+        .iter()
+        .map(|hit| hit["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{scores:?}"
+    );
+
+    // Paging through search hits: no repeats, and the kinds filter works.
+    let page = app
+        .query(
+            r#"query ($after: String) { search(query: "crisis", first: 2, after: $after, kinds: [RESOURCE]) {
+                nodes { node { ... on Resource { slug } } } pageInfo { hasNextPage endCursor } } }"#,
+            json!({}),
+        )
+        .await;
+    let cursor = page["search"]["pageInfo"]["endCursor"].clone();
+    let next = app
+        .query(
+            r#"query ($after: String) { search(query: "crisis", first: 2, after: $after, kinds: [RESOURCE]) {
+                nodes { node { ... on Resource { slug } } } } }"#,
+            json!({"after": cursor}),
+        )
+        .await;
+    let first_page: Vec<&Value> = page["search"]["nodes"].as_array().unwrap().iter().collect();
+    for hit in next["search"]["nodes"].as_array().unwrap() {
+        assert!(!first_page.contains(&hit));
+    }
+
+    let error = app
+        .query_error(r#"{ search(query: "   ") { totalCount } }"#, json!({}))
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    let none = app
+        .query(
+            r#"{ search(query: "zebra") { totalCount nodes { snippet } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(none["search"], json!({"totalCount": 0, "nodes": []}));
+}
+
+#[tokio::test]
+async fn every_global_id_round_trips_through_node() {
+    let app = TestApp::seeded().await;
+    let data = app
+        .query(
+            "{ modules { id } topics { id } resourceTypes { id } tags { id } resources(first: 100) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let mut ids: Vec<String> = Vec::new();
+    for list in [
+        &data["modules"],
+        &data["topics"],
+        &data["resourceTypes"],
+        &data["resources"]["nodes"],
+    ] {
+        ids.extend(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["id"].as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(ids.len(), 1 + 5 + 4 + 8);
+    for id in &ids {
+        let node = app
+            .query(
+                "query ($id: ID!) { node(id: $id) { id __typename } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(node["node"]["id"], id.as_str());
+    }
+    let mut asked = ids.clone();
+    asked.insert(3, "garbage".into());
+    let nodes = app
+        .query(
+            "query ($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({"ids": asked}),
+        )
+        .await;
+    let returned = nodes["nodes"].as_array().unwrap();
+    assert_eq!(returned.len(), asked.len());
+    assert_eq!(returned[3], Value::Null);
+    assert_eq!(returned[4]["id"], asked[4].as_str());
+    // A well-formed id of a type that does not match is not found either.
+    let resource = app
+        .query(
+            "query ($id: ID!) { resource(id: $id) { slug } }",
+            json!({"id": ids[0]}),
+        )
+        .await;
+    assert_eq!(resource["resource"], Value::Null);
+}
+
+#[tokio::test]
+async fn relations_work_in_both_directions() {
+    let app = TestApp::seeded().await;
+    let data = app
+        .query(
+            r#"{
+              topic(slug: "use-of-force") {
+                module { slug }
+                resources(first: 5) { totalCount nodes { slug modules { slug } } }
+              }
+              community: topic(slug: "community-trust-and-partnerships") { module { slug } resources { totalCount } }
+              resourceTypes { slug resources(first: 1) { totalCount } }
+              resource(slug: "how-to-successfully-implement-a-mobile-crisis-team") { title modules { title } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["topic"]["module"], Value::Null);
+    assert_eq!(data["topic"]["resources"]["totalCount"], 1);
+    assert_eq!(
+        data["topic"]["resources"]["nodes"][0]["modules"],
+        json!([{"slug": "community-trust-and-partnerships"}])
+    );
+    assert_eq!(
+        data["community"]["module"]["slug"],
+        "community-trust-and-partnerships"
+    );
+    assert_eq!(data["community"]["resources"]["totalCount"], 8);
+    let type_totals: Vec<(String, i64)> = data["resourceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["slug"].as_str().unwrap().to_string(),
+                t["resources"]["totalCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        type_totals,
+        [
+            ("guidebook-tool".into(), 4),
+            ("report".into(), 1),
+            ("research-brief".into(), 2),
+            ("video".into(), 1)
+        ]
+    );
+    assert_eq!(
+        data["resource"]["modules"],
+        json!([{"title": "Community Trust and Partnerships"}])
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tags.toml");
+    std::fs::write(
+        &file,
+        "[[resources]]\ntitle = \"How to Successfully Implement a Mobile Crisis Team\"\nyear = 2021\ntypes = [\"Guidebook/Tool\"]\ntags = [\"Field Guide\"]\n\n[[modules]]\ntitle = \"Community Trust and Partnerships\"\ntopic = \"community-trust-and-partnerships\"\ntags = [\"field-guide\"]\nresources = [\"how-to-successfully-implement-a-mobile-crisis-team\"]\n",
+    )
+    .unwrap();
+    app.seed(&[file]).await.unwrap();
+    let tagged = app
+        .query(
+            r#"{ tags { slug resources { nodes { slug } } modules { slug } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        tagged["tags"],
+        json!([{
+            "slug": "field-guide",
+            "resources": {"nodes": [{"slug": "how-to-successfully-implement-a-mobile-crisis-team"}]},
+            "modules": [{"slug": "community-trust-and-partnerships"}]
+        }])
+    );
+}
+
+/// Statements one request runs, measured on the test's own pool.
+async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
+    let before = app.database.statements_executed();
+    app.query(query, variables).await;
+    app.database.statements_executed() - before
+}
+
+#[tokio::test]
+async fn statement_counts_do_not_grow_with_page_size() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
+        resources: 300,
+        topics: 12,
+        types: 5,
+        tags: 20,
+        modules: 4,
+        resources_per_module: 100,
+    });
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    app.seed(&[file]).await.unwrap();
+
+    let nested = r#"query ($first: Int) {
+      resources(first: $first) {
+        totalCount
+        edges { cursor node { title types { name } topics { name module { title } resources(first: 2) { totalCount nodes { slug } } } tags { name } modules { title } } }
+        pageInfo { hasNextPage endCursor }
+        facets { topics { topic { slug } count } types { type { slug } count } years { year count } tags { tag { slug } count } }
+      }
+      modules { title topic { name } resources { title topics { name } } tags { name } }
+    }"#;
+    let one = statements_for(&app, nested, json!({"first": 1})).await;
+    let hundred = statements_for(&app, nested, json!({"first": 100})).await;
+    assert_eq!(one, hundred, "statements must not depend on the page size");
+    assert!(hundred <= 20, "bounded by the query's shape: {hundred}");
+
+    let data = app.query(nested, json!({"first": 100})).await;
+    assert_eq!(data["resources"]["edges"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        data["modules"][0]["resources"].as_array().unwrap().len(),
+        100
+    );
+}
