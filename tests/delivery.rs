@@ -260,6 +260,29 @@ async fn ordering_by_year_and_published_at_with_a_stable_tie_breaker() {
     assert_eq!(walked, whole);
     assert_eq!(whole.len(), 12);
 
+    // Mixed directions page through the same sequence too.
+    let mixed = json!([{"field": "YEAR", "direction": "DESC"}, {"field": "TITLE"}]);
+    let whole = slugs(
+        &app.query(INDEX, json!({"first": 100, "orderBy": mixed}))
+            .await["resources"]["nodes"],
+    );
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app
+            .query(INDEX, json!({"first": 5, "after": after, "orderBy": mixed}))
+            .await;
+        walked.extend(slugs(&data["resources"]["nodes"]));
+        if !data["resources"]["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .unwrap()
+        {
+            break;
+        }
+        after = data["resources"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(walked, whole);
+
     let published = app
         .query(INDEX, json!({"first": 100, "orderBy": [{"field": "PUBLISHED_AT", "direction": "DESC"}, {"field": "TITLE"}]}))
         .await;

@@ -31,6 +31,22 @@ fn every_type_and_field_is_documented() {
         let fields = match &definition.kind {
             TypeKind::Object(object) => &object.fields,
             TypeKind::Interface(interface) => &interface.fields,
+            TypeKind::InputObject(input) => {
+                for field in &input.fields {
+                    if field.node.description.is_none() {
+                        undocumented.push(format!("{name}.{}", field.node.name.node));
+                    }
+                }
+                continue;
+            }
+            TypeKind::Enum(enumeration) => {
+                for value in &enumeration.values {
+                    if value.node.description.is_none() {
+                        undocumented.push(format!("{name}.{}", value.node.value.node));
+                    }
+                }
+                continue;
+            }
             _ => continue,
         };
         for field in fields {

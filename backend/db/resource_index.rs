@@ -327,31 +327,52 @@ pub async fn pages(
             serde_json::from_str(&from.keys).unwrap_or(serde_json::Value::Null),
         ));
         let id = statement.param(Bind::Uuid(from.id));
-        // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … OR (all equal AND id > v)
-        let mut alternatives = Vec::new();
-        for index in 0..=keys.len() {
-            let mut parts: Vec<String> = keys[..index]
+        let value = |index: usize, sql_type: &str| format!("({values}->>{index})::{sql_type}");
+        if keys.iter().all(|key| key.2 == id_descending) {
+            // One direction throughout: a row comparison, which an index on
+            // (stage, key…, id) answers as a range scan.
+            let op = if id_descending { "<" } else { ">" };
+            let left: Vec<&str> = keys.iter().map(|key| key.0.as_str()).collect();
+            let right: Vec<String> = keys
                 .iter()
                 .enumerate()
-                .map(|(i, (expression, sql_type, _))| {
-                    format!("{expression} = ({values}->>{i})::{sql_type}")
-                })
+                .map(|(index, key)| value(index, key.1))
                 .collect();
-            match keys.get(index) {
-                Some((expression, sql_type, descending)) => {
-                    let op = if *descending { "<" } else { ">" };
-                    parts.push(format!(
-                        "{expression} {op} ({values}->>{index})::{sql_type}"
-                    ));
+            conditions.push(format!(
+                "({}, r.id) {op} ({}, {id})",
+                left.join(", "),
+                right.join(", ")
+            ));
+        } else {
+            // Mixed directions: (k1 > v1) OR (k1 = v1 AND k2 < v2) OR … OR
+            // (all equal AND id > v), plus a bound on k1 an index can use.
+            let mut alternatives = Vec::new();
+            for index in 0..=keys.len() {
+                let mut parts: Vec<String> = keys[..index]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| format!("{} = {}", key.0, value(i, key.1)))
+                    .collect();
+                match keys.get(index) {
+                    Some((expression, sql_type, descending)) => {
+                        let op = if *descending { "<" } else { ">" };
+                        parts.push(format!("{expression} {op} {}", value(index, sql_type)));
+                    }
+                    None => {
+                        let op = if id_descending { "<" } else { ">" };
+                        parts.push(format!("r.id {op} {id}"));
+                    }
                 }
-                None => {
-                    let op = if id_descending { "<" } else { ">" };
-                    parts.push(format!("r.id {op} {id}"));
-                }
+                alternatives.push(format!("({})", parts.join(" AND ")));
             }
-            alternatives.push(format!("({})", parts.join(" AND ")));
+            let (first, sql_type, descending) = &keys[0];
+            let bound = if *descending { "<=" } else { ">=" };
+            conditions.push(format!(
+                "{first} {bound} {} AND ({})",
+                value(0, sql_type),
+                alternatives.join(" OR ")
+            ));
         }
-        conditions.push(format!("({})", alternatives.join(" OR ")));
     }
     let order_by: Vec<String> = keys
         .iter()

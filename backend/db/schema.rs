@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     document_versions (document_id, version) {
         document_id -> Uuid,
@@ -29,6 +35,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     modules (stage, id) {
         stage -> Text,
         id -> Uuid,
@@ -44,6 +53,7 @@ diesel::table! {
         source_checksum -> Nullable<Text>,
         resource_ids -> Array<Nullable<Uuid>>,
         tag_ids -> Array<Nullable<Uuid>>,
+        search_vector -> Tsvector,
     }
 }
 
@@ -58,6 +68,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     resources (stage, id) {
         stage -> Text,
         id -> Uuid,
@@ -72,6 +85,7 @@ diesel::table! {
         type_ids -> Array<Nullable<Uuid>>,
         topic_ids -> Array<Nullable<Uuid>>,
         tag_ids -> Array<Nullable<Uuid>>,
+        search_vector -> Tsvector,
     }
 }
 

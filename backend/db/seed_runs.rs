@@ -118,3 +118,15 @@ pub async fn lock(conn: &mut AsyncPgConnection, key: i64) -> DbResult<()> {
         .await?;
     Ok(())
 }
+
+/// VACUUM ANALYZE of the content tables: statistics for the planner, and the
+/// GIN indexes' pending entries merged (outside any transaction).
+pub async fn refresh_statistics(conn: &mut AsyncPgConnection) -> DbResult<()> {
+    diesel::sql_query(
+        "VACUUM (ANALYZE) documents, document_versions, topics, resource_types, tags, \
+         resources, modules",
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -8,7 +8,7 @@ pub mod plan;
 pub mod resolve;
 pub mod synthetic;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::db::projection::{self, NewDocument, NewVersion, ProjectedItem};
 use crate::db::{Database, content, seed_runs};
-use crate::domain::{Kind, Stage};
+use crate::domain::{Content, Kind, Stage};
 use plan::{Origin, SeedFile, SeedSet};
 use resolve::WorkingDocument;
 
@@ -88,9 +88,7 @@ pub struct SeedReport {
 
 impl SeedReport {
     pub fn changed(&self) -> bool {
-        self.counts
-            .values()
-            .any(|counts| counts.created + counts.updated > 0)
+        changed_items(&self.counts) > 0
     }
 }
 
@@ -142,6 +140,14 @@ pub const SEED_LOCK_KEY: i64 = 0x6265_6163_6f6e_5344; // "beaconSD"
 
 const SEED_AUTHOR_PREFIX: &str = "seed:";
 
+/// A run that creates or updates at least this many items refreshes the
+/// planner's statistics afterwards.
+const REFRESH_STATISTICS_AFTER: u64 = 1_000;
+
+fn changed_items(counts: &BTreeMap<String, Counts>) -> u64 {
+    counts.values().map(|c| c.created + c.updated).sum()
+}
+
 /// Runs a seed job: read and parse every file first, then apply everything in
 /// one transaction under the seed lock, and record the run either way.
 pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedReport, SeedError> {
@@ -172,6 +178,15 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
         seed_runs::start(&mut conn, run_id, &set.files).await?;
     }
     let outcome = apply(&mut conn, &set, run_id, options, &progress).await;
+    if let Ok(counts) = &outcome
+        && !options.dry_run
+        && changed_items(counts) >= REFRESH_STATISTICS_AFTER
+    {
+        // Without fresh statistics the planner ignores the new rows' indexes
+        // until autovacuum comes round; a large load is worth the seconds.
+        progress.step("refreshing planner statistics");
+        seed_runs::refresh_statistics(&mut conn).await?;
+    }
     let elapsed_ms = started.elapsed().as_millis();
     match outcome {
         Ok(counts) => {
@@ -236,7 +251,16 @@ async fn apply(
                 .filter(|d| d.is_changed())
                 .collect();
             progress.step(&format!("writing {} changed item(s)", changed.len()));
-            write(conn, &changed, run_id, progress).await?;
+            let names = resolver
+                .documents
+                .iter()
+                .filter_map(|d| match &d.content {
+                    Content::Topic(topic) => Some((d.id, topic.name.as_str())),
+                    Content::ResourceType(label) => Some((d.id, label.name.as_str())),
+                    _ => None,
+                })
+                .collect();
+            write(conn, &changed, &names, run_id, progress).await?;
             progress.step("committing");
         }
         Ok(counts)
@@ -269,6 +293,7 @@ fn count(documents: &[WorkingDocument]) -> BTreeMap<String, Counts> {
 async fn write(
     conn: &mut AsyncPgConnection,
     changed: &[&WorkingDocument],
+    names: &HashMap<Uuid, &str>,
     run_id: Uuid,
     progress: &Progress,
 ) -> Result<(), SeedError> {
@@ -334,13 +359,32 @@ async fn write(
             version: document.version + 1,
             content: &document.content,
             published_at: published_at.get(&document.id).copied(),
+            related_names: related_names(&document.content, names),
         })
         .collect();
     progress.step("projecting drafts");
     projection::project(conn, Stage::Draft, &items).await?;
-    progress.step("projecting published content");
-    projection::project(conn, Stage::Published, &items).await?;
+    progress.step("publishing");
+    projection::publish_drafts(conn, &items).await?;
     Ok(())
+}
+
+/// The topic and type names a snapshot links to, space-separated.
+fn related_names(content: &Content, names: &HashMap<Uuid, &str>) -> String {
+    let ids: Vec<Uuid> = match content {
+        Content::Resource(resource) => resource
+            .topics
+            .iter()
+            .chain(&resource.types)
+            .copied()
+            .collect(),
+        Content::Module(module) => module.topic.into_iter().collect(),
+        _ => Vec::new(),
+    };
+    ids.iter()
+        .filter_map(|id| names.get(id).copied())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Progress on stderr: a spinner with messages on a terminal, plain lines
