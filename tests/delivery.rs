@@ -14,6 +14,25 @@ fn slugs(nodes: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Every slug of a resource listing, read `size` at a time with `after`.
+async fn walk(app: &TestApp, variables: Value, size: i64) -> Vec<String> {
+    let mut walked = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let mut page_variables = variables.clone();
+        page_variables["first"] = json!(size);
+        page_variables["after"] = after.clone();
+        let data = app.query(INDEX, page_variables).await;
+        let page = &data["resources"];
+        walked.extend(slugs(&page["nodes"]));
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], !after.is_null());
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            return walked;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
 fn facet_counts(facets: &Value, key: &str) -> Vec<(String, i64)> {
     facets
         .as_array()
@@ -153,18 +172,7 @@ async fn facets_are_disjunctive() {
 #[tokio::test]
 async fn cursors_walk_forward_and_backward_without_repeats() {
     let app = TestApp::seeded().await;
-    let mut forward = Vec::new();
-    let mut after = Value::Null;
-    loop {
-        let data = app.query(INDEX, json!({"first": 3, "after": after})).await;
-        let page = &data["resources"];
-        forward.extend(slugs(&page["nodes"]));
-        assert_eq!(page["pageInfo"]["hasPreviousPage"], !after.is_null());
-        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
-            break;
-        }
-        after = page["pageInfo"]["endCursor"].clone();
-    }
+    let forward = walk(&app, json!({}), 3).await;
     assert_eq!(forward.len(), 8);
     let mut sorted = forward.clone();
     sorted.sort();
@@ -234,54 +242,22 @@ async fn ordering_by_year_and_published_at_with_a_stable_tie_breaker() {
         "no year sorts as oldest"
     );
 
-    // Walking YEAR ASC three at a time gives the same sequence as one page.
-    let whole = slugs(
-        &app.query(INDEX, json!({"first": 100, "orderBy": [{"field": "YEAR"}]}))
-            .await["resources"]["nodes"],
-    );
-    let mut walked = Vec::new();
-    let mut after = Value::Null;
-    loop {
-        let data = app
-            .query(
-                INDEX,
-                json!({"first": 3, "after": after, "orderBy": [{"field": "YEAR"}]}),
-            )
-            .await;
-        walked.extend(slugs(&data["resources"]["nodes"]));
-        if !data["resources"]["pageInfo"]["hasNextPage"]
-            .as_bool()
-            .unwrap()
-        {
-            break;
-        }
-        after = data["resources"]["pageInfo"]["endCursor"].clone();
+    // Walking a few at a time gives the same sequence as one page, in one
+    // direction (a row comparison) and in mixed directions.
+    for (order, size) in [
+        (json!([{"field": "YEAR"}]), 3),
+        (
+            json!([{"field": "YEAR", "direction": "DESC"}, {"field": "TITLE"}]),
+            5,
+        ),
+    ] {
+        let whole = slugs(
+            &app.query(INDEX, json!({"first": 100, "orderBy": order}))
+                .await["resources"]["nodes"],
+        );
+        assert_eq!(whole.len(), 12);
+        assert_eq!(walk(&app, json!({"orderBy": order}), size).await, whole);
     }
-    assert_eq!(walked, whole);
-    assert_eq!(whole.len(), 12);
-
-    // Mixed directions page through the same sequence too.
-    let mixed = json!([{"field": "YEAR", "direction": "DESC"}, {"field": "TITLE"}]);
-    let whole = slugs(
-        &app.query(INDEX, json!({"first": 100, "orderBy": mixed}))
-            .await["resources"]["nodes"],
-    );
-    let mut walked = Vec::new();
-    let mut after = Value::Null;
-    loop {
-        let data = app
-            .query(INDEX, json!({"first": 5, "after": after, "orderBy": mixed}))
-            .await;
-        walked.extend(slugs(&data["resources"]["nodes"]));
-        if !data["resources"]["pageInfo"]["hasNextPage"]
-            .as_bool()
-            .unwrap()
-        {
-            break;
-        }
-        after = data["resources"]["pageInfo"]["endCursor"].clone();
-    }
-    assert_eq!(walked, whole);
 
     let published = app
         .query(INDEX, json!({"first": 100, "orderBy": [{"field": "PUBLISHED_AT", "direction": "DESC"}, {"field": "TITLE"}]}))

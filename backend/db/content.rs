@@ -270,18 +270,40 @@ impl ContentReader {
         &self,
         conn: &mut AsyncPgConnection,
         topic_ids: &[Uuid],
-    ) -> DbResult<Vec<ModuleRow>> {
-        modules::table
+    ) -> DbResult<Vec<(Uuid, ModuleRow)>> {
+        let rows: Vec<ModuleRow> = modules::table
             .filter(modules::stage.eq(self.stage))
             .filter(modules::topic_id.eq_any(topic_ids))
             .order((modules::title.asc(), modules::id.asc()))
             .select(ModuleRow::as_select())
             .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.topic_id.map(|topic| (topic, row)))
+            .collect())
+    }
+
+    pub async fn modules_listing_resources(
+        &self,
+        conn: &mut AsyncPgConnection,
+        resource_ids: &[Uuid],
+    ) -> DbResult<Vec<(Uuid, ModuleRow)>> {
+        self.modules_containing(conn, ModuleArray::Resources, resource_ids)
+            .await
+    }
+
+    pub async fn modules_tagged(
+        &self,
+        conn: &mut AsyncPgConnection,
+        tag_ids: &[Uuid],
+    ) -> DbResult<Vec<(Uuid, ModuleRow)>> {
+        self.modules_containing(conn, ModuleArray::Tags, tag_ids)
             .await
     }
 
     /// Modules listing each resource, or carrying each tag (by title).
-    pub async fn modules_containing(
+    async fn modules_containing(
         &self,
         conn: &mut AsyncPgConnection,
         column: ModuleArray,
@@ -453,7 +475,7 @@ struct OwnedTopic {
 
 /// The id arrays on modules that point at other documents.
 #[derive(Debug, Clone, Copy)]
-pub enum ModuleArray {
+enum ModuleArray {
     Resources,
     Tags,
 }

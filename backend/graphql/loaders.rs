@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::batch::BatchQueue;
 use crate::db::PgPool;
-use crate::db::content::{ContentReader, LabelRow, ModuleArray, ModuleRow, ResourceRow, TopicRow};
+use crate::db::content::{ContentReader, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
 
@@ -156,66 +156,9 @@ pub struct ModulesOfTag(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModulesOfTopic(pub Uuid);
 
-impl Loader<ModulesOfResource> for ContentLoader {
-    type Value = Vec<ModuleRow>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ModulesOfResource],
-    ) -> Result<HashMap<ModulesOfResource, Vec<ModuleRow>>, LoadError> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut conn = self.connection().await?;
-        let rows = self
-            .reader
-            .modules_containing(&mut conn, ModuleArray::Resources, &ids)
-            .await
-            .map_err(db_error)?;
-        Ok(group(keys, rows, ModulesOfResource))
-    }
-}
-
-impl Loader<ModulesOfTag> for ContentLoader {
-    type Value = Vec<ModuleRow>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ModulesOfTag],
-    ) -> Result<HashMap<ModulesOfTag, Vec<ModuleRow>>, LoadError> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut conn = self.connection().await?;
-        let rows = self
-            .reader
-            .modules_containing(&mut conn, ModuleArray::Tags, &ids)
-            .await
-            .map_err(db_error)?;
-        Ok(group(keys, rows, ModulesOfTag))
-    }
-}
-
-impl Loader<ModulesOfTopic> for ContentLoader {
-    type Value = Vec<ModuleRow>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ModulesOfTopic],
-    ) -> Result<HashMap<ModulesOfTopic, Vec<ModuleRow>>, LoadError> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut conn = self.connection().await?;
-        let rows = self
-            .reader
-            .modules_of_topics(&mut conn, &ids)
-            .await
-            .map_err(db_error)?;
-        let rows = rows
-            .into_iter()
-            .filter_map(|row| row.topic_id.map(|topic| (topic, row)))
-            .collect();
-        Ok(group(keys, rows, ModulesOfTopic))
-    }
-}
+relation_loader!(ModulesOfResource, ModuleRow, modules_listing_resources);
+relation_loader!(ModulesOfTag, ModuleRow, modules_tagged);
+relation_loader!(ModulesOfTopic, ModuleRow, modules_of_topics);
 
 /// One owner's page of a resource connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
