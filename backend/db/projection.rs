@@ -170,32 +170,34 @@ pub async fn project(
             remove(conn, stage, kind, &ids).await?;
         }
     }
-    let of_kind = |kind: Kind| -> Vec<&ProjectedItem> {
-        items
-            .iter()
-            .filter(|item| item.content.kind() == kind)
-            .collect()
-    };
-    project_topics(conn, stage, &of_kind(Kind::Topic)).await?;
-    project_labels(conn, stage, "resource_types", &of_kind(Kind::ResourceType)).await?;
-    project_labels(conn, stage, "tags", &of_kind(Kind::Tag)).await?;
-    project_resources(conn, stage, &of_kind(Kind::Resource)).await?;
-    project_modules(conn, stage, &of_kind(Kind::Module)).await?;
+    project_topics(conn, stage, items).await?;
+    project_labels(conn, stage, "resource_types", Kind::ResourceType, items).await?;
+    project_labels(conn, stage, "tags", Kind::Tag, items).await?;
+    project_resources(conn, stage, items).await?;
+    project_modules(conn, stage, items).await?;
     Ok(())
+}
+
+/// The items whose snapshot `get` accepts, with that snapshot's content.
+fn pick<'i, 'c, T>(
+    items: &'i [ProjectedItem<'c>],
+    get: impl Fn(&'c Content) -> Option<&'c T>,
+) -> Vec<(&'i ProjectedItem<'c>, &'c T)> {
+    items
+        .iter()
+        .filter_map(|item| get(item.content).map(|content| (item, content)))
+        .collect()
 }
 
 async fn project_topics(
     conn: &mut AsyncPgConnection,
     stage: Stage,
-    items: &[&ProjectedItem<'_>],
+    items: &[ProjectedItem<'_>],
 ) -> DbResult<()> {
-    let topics: Vec<(&ProjectedItem, &crate::domain::content::TopicContent)> = items
-        .iter()
-        .filter_map(|item| match item.content {
-            Content::Topic(topic) => Some((*item, topic)),
-            _ => None,
-        })
-        .collect();
+    let topics = pick(items, |content| match content {
+        Content::Topic(topic) => Some(topic),
+        _ => None,
+    });
     if topics.is_empty() {
         return Ok(());
     }
@@ -222,15 +224,13 @@ async fn project_labels(
     conn: &mut AsyncPgConnection,
     stage: Stage,
     table: &str,
-    items: &[&ProjectedItem<'_>],
+    kind: Kind,
+    items: &[ProjectedItem<'_>],
 ) -> DbResult<()> {
-    let labels: Vec<(&ProjectedItem, &crate::domain::content::LabelContent)> = items
-        .iter()
-        .filter_map(|item| match item.content {
-            Content::ResourceType(label) | Content::Tag(label) => Some((*item, label)),
-            _ => None,
-        })
-        .collect();
+    let labels = pick(items, |content| match content {
+        Content::ResourceType(label) | Content::Tag(label) if content.kind() == kind => Some(label),
+        _ => None,
+    });
     if labels.is_empty() {
         return Ok(());
     }
@@ -251,15 +251,12 @@ async fn project_labels(
 async fn project_resources(
     conn: &mut AsyncPgConnection,
     stage: Stage,
-    items: &[&ProjectedItem<'_>],
+    items: &[ProjectedItem<'_>],
 ) -> DbResult<()> {
-    let resources: Vec<(&ProjectedItem, &crate::domain::content::ResourceContent)> = items
-        .iter()
-        .filter_map(|item| match item.content {
-            Content::Resource(resource) => Some((*item, resource)),
-            _ => None,
-        })
-        .collect();
+    let resources = pick(items, |content| match content {
+        Content::Resource(resource) => Some(resource),
+        _ => None,
+    });
     if resources.is_empty() {
         return Ok(());
     }
@@ -298,15 +295,12 @@ async fn project_resources(
 async fn project_modules(
     conn: &mut AsyncPgConnection,
     stage: Stage,
-    items: &[&ProjectedItem<'_>],
+    items: &[ProjectedItem<'_>],
 ) -> DbResult<()> {
-    let modules: Vec<(&ProjectedItem, &crate::domain::content::ModuleContent)> = items
-        .iter()
-        .filter_map(|item| match item.content {
-            Content::Module(module) => Some((*item, module)),
-            _ => None,
-        })
-        .collect();
+    let modules = pick(items, |content| match content {
+        Content::Module(module) => Some(module),
+        _ => None,
+    });
     if modules.is_empty() {
         return Ok(());
     }
