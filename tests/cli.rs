@@ -198,8 +198,13 @@ async fn seed_and_export_use_an_external_database_url() {
     assert_eq!(history.matches("succeeded").count(), 2, "{history}");
     assert_eq!(history.matches("failed").count(), 1, "{history}");
 
-    let export = run(&["export"]);
-    let exported: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let export = run(&["export", "--out", out.path().to_str().unwrap()]);
+    assert!(export.status.success());
+    let stdout = run(&["export"]).stdout;
+    let written = std::fs::read(out.path().join("content.json")).unwrap();
+    assert_eq!(written, stdout, "--out writes what stdout shows");
+    let exported: Value = serde_json::from_slice(&written).unwrap();
     assert_eq!(exported["format"], "beacon-content/1");
     assert_eq!(exported["resources"].as_array().unwrap().len(), 8);
     assert_eq!(

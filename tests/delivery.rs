@@ -280,6 +280,7 @@ async fn bad_connection_arguments_are_typed_errors() {
             json!({"orderBy": [{"field": "RELEVANCE"}]}),
             "needs `filter.query`",
         ),
+        (json!({"after": "x", "before": "y"}), "not both"),
     ] {
         let error = app.query_error(INDEX, variables.clone()).await;
         assert_eq!(
@@ -377,6 +378,20 @@ async fn search_ranks_title_matches_first_and_highlights_them() {
         assert!(!first_page.contains(&hit));
     }
 
+    let long = "crisis ".repeat(100);
+    let error = app
+        .query_error(
+            "query ($q: String!) { search(query: $q) { totalCount } }",
+            json!({"q": long}),
+        )
+        .await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("500 characters"),
+        "{error}"
+    );
     let error = app
         .query_error(r#"{ search(query: "   ") { totalCount } }"#, json!({}))
         .await;
@@ -435,6 +450,23 @@ async fn every_global_id_round_trips_through_node() {
     assert_eq!(returned.len(), asked.len());
     assert_eq!(returned[3], Value::Null);
     assert_eq!(returned[4]["id"], asked[4].as_str());
+    let too_many: Vec<&str> = std::iter::repeat_n("x", 101).collect();
+    let error = app
+        .query_error(
+            "query ($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({"ids": too_many}),
+        )
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    for arguments in [r#"(id: "x", slug: "y")"#, ""] {
+        let error = app
+            .query_error(&format!("{{ resource{arguments} {{ slug }} }}"), json!({}))
+            .await;
+        assert!(
+            error["message"].as_str().unwrap().contains("exactly one"),
+            "{error}"
+        );
+    }
     // A well-formed id of a type that does not match is not found either.
     let resource = app
         .query(

@@ -226,41 +226,42 @@ async fn the_api_answers_over_a_real_socket() {
         body,
         json!({"data": {"modules": [{"title": "Community Trust and Partnerships"}]}})
     );
-    let get: Value = client
-        .get(format!("http://{address}/graphql?query=%7B__typename%7D"))
-        .send()
+    let get = |path: &'static str, accept: &'static str| {
+        client
+            .get(format!("http://{address}{path}"))
+            .header("accept", accept)
+            .send()
+    };
+    let typename: Value = get("/graphql?query=%7B__typename%7D", "application/json")
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(get, json!({"data": {"__typename": "Query"}}));
-    let health = client
-        .get(format!("http://{address}/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    let ready = client
-        .get(format!("http://{address}/readyz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
-    let graphiql = client
-        .get(format!("http://{address}/graphql"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(typename, json!({"data": {"__typename": "Query"}}));
+    assert_eq!(get("/healthz", "*/*").await.unwrap().status(), 200);
+    assert_eq!(get("/readyz", "*/*").await.unwrap().status(), 200);
+    let graphiql = get("/graphql", "text/html").await.unwrap();
     assert!(graphiql.text().await.unwrap().contains("graphiql"));
+    let bare = get("/graphql", "application/json").await.unwrap();
+    assert_eq!(bare.status(), 400);
+    let body: Value = bare.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
 }
 
 #[tokio::test]
 async fn readiness_fails_until_migrations_are_applied() {
+    use tower::ServiceExt;
     let url = crate::support::empty_database_url().await;
     let database = beacon::db::Database::connect(url, None, 2).await.unwrap();
-    assert!(!database.migrations_applied().await.unwrap());
+    let ready = |database: &beacon::db::Database| {
+        let router = beacon::http::router(beacon::http::AppState::new(database.clone(), true));
+        let request = axum::http::Request::get("/readyz")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        async move { router.oneshot(request).await.unwrap().status() }
+    };
+    assert_eq!(ready(&database).await, 503);
     database.migrate().await.unwrap();
-    assert!(database.migrations_applied().await.unwrap());
+    assert_eq!(ready(&database).await, 200);
 }

@@ -397,3 +397,40 @@ tags = ["de-escalation", "Training"]
     // And loading it again into the copy changes nothing.
     assert!(!copy.seed(&[export_file]).await.unwrap().changed());
 }
+
+#[tokio::test]
+async fn a_large_load_refreshes_planner_statistics() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
+        resources: 1_000,
+        topics: 10,
+        types: 5,
+        tags: 10,
+        modules: 2,
+        resources_per_module: 10,
+    });
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    let report = app.seed(&[file]).await.unwrap();
+    assert_eq!(counts(&report, "resource"), (1_000, 0, 0));
+
+    #[derive(diesel::QueryableByName)]
+    struct Vacuumed {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        vacuumed: bool,
+    }
+    let mut conn = app.database.connection().await.unwrap();
+    let row: Vacuumed = diesel::sql_query(
+        "SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL AS vacuumed
+           FROM pg_stat_user_tables WHERE relname = 'resources'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        row.vacuumed,
+        "the job ran VACUUM (ANALYZE) after a large load"
+    );
+}
