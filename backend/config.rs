@@ -50,6 +50,13 @@ pub struct GlobalOptions {
     #[arg(long, env = "BEACON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Key for the hashes of session and API tokens, at least 32 characters.
+    /// Prefer the environment variable. When unset, a key is generated into
+    /// the data directory on first use; every process sharing a database
+    /// must use the same key.
+    #[arg(long, env = "BEACON_SECRET", hide_env_values = true, global = true)]
+    pub secret: Option<String>,
+
     /// Largest number of pooled database connections per process.
     #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: usize,
@@ -80,6 +87,84 @@ pub enum Command {
     /// Write synthetic content in the structured format, for load tests and
     /// benchmarks (`beacon generate --resources 100000 > big.json`).
     Generate(GenerateArgs),
+    /// Manage the people who sign in: create, list, disable, change roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for programs: create, list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from --password-file, or else
+    /// from standard input (asked for twice on a terminal); never from an
+    /// argument, which other users of the machine could see.
+    Create {
+        /// Sign-in email, unique whatever its case.
+        #[arg(long)]
+        email: String,
+        /// Name shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// partner, author, editor, publisher or admin.
+        #[arg(long)]
+        role: String,
+        /// File whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// List users.
+    List,
+    /// Disable a user (by email or id): they cannot sign in and their
+    /// sessions end.
+    Disable {
+        /// Email or id.
+        user: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Email or id.
+        user: String,
+    },
+    /// Change a user's role.
+    SetRole {
+        /// Email or id.
+        user: String,
+        /// partner, author, editor, publisher or admin.
+        role: String,
+    },
+    /// Set a new password (read as for `create`); the user's sessions end.
+    SetPassword {
+        /// Email or id.
+        user: String,
+        /// File whose first line is the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print its secret, once.
+    Create {
+        /// What it is for, e.g. "Partner site (production)".
+        #[arg(long)]
+        name: String,
+        /// partner, author, editor, publisher or admin.
+        #[arg(long, default_value = "partner")]
+        role: String,
+        /// Lifetime, e.g. 90d, 12h or "1year"; never expires when omitted.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires_in: Option<std::time::Duration>,
+    },
+    /// List API tokens, newest first.
+    List,
+    /// Revoke an API token by id: the next request with it is refused.
+    Revoke {
+        /// The token's id (from `beacon token list`).
+        id: uuid::Uuid,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +202,10 @@ pub struct ServeArgs {
     /// Do not load seeds on first start.
     #[arg(long, env = "BEACON_NO_SEED")]
     pub no_seed: bool,
+
+    /// How long a sign-in session lasts, e.g. 12h or 7d.
+    #[arg(long, env = "BEACON_SESSION_TTL", default_value = "12h", value_parser = humantime::parse_duration)]
+    pub session_ttl: std::time::Duration,
 
     /// Serve GraphiQL on GET /graphql to browsers.
     #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]

@@ -16,5 +16,6 @@ pub mod db;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod identity;
 pub mod seed;
 pub mod telemetry;

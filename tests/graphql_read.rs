@@ -255,7 +255,11 @@ async fn readiness_fails_until_migrations_are_applied() {
     let url = crate::support::empty_database_url().await;
     let database = beacon::db::Database::connect(url, None, 2).await.unwrap();
     let ready = |database: &beacon::db::Database| {
-        let router = beacon::http::router(beacon::http::AppState::new(database.clone(), true));
+        let router = beacon::http::router(beacon::http::AppState::new(
+            database.clone(),
+            crate::support::test_identity(),
+            true,
+        ));
         let request = axum::http::Request::get("/readyz")
             .body(axum::body::Body::empty())
             .unwrap();

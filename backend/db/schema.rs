@@ -7,6 +7,20 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        name -> Text,
+        role -> Text,
+        secret_hash -> Bytea,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     document_versions (document_id, version) {
         document_id -> Uuid,
         version -> Int4,
@@ -31,6 +45,14 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        subject -> Text,
+        failed_at -> Timestamptz,
     }
 }
 
@@ -103,6 +125,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        client_address -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     tags (stage, id) {
         stage -> Text,
         id -> Uuid,
@@ -124,16 +159,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        password_changed_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(document_versions -> seed_runs (seed_run_id));
 diesel::joinable!(modules -> documents (topic_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     document_versions,
     documents,
+    login_failures,
     modules,
     resource_types,
     resources,
     seed_runs,
+    sessions,
     tags,
     topics,
+    users,
 );

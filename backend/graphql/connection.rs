@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::{bad_input, internal};
-use super::loaders::{FacetKey, Loaders, PageKey, TotalKey};
-use super::query::Visibility;
+use super::access::loaders;
+use super::loaders::{FacetKey, PageKey, TotalKey};
 use super::types::{Resource, ResourceType, Tag, Topic};
 use crate::db::content::ResourceRow;
+use crate::domain::Stage;
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
     ResourceFilter as FilterSpec, Scope,
@@ -145,8 +146,7 @@ fn page_size(value: Option<i32>, argument: &str) -> Result<Option<i32>> {
 }
 
 /// Validates connection arguments into a page query.
-pub fn page_query(ctx: &Context<'_>, scope: Scope, args: ConnectionArgs) -> Result<PageQuery> {
-    let stage = ctx.data_unchecked::<Visibility>().stage;
+pub fn page_query(stage: Stage, scope: Scope, args: ConnectionArgs) -> Result<PageQuery> {
     let first = page_size(args.first, "first")?;
     let last = page_size(args.last, "last")?;
     if first.is_some() && last.is_some() {
@@ -231,12 +231,12 @@ pub fn page_query(ctx: &Context<'_>, scope: Scope, args: ConnectionArgs) -> Resu
 
 /// Builds the connection for one owner (any id for the root connection).
 pub fn connection(
-    ctx: &Context<'_>,
     scope: Scope,
     owner: Uuid,
+    stage: Stage,
     args: ConnectionArgs,
 ) -> Result<ResourceConnection> {
-    let query = page_query(ctx, scope, args)?;
+    let query = page_query(stage, scope, args)?;
     Ok(ResourceConnection {
         count: Arc::new(query.count.clone()),
         page: Arc::new(query),
@@ -261,6 +261,7 @@ pub struct PageInfo {
 pub struct ResourceEdge {
     cursor: String,
     node: ResourceRow,
+    stage: Stage,
 }
 
 /// A resource and its position in a connection.
@@ -272,7 +273,7 @@ impl ResourceEdge {
     }
     /// The resource.
     async fn node(&self) -> Resource {
-        Resource(self.node.clone())
+        Resource::at(self.stage)(self.node.clone())
     }
 }
 
@@ -290,8 +291,8 @@ struct Page {
 
 impl ResourceConnection {
     async fn page(&self, ctx: &Context<'_>) -> Result<Page> {
-        let loaders = ctx.data_unchecked::<Loaders>();
-        let mut rows = loaders
+        let stage = self.count.stage;
+        let mut rows = loaders(ctx, stage)?
             .load_one(PageKey {
                 query: self.page.clone(),
                 owner: self.owner,
@@ -311,6 +312,7 @@ impl ResourceConnection {
             .map(|row| ResourceEdge {
                 cursor: encode_cursor(&signature, &row),
                 node: row.resource,
+                stage,
             })
             .collect();
         Ok(Page { edges, has_more })
@@ -331,7 +333,7 @@ impl ResourceConnection {
         Ok(page
             .edges
             .into_iter()
-            .map(|edge| Resource(edge.node))
+            .map(|edge| Resource::at(edge.stage)(edge.node))
             .collect())
     }
 
@@ -353,8 +355,7 @@ impl ResourceConnection {
 
     /// How many resources match, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let loaders = ctx.data_unchecked::<Loaders>();
-        let total = loaders
+        let total = loaders(ctx, self.count.stage)?
             .load_one(TotalKey {
                 query: self.count.clone(),
                 owner: self.owner,
@@ -386,8 +387,7 @@ impl ResourceFacets {
         ctx: &Context<'_>,
         dimension: Dimension,
     ) -> Result<Vec<crate::db::resource_index::FacetCount>> {
-        let loaders = ctx.data_unchecked::<Loaders>();
-        Ok(loaders
+        Ok(loaders(ctx, self.count.stage)?
             .load_one(FacetKey {
                 query: self.count.clone(),
                 dimension,
@@ -409,7 +409,7 @@ impl ResourceFacets {
             .into_iter()
             .filter_map(|facet| match facet.value {
                 FacetValue::Topic(topic) => Some(TopicFacet {
-                    topic: Topic(topic),
+                    topic: Topic::at(self.count.stage)(topic),
                     count: facet.count,
                 }),
                 _ => None,
@@ -424,7 +424,7 @@ impl ResourceFacets {
             .into_iter()
             .filter_map(|facet| match facet.value {
                 FacetValue::Label(label) => Some(ResourceTypeFacet {
-                    resource_type: ResourceType(label),
+                    resource_type: ResourceType::at(self.count.stage)(label),
                     count: facet.count,
                 }),
                 _ => None,
@@ -455,7 +455,7 @@ impl ResourceFacets {
             .into_iter()
             .filter_map(|facet| match facet.value {
                 FacetValue::Label(label) => Some(TagFacet {
-                    tag: Tag(label),
+                    tag: Tag::at(self.count.stage)(label),
                     count: facet.count,
                 }),
                 _ => None,

@@ -3,11 +3,25 @@
 
 use async_graphql::{Error, ErrorExtensions};
 
+use crate::domain::access::Forbidden;
+use crate::identity::IdentityError;
+
 /// Stable error codes (`extensions.code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// An argument is malformed or out of range.
     BadUserInput,
+    /// An input breaks a rule; `extensions.field` names the field.
+    ValidationFailed,
+    /// The request needs credentials, or its bearer token is invalid,
+    /// expired or revoked.
+    Unauthenticated,
+    /// The actor's role may not do this.
+    Forbidden,
+    /// The id names nothing of this kind.
+    NotFound,
+    /// Too many attempts; `extensions.retryAfter` says how many seconds to wait.
+    RateLimited,
     /// Something failed on the server; details are in its log.
     Internal,
 }
@@ -16,6 +30,11 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::ValidationFailed => "VALIDATION_FAILED",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -38,4 +57,38 @@ pub fn internal(error: impl std::fmt::Display) -> Error {
         extensions.set("code", ErrorCode::Internal.as_str());
         extensions.set("reference", reference.to_string());
     })
+}
+
+pub fn forbidden(error: Forbidden) -> Error {
+    client_error(ErrorCode::Forbidden, error.to_string())
+}
+
+pub fn unauthenticated(message: impl Into<String>) -> Error {
+    client_error(ErrorCode::Unauthenticated, message)
+}
+
+pub fn validation_failed(field: &str, message: impl std::fmt::Display) -> Error {
+    let field = field.to_string();
+    Error::new(format!("{field}: {message}")).extend_with(move |_, extensions| {
+        extensions.set("code", ErrorCode::ValidationFailed.as_str());
+        extensions.set("field", field.as_str());
+    })
+}
+
+pub fn identity_error(error: IdentityError) -> Error {
+    match error {
+        IdentityError::Invalid { field, message } => validation_failed(field, message),
+        IdentityError::EmailTaken => validation_failed("email", "is already in use"),
+        IdentityError::InvalidCredentials => unauthenticated(error.to_string()),
+        IdentityError::Unauthenticated => unauthenticated(error.to_string()),
+        IdentityError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),
+        IdentityError::RateLimited { retry_after } => {
+            let seconds = retry_after.as_secs().max(1);
+            Error::new(error.to_string()).extend_with(move |_, extensions| {
+                extensions.set("code", ErrorCode::RateLimited.as_str());
+                extensions.set("retryAfter", seconds);
+            })
+        }
+        IdentityError::Database(error) => internal(error),
+    }
 }

@@ -8,7 +8,8 @@ use super::connection::{
 };
 use super::error::{bad_input, internal};
 use super::ids::{NodeType, decode};
-use super::loaders::{Loaders, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use super::access::{loaders, stage};
+use super::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
 use super::search::{SearchConnection, SearchKind, search};
 use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
 use crate::db::content::ContentReader;
@@ -16,15 +17,6 @@ use crate::db::resource_index::Scope;
 use crate::db::{PgPool, PooledConnection};
 use crate::domain::Stage;
 
-/// What the request may see, decided once per request by the HTTP layer.
-#[derive(Debug, Clone, Copy)]
-pub struct Visibility {
-    pub stage: Stage,
-}
-
-pub(crate) fn reader(ctx: &Context<'_>) -> ContentReader {
-    ContentReader::new(ctx.data_unchecked::<Visibility>().stage)
-}
 
 pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnection> {
     ctx.data_unchecked::<PgPool>().get().await.map_err(internal)
@@ -33,125 +25,180 @@ pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnecti
 /// Most ids `nodes` takes at once.
 const MAX_NODES: usize = 100;
 
-async fn node_by_id(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
+async fn node_by_id(ctx: &Context<'_>, stage: Stage, id: &str) -> Result<Option<Node>> {
     // An id that is not ours is simply not found: no error tells a guesser
     // anything.
     let Some((node_type, uuid)) = decode(id) else {
         return Ok(None);
     };
-    let loaders = ctx.data_unchecked::<Loaders>();
+    let loaders = loaders(ctx, stage)?;
     Ok(match node_type {
         NodeType::Module => loaders
             .load_one(ModuleById(uuid))
             .await
             .map_err(internal)?
-            .map(|row| Node::Module(Module(row))),
+            .map(|row| Node::Module(Module::at(stage)(row))),
         NodeType::Resource => loaders
             .load_one(ResourceById(uuid))
             .await
             .map_err(internal)?
-            .map(|row| Node::Resource(Resource(row))),
+            .map(|row| Node::Resource(Resource::at(stage)(row))),
         NodeType::Topic => loaders
             .load_one(TopicById(uuid))
             .await
             .map_err(internal)?
-            .map(|row| Node::Topic(Topic(row))),
+            .map(|row| Node::Topic(Topic::at(stage)(row))),
         NodeType::ResourceType => loaders
             .load_one(ResourceTypeById(uuid))
             .await
             .map_err(internal)?
-            .map(|row| Node::ResourceType(ResourceType(row))),
+            .map(|row| Node::ResourceType(ResourceType::at(stage)(row))),
         NodeType::Tag => loaders
             .load_one(TagById(uuid))
             .await
             .map_err(internal)?
-            .map(|row| Node::Tag(Tag(row))),
+            .map(|row| Node::Tag(Tag::at(stage)(row))),
     })
 }
 
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct ContentQuery;
 
-/// Published content: modules, resources, topics, resource types and tags.
-#[Object(name = "Query")]
-impl QueryRoot {
+/// Content queries.
+#[Object]
+impl ContentQuery {
     /// A module (guidance page) by slug, e.g. "community-trust-and-partnerships".
     async fn module(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "The module's slug.")] slug: String,
     ) -> Result<Option<Module>> {
+        let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let row = reader(ctx)
+        let row = ContentReader::new(stage)
             .module_by_slug(&mut conn, &slug)
             .await
             .map_err(internal)?;
-        Ok(row.map(Module))
+        Ok(row.map(Module::at(stage)))
     }
 
     /// All modules, by title.
-    async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
+    async fn modules(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
+    ) -> Result<Vec<Module>> {
+        let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = reader(ctx).modules(&mut conn).await.map_err(internal)?;
-        Ok(rows.into_iter().map(Module).collect())
+        let rows = ContentReader::new(stage).modules(&mut conn).await.map_err(internal)?;
+        Ok(rows.into_iter().map(Module::at(stage)).collect())
     }
 
     /// A topic (practice area) by slug.
     async fn topic(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "The topic's slug.")] slug: String,
     ) -> Result<Option<Topic>> {
+        let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let row = reader(ctx)
+        let row = ContentReader::new(stage)
             .topic_by_slug(&mut conn, &slug)
             .await
             .map_err(internal)?;
-        Ok(row.map(Topic))
+        Ok(row.map(Topic::at(stage)))
     }
 
     /// All topics, by name.
-    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+    async fn topics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
+    ) -> Result<Vec<Topic>> {
+        let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = reader(ctx).topics(&mut conn).await.map_err(internal)?;
-        Ok(rows.into_iter().map(Topic).collect())
+        let rows = ContentReader::new(stage).topics(&mut conn).await.map_err(internal)?;
+        Ok(rows.into_iter().map(Topic::at(stage)).collect())
     }
 
     /// All resource types, by name.
-    async fn resource_types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
+    async fn resource_types(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
+    ) -> Result<Vec<ResourceType>> {
+        let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = reader(ctx)
+        let rows = ContentReader::new(stage)
             .resource_types(&mut conn)
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(ResourceType).collect())
+        Ok(rows.into_iter().map(ResourceType::at(stage)).collect())
     }
 
     /// All tags, by name.
-    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+    async fn tags(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
+    ) -> Result<Vec<Tag>> {
+        let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = reader(ctx).tags(&mut conn).await.map_err(internal)?;
-        Ok(rows.into_iter().map(Tag).collect())
+        let rows = ContentReader::new(stage).tags(&mut conn).await.map_err(internal)?;
+        Ok(rows.into_iter().map(Tag::at(stage)).collect())
     }
 
     /// A resource by global id or by slug (exactly one of them).
     async fn resource(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "The resource's global id.")] id: Option<ID>,
         #[graphql(desc = "The resource's slug.")] slug: Option<String>,
     ) -> Result<Option<Resource>> {
+        let stage = stage(ctx, preview)?;
         match (id, slug) {
-            (Some(id), None) => Ok(match node_by_id(ctx, &id).await? {
+            (Some(id), None) => Ok(match node_by_id(ctx, stage, &id).await? {
                 Some(Node::Resource(resource)) => Some(resource),
                 _ => None,
             }),
             (None, Some(slug)) => {
                 let mut conn = connection_to_db(ctx).await?;
-                let row = reader(ctx)
+                let row = ContentReader::new(stage)
                     .resource_by_slug(&mut conn, &slug)
                     .await
                     .map_err(internal)?;
-                Ok(row.map(Resource))
+                Ok(row.map(Resource::at(stage)))
             }
             _ => Err(bad_input("pass exactly one of `id` and `slug`")),
         }
@@ -163,6 +210,11 @@ impl QueryRoot {
     async fn resources(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "Which resources; all when omitted.")] filter: Option<ResourceFilter>,
         #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
         order_by: Option<Vec<ResourceOrder>>,
@@ -183,7 +235,7 @@ impl QueryRoot {
             last,
             before,
         };
-        connection(ctx, Scope::All, Uuid::nil(), args)
+        connection(Scope::All, Uuid::nil(), stage(ctx, preview)?, args)
     }
 
     /// Full-text search over resources and modules, best match first, each
@@ -191,6 +243,11 @@ impl QueryRoot {
     async fn search(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "Words to look for (web-search syntax: \"quoted phrases\", -excluded).")]
         query: String,
         #[graphql(desc = "What to search; resources and modules when omitted.")] kinds: Option<
@@ -199,7 +256,7 @@ impl QueryRoot {
         #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
         #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
     ) -> Result<SearchConnection> {
-        let stage = ctx.data_unchecked::<Visibility>().stage;
+        let stage = stage(ctx, preview)?;
         search(ctx, stage, query, kinds, first, after).await
     }
 
@@ -207,21 +264,32 @@ impl QueryRoot {
     async fn node(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "A global id from any object's `id` field.")] id: ID,
     ) -> Result<Option<Node>> {
-        node_by_id(ctx, &id).await
+        node_by_id(ctx, stage(ctx, preview)?, &id).await
     }
 
     /// Objects by global id, in the order asked; null for each one not found.
     async fn nodes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
         #[graphql(desc = "Global ids, at most 100.")] ids: Vec<ID>,
     ) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(bad_input(format!("`ids` takes at most {MAX_NODES} ids")));
         }
-        let lookups = ids.iter().map(|id| node_by_id(ctx, id));
+        let stage = stage(ctx, preview)?;
+        let lookups = ids.iter().map(|id| node_by_id(ctx, stage, id));
         futures::future::try_join_all(lookups).await
     }
 }

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::connection::PageInfo;
 use super::error::{bad_input, internal};
-use super::loaders::{Loaders, ModuleById, ResourceById};
+use super::access::loaders;
+use super::loaders::{ModuleById, ResourceById};
 use super::query::connection_to_db;
 use super::types::{Module, Resource};
 use crate::db::search::{self, After, Hit};
@@ -30,36 +31,39 @@ pub enum SearchResult {
 }
 
 /// One match, with the text it matched in.
-pub struct SearchHit(Hit);
+pub struct SearchHit {
+    hit: Hit,
+    stage: Stage,
+}
 
 /// One match, with the text it matched in.
 #[Object]
 impl SearchHit {
     /// The resource or module found.
     async fn node(&self, ctx: &Context<'_>) -> Result<Option<SearchResult>> {
-        let loaders = ctx.data_unchecked::<Loaders>();
-        Ok(if self.0.kind == "module" {
+        let loaders = loaders(ctx, self.stage)?;
+        Ok(if self.hit.kind == "module" {
             let row = loaders
-                .load_one(ModuleById(self.0.id))
+                .load_one(ModuleById(self.hit.id))
                 .await
                 .map_err(internal)?;
-            row.map(|row| SearchResult::Module(Module(row)))
+            row.map(|row| SearchResult::Module(Module::at(self.stage)(row)))
         } else {
             let row = loaders
-                .load_one(ResourceById(self.0.id))
+                .load_one(ResourceById(self.hit.id))
                 .await
                 .map_err(internal)?;
-            row.map(|row| SearchResult::Resource(Resource(row)))
+            row.map(|row| SearchResult::Resource(Resource::at(self.stage)(row)))
         })
     }
     /// The matching text, query words wrapped in `<mark>…</mark>`. The rest
     /// is the content's own text: escape it before putting it into HTML.
     async fn snippet(&self) -> &str {
-        &self.0.snippet
+        &self.hit.snippet
     }
     /// Relevance: higher is better; comparable within one search only.
     async fn score(&self) -> f64 {
-        self.0.rank
+        self.hit.rank
     }
 }
 
@@ -67,6 +71,7 @@ impl SearchHit {
 pub struct SearchEdge {
     cursor: String,
     hit: Hit,
+    stage: Stage,
 }
 
 /// A hit and its position in the results.
@@ -78,7 +83,10 @@ impl SearchEdge {
     }
     /// The hit.
     async fn node(&self) -> SearchHit {
-        SearchHit(self.hit.clone())
+        SearchHit {
+            hit: self.hit.clone(),
+            stage: self.stage,
+        }
     }
 }
 
@@ -102,7 +110,10 @@ impl SearchConnection {
     async fn nodes(&self) -> Vec<SearchHit> {
         self.edges
             .iter()
-            .map(|edge| SearchHit(edge.hit.clone()))
+            .map(|edge| SearchHit {
+                hit: edge.hit.clone(),
+                stage: edge.stage,
+            })
             .collect()
     }
     /// Where this page stands.
@@ -169,6 +180,7 @@ pub async fn search(
         .map(|hit| SearchEdge {
             cursor: encode_cursor(&hit),
             hit,
+            stage,
         })
         .collect();
     Ok(SearchConnection {

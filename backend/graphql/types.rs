@@ -9,12 +9,14 @@ use super::connection::{
 };
 use super::error::internal;
 use super::ids::{NodeType, encode};
+use super::access::loaders;
 use super::loaders::{
-    ContentLoader, Loaders, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
+    ContentLoader, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
     TagsOfModule, TagsOfResource, TopicById, TopicsOfResource, TypesOfResource,
 };
 use crate::db::content::{LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
+use crate::domain::Stage;
 
 /// Relay global object identification: anything with a global id can be
 /// fetched again with `node(id:)`.
@@ -28,18 +30,17 @@ pub enum Node {
     Tag(Tag),
 }
 
-fn modules(rows: Vec<ModuleRow>) -> Vec<Module> {
-    rows.into_iter().map(Module).collect()
+fn modules(stage: Stage, rows: Vec<ModuleRow>) -> Vec<Module> {
+    rows.into_iter().map(Module::at(stage)).collect()
 }
 
-async fn load_many<K>(ctx: &Context<'_>, key: K) -> Result<<ContentLoader as Loader<K>>::Value>
+async fn load_many<K>(ctx: &Context<'_>, stage: Stage, key: K) -> Result<<ContentLoader as Loader<K>>::Value>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     ContentLoader: Loader<K, Error = super::loaders::LoadError>,
     <ContentLoader as Loader<K>>::Value: Default,
 {
-    let loaders = ctx.data_unchecked::<Loaders>();
-    Ok(loaders
+    Ok(loaders(ctx, stage)?
         .load_one(key)
         .await
         .map_err(internal)?
@@ -47,30 +48,41 @@ where
 }
 
 /// A practice area, such as "Community Trust and Partnerships".
-pub struct Topic(pub TopicRow);
+pub struct Topic {
+    pub row: TopicRow,
+    /// The stage it was read from; everything reached through it is read
+    /// from the same stage.
+    pub stage: Stage,
+}
+
+impl Topic {
+    pub fn at(stage: Stage) -> impl Fn(TopicRow) -> Topic {
+        move |row| Topic { row, stage }
+    }
+}
 
 /// A practice area, such as "Community Trust and Partnerships".
 #[Object]
 impl Topic {
     /// Opaque global id.
     async fn id(&self) -> ID {
-        encode(NodeType::Topic, self.0.id)
+        encode(NodeType::Topic, self.row.id)
     }
     /// URL-safe name, unique among topics and stable once published.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.row.slug
     }
     /// Display name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
     /// What the practice area covers; empty when none was written.
     async fn description(&self) -> &str {
-        &self.0.description
+        &self.row.description
     }
     /// Other names that resolve to this topic (e.g. former names).
     async fn aliases(&self) -> Vec<&str> {
-        self.0
+        self.row
             .aliases
             .iter()
             .flatten()
@@ -79,14 +91,13 @@ impl Topic {
     }
     /// The guidance module for this practice area, if there is one.
     async fn module(&self, ctx: &Context<'_>) -> Result<Option<Module>> {
-        let rows = load_many(ctx, ModulesOfTopic(self.0.id)).await?;
-        Ok(rows.into_iter().next().map(Module))
+        let rows = load_many(ctx, self.stage, ModulesOfTopic(self.row.id)).await?;
+        Ok(rows.into_iter().next().map(Module::at(self.stage)))
     }
     /// Resources in this topic, a page at a time (as the root `resources`).
     #[allow(clippy::too_many_arguments)]
     async fn resources(
         &self,
-        ctx: &Context<'_>,
         #[graphql(desc = "Narrows the result; the topic itself always applies.")] filter: Option<
             ResourceFilter,
         >,
@@ -107,33 +118,43 @@ impl Topic {
             last,
             before,
         };
-        connection(ctx, Scope::Topic, self.0.id, args)
+        connection(Scope::Topic, self.row.id, self.stage, args)
     }
 }
 
 /// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
-pub struct ResourceType(pub LabelRow);
+pub struct ResourceType {
+    pub row: LabelRow,
+    /// The stage it was read from; everything reached through it is read
+    /// from the same stage.
+    pub stage: Stage,
+}
+
+impl ResourceType {
+    pub fn at(stage: Stage) -> impl Fn(LabelRow) -> ResourceType {
+        move |row| ResourceType { row, stage }
+    }
+}
 
 /// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
 #[Object]
 impl ResourceType {
     /// Opaque global id.
     async fn id(&self) -> ID {
-        encode(NodeType::ResourceType, self.0.id)
+        encode(NodeType::ResourceType, self.row.id)
     }
     /// URL-safe name, unique among resource types.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.row.slug
     }
     /// Display name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
     /// Resources of this type, a page at a time (as the root `resources`).
     #[allow(clippy::too_many_arguments)]
     async fn resources(
         &self,
-        ctx: &Context<'_>,
         #[graphql(desc = "Narrows the result; the type itself always applies.")] filter: Option<
             ResourceFilter,
         >,
@@ -154,33 +175,43 @@ impl ResourceType {
             last,
             before,
         };
-        connection(ctx, Scope::ResourceType, self.0.id, args)
+        connection(Scope::ResourceType, self.row.id, self.stage, args)
     }
 }
 
 /// A free-form editorial label on resources and modules.
-pub struct Tag(pub LabelRow);
+pub struct Tag {
+    pub row: LabelRow,
+    /// The stage it was read from; everything reached through it is read
+    /// from the same stage.
+    pub stage: Stage,
+}
+
+impl Tag {
+    pub fn at(stage: Stage) -> impl Fn(LabelRow) -> Tag {
+        move |row| Tag { row, stage }
+    }
+}
 
 /// A free-form editorial label on resources and modules.
 #[Object]
 impl Tag {
     /// Opaque global id.
     async fn id(&self) -> ID {
-        encode(NodeType::Tag, self.0.id)
+        encode(NodeType::Tag, self.row.id)
     }
     /// URL-safe name, unique among tags.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.row.slug
     }
     /// Display name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.row.name
     }
     /// Resources with this tag, a page at a time (as the root `resources`).
     #[allow(clippy::too_many_arguments)]
     async fn resources(
         &self,
-        ctx: &Context<'_>,
         #[graphql(desc = "Narrows the result; the tag itself always applies.")] filter: Option<
             ResourceFilter,
         >,
@@ -201,127 +232,148 @@ impl Tag {
             last,
             before,
         };
-        connection(ctx, Scope::Tag, self.0.id, args)
+        connection(Scope::Tag, self.row.id, self.stage, args)
     }
     /// Modules with this tag, by title.
     async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        Ok(modules(load_many(ctx, ModulesOfTag(self.0.id)).await?))
+        Ok(modules(self.stage, load_many(ctx, self.stage, ModulesOfTag(self.row.id)).await?))
     }
 }
 
 /// A guidebook, report, video, research brief or other piece of guidance.
-pub struct Resource(pub ResourceRow);
+pub struct Resource {
+    pub row: ResourceRow,
+    /// The stage it was read from; everything reached through it is read
+    /// from the same stage.
+    pub stage: Stage,
+}
+
+impl Resource {
+    pub fn at(stage: Stage) -> impl Fn(ResourceRow) -> Resource {
+        move |row| Resource { row, stage }
+    }
+}
 
 /// A guidebook, report, video, research brief or other piece of guidance.
 #[Object]
 impl Resource {
     /// Opaque global id.
     async fn id(&self) -> ID {
-        encode(NodeType::Resource, self.0.id)
+        encode(NodeType::Resource, self.row.id)
     }
     /// URL-safe name, unique among resources and stable once published.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.row.slug
     }
     /// Title as published.
     async fn title(&self) -> &str {
-        &self.0.title
+        &self.row.title
     }
     /// Its types, in display order (at least one).
     async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
-        let rows = load_many(ctx, TypesOfResource(self.0.id)).await?;
-        Ok(rows.into_iter().map(ResourceType).collect())
+        let rows = load_many(ctx, self.stage, TypesOfResource(self.row.id)).await?;
+        Ok(rows.into_iter().map(ResourceType::at(self.stage)).collect())
     }
     /// Year of publication; null when the source gives none.
     async fn year(&self) -> Option<i32> {
-        self.0.year
+        self.row.year
     }
     /// Where to read or watch it.
     async fn url(&self) -> Option<&str> {
-        self.0.url.as_deref()
+        self.row.url.as_deref()
     }
     /// Who published it.
     async fn publisher(&self) -> Option<&str> {
-        self.0.publisher.as_deref()
+        self.row.publisher.as_deref()
     }
     /// A short summary.
     async fn summary(&self) -> Option<&str> {
-        self.0.summary.as_deref()
+        self.row.summary.as_deref()
     }
     /// The practice areas it belongs to, in display order.
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
-        let rows = load_many(ctx, TopicsOfResource(self.0.id)).await?;
-        Ok(rows.into_iter().map(Topic).collect())
+        let rows = load_many(ctx, self.stage, TopicsOfResource(self.row.id)).await?;
+        Ok(rows.into_iter().map(Topic::at(self.stage)).collect())
     }
     /// Editorial labels, in display order.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        let rows = load_many(ctx, TagsOfResource(self.0.id)).await?;
-        Ok(rows.into_iter().map(Tag).collect())
+        let rows = load_many(ctx, self.stage, TagsOfResource(self.row.id)).await?;
+        Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
     }
     /// When it was first published in Beacon (ISO 8601).
     async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.0.published_at
+        self.row.published_at
     }
     /// Modules that list this resource, by title.
     async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        Ok(modules(load_many(ctx, ModulesOfResource(self.0.id)).await?))
+        Ok(modules(self.stage, load_many(ctx, self.stage, ModulesOfResource(self.row.id)).await?))
     }
 }
 
 /// One guidance page per practice area: an introduction and its resources.
-pub struct Module(pub ModuleRow);
+pub struct Module {
+    pub row: ModuleRow,
+    /// The stage it was read from; everything reached through it is read
+    /// from the same stage.
+    pub stage: Stage,
+}
+
+impl Module {
+    pub fn at(stage: Stage) -> impl Fn(ModuleRow) -> Module {
+        move |row| Module { row, stage }
+    }
+}
 
 /// One guidance page per practice area: an introduction and its resources.
 #[Object]
 impl Module {
     /// Opaque global id.
     async fn id(&self) -> ID {
-        encode(NodeType::Module, self.0.id)
+        encode(NodeType::Module, self.row.id)
     }
     /// URL-safe name, unique among modules and stable once published.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.row.slug
     }
     /// Page title.
     async fn title(&self) -> &str {
-        &self.0.title
+        &self.row.title
     }
     /// Introduction, in Markdown.
     async fn intro(&self) -> &str {
-        &self.0.intro
+        &self.row.intro
     }
     /// Alternative text of the page's hero image.
     async fn hero_image_alt(&self) -> Option<&str> {
-        self.0.hero_image_alt.as_deref()
+        self.row.hero_image_alt.as_deref()
     }
     /// Heading above the resource list, e.g. "Resources Related to …".
     async fn resources_heading(&self) -> Option<&str> {
-        self.0.resources_heading.as_deref()
+        self.row.resources_heading.as_deref()
     }
     /// Closing disclaimer paragraph.
     async fn disclaimer(&self) -> Option<&str> {
-        self.0.disclaimer.as_deref()
+        self.row.disclaimer.as_deref()
     }
     /// The practice area this module covers.
     async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
-        let Some(topic_id) = self.0.topic_id else {
+        let Some(topic_id) = self.row.topic_id else {
             return Ok(None);
         };
-        let loaders = ctx.data_unchecked::<Loaders>();
-        let topic = loaders
+        let topic = loaders(ctx, self.stage)?
             .load_one(TopicById(topic_id))
             .await
             .map_err(internal)?;
-        Ok(topic.map(Topic))
+        Ok(topic.map(Topic::at(self.stage)))
     }
     /// Its resources, in page order.
     async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
-        let rows = load_many(ctx, ResourcesOfModule(self.0.id)).await?;
-        Ok(rows.into_iter().map(Resource).collect())
+        let rows = load_many(ctx, self.stage, ResourcesOfModule(self.row.id)).await?;
+        Ok(rows.into_iter().map(Resource::at(self.stage)).collect())
     }
     /// Editorial labels, in display order.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        let rows = load_many(ctx, TagsOfModule(self.0.id)).await?;
-        Ok(rows.into_iter().map(Tag).collect())
+        let rows = load_many(ctx, self.stage, TagsOfModule(self.row.id)).await?;
+        Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
     }
 }

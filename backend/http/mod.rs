@@ -1,32 +1,42 @@
 //! HTTP wiring: routes, GraphQL over HTTP, health checks, tracing, shutdown.
 
+mod auth;
+
+use auth::PeerAddress;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
 use crate::db::Database;
-use crate::domain::Stage;
-use crate::graphql::{self, BeaconSchema, build_schema};
+use crate::graphql::{self, BeaconSchema, Services, build_schema};
+use crate::identity::Identity;
 
 #[derive(Clone)]
 pub struct AppState {
     pub schema: BeaconSchema,
     pub database: Database,
+    pub identity: Identity,
     pub graphiql: bool,
 }
 
 impl AppState {
-    pub fn new(database: Database, graphiql: bool) -> Self {
+    pub fn new(database: Database, identity: Identity, graphiql: bool) -> Self {
         AppState {
-            schema: build_schema(Some(database.pool.clone())),
+            schema: build_schema(Some(Services {
+                pool: database.pool.clone(),
+                identity: identity.clone(),
+            })),
             database,
+            identity,
             graphiql,
         }
     }
@@ -41,21 +51,67 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> GraphQLResponse {
-    // Until identities exist every request is anonymous: published content only.
-    let stage = Stage::Published;
-    graphql::execute(&state.schema, &state.database.pool, stage, request)
-        .await
-        .into()
+/// Who is asking (from the bearer token), then the request itself. A bad
+/// token is refused before anything runs.
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    request: async_graphql::Request,
+) -> Response {
+    let viewer = match auth::viewer(state, headers, peer).await {
+        Ok(viewer) => viewer,
+        Err(refusal) => return refusal,
+    };
+    let response = graphql::execute(&state.schema, &state.database.pool, viewer, request).await;
+    let retry_after = rate_limited(&response);
+    let mut http = GraphQLResponse::from(response).into_response();
+    if let Some(seconds) = retry_after {
+        *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    http
 }
 
-async fn graphql_post(State(state): State<AppState>, request: GraphQLRequest) -> GraphQLResponse {
-    execute(&state, request.into_inner()).await
+/// A request refused only for its rate (no data at all) answers 429 with
+/// `Retry-After`, as clients and proxies expect.
+fn rate_limited(response: &async_graphql::Response) -> Option<u64> {
+    if !matches!(response.data, async_graphql::Value::Null) {
+        return None;
+    }
+    response.errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        let code = extensions.get("code")?;
+        if *code != async_graphql::Value::from("RATE_LIMITED") {
+            return None;
+        }
+        match extensions.get("retryAfter")? {
+            async_graphql::Value::Number(seconds) => seconds.as_u64(),
+            _ => None,
+        }
+    })
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    PeerAddress(peer): PeerAddress,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    execute(
+        &state,
+        &headers,
+        peer,
+        request.into_inner(),
+    )
+    .await
 }
 
 /// Browsers get GraphiQL; programs send the query in the URL.
 async fn graphql_get(
     State(state): State<AppState>,
+    PeerAddress(peer): PeerAddress,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -71,7 +127,20 @@ async fn graphql_get(
         .filter(|query| !query.is_empty())
         .map(async_graphql::http::parse_query_string);
     match parsed {
-        Some(Ok(request)) => execute(&state, request).await.into_response(),
+        Some(Ok(request)) if is_mutation(&request) => {
+            // GET must not change anything: links, prefetchers and caches
+            // follow GETs.
+            let mut refusal = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "BAD_REQUEST",
+                "mutations must be sent with POST",
+            );
+            refusal
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            refusal
+        }
+        Some(Ok(request)) => execute(&state, &headers, peer, request).await,
         Some(Err(error)) => bad_request(&format!("malformed GraphQL request: {error}")),
         None => bad_request(
             "send a GraphQL query: GET /graphql?query=… or POST /graphql with a JSON body",
@@ -80,10 +149,32 @@ async fn graphql_get(
 }
 
 fn bad_request(message: &str) -> Response {
+    error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+}
+
+/// A GraphQL-shaped error answer for requests refused before execution.
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }]
+        "errors": [{ "message": message, "extensions": { "code": code } }]
     });
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    (status, Json(body)).into_response()
+}
+
+/// Whether the operation the request would run is a mutation. A document
+/// that does not parse is left to execution, which reports it properly.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let wanted = request.operation_name.as_deref();
+    match &document.operations {
+        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(operations) => operations.iter().any(|(name, operation)| {
+            wanted.is_none_or(|wanted| name.as_str() == wanted)
+                && operation.node.ty == OperationType::Mutation
+        }),
+    }
 }
 
 /// The process is up.
@@ -107,7 +198,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // Peer addresses feed sign-in throttling per client.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

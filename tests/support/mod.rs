@@ -13,7 +13,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use beacon::cluster::{ClusterOptions, EmbeddedCluster};
 use beacon::db::{Database, quote_identifier};
+use beacon::domain::access::Role;
 use beacon::http::{AppState, router};
+use beacon::identity::credentials::ServerKey;
+use beacon::identity::{self, Identity, IdentitySettings};
 use beacon::seed::{self, SeedOptions, SeedReport};
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
@@ -250,15 +253,25 @@ pub async fn empty_database_url() -> String {
     server.url_template.replace("{db}", &name)
 }
 
+/// Identities as the server has them, under a fixed test key.
+pub fn test_identity() -> Identity {
+    Identity::new(
+        ServerKey::new(b"test key, test key, test key, test key".to_vec()),
+        IdentitySettings::default(),
+    )
+}
+
 /// A test's application: its own database and the real router.
 pub struct TestApp {
     pub database: Database,
+    pub identity: Identity,
 }
 
 impl TestApp {
     pub async fn new() -> TestApp {
         TestApp {
             database: fresh_database().await,
+            identity: test_identity(),
         }
     }
 
@@ -280,16 +293,31 @@ impl TestApp {
     }
 
     pub fn router(&self) -> axum::Router {
-        router(AppState::new(self.database.clone(), true))
+        router(AppState::new(
+            self.database.clone(),
+            self.identity.clone(),
+            true,
+        ))
     }
 
     /// POSTs a query through the router; returns the status and JSON body.
     pub async fn post(&self, query: &str, variables: Value) -> (StatusCode, Value) {
+        self.post_as(None, query, variables).await
+    }
+
+    /// POSTs a query with `Authorization: Bearer <token>` when a token is given.
+    pub async fn post_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let request = Request::post("/graphql")
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap();
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::from(body)).unwrap();
         let response = self.router().oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -313,11 +341,47 @@ impl TestApp {
         body["errors"][0].clone()
     }
 
+    /// The `data` of a query that must succeed for the holder of `token`.
+    pub async fn query_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post_as(Some(token), query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Creates a user with `role` straight through the identity layer, signs
+    /// them in and returns their session token.
+    pub async fn sign_in_as(&self, role: Role) -> String {
+        let email = format!("{}-{}@example.org", role.as_str(), uuid::Uuid::new_v4());
+        let password = "a long enough password";
+        let mut conn = self.database.connection().await.unwrap();
+        identity::create_user(&mut conn, &email, "Test User", role, password)
+            .await
+            .unwrap();
+        self.identity
+            .login(&mut conn, &email, password, None)
+            .await
+            .unwrap()
+            .token
+    }
+
+    /// An API token with `role`, as `beacon token create` makes it.
+    pub async fn api_token(&self, role: Role) -> String {
+        let mut conn = self.database.connection().await.unwrap();
+        self.identity
+            .create_api_token(&mut conn, "test token", role, None, None)
+            .await
+            .unwrap()
+            .1
+    }
+
     /// Serves the app on a real loopback socket; the server stops with the test.
     pub async fn spawn_server(&self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = self.router();
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, ExportArgs, SeedArgs, ServeArgs};
+mod accounts;
+
+use crate::config::{Cli, Command, ExportArgs, GlobalOptions, SeedArgs, ServeArgs};
+use crate::identity::{Identity, IdentitySettings};
 use crate::db::{Database, content, seed_runs};
 use crate::seed::{self, SeedOptions};
 use crate::{graphql, http, telemetry};
@@ -33,7 +36,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
     let database = Database::open(&cli.global).await?;
     let result = match &cli.command {
-        Command::Serve(args) => serve(&database, args).await,
+        Command::Serve(args) => serve(&database, &cli.global, args).await,
+        Command::User(command) => accounts::user(&database, command).await,
+        Command::Token(command) => accounts::token(&database, &cli.global, command).await,
         Command::Migrate => migrate(&database).await,
         Command::Seed(args) => seed_command(&database, args).await,
         Command::Export(args) => export(&database, args).await,
@@ -67,7 +72,24 @@ async fn migrate(database: &Database) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+/// Sessions and API tokens are checked with the server key.
+fn identity(global: &GlobalOptions, settings: IdentitySettings) -> anyhow::Result<Identity> {
+    let key = crate::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
+    Ok(Identity::new(key, settings))
+}
+
+async fn serve(
+    database: &Database,
+    global: &GlobalOptions,
+    args: &ServeArgs,
+) -> anyhow::Result<ExitCode> {
+    let identity = identity(
+        global,
+        IdentitySettings {
+            session_ttl: args.session_ttl,
+            ..IdentitySettings::default()
+        },
+    )?;
     migrate_reporting(database).await?;
     if !args.no_seed {
         seed_if_empty(database, args).await?;
@@ -86,7 +108,7 @@ async fn serve(database: &Database, args: &ServeArgs) -> anyhow::Result<ExitCode
     );
     http::serve(
         listener,
-        http::AppState::new(database.clone(), args.graphiql),
+        http::AppState::new(database.clone(), identity, args.graphiql),
     )
     .await?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,456 @@
+//! Identities and credentials: signing in, sessions, API tokens, and
+//! turning a bearer token into an [`Actor`]. What each role may do is the
+//! domain's business ([`crate::domain::access`]); this module establishes
+//! who is asking.
+
+pub mod credentials;
+pub mod password;
+pub mod secret;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::db::identity::{self as store, ApiTokenRow, NewApiToken, NewSession, NewUser, UserRow};
+use crate::domain::access::{Actor, Role};
+use credentials::{ServerKey, TokenKind};
+
+/// Sign-in throttling and session lifetime.
+#[derive(Debug, Clone)]
+pub struct IdentitySettings {
+    pub session_ttl: Duration,
+    /// Failed sign-ins allowed per account within `failure_window`.
+    pub failures_per_account: i64,
+    /// Failed sign-ins allowed per client address within `failure_window`.
+    pub failures_per_address: i64,
+    pub failure_window: Duration,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        IdentitySettings {
+            session_ttl: Duration::from_secs(12 * 3600),
+            failures_per_account: 5,
+            failures_per_address: 20,
+            failure_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("too many failed sign-ins; try again in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    #[error("the bearer token is invalid, expired or revoked")]
+    Unauthenticated,
+    #[error("there is no {0} with that id")]
+    NotFound(&'static str),
+    #[error("a user with that email already exists")]
+    EmailTaken,
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+type IdentityResult<T> = Result<T, IdentityError>;
+
+/// Who a request's credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub actor: Actor,
+    /// The session the request came with, so `logout` can end it.
+    pub session_id: Option<Uuid>,
+}
+
+impl Authenticated {
+    pub fn anonymous() -> Self {
+        Authenticated {
+            actor: Actor::Anonymous,
+            session_id: None,
+        }
+    }
+}
+
+/// A session token, shown to its user once.
+#[derive(Debug, Clone)]
+pub struct SessionGrant {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserRow,
+}
+
+/// How often a credential's last-used time is written: often enough to
+/// tell a live token from a dead one, seldom enough not to write on every
+/// request.
+const TOUCH_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+fn stale(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_used_at.is_none_or(|at| now - at > TOUCH_INTERVAL)
+}
+
+pub fn parse_role(value: &str) -> IdentityResult<Role> {
+    Role::parse(value).ok_or_else(|| IdentityError::Invalid {
+        field: "role",
+        message: format!(
+            "unknown role {value:?}; one of {}",
+            Role::ALL.map(|role| role.as_str()).join(", ")
+        ),
+    })
+}
+
+/// Roles are stored by name; a name the code does not know is corrupt data.
+fn stored_role(value: &str) -> IdentityResult<Role> {
+    Role::parse(value).ok_or(IdentityError::Database(
+        diesel::result::Error::DeserializationError(format!("unknown role {value:?}").into()),
+    ))
+}
+
+pub fn normalize_email(email: &str) -> IdentityResult<String> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| {
+                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+            });
+    if valid {
+        Ok(email.to_string())
+    } else {
+        Err(IdentityError::Invalid {
+            field: "email",
+            message: "must be an email address such as name@example.org".into(),
+        })
+    }
+}
+
+fn check_display_name(name: &str) -> IdentityResult<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(IdentityError::Invalid {
+            field: "name",
+            message: "must be between 1 and 200 characters".into(),
+        });
+    }
+    Ok(name)
+}
+
+fn check_password(password: &str) -> IdentityResult<()> {
+    password::check_policy(password).map_err(|message| IdentityError::Invalid {
+        field: "password",
+        message,
+    })
+}
+
+/// Argon2 takes tens of milliseconds of CPU: off the async workers.
+async fn hash_password(password: &str) -> String {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .expect("password hashing does not panic")
+}
+
+async fn verify_password(password: &str, stored: Option<String>) -> bool {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => password::verify(&password, &stored),
+        None => {
+            password::verify_nothing(&password);
+            false
+        }
+    })
+    .await
+    .expect("password verification does not panic")
+}
+
+fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+#[derive(Clone)]
+pub struct Identity {
+    key: ServerKey,
+    pub settings: IdentitySettings,
+}
+
+impl Identity {
+    pub fn new(key: ServerKey, settings: IdentitySettings) -> Self {
+        Identity { key, settings }
+    }
+
+    /// The actor behind `Authorization: Bearer <token>`. A token that is not
+    /// genuine, has expired or was revoked is an error, never anonymous.
+    pub async fn authenticate(
+        &self,
+        conn: &mut AsyncPgConnection,
+        token: &str,
+    ) -> IdentityResult<Authenticated> {
+        let (kind, id) = credentials::parse(token).ok_or(IdentityError::Unauthenticated)?;
+        let now = Utc::now();
+        match kind {
+            TokenKind::Session => {
+                let (session, user) = store::session_with_user(conn, id)
+                    .await?
+                    .ok_or(IdentityError::Unauthenticated)?;
+                let genuine = self.key.verify(token, &session.secret_hash);
+                if !genuine || session.revoked_at.is_some() || session.expires_at <= now || user.disabled {
+                    return Err(IdentityError::Unauthenticated);
+                }
+                if stale(session.last_used_at, now) {
+                    store::touch_session(conn, id).await?;
+                }
+                Ok(Authenticated {
+                    actor: Actor::User {
+                        id: user.id,
+                        role: stored_role(&user.role)?,
+                    },
+                    session_id: Some(id),
+                })
+            }
+            TokenKind::ApiToken => {
+                let row = store::api_token(conn, id)
+                    .await?
+                    .ok_or(IdentityError::Unauthenticated)?;
+                let genuine = self.key.verify(token, &row.secret_hash);
+                let expired = row.expires_at.is_some_and(|at| at <= now);
+                if !genuine || row.revoked_at.is_some() || expired {
+                    return Err(IdentityError::Unauthenticated);
+                }
+                if stale(row.last_used_at, now) {
+                    store::touch_api_token(conn, id).await?;
+                }
+                Ok(Authenticated {
+                    actor: Actor::ApiToken {
+                        id,
+                        role: stored_role(&row.role)?,
+                    },
+                    session_id: None,
+                })
+            }
+        }
+    }
+
+    /// Checks a password and opens a session. Failures count against the
+    /// account and the client address; past either limit, sign-in is
+    /// refused before the password is even looked at.
+    pub async fn login(
+        &self,
+        conn: &mut AsyncPgConnection,
+        email: &str,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> IdentityResult<SessionGrant> {
+        let email = email.trim().to_lowercase();
+        let account = format!("account:{email}");
+        let mut subjects = vec![account.clone()];
+        if let Some(address) = address {
+            subjects.push(format!("address:{address}"));
+        }
+        let window = chrono::TimeDelta::from_std(self.settings.failure_window)
+            .unwrap_or(chrono::TimeDelta::minutes(15));
+        let now = Utc::now();
+        let since = now - window;
+        for (subject, count, oldest) in store::recent_failures(conn, &subjects, since).await? {
+            let limit = if subject == account {
+                self.settings.failures_per_account
+            } else {
+                self.settings.failures_per_address
+            };
+            if count >= limit {
+                let retry_after = oldest
+                    .map(|oldest| (oldest + window - now).to_std().unwrap_or_default())
+                    .unwrap_or(self.settings.failure_window);
+                return Err(IdentityError::RateLimited { retry_after });
+            }
+        }
+
+        let user = store::user_by_email(conn, &email).await?;
+        let usable = user.as_ref().filter(|user| !user.disabled);
+        let stored = usable.map(|user| user.password_hash.clone());
+        if !verify_password(password, stored).await {
+            store::record_failure(conn, &subjects, since).await?;
+            return Err(IdentityError::InvalidCredentials);
+        }
+        let user = user.expect("a verified password has a user");
+        store::clear_failures(conn, &account).await?;
+        self.open_session(conn, user, address).await
+    }
+
+    async fn open_session(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: UserRow,
+        address: Option<IpAddr>,
+    ) -> IdentityResult<SessionGrant> {
+        let minted = credentials::mint(&self.key, TokenKind::Session);
+        let ttl = chrono::TimeDelta::from_std(self.settings.session_ttl)
+            .unwrap_or(chrono::TimeDelta::hours(12));
+        let expires_at = Utc::now() + ttl;
+        let address = address.map(|address| address.to_string());
+        store::insert_session(
+            conn,
+            &NewSession {
+                id: minted.id,
+                user_id: user.id,
+                secret_hash: &minted.hash,
+                expires_at,
+                client_address: address.as_deref(),
+            },
+        )
+        .await?;
+        Ok(SessionGrant {
+            token: minted.token,
+            expires_at,
+            user,
+        })
+    }
+
+    /// Changes the password after checking the current one; every session
+    /// of the user ends, and a new one is opened for the caller.
+    pub async fn change_password(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user_id: Uuid,
+        current: &str,
+        new: &str,
+        address: Option<IpAddr>,
+    ) -> IdentityResult<SessionGrant> {
+        check_password(new)?;
+        let user = store::user_by_id(conn, user_id)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        if !verify_password(current, Some(user.password_hash.clone())).await {
+            return Err(IdentityError::InvalidCredentials);
+        }
+        let hash = hash_password(new).await;
+        store::set_password(conn, user_id, &hash).await?;
+        self.open_session(conn, user, address).await
+    }
+
+    pub async fn create_api_token(
+        &self,
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        role: Role,
+        expires_at: Option<DateTime<Utc>>,
+        created_by: Option<Uuid>,
+    ) -> IdentityResult<(ApiTokenRow, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(IdentityError::Invalid {
+                field: "name",
+                message: "must be between 1 and 200 characters".into(),
+            });
+        }
+        if expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(IdentityError::Invalid {
+                field: "expiresAt",
+                message: "must be in the future".into(),
+            });
+        }
+        let minted = credentials::mint(&self.key, TokenKind::ApiToken);
+        let row = store::insert_api_token(
+            conn,
+            &NewApiToken {
+                id: minted.id,
+                name,
+                role: role.as_str(),
+                secret_hash: &minted.hash,
+                created_by,
+                expires_at,
+            },
+        )
+        .await?;
+        Ok((row, minted.token))
+    }
+}
+
+pub async fn create_user(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> IdentityResult<UserRow> {
+    let email = normalize_email(email)?;
+    let name = check_display_name(name)?;
+    check_password(password)?;
+    let hash = hash_password(password).await;
+    let new = NewUser {
+        id: Uuid::now_v7(),
+        email: &email,
+        display_name: name,
+        role: role.as_str(),
+        password_hash: &hash,
+    };
+    store::insert_user(conn, &new).await.map_err(|error| {
+        if is_unique_violation(&error) {
+            IdentityError::EmailTaken
+        } else {
+            error.into()
+        }
+    })
+}
+
+/// Sets a password without the current one (an operator's reset); the
+/// user's sessions end.
+pub async fn reset_password(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    password: &str,
+) -> IdentityResult<()> {
+    check_password(password)?;
+    let hash = hash_password(password).await;
+    store::set_password(conn, user_id, &hash).await?;
+    Ok(())
+}
+
+/// A user named by id or by email (case-insensitive), as the CLI accepts.
+pub async fn find_user(conn: &mut AsyncPgConnection, who: &str) -> IdentityResult<UserRow> {
+    let found = match Uuid::parse_str(who) {
+        Ok(id) => store::user_by_id(conn, id).await?,
+        Err(_) => store::user_by_email(conn, who.trim()).await?,
+    };
+    found.ok_or(IdentityError::NotFound("user"))
+}
+
+pub fn role_of(user: &UserRow) -> IdentityResult<Role> {
+    stored_role(&user.role)
+}
+
+pub fn token_role(token: &ApiTokenRow) -> IdentityResult<Role> {
+    stored_role(&token.role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_and_trimmed() {
+        assert_eq!(normalize_email(" Ada@Example.org ").unwrap(), "Ada@Example.org");
+        for bad in ["", "ada", "@example.org", "ada@", "a b@example.org", "a@b@c"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn last_used_is_written_at_most_once_a_minute() {
+        let now = Utc::now();
+        assert!(stale(None, now));
+        assert!(!stale(Some(now - chrono::TimeDelta::seconds(30)), now));
+        assert!(stale(Some(now - chrono::TimeDelta::seconds(61)), now));
+    }
+}
