@@ -37,18 +37,30 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
 
 /// POSTs a query to a server started by the test; `None` until it answers.
 fn graphql(port: u16, query: &str) -> Option<Value> {
+    graphql_as(port, None, query, json!({})).map(|(_, body)| body)
+}
+
+/// POSTs a query, with a bearer token when given; the status and body.
+fn graphql_as(
+    port: u16,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Option<(u16, Value)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .ok()?;
     runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(format!("http://127.0.0.1:{port}/graphql"))
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .ok()?;
-        response.json().await.ok()
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.json().await.ok()?))
     })
 }
 
@@ -59,8 +71,16 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &std::path::Path) -> Server {
+        Server::start_with(data_dir, None)
+    }
+
+    fn start_with(data_dir: &std::path::Path, database_url: Option<&str>) -> Server {
         let port = free_port();
-        let child = beacon()
+        let mut command = beacon();
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let child = command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("BEACON_DATA_DIR", data_dir)
             .stdout(Stdio::null())
@@ -234,4 +254,175 @@ fn help_documents_every_command_and_schema_prints_the_sdl() {
         String::from_utf8_lossy(&schema.stdout),
         beacon::graphql::sdl()
     );
+}
+
+/// Runs `beacon` with `stdin` piped in; panics unless it succeeds.
+fn run_with_input(args: &[&str], envs: &[(&str, &str)], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = beacon()
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "beacon {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(empty_database_url());
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let envs = [
+        ("DATABASE_URL", url.as_str()),
+        ("BEACON_DATA_DIR", data_dir),
+    ];
+    let run = |args: &[&str], stdin: &str| run_with_input(args, &envs, stdin);
+
+    let created = run(
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ada@Example.org",
+            "--name",
+            "Ada Lovelace",
+            "--role",
+            "editor",
+        ],
+        "correct horse battery staple\n",
+    );
+    assert!(
+        created.contains("Created Ada Lovelace <Ada@Example.org> as EDITOR"),
+        "{created}"
+    );
+    let secret = run(
+        &[
+            "token",
+            "create",
+            "--name",
+            "Partner site",
+            "--role",
+            "partner",
+            "--expires-in",
+            "90d",
+        ],
+        "",
+    );
+    let secret = secret.trim().to_string();
+    assert!(secret.starts_with("bcn_pat_"), "{secret}");
+    let token_id = run(&["token", "list"], "");
+    assert!(
+        token_id.contains("never used") && token_id.contains("PARTNER"),
+        "{token_id}"
+    );
+    let token_id = token_id.split_whitespace().next().unwrap().to_string();
+
+    let server = Server::start_with(dir.path(), Some(&url));
+    let ask = |token: Option<&str>, query: &str, variables: Value| {
+        graphql_as(server.port, token, query, variables).unwrap()
+    };
+
+    // Email in any case; the password as typed.
+    let (status, login) = ask(
+        None,
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token user { email role } } }",
+        json!({ "e": "ada@example.ORG", "p": "correct horse battery staple" }),
+    );
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["data"]["login"]["user"]["role"], "EDITOR");
+    let session = login["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(session.starts_with("bcn_ses_"));
+
+    let me = "{ me { role user { email name } apiToken { name } permissions } }";
+    let (_, body) = ask(Some(&session), me, json!({}));
+    assert_eq!(
+        body["data"]["me"]["user"]["email"], "Ada@Example.org",
+        "{body}"
+    );
+    assert_eq!(body["data"]["me"]["role"], "EDITOR");
+    assert!(
+        body["data"]["me"]["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("APPROVE"))
+    );
+
+    // The partner token reads published content and is refused preview.
+    let (_, body) = ask(Some(&secret), me, json!({}));
+    assert_eq!(body["data"]["me"]["role"], "PARTNER", "{body}");
+    assert_eq!(body["data"]["me"]["apiToken"]["name"], "Partner site");
+    let (_, body) = ask(Some(&secret), "{ resources { totalCount } }", json!({}));
+    assert_eq!(body["data"]["resources"]["totalCount"], 8, "{body}");
+    let (_, body) = ask(
+        Some(&secret),
+        "{ resources(preview: true) { totalCount } }",
+        json!({}),
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+
+    // Role changes apply to the next request; disabling ends the session.
+    run(&["user", "set-role", "ada@example.org", "admin"], "");
+    let (_, body) = ask(Some(&session), me, json!({}));
+    assert_eq!(body["data"]["me"]["role"], "ADMIN");
+    run(&["user", "disable", "ADA@example.org"], "");
+    let (status, body) = ask(Some(&session), me, json!({}));
+    assert_eq!(status, 401);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let listed = run(&["user", "list"], "");
+    assert!(
+        listed.contains("ADMIN") && listed.contains("(disabled)"),
+        "{listed}"
+    );
+
+    // Revocation takes effect on the next request; use was recorded.
+    run(&["token", "revoke", &token_id], "");
+    let (status, _) = ask(Some(&secret), "{ __typename }", json!({}));
+    assert_eq!(status, 401);
+    let listed = run(&["token", "list"], "");
+    assert!(
+        listed.contains("revoked") && listed.contains("last used"),
+        "{listed}"
+    );
+
+    // Passwords never come from arguments, and bad ones are refused.
+    let short = beacon()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "b@example.org",
+            "--name",
+            "B",
+            "--role",
+            "author",
+        ])
+        .envs(envs)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
 }

@@ -77,7 +77,9 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
         }
         UserCommand::Disable { user } | UserCommand::Enable { user } => {
             let disabled = matches!(command, UserCommand::Disable { .. });
-            let found = accounts::find_user(&mut conn, user).await.map_err(explain)?;
+            let found = accounts::find_user(&mut conn, user)
+                .await
+                .map_err(explain)?;
             store::set_disabled(&mut conn, found.id, disabled).await?;
             println!(
                 "{} <{}> is {}.",
@@ -92,7 +94,9 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
         }
         UserCommand::SetRole { user, role } => {
             let role = accounts::parse_role(role).map_err(explain)?;
-            let found = accounts::find_user(&mut conn, user).await.map_err(explain)?;
+            let found = accounts::find_user(&mut conn, user)
+                .await
+                .map_err(explain)?;
             store::set_role(&mut conn, found.id, role.as_str()).await?;
             println!(
                 "{} <{}> is now {}.",
@@ -105,7 +109,9 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
             user,
             password_file,
         } => {
-            let found = accounts::find_user(&mut conn, user).await.map_err(explain)?;
+            let found = accounts::find_user(&mut conn, user)
+                .await
+                .map_err(explain)?;
             let password = read_password(password_file.as_deref())?;
             accounts::reset_password(&mut conn, found.id, &password)
                 .await

@@ -8,8 +8,8 @@ use anyhow::Context;
 mod accounts;
 
 use crate::config::{Cli, Command, ExportArgs, GlobalOptions, SeedArgs, ServeArgs};
-use crate::identity::{Identity, IdentitySettings};
 use crate::db::{Database, content, seed_runs};
+use crate::identity::{Identity, IdentitySettings};
 use crate::seed::{self, SeedOptions};
 use crate::{graphql, http, telemetry};
 

@@ -88,10 +88,7 @@ pub async fn insert_user(conn: &mut AsyncPgConnection, user: &NewUser<'_>) -> Db
         .await
 }
 
-pub async fn user_by_email(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-) -> DbResult<Option<UserRow>> {
+pub async fn user_by_email(conn: &mut AsyncPgConnection, email: &str) -> DbResult<Option<UserRow>> {
     users::table
         .filter(lower(users::email).eq(email.to_lowercase()))
         .select(UserRow::as_select())
@@ -210,10 +207,14 @@ pub async fn touch_session(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<(
 }
 
 pub async fn revoke_session(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<()> {
-    diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
-        .set(sessions::revoked_at.eq(diesel::dsl::now))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! concern. Nothing here knows about GraphQL or HTTP.
 
 pub mod content;
+pub mod documents;
 pub mod identity;
 pub mod projection;
 pub mod resource_index;

@@ -167,7 +167,7 @@ pub async fn project(
             .map(|item| item.id)
             .collect();
         if !ids.is_empty() {
-            remove(conn, stage, kind, &ids).await?;
+            remove_documents(conn, stage, kind, &ids).await?;
         }
     }
     project_topics(conn, stage, items).await?;
@@ -357,7 +357,7 @@ pub async fn publish_drafts(
         if ids.is_empty() {
             continue;
         }
-        remove(conn, Stage::Published, kind, &ids).await?;
+        remove_documents(conn, Stage::Published, kind, &ids).await?;
         let (table, columns) = match kind {
             Kind::Topic => ("topics", "id, version, slug, name, description, aliases"),
             Kind::ResourceType => ("resource_types", "id, version, slug, name"),
@@ -385,7 +385,7 @@ pub async fn publish_drafts(
 }
 
 /// Drops documents' projection rows in a stage.
-async fn remove(
+pub async fn remove_documents(
     conn: &mut AsyncPgConnection,
     stage: Stage,
     kind: Kind,

@@ -230,19 +230,40 @@ mod tests {
         (Action::Preview, [false, false, true, true, true, true]),
         (Action::CreateDraft, [false, false, true, true, true, true]),
         (Action::EditOwnDraft, [false, false, true, true, true, true]),
-        (Action::EditAnyDraft, [false, false, false, true, true, true]),
-        (Action::SubmitForReview, [false, false, true, true, true, true]),
+        (
+            Action::EditAnyDraft,
+            [false, false, false, true, true, true],
+        ),
+        (
+            Action::SubmitForReview,
+            [false, false, true, true, true, true],
+        ),
         (Action::Comment, [false, false, true, true, true, true]),
-        (Action::RequestChanges, [false, false, false, true, true, true]),
+        (
+            Action::RequestChanges,
+            [false, false, false, true, true, true],
+        ),
         (Action::Approve, [false, false, false, true, true, true]),
         (Action::Publish, [false, false, false, false, true, true]),
         (Action::Unpublish, [false, false, false, false, true, true]),
         (Action::Schedule, [false, false, false, false, true, true]),
         (Action::Archive, [false, false, false, false, true, true]),
-        (Action::ManageUsers, [false, false, false, false, false, true]),
-        (Action::ManageApiTokens, [false, false, false, false, false, true]),
-        (Action::RunSeedJobs, [false, false, false, false, false, true]),
-        (Action::ReadAuditLog, [false, false, false, false, false, true]),
+        (
+            Action::ManageUsers,
+            [false, false, false, false, false, true],
+        ),
+        (
+            Action::ManageApiTokens,
+            [false, false, false, false, false, true],
+        ),
+        (
+            Action::RunSeedJobs,
+            [false, false, false, false, false, true],
+        ),
+        (
+            Action::ReadAuditLog,
+            [false, false, false, false, false, true],
+        ),
     ];
 
     fn actors() -> [Actor; 6] {

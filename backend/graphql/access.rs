@@ -61,12 +61,11 @@ pub fn loaders<'c>(ctx: &Context<'c>, stage: Stage) -> Result<&'c Loaders> {
     match stage {
         Stage::Published => Ok(&loaders.published),
         // Unreachable when `stage` came from `stage()`; refusing keeps it so.
-        Stage::Draft => loaders
-            .draft
-            .as_ref()
-            .ok_or_else(|| forbidden(access::Forbidden {
+        Stage::Draft => loaders.draft.as_ref().ok_or_else(|| {
+            forbidden(access::Forbidden {
                 role: viewer(ctx).actor().role(),
                 action: Action::Preview,
-            })),
+            })
+        }),
     }
 }

@@ -11,16 +11,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::error::{bad_input, internal};
 use super::access::loaders;
+use super::error::{bad_input, internal};
 use super::loaders::{FacetKey, PageKey, TotalKey};
 use super::types::{Resource, ResourceType, Tag, Topic};
 use crate::db::content::ResourceRow;
-use crate::domain::Stage;
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
     ResourceFilter as FilterSpec, Scope,
 };
+use crate::domain::Stage;
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 pub const MAX_PAGE_SIZE: i32 = 100;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::access::{require, viewer};
-use super::error::{bad_input, client_error, identity_error, internal, unauthenticated, ErrorCode};
+use super::error::{ErrorCode, bad_input, client_error, identity_error, internal, unauthenticated};
 use super::query::connection_to_db;
 use crate::db::identity::{self as store, ApiTokenRow, UserRow};
 use crate::domain::access::{self, Action, Actor};
@@ -117,7 +117,9 @@ impl ApiToken {
     }
     /// What it may do.
     async fn role(&self) -> Result<Role> {
-        Ok(identity::token_role(&self.0).map_err(identity_error)?.into())
+        Ok(identity::token_role(&self.0)
+            .map_err(identity_error)?
+            .into())
     }
     /// The token's first characters, to recognize it; the secret itself is
     /// shown only once, when the token is created.

@@ -49,10 +49,7 @@ pub fn build_schema(services: Option<Services>) -> BeaconSchema {
     )
     .register_output_type::<types::Node>();
     match services {
-        Some(services) => builder
-            .data(services.pool)
-            .data(services.identity)
-            .finish(),
+        Some(services) => builder.data(services.pool).data(services.identity).finish(),
         None => builder.finish(),
     }
 }

@@ -3,12 +3,12 @@
 use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
+use super::access::{loaders, stage};
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
 use super::error::{bad_input, internal};
 use super::ids::{NodeType, decode};
-use super::access::{loaders, stage};
 use super::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
 use super::search::{SearchConnection, SearchKind, search};
 use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
@@ -16,7 +16,6 @@ use crate::db::content::ContentReader;
 use crate::db::resource_index::Scope;
 use crate::db::{PgPool, PooledConnection};
 use crate::domain::Stage;
-
 
 pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnection> {
     ctx.data_unchecked::<PgPool>().get().await.map_err(internal)
@@ -99,7 +98,10 @@ impl ContentQuery {
     ) -> Result<Vec<Module>> {
         let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = ContentReader::new(stage).modules(&mut conn).await.map_err(internal)?;
+        let rows = ContentReader::new(stage)
+            .modules(&mut conn)
+            .await
+            .map_err(internal)?;
         Ok(rows.into_iter().map(Module::at(stage)).collect())
     }
 
@@ -135,7 +137,10 @@ impl ContentQuery {
     ) -> Result<Vec<Topic>> {
         let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = ContentReader::new(stage).topics(&mut conn).await.map_err(internal)?;
+        let rows = ContentReader::new(stage)
+            .topics(&mut conn)
+            .await
+            .map_err(internal)?;
         Ok(rows.into_iter().map(Topic::at(stage)).collect())
     }
 
@@ -170,7 +175,10 @@ impl ContentQuery {
     ) -> Result<Vec<Tag>> {
         let stage = stage(ctx, preview)?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = ContentReader::new(stage).tags(&mut conn).await.map_err(internal)?;
+        let rows = ContentReader::new(stage)
+            .tags(&mut conn)
+            .await
+            .map_err(internal)?;
         Ok(rows.into_iter().map(Tag::at(stage)).collect())
     }
 

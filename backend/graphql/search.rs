@@ -5,9 +5,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use super::access::loaders;
 use super::connection::PageInfo;
 use super::error::{bad_input, internal};
-use super::access::loaders;
 use super::loaders::{ModuleById, ResourceById};
 use super::query::connection_to_db;
 use super::types::{Module, Resource};

@@ -4,12 +4,12 @@
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Interface, Object, Result};
 
+use super::access::loaders;
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
 use super::error::internal;
 use super::ids::{NodeType, encode};
-use super::access::loaders;
 use super::loaders::{
     ContentLoader, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
     TagsOfModule, TagsOfResource, TopicById, TopicsOfResource, TypesOfResource,
@@ -34,7 +34,11 @@ fn modules(stage: Stage, rows: Vec<ModuleRow>) -> Vec<Module> {
     rows.into_iter().map(Module::at(stage)).collect()
 }
 
-async fn load_many<K>(ctx: &Context<'_>, stage: Stage, key: K) -> Result<<ContentLoader as Loader<K>>::Value>
+async fn load_many<K>(
+    ctx: &Context<'_>,
+    stage: Stage,
+    key: K,
+) -> Result<<ContentLoader as Loader<K>>::Value>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     ContentLoader: Loader<K, Error = super::loaders::LoadError>,
@@ -236,7 +240,10 @@ impl Tag {
     }
     /// Modules with this tag, by title.
     async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        Ok(modules(self.stage, load_many(ctx, self.stage, ModulesOfTag(self.row.id)).await?))
+        Ok(modules(
+            self.stage,
+            load_many(ctx, self.stage, ModulesOfTag(self.row.id)).await?,
+        ))
     }
 }
 
@@ -306,7 +313,10 @@ impl Resource {
     }
     /// Modules that list this resource, by title.
     async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        Ok(modules(self.stage, load_many(ctx, self.stage, ModulesOfResource(self.row.id)).await?))
+        Ok(modules(
+            self.stage,
+            load_many(ctx, self.stage, ModulesOfResource(self.row.id)).await?,
+        ))
     }
 }
 

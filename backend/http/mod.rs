@@ -99,13 +99,7 @@ async fn graphql_post(
     headers: HeaderMap,
     request: GraphQLRequest,
 ) -> Response {
-    execute(
-        &state,
-        &headers,
-        peer,
-        request.into_inner(),
-    )
-    .await
+    execute(&state, &headers, peer, request.into_inner()).await
 }
 
 /// Browsers get GraphiQL; programs send the query in the URL.

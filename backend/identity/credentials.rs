@@ -123,11 +123,12 @@ mod tests {
         let key = ServerKey::new(b"key one".to_vec());
         let minted = mint(&key, TokenKind::ApiToken);
         assert!(minted.token.starts_with("bcn_pat_"));
-        assert_eq!(
-            parse(&minted.token),
-            Some((TokenKind::ApiToken, minted.id))
+        assert_eq!(parse(&minted.token), Some((TokenKind::ApiToken, minted.id)));
+        assert!(
+            minted
+                .token
+                .starts_with(&display_prefix(TokenKind::ApiToken, minted.id))
         );
-        assert!(minted.token.starts_with(&display_prefix(TokenKind::ApiToken, minted.id)));
         assert!(key.verify(&minted.token, &minted.hash));
         assert!(!ServerKey::new(b"key two".to_vec()).verify(&minted.token, &minted.hash));
 

@@ -118,11 +118,9 @@ pub fn normalize_email(email: &str) -> IdentityResult<String> {
     let email = email.trim();
     let valid = email.len() <= 254
         && !email.chars().any(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| {
-                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-            });
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
     if valid {
         Ok(email.to_string())
     } else {
@@ -205,7 +203,11 @@ impl Identity {
                     .await?
                     .ok_or(IdentityError::Unauthenticated)?;
                 let genuine = self.key.verify(token, &session.secret_hash);
-                if !genuine || session.revoked_at.is_some() || session.expires_at <= now || user.disabled {
+                if !genuine
+                    || session.revoked_at.is_some()
+                    || session.expires_at <= now
+                    || user.disabled
+                {
                     return Err(IdentityError::Unauthenticated);
                 }
                 if stale(session.last_used_at, now) {
@@ -440,8 +442,18 @@ mod tests {
 
     #[test]
     fn emails_are_checked_and_trimmed() {
-        assert_eq!(normalize_email(" Ada@Example.org ").unwrap(), "Ada@Example.org");
-        for bad in ["", "ada", "@example.org", "ada@", "a b@example.org", "a@b@c"] {
+        assert_eq!(
+            normalize_email(" Ada@Example.org ").unwrap(),
+            "Ada@Example.org"
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.org",
+            "ada@",
+            "a b@example.org",
+            "a@b@c",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -18,9 +18,7 @@ fn argon2() -> Argon2<'static> {
 pub fn check_policy(password: &str) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(format!(
-            "a password needs at least {MIN_LENGTH} characters"
-        ));
+        return Err(format!("a password needs at least {MIN_LENGTH} characters"));
     }
     if password.len() > MAX_LENGTH {
         return Err(format!("a password may have at most {MAX_LENGTH} bytes"));
@@ -66,7 +64,10 @@ mod tests {
         let first = hash("correct horse battery");
         let second = hash("correct horse battery");
         assert_ne!(first, second, "every hash has its own salt");
-        assert!(first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{first}");
+        assert!(
+            first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{first}"
+        );
         assert!(verify("correct horse battery", &first));
         assert!(!verify("correct horse batterY", &first));
         assert!(!verify("correct horse battery", "not a hash"));

@@ -49,7 +49,8 @@ pub fn load(explicit: Option<&str>, data_dir: &Path) -> anyhow::Result<ServerKey
         }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(error) => {
-            return Err(error).with_context(|| format!("creating the server key {}", path.display()));
+            return Err(error)
+                .with_context(|| format!("creating the server key {}", path.display()));
         }
     }
     let secret = fs::read_to_string(&path)

@@ -1,0 +1,214 @@
+//! One document at a time: the write path editors use (the seed job has
+//! its own bulk path in `projection`). Each function changes the document,
+//! its versions and its projections together; callers run it inside their
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::DbResult;
+use super::projection::{self, NewDocument, NewVersion, ProjectedItem};
+use crate::domain::{Content, Stage};
+
+#[derive(diesel::QueryableByName)]
+struct Pointers {
+    #[diesel(sql_type = Int4)]
+    draft_version: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    first_published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Names {
+    #[diesel(sql_type = Nullable<Text>)]
+    names: Option<String>,
+}
+
+/// Names of the topics and types `content` links to in `stage`, for the
+/// search text of its projection.
+async fn related_names(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    content: &Content,
+) -> DbResult<String> {
+    let (topics, types): (Vec<Uuid>, Vec<Uuid>) = match content {
+        Content::Resource(resource) => (resource.topics.clone(), resource.types.clone()),
+        Content::Module(module) => (module.topic.into_iter().collect(), Vec::new()),
+        _ => return Ok(String::new()),
+    };
+    let names: Names = diesel::sql_query(
+        "SELECT string_agg(name, ' ') AS names FROM (
+             SELECT name FROM topics WHERE stage = $1 AND id = ANY($2)
+             UNION ALL
+             SELECT name FROM resource_types WHERE stage = $1 AND id = ANY($3)) AS linked",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(&topics)
+    .bind::<Array<SqlUuid>, _>(&types)
+    .get_result(conn)
+    .await?;
+    Ok(names.names.unwrap_or_default())
+}
+
+async fn project_one(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    id: Uuid,
+    version: i32,
+    content: &Content,
+    published_at: Option<DateTime<Utc>>,
+) -> DbResult<()> {
+    let related_names = related_names(conn, stage, content).await?;
+    let item = ProjectedItem {
+        id,
+        version,
+        content,
+        published_at,
+        related_names,
+    };
+    projection::project(conn, stage, std::slice::from_ref(&item)).await
+}
+
+/// A new document whose first version is a draft, visible in preview only.
+pub async fn create_draft(
+    conn: &mut AsyncPgConnection,
+    content: &Content,
+    author: &str,
+    message: &str,
+) -> DbResult<Uuid> {
+    let id = Uuid::now_v7();
+    projection::insert_documents(
+        conn,
+        &[NewDocument {
+            id,
+            kind: content.kind().as_str(),
+            slug: content.slug(),
+            seed_key: None,
+            status: "draft",
+            draft_version: 1,
+            published_version: None,
+            first_published_at: None,
+            published_at: None,
+        }],
+    )
+    .await?;
+    projection::insert_versions(
+        conn,
+        &[NewVersion {
+            document_id: id,
+            version: 1,
+            content: content.to_json(),
+            author,
+            seed_run_id: None,
+            message,
+        }],
+    )
+    .await?;
+    project_one(conn, Stage::Draft, id, 1, content, None).await?;
+    Ok(id)
+}
+
+/// A new draft version of an existing document; what is published stays as
+/// it is. Returns the new version number.
+pub async fn save_draft(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    content: &Content,
+    author: &str,
+    message: &str,
+) -> DbResult<i32> {
+    let pointers: Pointers = diesel::sql_query(
+        "SELECT draft_version, first_published_at FROM documents WHERE id = $1 FOR UPDATE",
+    )
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await?;
+    let version = pointers.draft_version + 1;
+    projection::insert_versions(
+        conn,
+        &[NewVersion {
+            document_id: id,
+            version,
+            content: content.to_json(),
+            author,
+            seed_run_id: None,
+            message,
+        }],
+    )
+    .await?;
+    diesel::sql_query("UPDATE documents SET draft_version = $2, updated_at = now() WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Int4, _>(version)
+        .execute(conn)
+        .await?;
+    project_one(
+        conn,
+        Stage::Draft,
+        id,
+        version,
+        content,
+        pointers.first_published_at,
+    )
+    .await?;
+    Ok(version)
+}
+
+/// Publishes a document's current draft: the published pointer moves and
+/// the draft projection is copied into the published stage.
+pub async fn publish(conn: &mut AsyncPgConnection, id: Uuid, content: &Content) -> DbResult<()> {
+    diesel::sql_query(
+        "UPDATE documents
+            SET published_version = draft_version, status = 'published',
+                published_at = now(), first_published_at = coalesce(first_published_at, now()),
+                updated_at = now()
+          WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .execute(conn)
+    .await?;
+    let pointers: Pointers =
+        diesel::sql_query("SELECT draft_version, first_published_at FROM documents WHERE id = $1")
+            .bind::<SqlUuid, _>(id)
+            .get_result(conn)
+            .await?;
+    // The draft row was projected before the document was first published.
+    project_one(
+        conn,
+        Stage::Draft,
+        id,
+        pointers.draft_version,
+        content,
+        pointers.first_published_at,
+    )
+    .await?;
+    let item = ProjectedItem {
+        id,
+        version: pointers.draft_version,
+        content,
+        published_at: pointers.first_published_at,
+        related_names: String::new(),
+    };
+    projection::publish_drafts(conn, std::slice::from_ref(&item)).await
+}
+
+/// Takes a document off the public side, as `unpublish` (back to draft) or
+/// `archive`. Its draft stays visible in preview.
+pub async fn withdraw(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    content: &Content,
+    status: &str,
+) -> DbResult<()> {
+    diesel::sql_query(
+        "UPDATE documents
+            SET published_version = NULL, published_at = NULL, status = $2, updated_at = now()
+          WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(status)
+    .execute(conn)
+    .await?;
+    projection::remove_documents(conn, Stage::Published, content.kind(), &[id]).await
+}
