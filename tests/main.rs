@@ -6,5 +6,6 @@ mod cli;
 mod cluster;
 mod delivery;
 mod graphql_read;
+mod identity;
 mod schema;
 mod seed_jobs;
