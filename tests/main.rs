@@ -2,6 +2,7 @@
 
 mod support;
 
+mod access;
 mod cli;
 mod cluster;
 mod delivery;

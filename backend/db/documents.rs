@@ -72,13 +72,15 @@ async fn project_one(
 }
 
 /// A new document whose first version is a draft, visible in preview only.
+/// The caller picks the id (`Uuid::now_v7()`), so it can name the document
+/// before it exists.
 pub async fn create_draft(
     conn: &mut AsyncPgConnection,
+    id: Uuid,
     content: &Content,
     author: &str,
     message: &str,
-) -> DbResult<Uuid> {
-    let id = Uuid::now_v7();
+) -> DbResult<()> {
     projection::insert_documents(
         conn,
         &[NewDocument {
@@ -106,8 +108,7 @@ pub async fn create_draft(
         }],
     )
     .await?;
-    project_one(conn, Stage::Draft, id, 1, content, None).await?;
-    Ok(id)
+    project_one(conn, Stage::Draft, id, 1, content, None).await
 }
 
 /// A new draft version of an existing document; what is published stays as

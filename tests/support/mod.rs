@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod generate;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,0 +1,665 @@
+//! Who sees what. The leak suite puts canaries into every kind of content
+//! that is not public and proves that no public query path shows them or
+//! betrays them through a count; the matrix proves every role × operation
+//! cell over HTTP. Both walk the schema, so new fields are covered without
+//! being listed here.
+
+use std::collections::BTreeSet;
+
+use beacon::db::{content, documents};
+use beacon::domain::access::Role;
+use beacon::domain::content::{LabelContent, ModuleContent, ResourceContent, TopicContent};
+use beacon::domain::{Content, Kind};
+use beacon::graphql::ids::{NodeType, encode};
+use diesel_async::AsyncConnection;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::TestApp;
+use crate::support::generate::{Generated, Probe, introspect};
+
+/// Every canary's text carries this word; inputs never do (they are
+/// lowercase), so finding it in an answer is a leak.
+const MARKER: &str = "Zebrafish";
+
+struct Canaries {
+    /// Every canary document, for `node` and `resource(id:)`.
+    ids: Vec<(NodeType, Uuid)>,
+    slugs: Vec<String>,
+    /// The text markers, each of which preview must show.
+    markers: Vec<String>,
+}
+
+fn node_type(kind: Kind) -> NodeType {
+    match kind {
+        Kind::Topic => NodeType::Topic,
+        Kind::ResourceType => NodeType::ResourceType,
+        Kind::Tag => NodeType::Tag,
+        Kind::Resource => NodeType::Resource,
+        Kind::Module => NodeType::Module,
+    }
+}
+
+fn label(name: &str, slug: &str) -> LabelContent {
+    LabelContent {
+        name: name.into(),
+        slug: slug.into(),
+    }
+}
+
+fn resource(
+    title: &str,
+    slug: &str,
+    year: i32,
+    types: Vec<Uuid>,
+    topics: Vec<Uuid>,
+    tags: Vec<Uuid>,
+) -> Content {
+    Content::Resource(ResourceContent {
+        title: title.into(),
+        slug: slug.into(),
+        types,
+        year: Some(year),
+        url: Some("https://example.org/zebrafish".into()),
+        publisher: Some(format!("{title} Publisher")),
+        summary: Some(format!("{title} summary")),
+        topics,
+        tags,
+    })
+}
+
+/// Ids for the canaries, fixed before they exist so queries can name them
+/// while the database is still clean.
+struct CanaryIds {
+    topic: Uuid,
+    resource_type: Uuid,
+    tag: Uuid,
+    draft_resource: Uuid,
+    archived_resource: Uuid,
+    unpublished_resource: Uuid,
+    draft_module: Uuid,
+}
+
+impl CanaryIds {
+    fn new() -> Self {
+        CanaryIds {
+            topic: Uuid::now_v7(),
+            resource_type: Uuid::now_v7(),
+            tag: Uuid::now_v7(),
+            draft_resource: Uuid::now_v7(),
+            archived_resource: Uuid::now_v7(),
+            unpublished_resource: Uuid::now_v7(),
+            draft_module: Uuid::now_v7(),
+        }
+    }
+
+    fn describe(&self, published: &[(Kind, Uuid)]) -> Canaries {
+        let mut ids = vec![
+            (NodeType::Topic, self.topic),
+            (NodeType::ResourceType, self.resource_type),
+            (NodeType::Tag, self.tag),
+            (NodeType::Resource, self.draft_resource),
+            (NodeType::Resource, self.archived_resource),
+            (NodeType::Resource, self.unpublished_resource),
+            (NodeType::Module, self.draft_module),
+            // A guess at an id that was never used.
+            (NodeType::Resource, Uuid::now_v7()),
+        ];
+        ids.extend(published.iter().map(|(kind, id)| (node_type(*kind), *id)));
+        Canaries {
+            ids,
+            slugs: [
+                "canary-topic",
+                "canary-type",
+                "canary-tag",
+                "canary-draft-resource",
+                "canary-archived-resource",
+                "canary-unpublished-resource",
+                "canary-module",
+            ]
+            .map(String::from)
+            .to_vec(),
+            markers: [
+                "Zebrafish Topic",
+                "Zebrafish Type",
+                "Zebrafish Tag",
+                "Zebrafish Draft Resource",
+                "Zebrafish Archived Resource",
+                "Zebrafish Unpublished Resource",
+                "Zebrafish Draft Module",
+                "Zebrafish Changed Title",
+                "Zebrafish Changed Module",
+                "Zebrafish Renamed Topic",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// Drafts, archived, unpublished and draft changes of published content,
+/// written through the data layer (the editorial mutations build on it).
+async fn plant_canaries(app: &TestApp, ids: &CanaryIds) {
+    let mut conn = app.database.connection().await.unwrap();
+    let current = content::load_current_documents(&mut conn).await.unwrap();
+    drop(conn);
+    let first = |kind: Kind| current.iter().find(|doc| doc.kind == kind).unwrap().clone();
+    let (topic, resource_type, published_resource, module) = (
+        first(Kind::Topic),
+        first(Kind::ResourceType),
+        first(Kind::Resource),
+        first(Kind::Module),
+    );
+    let mut conn = app.database.connection().await.unwrap();
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        {
+            let author = "test:canaries";
+            let new = |id, content: Content| (id, content);
+            let drafts = [
+                new(
+                    ids.topic,
+                    Content::Topic(TopicContent {
+                        name: "Zebrafish Topic".into(),
+                        slug: "canary-topic".into(),
+                        description: "Zebrafish Topic description".into(),
+                        aliases: vec!["Zebrafish Topic alias".into()],
+                    }),
+                ),
+                new(
+                    ids.resource_type,
+                    Content::ResourceType(label("Zebrafish Type", "canary-type")),
+                ),
+                new(ids.tag, Content::Tag(label("Zebrafish Tag", "canary-tag"))),
+                new(
+                    ids.draft_resource,
+                    resource(
+                        "Zebrafish Draft Resource",
+                        "canary-draft-resource",
+                        1899,
+                        vec![ids.resource_type, resource_type.id],
+                        vec![ids.topic, topic.id],
+                        vec![ids.tag],
+                    ),
+                ),
+                new(
+                    ids.archived_resource,
+                    resource(
+                        "Zebrafish Archived Resource",
+                        "canary-archived-resource",
+                        1898,
+                        vec![resource_type.id],
+                        vec![topic.id],
+                        vec![],
+                    ),
+                ),
+                new(
+                    ids.unpublished_resource,
+                    resource(
+                        "Zebrafish Unpublished Resource",
+                        "canary-unpublished-resource",
+                        1897,
+                        vec![resource_type.id],
+                        vec![topic.id],
+                        vec![],
+                    ),
+                ),
+                new(
+                    ids.draft_module,
+                    Content::Module(ModuleContent {
+                        title: "Zebrafish Draft Module".into(),
+                        slug: "canary-module".into(),
+                        topic: Some(ids.topic),
+                        intro: "Zebrafish Draft Module intro".into(),
+                        hero_image_alt: None,
+                        resources_heading: None,
+                        resources: vec![ids.draft_resource, published_resource.id],
+                        tags: vec![ids.tag],
+                        disclaimer: None,
+                        source: None,
+                    }),
+                ),
+            ];
+            for (id, content) in &drafts {
+                documents::create_draft(conn, *id, content, author, "canary").await?;
+            }
+            // Published for a while, then taken down again.
+            for (id, status) in [
+                (ids.archived_resource, "archived"),
+                (ids.unpublished_resource, "draft"),
+            ] {
+                let content = &drafts.iter().find(|(draft, _)| *draft == id).unwrap().1;
+                documents::publish(conn, id, content).await?;
+                documents::withdraw(conn, id, content, status).await?;
+            }
+
+            // Draft changes of published content.
+            let Content::Resource(mut changed) = published_resource.content.clone() else {
+                unreachable!()
+            };
+            changed.title = "Zebrafish Changed Title".into();
+            changed.summary = Some("Zebrafish changed summary".into());
+            changed.year = Some(1896);
+            changed.topics.push(ids.topic);
+            changed.types.push(ids.resource_type);
+            changed.tags.push(ids.tag);
+            documents::save_draft(
+                conn,
+                published_resource.id,
+                &Content::Resource(changed),
+                author,
+                "canary",
+            )
+            .await?;
+            let Content::Module(mut changed) = module.content.clone() else {
+                unreachable!()
+            };
+            changed.title = "Zebrafish Changed Module".into();
+            changed.intro = "Zebrafish changed intro".into();
+            changed.resources.insert(0, ids.draft_resource);
+            changed.tags.push(ids.tag);
+            documents::save_draft(conn, module.id, &Content::Module(changed), author, "canary")
+                .await?;
+            let Content::Topic(mut changed) = topic.content.clone() else {
+                unreachable!()
+            };
+            changed.name = "Zebrafish Renamed Topic".into();
+            documents::save_draft(conn, topic.id, &Content::Topic(changed), author, "canary")
+                .await?;
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// Published documents whose drafts the canaries change, so `node` asks
+/// for them too.
+async fn published_ids(app: &TestApp) -> Vec<(Kind, Uuid)> {
+    let mut conn = app.database.connection().await.unwrap();
+    content::load_current_documents(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|doc| (doc.kind, doc.id))
+        .collect()
+}
+
+fn probe(canaries: &Canaries) -> Probe {
+    let mut slugs = canaries.slugs.clone();
+    slugs.extend(
+        [
+            "community-trust-and-partnerships",
+            "community-trust-and-partnerships-topic",
+        ]
+        .map(String::from),
+    );
+    Probe {
+        slugs,
+        ids: canaries
+            .ids
+            .iter()
+            .map(|(node_type, id)| encode(*node_type, *id).to_string())
+            .collect(),
+        search_terms: ["zebrafish", "zebrafish changed title", "community"]
+            .map(String::from)
+            .to_vec(),
+        filters: vec![
+            json!({ "topics": ["canary-topic"] }),
+            json!({ "types": ["canary-type"] }),
+            json!({ "tags": ["canary-tag"] }),
+            json!({ "year": 1899 }),
+            json!({ "yearFrom": 1890, "yearTo": 1899 }),
+            json!({ "query": "zebrafish" }),
+        ],
+    }
+}
+
+/// Answers that may legitimately differ between two runs: when a token
+/// was last used.
+fn normalize(mut value: Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("lastUsedAt");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
+}
+
+async fn run_all(app: &TestApp, token: Option<&str>, queries: &[Generated]) -> Vec<Value> {
+    futures::stream::iter(queries)
+        .map(|generated| async move {
+            let (_, body) = app.post_as(token, &generated.query, json!({})).await;
+            normalize(body)
+        })
+        .buffered(4)
+        .collect()
+        .await
+}
+
+fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| {
+                    error["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("NONE")
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn nothing_unpublished_reaches_anonymous_or_partner_clients_by_any_path() {
+    let app = TestApp::seeded().await;
+    let ids = CanaryIds::new();
+    let canaries = ids.describe(&published_ids(&app).await);
+    let schema = introspect(&app).await;
+    let queries = schema.queries(&probe(&canaries));
+    assert!(
+        queries.len() > 100,
+        "only {} queries generated",
+        queries.len()
+    );
+    let partner = app.api_token(Role::Partner).await;
+    let editor = app.sign_in_as(Role::Editor).await;
+
+    let before_anonymous = run_all(&app, None, &queries).await;
+    let before_partner = run_all(&app, Some(&partner), &queries).await;
+    // The generated queries are valid and mostly succeed: a suite of
+    // rejected queries would prove nothing.
+    let mut succeeded = 0;
+    for (generated, body) in queries.iter().zip(&before_anonymous) {
+        for code in error_codes(body) {
+            assert!(
+                ["FORBIDDEN", "BAD_USER_INPUT"].contains(&code.as_str()),
+                "{code} for {}: {body}",
+                generated.query
+            );
+        }
+        if body.get("errors").is_none() {
+            succeeded += 1;
+        }
+        if generated.preview {
+            assert_eq!(error_codes(body), ["FORBIDDEN"], "{}", generated.query);
+        }
+    }
+    assert!(
+        succeeded * 2 > queries.len(),
+        "{succeeded} of {} succeeded",
+        queries.len()
+    );
+
+    plant_canaries(&app, &ids).await;
+
+    let after_anonymous = run_all(&app, None, &queries).await;
+    let after_partner = run_all(&app, Some(&partner), &queries).await;
+    for (index, generated) in queries.iter().enumerate() {
+        for (who, before, after) in [
+            (
+                "anonymous",
+                &before_anonymous[index],
+                &after_anonymous[index],
+            ),
+            ("partner", &before_partner[index], &after_partner[index]),
+        ] {
+            let text = after.to_string();
+            assert!(
+                !text.contains(MARKER),
+                "{who} saw a canary through {}: {text}",
+                generated.query
+            );
+            // Equal answers: no canary shows through a count, a facet, an
+            // order or a null either.
+            assert_eq!(
+                before, after,
+                "{who}'s answer changed for {}",
+                generated.query
+            );
+        }
+    }
+
+    // The same queries in preview find every canary: the suite reaches them.
+    let preview: Vec<Generated> = queries.iter().filter(|q| q.preview).cloned().collect();
+    let mut previewed = String::new();
+    for body in run_all(&app, Some(&editor), &preview).await {
+        assert!(body.get("errors").is_none(), "{body}");
+        previewed.push_str(&body.to_string());
+    }
+    let missing: BTreeSet<&String> = canaries
+        .markers
+        .iter()
+        .filter(|marker| !previewed.contains(marker.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "preview does not show {missing:?}");
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Allowed,
+    Forbidden,
+    Unauthenticated,
+}
+
+use Outcome::{Allowed, Forbidden, Unauthenticated};
+const A: Outcome = Allowed;
+const F: Outcome = Forbidden;
+const U: Outcome = Unauthenticated;
+
+/// Columns of the matrix.
+const ROLES: [&str; 6] = [
+    "anonymous",
+    "PARTNER",
+    "AUTHOR",
+    "EDITOR",
+    "PUBLISHER",
+    "ADMIN",
+];
+
+/// One operation: its root field, how to ask for it and the expected
+/// outcome per role. Targets (users, tokens) are made fresh per call by
+/// `prepare`, so a cell never depends on another.
+struct Operation {
+    root_field: String,
+    query: String,
+    target: Target,
+    expected: [Outcome; 6],
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    None,
+    User,
+    ApiToken,
+    /// An unknown email, new each time, so sign-in throttling stays out of it.
+    UnknownEmail,
+}
+
+fn operation(root_field: &str, query: &str, target: Target, expected: [Outcome; 6]) -> Operation {
+    Operation {
+        root_field: root_field.into(),
+        query: query.into(),
+        target,
+        expected,
+    }
+}
+
+async fn credentials_for(app: &TestApp, column: usize) -> Option<String> {
+    match column {
+        0 => None,
+        1 => Some(app.api_token(Role::Partner).await),
+        _ => Some(app.sign_in_as(Role::ALL[column - 1]).await),
+    }
+}
+
+async fn target_variables(app: &TestApp, target: Target) -> Value {
+    let mut conn = app.database.connection().await.unwrap();
+    let id = match target {
+        Target::None => return json!({}),
+        Target::UnknownEmail => {
+            return json!({ "email": format!("nobody-{}@example.org", Uuid::new_v4()) });
+        }
+        Target::User => {
+            let email = format!("target-{}@example.org", Uuid::new_v4());
+            let user = beacon::identity::create_user(
+                &mut conn,
+                &email,
+                "Target",
+                Role::Author,
+                "a long enough password",
+            )
+            .await
+            .unwrap();
+            json!(user.id.to_string())
+        }
+        Target::ApiToken => {
+            let (token, _) = app
+                .identity
+                .create_api_token(&mut conn, "target", Role::Partner, None, None)
+                .await
+                .unwrap();
+            json!(token.id.to_string())
+        }
+    };
+    json!({ "id": id })
+}
+
+#[tokio::test]
+async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
+    let app = TestApp::seeded().await;
+    let schema = introspect(&app).await;
+    let admin_only = [F, F, F, F, F, A];
+    let mut operations = vec![
+        operation("me", "{ me { role } }", Target::None, [A; 6]),
+        operation("users", "{ users { id } }", Target::None, admin_only),
+        operation(
+            "apiTokens",
+            "{ apiTokens { id } }",
+            Target::None,
+            admin_only,
+        ),
+        operation(
+            "createUser",
+            "mutation { createUser(input: { email: \"new-USER@example.org\", name: \"New\", role: AUTHOR, password: \"a long enough password\" }) { id } }",
+            Target::None,
+            admin_only,
+        ),
+        operation(
+            "setUserRole",
+            "mutation($id: ID!) { setUserRole(id: $id, role: EDITOR) { role } }",
+            Target::User,
+            admin_only,
+        ),
+        operation(
+            "setUserDisabled",
+            "mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { disabled } }",
+            Target::User,
+            admin_only,
+        ),
+        operation(
+            "createApiToken",
+            "mutation { createApiToken(input: { name: \"made in the matrix\" }) { secret } }",
+            Target::None,
+            admin_only,
+        ),
+        operation(
+            "revokeApiToken",
+            "mutation($id: ID!) { revokeApiToken(id: $id) { active } }",
+            Target::ApiToken,
+            admin_only,
+        ),
+        // Anyone may try to sign in; only a session can end or re-key itself.
+        operation(
+            "login",
+            "mutation($email: String!) { login(email: $email, password: \"whatever it is\") { token } }",
+            Target::UnknownEmail,
+            [U; 6],
+        ),
+        operation(
+            "logout",
+            "mutation { logout }",
+            Target::None,
+            [U, U, A, A, A, A],
+        ),
+        operation(
+            "changePassword",
+            "mutation { changePassword(currentPassword: \"a long enough password\", newPassword: \"another long password\") { token } }",
+            Target::None,
+            [U, U, A, A, A, A],
+        ),
+    ];
+    // Every content root field, read published and in preview, from the
+    // generated queries.
+    let generated = schema.queries(&Probe {
+        slugs: vec!["community-trust-and-partnerships".into()],
+        search_terms: vec!["community".into()],
+        ..Probe::default()
+    });
+    let content_fields: BTreeSet<String> = generated
+        .iter()
+        .filter(|generated| generated.preview)
+        .map(|generated| generated.root_field.clone())
+        .collect();
+    for field in &content_fields {
+        for preview in [false, true] {
+            let query = generated
+                .iter()
+                .find(|g| &g.root_field == field && g.preview == preview)
+                .unwrap();
+            let expected = if preview { [F, F, A, A, A, A] } else { [A; 6] };
+            operations.push(operation(field, &query.query, Target::None, expected));
+        }
+    }
+
+    let covered: BTreeSet<&str> = operations.iter().map(|op| op.root_field.as_str()).collect();
+    for root in ["Query", "Mutation"] {
+        for field in schema.root_fields(root) {
+            assert!(
+                covered.contains(field.name.as_str()),
+                "{root}.{} is missing from the matrix",
+                field.name
+            );
+        }
+    }
+
+    for op in &operations {
+        for (column, expected) in op.expected.iter().enumerate() {
+            // Fresh credentials per cell: logout and changePassword end them.
+            let token = credentials_for(&app, column).await;
+            let variables = target_variables(&app, op.target).await;
+            let (status, body) = app.post_as(token.as_deref(), &op.query, variables).await;
+            let codes = error_codes(&body);
+            let outcome = match codes.first().map(String::as_str) {
+                None => Allowed,
+                Some("FORBIDDEN") => Forbidden,
+                Some("UNAUTHENTICATED") => Unauthenticated,
+                Some(other) => panic!(
+                    "{} as {}: unexpected {other}: {body}",
+                    op.root_field, ROLES[column]
+                ),
+            };
+            assert_eq!(
+                outcome, *expected,
+                "{} as {} ({status}): {body}",
+                op.root_field, ROLES[column]
+            );
+            if outcome == Forbidden {
+                assert!(
+                    body["data"].is_null() || body["data"][&op.root_field].is_null(),
+                    "a refused operation returns nothing: {body}"
+                );
+            }
+        }
+    }
+}
