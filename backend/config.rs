@@ -207,6 +207,14 @@ pub struct ServeArgs {
     #[arg(long, env = "BEACON_SESSION_TTL", default_value = "12h", value_parser = humantime::parse_duration)]
     pub session_ttl: std::time::Duration,
 
+    /// Whether `publish` needs an APPROVED draft (false: any draft state).
+    #[arg(long, env = "BEACON_REVIEW_REQUIRED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub review_required: bool,
+
+    /// How often the scheduler looks for due publishing, e.g. 1s.
+    #[arg(long, env = "BEACON_SCHEDULER_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub scheduler_interval: std::time::Duration,
+
     /// Serve GraphiQL on GET /graphql to browsers.
     #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,

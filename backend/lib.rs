@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod editorial;
 pub mod graphql;
 pub mod http;
 pub mod identity;

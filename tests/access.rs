@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::support::TestApp;
 use crate::support::generate::{Generated, Probe, introspect};
+use crate::support::workflow::State;
 
 /// Every canary's text carries this word; inputs never do (they are
 /// lowercase), so finding it in an answer is a leak.
@@ -154,7 +155,10 @@ async fn plant_canaries(app: &TestApp, ids: &CanaryIds) {
     let mut conn = app.database.connection().await.unwrap();
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
         {
-            let author = "test:canaries";
+            let author = documents::Author {
+                label: "test:canaries",
+                user_id: None,
+            };
             let new = |id, content: Content| (id, content);
             let drafts = [
                 new(
@@ -312,6 +316,7 @@ fn probe(canaries: &Canaries) -> Probe {
             json!({ "yearFrom": 1890, "yearTo": 1899 }),
             json!({ "query": "zebrafish" }),
         ],
+        filter_type: "ResourceFilter".into(),
     }
 }
 
@@ -365,7 +370,7 @@ async fn nothing_unpublished_reaches_anonymous_or_partner_clients_by_any_path() 
     let app = TestApp::seeded().await;
     let ids = CanaryIds::new();
     let canaries = ids.describe(&published_ids(&app).await);
-    let schema = introspect(&app).await;
+    let mut schema = introspect(&app).await;
     let queries = schema.queries(&probe(&canaries));
     assert!(
         queries.len() > 100,
@@ -450,12 +455,14 @@ enum Outcome {
     Allowed,
     Forbidden,
     Unauthenticated,
+    NotFound,
 }
 
-use Outcome::{Allowed, Forbidden, Unauthenticated};
+use Outcome::{Allowed, Forbidden, NotFound, Unauthenticated};
 const A: Outcome = Allowed;
 const F: Outcome = Forbidden;
 const U: Outcome = Unauthenticated;
+const N: Outcome = NotFound;
 
 /// Columns of the matrix.
 const ROLES: [&str; 6] = [
@@ -484,6 +491,10 @@ enum Target {
     ApiToken,
     /// An unknown email, new each time, so sign-in throttling stays out of it.
     UnknownEmail,
+    /// A name no item has yet.
+    UniqueName,
+    /// A tag owned by someone else, in this state (`$id`, `$v`).
+    Item(State),
 }
 
 fn operation(root_field: &str, query: &str, target: Target, expected: [Outcome; 6]) -> Operation {
@@ -509,6 +520,12 @@ async fn target_variables(app: &TestApp, target: Target) -> Value {
         Target::None => return json!({}),
         Target::UnknownEmail => {
             return json!({ "email": format!("nobody-{}@example.org", Uuid::new_v4()) });
+        }
+        Target::UniqueName => return json!({ "name": format!("Made {}", Uuid::new_v4()) }),
+        Target::Item(state) => {
+            let item = app.tag_in(state).await;
+            let at = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
+            return json!({ "id": item.id, "v": item.version, "at": at });
         }
         Target::User => {
             let email = format!("target-{}@example.org", Uuid::new_v4());
@@ -538,7 +555,7 @@ async fn target_variables(app: &TestApp, target: Target) -> Value {
 #[tokio::test]
 async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
     let app = TestApp::seeded().await;
-    let schema = introspect(&app).await;
+    let mut schema = introspect(&app).await;
     let admin_only = [F, F, F, F, F, A];
     let mut operations = vec![
         operation("me", "{ me { role } }", Target::None, [A; 6]),
@@ -599,6 +616,90 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
             [U, U, A, A, A, A],
         ),
     ];
+    operations.push(operation(
+        "auditLog",
+        "{ auditLog { id } }",
+        Target::None,
+        admin_only,
+    ));
+    // The editorial workflow. Targets belong to another user, so AUTHOR
+    // (who may touch only their own drafts) is refused edits and submits.
+    let author_up = [F, F, A, A, A, A];
+    let editor_up = [F, F, F, A, A, A];
+    let publisher_up = [F, F, F, F, A, A];
+    for kind in ["Resource", "Module", "Topic", "Tag"] {
+        let input = match kind {
+            "Resource" => "{ title: $name, types: [\"guidebook-tool\"] }",
+            "Module" => "{ title: $name }",
+            _ => "{ name: $name }",
+        };
+        operations.push(operation(
+            &format!("create{kind}"),
+            &format!("mutation($name: String!) {{ create{kind}(input: {input}) {{ id status version }} }}"),
+            Target::UniqueName,
+            author_up,
+        ));
+    }
+    let workflow = [
+        (
+            "updateTag",
+            ", input: { name: \"Renamed\" }",
+            State::Draft,
+            editor_up,
+        ),
+        ("submitForReview", "", State::Draft, editor_up),
+        (
+            "requestChanges",
+            ", comment: \"Please fix\"",
+            State::InReview,
+            editor_up,
+        ),
+        ("approve", "", State::InReview, editor_up),
+        ("publish", "", State::Approved, publisher_up),
+        ("unpublish", "", State::Published, publisher_up),
+        ("archive", "", State::Draft, publisher_up),
+        ("restore", "", State::Archived, publisher_up),
+        (
+            "schedulePublish",
+            ", at: $at",
+            State::Approved,
+            publisher_up,
+        ),
+        (
+            "scheduleUnpublish",
+            ", at: $at",
+            State::Published,
+            publisher_up,
+        ),
+        ("cancelSchedule", "", State::Scheduled, publisher_up),
+        ("revert", ", toVersion: 1", State::TwoVersions, editor_up),
+    ];
+    for (field, extra, state, expected) in workflow {
+        operations.push(operation(
+            field,
+            &format!(
+                "mutation($id: ID!, $v: Int!{}) {{ {field}(id: $id, expectedVersion: $v{extra}) {{ id status }} }}",
+                if extra.contains("$at") { ", $at: DateTime!" } else { "" }
+            ),
+            Target::Item(state),
+            expected,
+        ));
+    }
+    // A tag's id given to another kind's update names nothing of that kind.
+    for kind in ["Resource", "Module", "Topic"] {
+        operations.push(operation(
+            &format!("update{kind}"),
+            &format!("mutation($id: ID!, $v: Int!) {{ update{kind}(id: $id, expectedVersion: $v, input: {{}}) {{ id }} }}"),
+            Target::Item(State::Draft),
+            [N; 6],
+        ));
+    }
+    operations.push(operation(
+        "addComment",
+        "mutation($id: ID!) { addComment(id: $id, body: \"Looks good\") { id } }",
+        Target::Item(State::Draft),
+        author_up,
+    ));
     // Every content root field, read published and in preview, from the
     // generated queries.
     let generated = schema.queries(&Probe {
@@ -621,7 +722,6 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
             operations.push(operation(field, &query.query, Target::None, expected));
         }
     }
-
     let covered: BTreeSet<&str> = operations.iter().map(|op| op.root_field.as_str()).collect();
     for root in ["Query", "Mutation"] {
         for field in schema.root_fields(root) {
@@ -644,6 +744,7 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
                 None => Allowed,
                 Some("FORBIDDEN") => Forbidden,
                 Some("UNAUTHENTICATED") => Unauthenticated,
+                Some("NOT_FOUND") => NotFound,
                 Some(other) => panic!(
                     "{} as {}: unexpected {other}: {body}",
                     op.root_field, ROLES[column]

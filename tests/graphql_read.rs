@@ -258,6 +258,7 @@ async fn readiness_fails_until_migrations_are_applied() {
         let router = beacon::http::router(beacon::http::AppState::new(
             database.clone(),
             crate::support::test_identity(),
+            beacon::editorial::Editorial::default(),
             true,
         ));
         let request = axum::http::Request::get("/readyz")

@@ -9,6 +9,8 @@ mod accounts;
 
 use crate::config::{Cli, Command, ExportArgs, GlobalOptions, SeedArgs, ServeArgs};
 use crate::db::{Database, content, seed_runs};
+use crate::domain::workflow::Policy;
+use crate::editorial::{Editorial, scheduler};
 use crate::identity::{Identity, IdentitySettings};
 use crate::seed::{self, SeedOptions};
 use crate::{graphql, http, telemetry};
@@ -106,9 +108,15 @@ async fn serve(
             "external PostgreSQL"
         }
     );
+    let editorial = Editorial {
+        policy: Policy {
+            review_required: args.review_required,
+        },
+    };
+    scheduler::spawn(database.pool.clone(), editorial, args.scheduler_interval);
     http::serve(
         listener,
-        http::AppState::new(database.clone(), identity, args.graphiql),
+        http::AppState::new(database.clone(), identity, editorial, args.graphiql),
     )
     .await?;
     Ok(ExitCode::SUCCESS)

@@ -12,6 +12,14 @@ use super::DbResult;
 use super::projection::{self, NewDocument, NewVersion, ProjectedItem};
 use crate::domain::{Content, Stage};
 
+/// Who writes a version.
+#[derive(Debug, Clone, Copy)]
+pub struct Author<'a> {
+    /// `user:<id>`, `token:<id>`, `scheduler`…
+    pub label: &'a str,
+    pub user_id: Option<Uuid>,
+}
+
 #[derive(diesel::QueryableByName)]
 struct Pointers {
     #[diesel(sql_type = Int4)]
@@ -78,7 +86,7 @@ pub async fn create_draft(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     content: &Content,
-    author: &str,
+    author: Author<'_>,
     message: &str,
 ) -> DbResult<()> {
     projection::insert_documents(
@@ -102,12 +110,18 @@ pub async fn create_draft(
             document_id: id,
             version: 1,
             content: content.to_json(),
-            author,
+            author: author.label,
+            author_id: author.user_id,
             seed_run_id: None,
             message,
         }],
     )
     .await?;
+    diesel::sql_query("UPDATE documents SET owner_id = $2 WHERE id = $1")
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<SqlUuid>, _>(author.user_id)
+        .execute(conn)
+        .await?;
     project_one(conn, Stage::Draft, id, 1, content, None).await
 }
 
@@ -117,7 +131,7 @@ pub async fn save_draft(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     content: &Content,
-    author: &str,
+    author: Author<'_>,
     message: &str,
 ) -> DbResult<i32> {
     let pointers: Pointers = diesel::sql_query(
@@ -133,17 +147,23 @@ pub async fn save_draft(
             document_id: id,
             version,
             content: content.to_json(),
-            author,
+            author: author.label,
+            author_id: author.user_id,
             seed_run_id: None,
             message,
         }],
     )
     .await?;
-    diesel::sql_query("UPDATE documents SET draft_version = $2, updated_at = now() WHERE id = $1")
-        .bind::<SqlUuid, _>(id)
-        .bind::<Int4, _>(version)
-        .execute(conn)
-        .await?;
+    // The document's slug is its current draft's: slugs are unique among
+    // current drafts, and publishing checks them among published items.
+    diesel::sql_query(
+        "UPDATE documents SET draft_version = $2, slug = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Int4, _>(version)
+    .bind::<Text, _>(content.slug())
+    .execute(conn)
+    .await?;
     project_one(
         conn,
         Stage::Draft,

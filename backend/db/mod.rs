@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod documents;
+pub mod editorial;
 pub mod identity;
 pub mod projection;
 pub mod resource_index;

@@ -30,6 +30,8 @@ pub struct NewVersion<'a> {
     pub version: i32,
     pub content: serde_json::Value,
     pub author: &'a str,
+    /// The signed-in user who wrote it, when a person did.
+    pub author_id: Option<Uuid>,
     pub seed_run_id: Option<Uuid>,
     pub message: &'a str,
 }
@@ -72,8 +74,9 @@ pub async fn insert_versions(
         return Ok(());
     }
     diesel::sql_query(
-        "INSERT INTO document_versions (document_id, version, content, author, seed_run_id, message)
-         SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO document_versions (document_id, version, content, author, seed_run_id, message,
+                                        author_id)
+         SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind::<Array<SqlUuid>, _>(column(rows, |r| r.document_id))
     .bind::<Array<Int4>, _>(column(rows, |r| r.version))
@@ -81,6 +84,7 @@ pub async fn insert_versions(
     .bind::<Array<Text>, _>(column(rows, |r| r.author))
     .bind::<Array<Nullable<SqlUuid>>, _>(column(rows, |r| r.seed_run_id))
     .bind::<Array<Text>, _>(column(rows, |r| r.message))
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(rows, |r| r.author_id))
     .execute(conn)
     .await?;
     Ok(())

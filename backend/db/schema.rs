@@ -21,6 +21,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor -> Text,
+        actor_user_id -> Nullable<Uuid>,
+        action -> Text,
+        document_id -> Nullable<Uuid>,
+        kind -> Nullable<Text>,
+        from_version -> Nullable<Int4>,
+        to_version -> Nullable<Int4>,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        detail -> Jsonb,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Uuid,
+        document_id -> Uuid,
+        version -> Int4,
+        author_id -> Nullable<Uuid>,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     document_versions (document_id, version) {
         document_id -> Uuid,
         version -> Int4,
@@ -29,6 +59,7 @@ diesel::table! {
         seed_run_id -> Nullable<Uuid>,
         message -> Text,
         created_at -> Timestamptz,
+        author_id -> Nullable<Uuid>,
     }
 }
 
@@ -45,6 +76,9 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        owner_id -> Nullable<Uuid>,
+        scheduled_publish_at -> Nullable<Timestamptz>,
+        scheduled_unpublish_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -174,12 +208,20 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (created_by));
+diesel::joinable!(audit_log -> documents (document_id));
+diesel::joinable!(audit_log -> users (actor_user_id));
+diesel::joinable!(comments -> documents (document_id));
+diesel::joinable!(comments -> users (author_id));
 diesel::joinable!(document_versions -> seed_runs (seed_run_id));
+diesel::joinable!(document_versions -> users (author_id));
+diesel::joinable!(documents -> users (owner_id));
 diesel::joinable!(modules -> documents (topic_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    audit_log,
+    comments,
     document_versions,
     documents,
     login_failures,

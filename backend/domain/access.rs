@@ -152,14 +152,23 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Anonymous,
-    User { id: Uuid, role: Role },
-    ApiToken { id: Uuid, role: Role },
+    User {
+        id: Uuid,
+        role: Role,
+    },
+    ApiToken {
+        id: Uuid,
+        role: Role,
+    },
+    /// Beacon itself, carrying out a schedule someone allowed to schedule
+    /// set. It holds no role: it never passes a permission check.
+    Scheduler,
 }
 
 impl Actor {
     pub fn role(&self) -> Option<Role> {
         match self {
-            Actor::Anonymous => None,
+            Actor::Anonymous | Actor::Scheduler => None,
             Actor::User { role, .. } | Actor::ApiToken { role, .. } => Some(*role),
         }
     }
@@ -178,6 +187,7 @@ impl Actor {
             Actor::Anonymous => "anonymous".into(),
             Actor::User { id, .. } => format!("user:{id}"),
             Actor::ApiToken { id, .. } => format!("token:{id}"),
+            Actor::Scheduler => "scheduler".into(),
         }
     }
 }

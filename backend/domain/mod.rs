@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod content;
+pub mod patch;
 pub mod slug;
 pub mod validation;
+pub mod workflow;
 
 pub use content::{Content, Kind, Stage};

@@ -21,6 +21,8 @@ use crate::identity::Authenticated;
 pub struct Viewer {
     pub auth: Authenticated,
     pub client_address: Option<std::net::IpAddr>,
+    /// The HTTP request's id, recorded with every change it makes.
+    pub request_id: Option<String>,
 }
 
 impl Viewer {
@@ -28,6 +30,7 @@ impl Viewer {
         Viewer {
             auth: Authenticated::anonymous(),
             client_address: None,
+            request_id: None,
         }
     }
 

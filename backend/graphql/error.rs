@@ -20,6 +20,12 @@ pub enum ErrorCode {
     Forbidden,
     /// The id names nothing of this kind.
     NotFound,
+    /// The item changed since the client read it; `extensions.currentVersion`
+    /// is its version now.
+    Conflict,
+    /// The workflow does not allow the action in the item's state;
+    /// `extensions.status` and `extensions.allowedActions` say what does.
+    InvalidTransition,
     /// Too many attempts; `extensions.retryAfter` says how many seconds to wait.
     RateLimited,
     /// Something failed on the server; details are in its log.
@@ -35,6 +41,8 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -231,7 +231,7 @@ impl IdentityQuery {
         let actor = viewer(ctx).actor().clone();
         let mut conn = connection_to_db(ctx).await?;
         let (user, api_token) = match &actor {
-            Actor::Anonymous => return Ok(None),
+            Actor::Anonymous | Actor::Scheduler => return Ok(None),
             Actor::User { id, .. } => (
                 store::user_by_id(&mut conn, *id).await.map_err(internal)?,
                 None,

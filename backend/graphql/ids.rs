@@ -36,6 +36,32 @@ impl NodeType {
     }
 }
 
+impl From<crate::domain::Kind> for NodeType {
+    fn from(kind: crate::domain::Kind) -> Self {
+        use crate::domain::Kind;
+        match kind {
+            Kind::Module => NodeType::Module,
+            Kind::Resource => NodeType::Resource,
+            Kind::Topic => NodeType::Topic,
+            Kind::ResourceType => NodeType::ResourceType,
+            Kind::Tag => NodeType::Tag,
+        }
+    }
+}
+
+impl NodeType {
+    pub fn kind(self) -> crate::domain::Kind {
+        use crate::domain::Kind;
+        match self {
+            NodeType::Module => Kind::Module,
+            NodeType::Resource => Kind::Resource,
+            NodeType::Topic => Kind::Topic,
+            NodeType::ResourceType => Kind::ResourceType,
+            NodeType::Tag => Kind::Tag,
+        }
+    }
+}
+
 pub fn encode(node_type: NodeType, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", node_type.name())))
 }

@@ -274,3 +274,24 @@ impl Loader<FacetKey> for ContentLoader {
         Ok(out)
     }
 }
+
+/// A document's workflow state (the same in every stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MetaById(pub Uuid);
+
+impl Loader<MetaById> for ContentLoader {
+    type Value = crate::db::editorial::DocumentMeta;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[MetaById]) -> Result<HashMap<MetaById, Self::Value>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut conn = self.connection().await?;
+        let rows = crate::db::editorial::metas(&mut conn, &ids)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (MetaById(row.id), row))
+            .collect())
+    }
+}

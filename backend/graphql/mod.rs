@@ -4,6 +4,7 @@
 pub mod access;
 pub mod batch;
 pub mod connection;
+pub mod editorial;
 pub mod error;
 pub mod identity;
 pub mod ids;
@@ -25,12 +26,17 @@ use crate::identity::Identity;
 /// for those allowed.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(query::ContentQuery, identity::IdentityQuery);
+pub struct QueryRoot(
+    query::ContentQuery,
+    identity::IdentityQuery,
+    editorial::EditorialQuery,
+);
 
-/// Signing in, and administration of users and API tokens.
+/// Editing and publishing content; signing in; administration of users
+/// and API tokens.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(identity::IdentityMutation);
+pub struct MutationRoot(editorial::EditorialMutation, identity::IdentityMutation);
 
 pub type BeaconSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -38,6 +44,7 @@ pub type BeaconSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub struct Services {
     pub pool: PgPool,
     pub identity: Identity,
+    pub editorial: crate::editorial::Editorial,
 }
 
 /// The schema, with the services every resolver works through.
@@ -49,7 +56,11 @@ pub fn build_schema(services: Option<Services>) -> BeaconSchema {
     )
     .register_output_type::<types::Node>();
     match services {
-        Some(services) => builder.data(services.pool).data(services.identity).finish(),
+        Some(services) => builder
+            .data(services.pool)
+            .data(services.identity)
+            .data(services.editorial)
+            .finish(),
         None => builder.finish(),
     }
 }

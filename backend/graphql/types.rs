@@ -2,12 +2,13 @@
 //! go through the request's loaders.
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ID, Interface, Object, Result};
+use async_graphql::{Context, ID, Interface, Result};
 
 use super::access::loaders;
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
+use super::editorial::editor_fields;
 use super::error::internal;
 use super::ids::{NodeType, encode};
 use super::loaders::{
@@ -23,6 +24,35 @@ use crate::domain::Stage;
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
 pub enum Node {
+    Module(Module),
+    Resource(Resource),
+    Topic(Topic),
+    ResourceType(ResourceType),
+    Tag(Tag),
+}
+
+/// Any content item, as workflow mutations return it.
+#[derive(Interface)]
+#[graphql(
+    name = "Content",
+    field(name = "id", ty = "ID", desc = "Opaque global id."),
+    field(
+        name = "status",
+        ty = "Option<super::editorial::ContentStatus>",
+        desc = "Workflow state; null without the PREVIEW permission."
+    ),
+    field(
+        name = "version",
+        ty = "Option<i32>",
+        desc = "The current draft version: pass it as `expectedVersion`. Null without the PREVIEW permission."
+    ),
+    field(
+        name = "published_version",
+        ty = "Option<i32>",
+        desc = "The version the public sees; null when none is, or without the PREVIEW permission."
+    )
+)]
+pub enum ContentItem {
     Module(Module),
     Resource(Resource),
     Topic(Topic),
@@ -65,64 +95,65 @@ impl Topic {
     }
 }
 
-/// A practice area, such as "Community Trust and Partnerships".
-#[Object]
-impl Topic {
-    /// Opaque global id.
-    async fn id(&self) -> ID {
-        encode(NodeType::Topic, self.row.id)
-    }
-    /// URL-safe name, unique among topics and stable once published.
-    async fn slug(&self) -> &str {
-        &self.row.slug
-    }
-    /// Display name.
-    async fn name(&self) -> &str {
-        &self.row.name
-    }
-    /// What the practice area covers; empty when none was written.
-    async fn description(&self) -> &str {
-        &self.row.description
-    }
-    /// Other names that resolve to this topic (e.g. former names).
-    async fn aliases(&self) -> Vec<&str> {
-        self.row
-            .aliases
-            .iter()
-            .flatten()
-            .map(String::as_str)
-            .collect()
-    }
-    /// The guidance module for this practice area, if there is one.
-    async fn module(&self, ctx: &Context<'_>) -> Result<Option<Module>> {
-        let rows = load_many(ctx, self.stage, ModulesOfTopic(self.row.id)).await?;
-        Ok(rows.into_iter().next().map(Module::at(self.stage)))
-    }
-    /// Resources in this topic, a page at a time (as the root `resources`).
-    #[allow(clippy::too_many_arguments)]
-    async fn resources(
-        &self,
-        #[graphql(desc = "Narrows the result; the topic itself always applies.")] filter: Option<
-            ResourceFilter,
-        >,
-        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
-        order_by: Option<Vec<ResourceOrder>>,
-        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
-        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
-        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
-    ) -> Result<ResourceConnection> {
-        let args = ConnectionArgs {
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before,
-        };
-        connection(Scope::Topic, self.row.id, self.stage, args)
+editor_fields! {
+    /// A practice area, such as "Community Trust and Partnerships".
+    Topic {
+        /// Opaque global id.
+        async fn id(&self) -> ID {
+            encode(NodeType::Topic, self.row.id)
+        }
+        /// URL-safe name, unique among topics and stable once published.
+        async fn slug(&self) -> &str {
+            &self.row.slug
+        }
+        /// Display name.
+        async fn name(&self) -> &str {
+            &self.row.name
+        }
+        /// What the practice area covers; empty when none was written.
+        async fn description(&self) -> &str {
+            &self.row.description
+        }
+        /// Other names that resolve to this topic (e.g. former names).
+        async fn aliases(&self) -> Vec<&str> {
+            self.row
+                .aliases
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .collect()
+        }
+        /// The guidance module for this practice area, if there is one.
+        async fn module(&self, ctx: &Context<'_>) -> Result<Option<Module>> {
+            let rows = load_many(ctx, self.stage, ModulesOfTopic(self.row.id)).await?;
+            Ok(rows.into_iter().next().map(Module::at(self.stage)))
+        }
+        /// Resources in this topic, a page at a time (as the root `resources`).
+        #[allow(clippy::too_many_arguments)]
+        async fn resources(
+            &self,
+            #[graphql(desc = "Narrows the result; the topic itself always applies.")] filter: Option<
+                ResourceFilter,
+            >,
+            #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+            order_by: Option<Vec<ResourceOrder>>,
+            #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+                i32,
+            >,
+            #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+            #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+            #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+        ) -> Result<ResourceConnection> {
+            let args = ConnectionArgs {
+                filter,
+                order_by,
+                first,
+                after,
+                last,
+                before,
+            };
+            connection(Scope::Topic, self.row.id, self.stage, args)
+        }
     }
 }
 
@@ -140,46 +171,47 @@ impl ResourceType {
     }
 }
 
-/// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
-#[Object]
-impl ResourceType {
-    /// Opaque global id.
-    async fn id(&self) -> ID {
-        encode(NodeType::ResourceType, self.row.id)
-    }
-    /// URL-safe name, unique among resource types.
-    async fn slug(&self) -> &str {
-        &self.row.slug
-    }
-    /// Display name.
-    async fn name(&self) -> &str {
-        &self.row.name
-    }
-    /// Resources of this type, a page at a time (as the root `resources`).
-    #[allow(clippy::too_many_arguments)]
-    async fn resources(
-        &self,
-        #[graphql(desc = "Narrows the result; the type itself always applies.")] filter: Option<
-            ResourceFilter,
-        >,
-        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
-        order_by: Option<Vec<ResourceOrder>>,
-        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
-        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
-        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
-    ) -> Result<ResourceConnection> {
-        let args = ConnectionArgs {
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before,
-        };
-        connection(Scope::ResourceType, self.row.id, self.stage, args)
+editor_fields! {
+    /// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
+    ResourceType {
+        /// Opaque global id.
+        async fn id(&self) -> ID {
+            encode(NodeType::ResourceType, self.row.id)
+        }
+        /// URL-safe name, unique among resource types.
+        async fn slug(&self) -> &str {
+            &self.row.slug
+        }
+        /// Display name.
+        async fn name(&self) -> &str {
+            &self.row.name
+        }
+        /// Resources of this type, a page at a time (as the root `resources`).
+        #[allow(clippy::too_many_arguments)]
+        async fn resources(
+            &self,
+            #[graphql(desc = "Narrows the result; the type itself always applies.")] filter: Option<
+                ResourceFilter,
+            >,
+            #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+            order_by: Option<Vec<ResourceOrder>>,
+            #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+                i32,
+            >,
+            #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+            #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+            #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+        ) -> Result<ResourceConnection> {
+            let args = ConnectionArgs {
+                filter,
+                order_by,
+                first,
+                after,
+                last,
+                before,
+            };
+            connection(Scope::ResourceType, self.row.id, self.stage, args)
+        }
     }
 }
 
@@ -197,53 +229,54 @@ impl Tag {
     }
 }
 
-/// A free-form editorial label on resources and modules.
-#[Object]
-impl Tag {
-    /// Opaque global id.
-    async fn id(&self) -> ID {
-        encode(NodeType::Tag, self.row.id)
-    }
-    /// URL-safe name, unique among tags.
-    async fn slug(&self) -> &str {
-        &self.row.slug
-    }
-    /// Display name.
-    async fn name(&self) -> &str {
-        &self.row.name
-    }
-    /// Resources with this tag, a page at a time (as the root `resources`).
-    #[allow(clippy::too_many_arguments)]
-    async fn resources(
-        &self,
-        #[graphql(desc = "Narrows the result; the tag itself always applies.")] filter: Option<
-            ResourceFilter,
-        >,
-        #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
-        order_by: Option<Vec<ResourceOrder>>,
-        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
-        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
-        #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
-    ) -> Result<ResourceConnection> {
-        let args = ConnectionArgs {
-            filter,
-            order_by,
-            first,
-            after,
-            last,
-            before,
-        };
-        connection(Scope::Tag, self.row.id, self.stage, args)
-    }
-    /// Modules with this tag, by title.
-    async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        Ok(modules(
-            self.stage,
-            load_many(ctx, self.stage, ModulesOfTag(self.row.id)).await?,
-        ))
+editor_fields! {
+    /// A free-form editorial label on resources and modules.
+    Tag {
+        /// Opaque global id.
+        async fn id(&self) -> ID {
+            encode(NodeType::Tag, self.row.id)
+        }
+        /// URL-safe name, unique among tags.
+        async fn slug(&self) -> &str {
+            &self.row.slug
+        }
+        /// Display name.
+        async fn name(&self) -> &str {
+            &self.row.name
+        }
+        /// Resources with this tag, a page at a time (as the root `resources`).
+        #[allow(clippy::too_many_arguments)]
+        async fn resources(
+            &self,
+            #[graphql(desc = "Narrows the result; the tag itself always applies.")] filter: Option<
+                ResourceFilter,
+            >,
+            #[graphql(desc = "Sort keys; by title when omitted (relevance with a query).")]
+            order_by: Option<Vec<ResourceOrder>>,
+            #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+                i32,
+            >,
+            #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+            #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+            #[graphql(desc = "Cursor before which the page ends.")] before: Option<String>,
+        ) -> Result<ResourceConnection> {
+            let args = ConnectionArgs {
+                filter,
+                order_by,
+                first,
+                after,
+                last,
+                before,
+            };
+            connection(Scope::Tag, self.row.id, self.stage, args)
+        }
+        /// Modules with this tag, by title.
+        async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
+            Ok(modules(
+                self.stage,
+                load_many(ctx, self.stage, ModulesOfTag(self.row.id)).await?,
+            ))
+        }
     }
 }
 
@@ -261,62 +294,63 @@ impl Resource {
     }
 }
 
-/// A guidebook, report, video, research brief or other piece of guidance.
-#[Object]
-impl Resource {
-    /// Opaque global id.
-    async fn id(&self) -> ID {
-        encode(NodeType::Resource, self.row.id)
-    }
-    /// URL-safe name, unique among resources and stable once published.
-    async fn slug(&self) -> &str {
-        &self.row.slug
-    }
-    /// Title as published.
-    async fn title(&self) -> &str {
-        &self.row.title
-    }
-    /// Its types, in display order (at least one).
-    async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
-        let rows = load_many(ctx, self.stage, TypesOfResource(self.row.id)).await?;
-        Ok(rows.into_iter().map(ResourceType::at(self.stage)).collect())
-    }
-    /// Year of publication; null when the source gives none.
-    async fn year(&self) -> Option<i32> {
-        self.row.year
-    }
-    /// Where to read or watch it.
-    async fn url(&self) -> Option<&str> {
-        self.row.url.as_deref()
-    }
-    /// Who published it.
-    async fn publisher(&self) -> Option<&str> {
-        self.row.publisher.as_deref()
-    }
-    /// A short summary.
-    async fn summary(&self) -> Option<&str> {
-        self.row.summary.as_deref()
-    }
-    /// The practice areas it belongs to, in display order.
-    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
-        let rows = load_many(ctx, self.stage, TopicsOfResource(self.row.id)).await?;
-        Ok(rows.into_iter().map(Topic::at(self.stage)).collect())
-    }
-    /// Editorial labels, in display order.
-    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        let rows = load_many(ctx, self.stage, TagsOfResource(self.row.id)).await?;
-        Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
-    }
-    /// When it was first published in Beacon (ISO 8601).
-    async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.row.published_at
-    }
-    /// Modules that list this resource, by title.
-    async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
-        Ok(modules(
-            self.stage,
-            load_many(ctx, self.stage, ModulesOfResource(self.row.id)).await?,
-        ))
+editor_fields! {
+    /// A guidebook, report, video, research brief or other piece of guidance.
+    Resource {
+        /// Opaque global id.
+        async fn id(&self) -> ID {
+            encode(NodeType::Resource, self.row.id)
+        }
+        /// URL-safe name, unique among resources and stable once published.
+        async fn slug(&self) -> &str {
+            &self.row.slug
+        }
+        /// Title as published.
+        async fn title(&self) -> &str {
+            &self.row.title
+        }
+        /// Its types, in display order (at least one).
+        async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
+            let rows = load_many(ctx, self.stage, TypesOfResource(self.row.id)).await?;
+            Ok(rows.into_iter().map(ResourceType::at(self.stage)).collect())
+        }
+        /// Year of publication; null when the source gives none.
+        async fn year(&self) -> Option<i32> {
+            self.row.year
+        }
+        /// Where to read or watch it.
+        async fn url(&self) -> Option<&str> {
+            self.row.url.as_deref()
+        }
+        /// Who published it.
+        async fn publisher(&self) -> Option<&str> {
+            self.row.publisher.as_deref()
+        }
+        /// A short summary.
+        async fn summary(&self) -> Option<&str> {
+            self.row.summary.as_deref()
+        }
+        /// The practice areas it belongs to, in display order.
+        async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+            let rows = load_many(ctx, self.stage, TopicsOfResource(self.row.id)).await?;
+            Ok(rows.into_iter().map(Topic::at(self.stage)).collect())
+        }
+        /// Editorial labels, in display order.
+        async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+            let rows = load_many(ctx, self.stage, TagsOfResource(self.row.id)).await?;
+            Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
+        }
+        /// When it was first published in Beacon (ISO 8601).
+        async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+            self.row.published_at
+        }
+        /// Modules that list this resource, by title.
+        async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
+            Ok(modules(
+                self.stage,
+                load_many(ctx, self.stage, ModulesOfResource(self.row.id)).await?,
+            ))
+        }
     }
 }
 
@@ -334,56 +368,57 @@ impl Module {
     }
 }
 
-/// One guidance page per practice area: an introduction and its resources.
-#[Object]
-impl Module {
-    /// Opaque global id.
-    async fn id(&self) -> ID {
-        encode(NodeType::Module, self.row.id)
-    }
-    /// URL-safe name, unique among modules and stable once published.
-    async fn slug(&self) -> &str {
-        &self.row.slug
-    }
-    /// Page title.
-    async fn title(&self) -> &str {
-        &self.row.title
-    }
-    /// Introduction, in Markdown.
-    async fn intro(&self) -> &str {
-        &self.row.intro
-    }
-    /// Alternative text of the page's hero image.
-    async fn hero_image_alt(&self) -> Option<&str> {
-        self.row.hero_image_alt.as_deref()
-    }
-    /// Heading above the resource list, e.g. "Resources Related to …".
-    async fn resources_heading(&self) -> Option<&str> {
-        self.row.resources_heading.as_deref()
-    }
-    /// Closing disclaimer paragraph.
-    async fn disclaimer(&self) -> Option<&str> {
-        self.row.disclaimer.as_deref()
-    }
-    /// The practice area this module covers.
-    async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
-        let Some(topic_id) = self.row.topic_id else {
-            return Ok(None);
-        };
-        let topic = loaders(ctx, self.stage)?
-            .load_one(TopicById(topic_id))
-            .await
-            .map_err(internal)?;
-        Ok(topic.map(Topic::at(self.stage)))
-    }
-    /// Its resources, in page order.
-    async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
-        let rows = load_many(ctx, self.stage, ResourcesOfModule(self.row.id)).await?;
-        Ok(rows.into_iter().map(Resource::at(self.stage)).collect())
-    }
-    /// Editorial labels, in display order.
-    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-        let rows = load_many(ctx, self.stage, TagsOfModule(self.row.id)).await?;
-        Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
+editor_fields! {
+    /// One guidance page per practice area: an introduction and its resources.
+    Module {
+        /// Opaque global id.
+        async fn id(&self) -> ID {
+            encode(NodeType::Module, self.row.id)
+        }
+        /// URL-safe name, unique among modules and stable once published.
+        async fn slug(&self) -> &str {
+            &self.row.slug
+        }
+        /// Page title.
+        async fn title(&self) -> &str {
+            &self.row.title
+        }
+        /// Introduction, in Markdown.
+        async fn intro(&self) -> &str {
+            &self.row.intro
+        }
+        /// Alternative text of the page's hero image.
+        async fn hero_image_alt(&self) -> Option<&str> {
+            self.row.hero_image_alt.as_deref()
+        }
+        /// Heading above the resource list, e.g. "Resources Related to …".
+        async fn resources_heading(&self) -> Option<&str> {
+            self.row.resources_heading.as_deref()
+        }
+        /// Closing disclaimer paragraph.
+        async fn disclaimer(&self) -> Option<&str> {
+            self.row.disclaimer.as_deref()
+        }
+        /// The practice area this module covers.
+        async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Topic>> {
+            let Some(topic_id) = self.row.topic_id else {
+                return Ok(None);
+            };
+            let topic = loaders(ctx, self.stage)?
+                .load_one(TopicById(topic_id))
+                .await
+                .map_err(internal)?;
+            Ok(topic.map(Topic::at(self.stage)))
+        }
+        /// Its resources, in page order.
+        async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
+            let rows = load_many(ctx, self.stage, ResourcesOfModule(self.row.id)).await?;
+            Ok(rows.into_iter().map(Resource::at(self.stage)).collect())
+        }
+        /// Editorial labels, in display order.
+        async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
+            let rows = load_many(ctx, self.stage, TagsOfModule(self.row.id)).await?;
+            Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
+        }
     }
 }

@@ -18,12 +18,15 @@ pub async fn viewer(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
+    request_id: &str,
 ) -> Result<Viewer, Response> {
+    let request_id = Some(request_id.to_string());
     let client_address = peer.map(|address| address.ip());
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer {
             auth: Authenticated::anonymous(),
             client_address,
+            request_id,
         });
     };
     let token = value
@@ -51,6 +54,7 @@ pub async fn viewer(
         Ok(auth) => Ok(Viewer {
             auth,
             client_address,
+            request_id,
         }),
         Err(IdentityError::Database(error)) => {
             tracing::error!(%error, "checking a bearer token failed");

@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
 use crate::db::Database;
+use crate::editorial::Editorial;
 use crate::graphql::{self, BeaconSchema, Services, build_schema};
 use crate::identity::Identity;
 
@@ -29,11 +30,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(database: Database, identity: Identity, graphiql: bool) -> Self {
+    pub fn new(
+        database: Database,
+        identity: Identity,
+        editorial: Editorial,
+        graphiql: bool,
+    ) -> Self {
         AppState {
             schema: build_schema(Some(Services {
                 pool: database.pool.clone(),
                 identity: identity.clone(),
+                editorial,
             })),
             database,
             identity,
@@ -59,19 +66,36 @@ async fn execute(
     peer: Option<SocketAddr>,
     request: async_graphql::Request,
 ) -> Response {
-    let viewer = match auth::viewer(state, headers, peer).await {
+    let request_id = request_id(headers);
+    let viewer = match auth::viewer(state, headers, peer, &request_id).await {
         Ok(viewer) => viewer,
         Err(refusal) => return refusal,
     };
     let response = graphql::execute(&state.schema, &state.database.pool, viewer, request).await;
     let retry_after = rate_limited(&response);
     let mut http = GraphQLResponse::from(response).into_response();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        http.headers_mut().insert(REQUEST_ID, value);
+    }
     if let Some(seconds) = retry_after {
         *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         http.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     http
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's request id when it sent a sensible one (a proxy's, say),
+/// so logs and the audit trail line up across systems; a new one otherwise.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
 /// A request refused only for its rate (no data at all) answers 429 with

@@ -322,6 +322,7 @@ async fn write(
             version: document.version + 1,
             content: document.content.to_json(),
             author: &author,
+            author_id: None,
             seed_run_id: Some(run_id),
             message,
         })

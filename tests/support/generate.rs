@@ -69,6 +69,8 @@ struct Type {
 
 pub struct SchemaInfo {
     types: BTreeMap<String, Type>,
+    /// The input type the probe's filters are for.
+    filter_type: String,
 }
 
 const INTROSPECTION: &str = r#"
@@ -138,7 +140,10 @@ pub async fn introspect(app: &TestApp) -> SchemaInfo {
             },
         );
     }
-    SchemaInfo { types }
+    SchemaInfo {
+        types,
+        filter_type: String::new(),
+    }
 }
 
 /// Values the generator puts into arguments it knows by name.
@@ -147,8 +152,10 @@ pub struct Probe {
     pub slugs: Vec<String>,
     pub ids: Vec<String>,
     pub search_terms: Vec<String>,
-    /// Values for every `filter` argument, one query each (plus none).
+    /// Values for every `filter` argument of type `filter_type`, one query
+    /// each (plus none).
     pub filters: Vec<Value>,
+    pub filter_type: String,
 }
 
 /// A GraphQL literal of a JSON value (strings quoted, JSON escapes are
@@ -224,7 +231,7 @@ impl SchemaInfo {
         for arg in &field.args {
             let value = match arg.name.as_str() {
                 "first" => Some(json!(100)),
-                "filter" => filter.cloned(),
+                "filter" if arg.ty.named() == self.filter_type => filter.cloned(),
                 _ if arg.ty.required() && !arg.has_default => Some(self.placeholder(&arg.ty)),
                 _ => None,
             };
@@ -283,7 +290,8 @@ impl SchemaInfo {
     /// Every query over `Query`'s fields: each root argument the probe
     /// knows, one candidate at a time, crossed with each filter; and each
     /// root field once asking for preview.
-    pub fn queries(&self, probe: &Probe) -> Vec<Generated> {
+    pub fn queries(&mut self, probe: &Probe) -> Vec<Generated> {
+        self.filter_type = probe.filter_type.clone();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut filters: Vec<Option<&Value>> = vec![None];
@@ -348,7 +356,7 @@ impl SchemaInfo {
                 match arg.name.as_str() {
                     "preview" if preview => Some(json!(true)),
                     "first" => Some(json!(100)),
-                    "filter" => filter.cloned(),
+                    "filter" if arg.ty.named() == self.filter_type => filter.cloned(),
                     _ if arg.ty.required() && !arg.has_default => Some(self.placeholder(&arg.ty)),
                     _ => None,
                 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod generate;
+pub mod workflow;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -298,6 +299,7 @@ impl TestApp {
         router(AppState::new(
             self.database.clone(),
             self.identity.clone(),
+            beacon::editorial::Editorial::default(),
             true,
         ))
     }

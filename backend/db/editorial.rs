@@ -1,0 +1,295 @@
+//! What editors see and do besides the content itself: document state,
+//! version history, comments, schedules and the audit log.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::DbResult;
+use super::schema::{audit_log, comments, document_versions, documents};
+
+/// A document's workflow state, without its content.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = documents)]
+pub struct DocumentMeta {
+    pub id: Uuid,
+    pub kind: String,
+    pub slug: String,
+    pub status: String,
+    pub draft_version: i32,
+    pub published_version: Option<i32>,
+    pub owner_id: Option<Uuid>,
+    pub scheduled_publish_at: Option<DateTime<Utc>>,
+    pub scheduled_unpublish_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The document, locked for the rest of the transaction: whoever changes
+/// it next waits, then sees this change.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<Option<DocumentMeta>> {
+    documents::table
+        .find(id)
+        .select(DocumentMeta::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn metas(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<DocumentMeta>> {
+    documents::table
+        .filter(documents::id.eq_any(ids))
+        .select(DocumentMeta::as_select())
+        .load(conn)
+        .await
+}
+
+/// Ids of the documents of `kind` whose current drafts have these slugs.
+pub async fn ids_by_slug(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    slugs: &[String],
+) -> DbResult<Vec<(String, Uuid)>> {
+    documents::table
+        .filter(documents::kind.eq(kind))
+        .filter(documents::slug.eq_any(slugs))
+        .filter(documents::status.ne("archived"))
+        .select((documents::slug, documents::id))
+        .load(conn)
+        .await
+}
+
+/// Slugs of documents by id, for showing relations in diffs.
+pub async fn slugs_by_id(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> DbResult<Vec<(Uuid, String)>> {
+    documents::table
+        .filter(documents::id.eq_any(ids))
+        .select((documents::id, documents::slug))
+        .load(conn)
+        .await
+}
+
+/// Another document of `kind` using `slug` as its current slug.
+pub async fn slug_taken(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    slug: &str,
+    except: Option<Uuid>,
+) -> DbResult<bool> {
+    let mut query = documents::table
+        .filter(documents::kind.eq(kind))
+        .filter(documents::slug.eq(slug))
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(documents::id.ne(id));
+    }
+    Ok(query
+        .select(documents::id)
+        .first::<Uuid>(conn)
+        .await
+        .optional()?
+        .is_some())
+}
+
+pub async fn version_content(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    version: i32,
+) -> DbResult<Option<serde_json::Value>> {
+    document_versions::table
+        .find((id, version))
+        .select(document_versions::content)
+        .first(conn)
+        .await
+        .optional()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = document_versions)]
+pub struct VersionRow {
+    pub document_id: Uuid,
+    pub version: i32,
+    pub author: String,
+    pub author_id: Option<Uuid>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Versions newest first, older than `before` when given.
+pub async fn versions(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    before: Option<i32>,
+    limit: i64,
+) -> DbResult<Vec<VersionRow>> {
+    let mut query = document_versions::table
+        .filter(document_versions::document_id.eq(id))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(document_versions::version.lt(before));
+    }
+    query
+        .order(document_versions::version.desc())
+        .limit(limit)
+        .select(VersionRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn set_status(conn: &mut AsyncPgConnection, id: Uuid, status: &str) -> DbResult<()> {
+    diesel::update(documents::table.find(id))
+        .set((
+            documents::status.eq(status),
+            documents::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_schedule(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    publish_at: Option<DateTime<Utc>>,
+    unpublish_at: Option<DateTime<Utc>>,
+) -> DbResult<()> {
+    diesel::update(documents::table.find(id))
+        .set((
+            documents::scheduled_publish_at.eq(publish_at),
+            documents::scheduled_unpublish_at.eq(unpublish_at),
+            documents::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Documents with a schedule that is due, locked; documents another
+/// process is handling are skipped, so each is handled once.
+pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<DocumentMeta>> {
+    let now = Utc::now();
+    documents::table
+        .filter(
+            documents::scheduled_publish_at
+                .le(now)
+                .or(documents::scheduled_unpublish_at.le(now)),
+        )
+        .order(documents::id)
+        .limit(limit)
+        .select(DocumentMeta::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = comments)]
+pub struct CommentRow {
+    pub id: Uuid,
+    pub document_id: Uuid,
+    pub version: i32,
+    pub author_id: Option<Uuid>,
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_comment(conn: &mut AsyncPgConnection, comment: &CommentRow) -> DbResult<()> {
+    diesel::insert_into(comments::table)
+        .values(comment)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Oldest first, as a conversation reads.
+pub async fn comments_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<CommentRow>> {
+    comments::table
+        .filter(comments::document_id.eq_any(ids))
+        .order((comments::created_at.asc(), comments::id.asc()))
+        .select(CommentRow::as_select())
+        .load(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry<'a> {
+    pub actor: &'a str,
+    pub actor_user_id: Option<Uuid>,
+    pub action: &'a str,
+    pub document_id: Option<Uuid>,
+    pub kind: Option<&'a str>,
+    pub from_version: Option<i32>,
+    pub to_version: Option<i32>,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub actor_user_id: Option<Uuid>,
+    pub action: String,
+    pub document_id: Option<Uuid>,
+    pub kind: Option<String>,
+    pub from_version: Option<i32>,
+    pub to_version: Option<i32>,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+pub async fn audit(conn: &mut AsyncPgConnection, entry: &NewAuditEntry<'_>) -> DbResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(entry)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub document_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// Newest first, older than `before` when given.
+pub async fn audit_entries(
+    conn: &mut AsyncPgConnection,
+    filter: &AuditFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> DbResult<Vec<AuditRow>> {
+    let mut query = audit_log::table.into_boxed();
+    if let Some(id) = filter.document_id {
+        query = query.filter(audit_log::document_id.eq(id));
+    }
+    if let Some(actor) = &filter.actor {
+        query = query.filter(audit_log::actor.eq(actor.clone()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_log::action.eq(action.clone()));
+    }
+    if let Some(before) = before {
+        query = query.filter(audit_log::id.lt(before));
+    }
+    query
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+        .await
+}

@@ -1,0 +1,372 @@
+//! Edits as editors send them: the fields they set, relations named by
+//! slug. Applying one to the current snapshot (or to nothing, for a new
+//! item) gives the next snapshot.
+
+use uuid::Uuid;
+
+use super::content::{Content, Kind, LabelContent, ModuleContent, ResourceContent, TopicContent};
+use super::slug::slugify;
+use super::validation::FieldError;
+
+/// A field left out keeps its value; for optional fields, `Some(None)`
+/// clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResourcePatch {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub types: Option<Vec<String>>,
+    pub year: Option<Option<i32>>,
+    pub url: Option<Option<String>>,
+    pub publisher: Option<Option<String>>,
+    pub summary: Option<Option<String>>,
+    pub topics: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModulePatch {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub topic: Option<Option<String>>,
+    pub intro: Option<String>,
+    pub hero_image_alt: Option<Option<String>>,
+    pub resources_heading: Option<Option<String>>,
+    /// In page order.
+    pub resources: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub disclaimer: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub aliases: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Patch {
+    Resource(ResourcePatch),
+    Module(ModulePatch),
+    Topic(TopicPatch),
+    Tag(LabelPatch),
+}
+
+/// A relation field and the slugs it names.
+pub struct Reference<'a> {
+    pub field: &'static str,
+    pub kind: Kind,
+    pub slugs: Vec<&'a str>,
+}
+
+fn reference<'a>(
+    field: &'static str,
+    kind: Kind,
+    slugs: &'a Option<Vec<String>>,
+) -> Option<Reference<'a>> {
+    slugs.as_ref().map(|slugs| Reference {
+        field,
+        kind,
+        slugs: slugs.iter().map(String::as_str).collect(),
+    })
+}
+
+impl Patch {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Patch::Resource(_) => Kind::Resource,
+            Patch::Module(_) => Kind::Module,
+            Patch::Topic(_) => Kind::Topic,
+            Patch::Tag(_) => Kind::Tag,
+        }
+    }
+
+    /// The slugs the patch names, to be looked up before [`Patch::apply`].
+    pub fn references(&self) -> Vec<Reference<'_>> {
+        match self {
+            Patch::Resource(p) => [
+                reference("types", Kind::ResourceType, &p.types),
+                reference("topics", Kind::Topic, &p.topics),
+                reference("tags", Kind::Tag, &p.tags),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            Patch::Module(p) => {
+                let topic = p
+                    .topic
+                    .as_ref()
+                    .and_then(|topic| topic.as_ref())
+                    .map(|slug| Reference {
+                        field: "topic",
+                        kind: Kind::Topic,
+                        slugs: vec![slug.as_str()],
+                    });
+                [
+                    topic,
+                    reference("resources", Kind::Resource, &p.resources),
+                    reference("tags", Kind::Tag, &p.tags),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
+            }
+            Patch::Topic(_) | Patch::Tag(_) => Vec::new(),
+        }
+    }
+
+    /// The next snapshot. `current` is None for a new item; `lookup` finds
+    /// a document by kind and slug. Unknown slugs and missing required
+    /// fields are reported together.
+    pub fn apply(
+        &self,
+        current: Option<&Content>,
+        lookup: impl Fn(Kind, &str) -> Option<Uuid>,
+    ) -> Result<Content, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut ids = |field: &'static str, kind: Kind, slugs: &[String]| -> Vec<Uuid> {
+            let mut found = Vec::new();
+            for slug in slugs {
+                match lookup(kind, slug) {
+                    Some(id) if !found.contains(&id) => found.push(id),
+                    Some(_) => {}
+                    None => errors.push(FieldError {
+                        field,
+                        message: format!("there is no {} with slug {slug:?}", kind_name(kind)),
+                    }),
+                }
+            }
+            found
+        };
+        let content = match (self, current) {
+            (Patch::Resource(p), current) => {
+                let base = match current {
+                    Some(Content::Resource(resource)) => resource.clone(),
+                    _ => ResourceContent {
+                        title: String::new(),
+                        slug: String::new(),
+                        types: Vec::new(),
+                        year: None,
+                        url: None,
+                        publisher: None,
+                        summary: None,
+                        topics: Vec::new(),
+                        tags: Vec::new(),
+                    },
+                };
+                let title = p.title.clone().unwrap_or(base.title);
+                Content::Resource(ResourceContent {
+                    slug: p
+                        .slug
+                        .clone()
+                        .unwrap_or_else(|| default_slug(base.slug, &title)),
+                    title,
+                    types: p
+                        .types
+                        .as_ref()
+                        .map_or(base.types, |s| ids("types", Kind::ResourceType, s)),
+                    year: p.year.unwrap_or(base.year),
+                    url: p.url.clone().unwrap_or(base.url),
+                    publisher: p.publisher.clone().unwrap_or(base.publisher),
+                    summary: p.summary.clone().unwrap_or(base.summary),
+                    topics: p
+                        .topics
+                        .as_ref()
+                        .map_or(base.topics, |s| ids("topics", Kind::Topic, s)),
+                    tags: p
+                        .tags
+                        .as_ref()
+                        .map_or(base.tags, |s| ids("tags", Kind::Tag, s)),
+                })
+            }
+            (Patch::Module(p), current) => {
+                let base = match current {
+                    Some(Content::Module(module)) => module.clone(),
+                    _ => ModuleContent {
+                        title: String::new(),
+                        slug: String::new(),
+                        topic: None,
+                        intro: String::new(),
+                        hero_image_alt: None,
+                        resources_heading: None,
+                        resources: Vec::new(),
+                        tags: Vec::new(),
+                        disclaimer: None,
+                        source: None,
+                    },
+                };
+                let title = p.title.clone().unwrap_or(base.title);
+                let topic = match &p.topic {
+                    None => base.topic,
+                    Some(None) => None,
+                    Some(Some(slug)) => ids("topic", Kind::Topic, std::slice::from_ref(slug))
+                        .first()
+                        .copied(),
+                };
+                Content::Module(ModuleContent {
+                    slug: p
+                        .slug
+                        .clone()
+                        .unwrap_or_else(|| default_slug(base.slug, &title)),
+                    title,
+                    topic,
+                    intro: p.intro.clone().unwrap_or(base.intro),
+                    hero_image_alt: p.hero_image_alt.clone().unwrap_or(base.hero_image_alt),
+                    resources_heading: p
+                        .resources_heading
+                        .clone()
+                        .unwrap_or(base.resources_heading),
+                    resources: p
+                        .resources
+                        .as_ref()
+                        .map_or(base.resources, |s| ids("resources", Kind::Resource, s)),
+                    tags: p
+                        .tags
+                        .as_ref()
+                        .map_or(base.tags, |s| ids("tags", Kind::Tag, s)),
+                    disclaimer: p.disclaimer.clone().unwrap_or(base.disclaimer),
+                    source: base.source,
+                })
+            }
+            (Patch::Topic(p), current) => {
+                let base = match current {
+                    Some(Content::Topic(topic)) => topic.clone(),
+                    _ => TopicContent {
+                        name: String::new(),
+                        slug: String::new(),
+                        description: String::new(),
+                        aliases: Vec::new(),
+                    },
+                };
+                let name = p.name.clone().unwrap_or(base.name);
+                Content::Topic(TopicContent {
+                    slug: p
+                        .slug
+                        .clone()
+                        .unwrap_or_else(|| default_slug(base.slug, &name)),
+                    name,
+                    description: p.description.clone().unwrap_or(base.description),
+                    aliases: p.aliases.clone().unwrap_or(base.aliases),
+                })
+            }
+            (Patch::Tag(p), current) => {
+                let base = match current {
+                    Some(Content::Tag(label)) => label.clone(),
+                    _ => LabelContent {
+                        name: String::new(),
+                        slug: String::new(),
+                    },
+                };
+                let name = p.name.clone().unwrap_or(base.name);
+                Content::Tag(LabelContent {
+                    slug: p
+                        .slug
+                        .clone()
+                        .unwrap_or_else(|| default_slug(base.slug, &name)),
+                    name,
+                })
+            }
+        };
+        if errors.is_empty() {
+            Ok(content)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A new item without a slug gets one from its title; an existing one
+/// keeps its slug (links to it keep working) unless the edit sets one.
+fn default_slug(current: String, title: &str) -> String {
+    if current.is_empty() {
+        slugify(title)
+    } else {
+        current
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Topic => "topic",
+        Kind::ResourceType => "resource type",
+        Kind::Tag => "tag",
+        Kind::Resource => "resource",
+        Kind::Module => "module",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_resource_takes_its_slug_from_the_title_and_resolves_relations() {
+        let topic = Uuid::now_v7();
+        let kind_type = Uuid::now_v7();
+        let patch = Patch::Resource(ResourcePatch {
+            title: Some("Building Trust: A Guide".into()),
+            types: Some(vec!["report".into()]),
+            topics: Some(vec!["trust".into(), "trust".into()]),
+            year: Some(Some(2021)),
+            ..Default::default()
+        });
+        let lookup = |kind: Kind, slug: &str| match (kind, slug) {
+            (Kind::Topic, "trust") => Some(topic),
+            (Kind::ResourceType, "report") => Some(kind_type),
+            _ => None,
+        };
+        let Content::Resource(resource) = patch.apply(None, lookup).unwrap() else {
+            panic!("a resource")
+        };
+        assert_eq!(resource.slug, "building-trust-a-guide");
+        assert_eq!(resource.topics, [topic], "named twice, linked once");
+        assert_eq!(resource.types, [kind_type]);
+    }
+
+    #[test]
+    fn an_edit_keeps_what_it_does_not_name_and_clears_what_it_nulls() {
+        let current = Content::Resource(ResourceContent {
+            title: "Old".into(),
+            slug: "old".into(),
+            types: vec![Uuid::nil()],
+            year: Some(2020),
+            url: Some("https://example.org".into()),
+            publisher: None,
+            summary: Some("Summary".into()),
+            topics: vec![],
+            tags: vec![],
+        });
+        let patch = Patch::Resource(ResourcePatch {
+            title: Some("New".into()),
+            summary: Some(None),
+            ..Default::default()
+        });
+        let Content::Resource(next) = patch.apply(Some(&current), |_, _| None).unwrap() else {
+            panic!()
+        };
+        assert_eq!((next.title.as_str(), next.slug.as_str()), ("New", "old"));
+        assert_eq!(next.summary, None);
+        assert_eq!(next.year, Some(2020));
+    }
+
+    #[test]
+    fn unknown_slugs_are_reported_with_their_field() {
+        let patch = Patch::Module(ModulePatch {
+            title: Some("Module".into()),
+            topic: Some(Some("nope".into())),
+            resources: Some(vec!["missing".into()]),
+            ..Default::default()
+        });
+        let errors = patch.apply(None, |_, _| None).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["topic", "resources"]);
+        assert!(errors[0].message.contains("no topic with slug \"nope\""));
+    }
+}

@@ -1,0 +1,1069 @@
+//! The editorial API: content mutations, workflow actions, and the
+//! editor-facing fields every content type carries.
+
+use async_graphql::{
+    Context, Enum, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::access::{loaders, require, viewer};
+use super::error::{ErrorCode, client_error, internal, validation_failed};
+use super::ids::{NodeType, decode, encode};
+use super::loaders::{MetaById, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use super::query::connection_to_db;
+use super::types::{ContentItem, Module, Resource, ResourceType, Tag, Topic};
+use crate::db::editorial::{
+    self as store, AuditFilter as StoreAuditFilter, AuditRow, DocumentMeta,
+};
+use crate::db::identity as users;
+use crate::domain::access::{self, Action};
+use crate::domain::patch::{LabelPatch, ModulePatch, Patch, ResourcePatch, TopicPatch};
+use crate::domain::workflow::{Status, WorkflowAction};
+use crate::domain::{Kind, Stage};
+use crate::editorial::{Arguments, Editorial, EditorialError, Who};
+
+/// Where an item stands in the editorial workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::workflow::Status")]
+pub enum ContentStatus {
+    /// Being written; not in review.
+    Draft,
+    /// Submitted; waiting for an editor.
+    InReview,
+    /// Sent back by an editor with comments.
+    ChangesRequested,
+    /// Approved; a publisher may publish it.
+    Approved,
+    /// The current draft is what the public sees.
+    Published,
+    /// Withdrawn and set aside; `restore` brings it back as a draft.
+    Archived,
+}
+
+/// Whether the request may see editor-facing fields.
+fn may_preview(ctx: &Context<'_>) -> bool {
+    access::authorize(viewer(ctx).actor(), Action::Preview).is_ok()
+}
+
+/// The document's state, for a viewer who may see it.
+pub async fn meta(ctx: &Context<'_>, id: Uuid) -> Result<Option<DocumentMeta>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    loaders(ctx, Stage::Published)?
+        .load_one(MetaById(id))
+        .await
+        .map_err(internal)
+}
+
+pub fn status_of(meta: &DocumentMeta) -> Option<ContentStatus> {
+    Status::parse(&meta.status).map(ContentStatus::from)
+}
+
+/// One version of an item.
+#[derive(SimpleObject)]
+pub struct Version {
+    /// Its number; 1 is the first.
+    number: i32,
+    /// Who wrote it: a user's name, or what wrote it (`seed:<run>`, `scheduler`).
+    author: String,
+    /// When it was written.
+    created_at: DateTime<Utc>,
+    /// What the author said about it.
+    message: String,
+}
+
+/// A field that differs between two versions.
+#[derive(SimpleObject)]
+pub struct FieldChange {
+    /// The field, as the read API names it.
+    field: String,
+    /// Its value in the older version, as JSON; null when absent.
+    from: Option<String>,
+    /// Its value in the newer version, as JSON; null when absent.
+    to: Option<String>,
+}
+
+/// A comment on an item.
+#[derive(SimpleObject)]
+pub struct Comment {
+    /// Stable id.
+    id: ID,
+    /// Who wrote it.
+    author: String,
+    /// The text.
+    body: String,
+    /// The draft version it was written on.
+    version: i32,
+    /// When.
+    created_at: DateTime<Utc>,
+}
+
+/// One change, as the audit log records it.
+pub struct AuditEntry(AuditRow);
+
+/// One change, as the audit log records it.
+#[Object]
+impl AuditEntry {
+    /// Its position in the log; pass it as `after` to read older entries.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// When it happened.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// Who did it: `user:<id>`, `token:<id>`, `scheduler` or `seed:<run>`.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// The mutation (`create`, `update`, `publish`, …) or `scheduleSkipped`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    /// The item's global id.
+    async fn item_id(&self) -> Option<ID> {
+        let kind = Kind::parse(self.0.kind.as_deref()?)?;
+        Some(encode(NodeType::from(kind), self.0.document_id?))
+    }
+    /// The draft version before the change.
+    async fn from_version(&self) -> Option<i32> {
+        self.0.from_version
+    }
+    /// The draft version after it.
+    async fn to_version(&self) -> Option<i32> {
+        self.0.to_version
+    }
+    /// The state before.
+    async fn from_status(&self) -> Option<ContentStatus> {
+        Status::parse(self.0.from_status.as_deref()?).map(ContentStatus::from)
+    }
+    /// The state after.
+    async fn to_status(&self) -> Option<ContentStatus> {
+        Status::parse(self.0.to_status.as_deref()?).map(ContentStatus::from)
+    }
+    /// The HTTP request that made it (`x-request-id`).
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+    /// Particulars (comment, schedule time, message) as JSON.
+    async fn detail(&self) -> String {
+        self.0.detail.to_string()
+    }
+}
+
+/// Names for authors: users by name, anything else by its label.
+async fn author_names(
+    ctx: &Context<'_>,
+    ids: impl Iterator<Item = Option<Uuid>>,
+) -> Result<std::collections::HashMap<Uuid, String>> {
+    let ids: Vec<Uuid> = ids.flatten().collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut conn = connection_to_db(ctx).await?;
+    let rows = users::users_by_id(&mut conn, &ids)
+        .await
+        .map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|user| (user.id, user.display_name))
+        .collect())
+}
+
+pub async fn versions(
+    ctx: &Context<'_>,
+    id: Uuid,
+    first: Option<i32>,
+    after: Option<i32>,
+) -> Result<Option<Vec<Version>>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let first = first.unwrap_or(20);
+    if !(0..=100).contains(&first) {
+        return Err(super::error::bad_input("`first` must be between 0 and 100"));
+    }
+    let mut conn = connection_to_db(ctx).await?;
+    let rows = store::versions(&mut conn, id, after, i64::from(first))
+        .await
+        .map_err(internal)?;
+    drop(conn);
+    let names = author_names(ctx, rows.iter().map(|row| row.author_id)).await?;
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| Version {
+                number: row.version,
+                author: row
+                    .author_id
+                    .and_then(|id| names.get(&id).cloned())
+                    .unwrap_or(row.author),
+                created_at: row.created_at,
+                message: row.message,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn diff(
+    ctx: &Context<'_>,
+    id: Uuid,
+    from: i32,
+    to: Option<i32>,
+) -> Result<Option<Vec<FieldChange>>> {
+    let Some(meta) = meta(ctx, id).await? else {
+        return Ok(None);
+    };
+    let to = to.unwrap_or(meta.draft_version);
+    let mut conn = connection_to_db(ctx).await?;
+    let mut snapshot = async |version: i32| -> Result<serde_json::Map<String, serde_json::Value>> {
+        let json = store::version_content(&mut conn, id, version)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| super::error::bad_input(format!("there is no version {version}")))?;
+        Ok(json.as_object().cloned().unwrap_or_default())
+    };
+    let (old, new) = (snapshot(from).await?, snapshot(to).await?);
+    let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    Ok(Some(
+        fields
+            .into_iter()
+            .filter(|field| old.get(*field) != new.get(*field))
+            .map(|field| FieldChange {
+                field: field.clone(),
+                from: old.get(field).map(ToString::to_string),
+                to: new.get(field).map(ToString::to_string),
+            })
+            .collect(),
+    ))
+}
+
+pub async fn comments(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<Comment>>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let mut conn = connection_to_db(ctx).await?;
+    let rows = store::comments_of(&mut conn, &[id])
+        .await
+        .map_err(internal)?;
+    drop(conn);
+    let names = author_names(ctx, rows.iter().map(|row| row.author_id)).await?;
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| Comment {
+                id: ID(row.id.to_string()),
+                author: row
+                    .author_id
+                    .and_then(|id| names.get(&id).cloned())
+                    .unwrap_or(row.author),
+                body: row.body,
+                version: row.version,
+                created_at: row.created_at,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn history(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<AuditEntry>>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let mut conn = connection_to_db(ctx).await?;
+    let filter = StoreAuditFilter {
+        document_id: Some(id),
+        ..Default::default()
+    };
+    let rows = store::audit_entries(&mut conn, &filter, None, 1000)
+        .await
+        .map_err(internal)?;
+    Ok(Some(rows.into_iter().map(AuditEntry).collect()))
+}
+
+/// The editor-facing fields, identical on every content type.
+macro_rules! editor_fields {
+    ($(#[$meta:meta])* $ty:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[async_graphql::Object]
+        impl $ty {
+            $($body)*
+
+            /// Workflow state; null without the PREVIEW permission.
+            async fn status(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$crate::graphql::editorial::ContentStatus>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.as_ref().and_then($crate::graphql::editorial::status_of))
+            }
+            /// The current draft version: pass it as `expectedVersion`. Null
+            /// without the PREVIEW permission.
+            async fn version(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<i32>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.map(|meta| meta.draft_version))
+            }
+            /// The version the public sees; null when none is, or without
+            /// the PREVIEW permission.
+            async fn published_version(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<i32>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.published_version))
+            }
+            /// Published, with a newer draft the public does not see yet.
+            /// Null without the PREVIEW permission.
+            async fn has_unpublished_changes(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<bool>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.map(|meta| {
+                    meta.published_version.is_some_and(|published| published < meta.draft_version)
+                }))
+            }
+            /// When it will be published; null when not scheduled or
+            /// without the PREVIEW permission.
+            async fn scheduled_publish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_publish_at))
+            }
+            /// When it will be unpublished; null when not scheduled or
+            /// without the PREVIEW permission.
+            async fn scheduled_unpublish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_unpublish_at))
+            }
+            /// Its versions, newest first. Null without the PREVIEW permission.
+            async fn versions(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "How many: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "A version number: list the versions before it.")] after: Option<i32>,
+            ) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::Version>>> {
+                $crate::graphql::editorial::versions(ctx, self.row.id, first, after).await
+            }
+            /// The fields that differ between two versions. Null without the
+            /// PREVIEW permission.
+            async fn diff(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "The older version.")] from: i32,
+                #[graphql(desc = "The newer version; the current draft when omitted.")] to: Option<i32>,
+            ) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::FieldChange>>> {
+                $crate::graphql::editorial::diff(ctx, self.row.id, from, to).await
+            }
+            /// Comments, oldest first. Null without the PREVIEW permission.
+            async fn comments(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::Comment>>> {
+                $crate::graphql::editorial::comments(ctx, self.row.id).await
+            }
+            /// Everything done to it, newest first. Null without the
+            /// PREVIEW permission.
+            async fn history(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::AuditEntry>>> {
+                $crate::graphql::editorial::history(ctx, self.row.id).await
+            }
+        }
+    };
+}
+pub(crate) use editor_fields;
+
+fn editorial_error(error: EditorialError, input_fields: bool) -> async_graphql::Error {
+    match error {
+        EditorialError::NotFound => client_error(ErrorCode::NotFound, "there is no such item"),
+        EditorialError::Forbidden(forbidden) => super::error::forbidden(forbidden),
+        EditorialError::Conflict { expected, current } => {
+            client_error(ErrorCode::Conflict, error.to_string()).extend_with(|_, extensions| {
+                extensions.set("currentVersion", current);
+                extensions.set("expectedVersion", expected);
+            })
+        }
+        EditorialError::InvalidTransition(refused) => {
+            let message = refused.to_string();
+            let status = refused.from.as_str().to_ascii_uppercase();
+            let allowed: Vec<async_graphql::Value> = refused
+                .allowed
+                .iter()
+                .map(|action| async_graphql::Value::from(action.name()))
+                .collect();
+            client_error(ErrorCode::InvalidTransition, message).extend_with(move |_, extensions| {
+                extensions.set("status", status.as_str());
+                extensions.set("allowedActions", allowed.clone());
+            })
+        }
+        EditorialError::Invalid(errors) => {
+            let message = errors
+                .iter()
+                .map(|error| error.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let first = errors.first().map(|error| error.field).unwrap_or("input");
+            let field = if input_fields && !["at", "comment", "toVersion"].contains(&first) {
+                format!("input.{first}")
+            } else {
+                first.to_string()
+            };
+            validation_failed(&field, message)
+        }
+        EditorialError::Database(error) => internal(error),
+    }
+}
+
+fn editorial<'c>(ctx: &Context<'c>) -> &'c Editorial {
+    ctx.data_unchecked::<Editorial>()
+}
+
+fn who(ctx: &Context<'_>) -> Who {
+    let viewer = viewer(ctx);
+    Who {
+        actor: viewer.actor().clone(),
+        request_id: viewer.request_id.clone(),
+    }
+}
+
+fn document_id(id: &ID, kind: Option<Kind>) -> Result<Uuid> {
+    match decode(id) {
+        Some((node_type, uuid)) if kind.is_none_or(|kind| node_type.kind() == kind) => Ok(uuid),
+        _ => Err(client_error(ErrorCode::NotFound, "there is no such item")),
+    }
+}
+
+/// The item as its current draft reads, after a change.
+async fn draft_item(ctx: &Context<'_>, kind: Kind, id: Uuid) -> Result<ContentItem> {
+    let loaders = loaders(ctx, Stage::Draft)?;
+    let stage = Stage::Draft;
+    let missing = || internal(format!("document {id} has no draft projection"));
+    Ok(match kind {
+        Kind::Resource => ContentItem::Resource(Resource::at(stage)(
+            loaders
+                .load_one(ResourceById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Module => ContentItem::Module(Module::at(stage)(
+            loaders
+                .load_one(ModuleById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Topic => ContentItem::Topic(Topic::at(stage)(
+            loaders
+                .load_one(TopicById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::ResourceType => ContentItem::ResourceType(ResourceType::at(stage)(
+            loaders
+                .load_one(ResourceTypeById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Tag => ContentItem::Tag(Tag::at(stage)(
+            loaders
+                .load_one(TagById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+    })
+}
+
+fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
+    }
+}
+
+/// A resource's fields; on update, those left out keep their values and
+/// nullable ones set to null are cleared.
+#[derive(InputObject)]
+pub struct ResourceInput {
+    /// Title; required when creating.
+    title: Option<String>,
+    /// URL-safe name; made from the title when creating without one.
+    slug: Option<String>,
+    /// Resource types by slug, in display order; at least one.
+    types: Option<Vec<String>>,
+    /// Year of publication.
+    year: MaybeUndefined<i32>,
+    /// Where to read or watch it (http or https).
+    url: MaybeUndefined<String>,
+    /// Who published it.
+    publisher: MaybeUndefined<String>,
+    /// A short summary.
+    summary: MaybeUndefined<String>,
+    /// Topics by slug, in display order.
+    topics: Option<Vec<String>>,
+    /// Tags by slug, in display order.
+    tags: Option<Vec<String>>,
+}
+
+impl From<ResourceInput> for Patch {
+    fn from(input: ResourceInput) -> Self {
+        Patch::Resource(ResourcePatch {
+            title: input.title,
+            slug: input.slug,
+            types: input.types,
+            year: maybe(input.year),
+            url: maybe(input.url),
+            publisher: maybe(input.publisher),
+            summary: maybe(input.summary),
+            topics: input.topics,
+            tags: input.tags,
+        })
+    }
+}
+
+/// A module's fields; on update, those left out keep their values.
+#[derive(InputObject)]
+pub struct ModuleInput {
+    /// Page title; required when creating.
+    title: Option<String>,
+    /// URL-safe name; made from the title when creating without one.
+    slug: Option<String>,
+    /// The practice area, by topic slug.
+    topic: MaybeUndefined<String>,
+    /// Introduction, in Markdown.
+    intro: Option<String>,
+    /// Alternative text of the hero image.
+    hero_image_alt: MaybeUndefined<String>,
+    /// Heading above the resource list.
+    resources_heading: MaybeUndefined<String>,
+    /// Resources by slug, in page order.
+    resources: Option<Vec<String>>,
+    /// Tags by slug, in display order.
+    tags: Option<Vec<String>>,
+    /// Closing disclaimer.
+    disclaimer: MaybeUndefined<String>,
+}
+
+impl From<ModuleInput> for Patch {
+    fn from(input: ModuleInput) -> Self {
+        Patch::Module(ModulePatch {
+            title: input.title,
+            slug: input.slug,
+            topic: maybe(input.topic),
+            intro: input.intro,
+            hero_image_alt: maybe(input.hero_image_alt),
+            resources_heading: maybe(input.resources_heading),
+            resources: input.resources,
+            tags: input.tags,
+            disclaimer: maybe(input.disclaimer),
+        })
+    }
+}
+
+/// A topic's fields; on update, those left out keep their values.
+#[derive(InputObject)]
+pub struct TopicInput {
+    /// Display name; required when creating.
+    name: Option<String>,
+    /// URL-safe name; made from the name when creating without one.
+    slug: Option<String>,
+    /// What the practice area covers.
+    description: Option<String>,
+    /// Other names that resolve to this topic.
+    aliases: Option<Vec<String>>,
+}
+
+impl From<TopicInput> for Patch {
+    fn from(input: TopicInput) -> Self {
+        Patch::Topic(TopicPatch {
+            name: input.name,
+            slug: input.slug,
+            description: input.description,
+            aliases: input.aliases,
+        })
+    }
+}
+
+/// A tag's fields; on update, those left out keep their values.
+#[derive(InputObject)]
+pub struct TagInput {
+    /// Display name; required when creating.
+    name: Option<String>,
+    /// URL-safe name; made from the name when creating without one.
+    slug: Option<String>,
+}
+
+impl From<TagInput> for Patch {
+    fn from(input: TagInput) -> Self {
+        Patch::Tag(LabelPatch {
+            name: input.name,
+            slug: input.slug,
+        })
+    }
+}
+
+async fn create(ctx: &Context<'_>, patch: Patch, message: Option<String>) -> Result<ContentItem> {
+    let kind = patch.kind();
+    let mut conn = connection_to_db(ctx).await?;
+    let id = editorial(ctx)
+        .create(
+            &mut conn,
+            &who(ctx),
+            &patch,
+            message.as_deref().unwrap_or(""),
+        )
+        .await
+        .map_err(|error| editorial_error(error, true))?;
+    drop(conn);
+    draft_item(ctx, kind, id).await
+}
+
+async fn update(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    patch: Patch,
+    message: Option<String>,
+) -> Result<ContentItem> {
+    let kind = patch.kind();
+    let uuid = document_id(id, Some(kind))?;
+    let mut conn = connection_to_db(ctx).await?;
+    editorial(ctx)
+        .update(
+            &mut conn,
+            &who(ctx),
+            uuid,
+            expected_version,
+            &patch,
+            message.as_deref().unwrap_or(""),
+        )
+        .await
+        .map_err(|error| editorial_error(error, true))?;
+    drop(conn);
+    draft_item(ctx, kind, uuid).await
+}
+
+async fn act(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: Option<i32>,
+    action: WorkflowAction,
+    arguments: Arguments,
+) -> Result<ContentItem> {
+    let Some((node_type, uuid)) = decode(id) else {
+        return Err(client_error(ErrorCode::NotFound, "there is no such item"));
+    };
+    let mut conn = connection_to_db(ctx).await?;
+    editorial(ctx)
+        .act(
+            &mut conn,
+            &who(ctx),
+            uuid,
+            expected_version,
+            action,
+            arguments,
+        )
+        .await
+        .map_err(|error| editorial_error(error, false))?;
+    drop(conn);
+    draft_item(ctx, node_type.kind(), uuid).await
+}
+
+fn expect<T>(item: ContentItem, pick: impl FnOnce(ContentItem) -> Option<T>) -> Result<T> {
+    pick(item).ok_or_else(|| internal("a mutation returned another kind of item"))
+}
+
+#[derive(Default)]
+pub struct EditorialMutation;
+
+/// Content and workflow mutations.
+#[Object]
+impl EditorialMutation {
+    /// Creates a resource as a draft owned by the caller. AUTHOR and up.
+    async fn create_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `title` and `types` are required.")] input: ResourceInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Resource> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Resource(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a resource. CONFLICT (with
+    /// `extensions.currentVersion`) when `expectedVersion` is not current.
+    async fn update_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resource's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: ResourceInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Resource> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Resource(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// Creates a module as a draft owned by the caller. AUTHOR and up.
+    async fn create_module(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `title` is required.")] input: ModuleInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Module(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a module (see `updateResource`).
+    async fn update_module(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: ModuleInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Module(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Creates a topic as a draft owned by the caller. AUTHOR and up.
+    async fn create_topic(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `name` is required.")] input: TopicInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Topic> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Topic(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a topic (see `updateResource`).
+    async fn update_topic(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The topic's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: TopicInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Topic> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Topic(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Creates a tag as a draft owned by the caller. AUTHOR and up.
+    async fn create_tag(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `name` is required.")] input: TagInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Tag> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Tag(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a tag (see `updateResource`).
+    async fn update_tag(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The tag's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: TagInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Tag> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Tag(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Sends a draft to review (DRAFT or CHANGES_REQUESTED → IN_REVIEW).
+    async fn submit_for_review(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::SubmitForReview,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Sends a draft back with a comment (IN_REVIEW or APPROVED → CHANGES_REQUESTED). EDITOR and up.
+    async fn request_changes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "What to change.")] comment: String,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            comment: Some(comment),
+            ..Default::default()
+        };
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::RequestChanges,
+            arguments,
+        )
+        .await
+    }
+
+    /// Approves a draft in review (IN_REVIEW → APPROVED). EDITOR and up.
+    async fn approve(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::Approve,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Publishes the current draft (APPROVED → PUBLISHED; with review not
+    /// required, from any draft state). PUBLISHER and up.
+    async fn publish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::Publish,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Takes the published version off the public side; the draft stays.
+    /// PUBLISHER and up.
+    async fn unpublish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::Unpublish,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Withdraws an item and sets it aside. PUBLISHER and up.
+    async fn archive(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::Archive,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Brings an archived item back as a draft. PUBLISHER and up.
+    async fn restore(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::Restore,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Publishes the item at a future time (same precondition as `publish`).
+    /// PUBLISHER and up.
+    async fn schedule_publish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "When, in the future.")] at: DateTime<Utc>,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            at: Some(at),
+            ..Default::default()
+        };
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::SchedulePublish,
+            arguments,
+        )
+        .await
+    }
+
+    /// Unpublishes the item at a future time. PUBLISHER and up.
+    async fn schedule_unpublish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "When, in the future.")] at: DateTime<Utc>,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            at: Some(at),
+            ..Default::default()
+        };
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::ScheduleUnpublish,
+            arguments,
+        )
+        .await
+    }
+
+    /// Cancels scheduled publishing and unpublishing. PUBLISHER and up.
+    async fn cancel_schedule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::CancelSchedule,
+            Arguments::default(),
+        )
+        .await
+    }
+
+    /// Makes a new draft version equal to an old one; history keeps both.
+    async fn revert(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "The version to bring back.")] to_version: i32,
+    ) -> Result<ContentItem> {
+        let Some((node_type, uuid)) = decode(&id) else {
+            return Err(client_error(ErrorCode::NotFound, "there is no such item"));
+        };
+        let mut conn = connection_to_db(ctx).await?;
+        editorial(ctx)
+            .revert(&mut conn, &who(ctx), uuid, expected_version, to_version)
+            .await
+            .map_err(|error| editorial_error(error, false))?;
+        drop(conn);
+        draft_item(ctx, node_type.kind(), uuid).await
+    }
+
+    /// Comments on an item, in any state. AUTHOR and up.
+    async fn add_comment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The comment.")] body: String,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            comment: Some(body),
+            ..Default::default()
+        };
+        act(ctx, &id, None, WorkflowAction::Comment, arguments).await
+    }
+}
+
+/// Which audit entries to list.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Entries about this item (global id).
+    item_id: Option<ID>,
+    /// Entries by this actor (`user:<id>`, `token:<id>`, `scheduler`).
+    actor: Option<String>,
+    /// Entries of this action (`publish`, `update`, …).
+    action: Option<String>,
+}
+
+#[derive(Default)]
+pub struct EditorialQuery;
+
+/// Editorial queries.
+#[Object]
+impl EditorialQuery {
+    /// The audit log, newest first. ADMIN only.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which entries; all when omitted.")] filter: Option<AuditLogFilter>,
+        #[graphql(desc = "How many: 50 when omitted, at most 500.")] first: Option<i32>,
+        #[graphql(desc = "An entry id: list the entries before it.")] after: Option<ID>,
+    ) -> Result<Vec<AuditEntry>> {
+        require(ctx, Action::ReadAuditLog)?;
+        let first = first.unwrap_or(50);
+        if !(0..=500).contains(&first) {
+            return Err(super::error::bad_input("`first` must be between 0 and 500"));
+        }
+        let filter = filter.unwrap_or_default();
+        let document_id = match &filter.item_id {
+            Some(id) => Some(document_id(id, None)?),
+            None => None,
+        };
+        let after = match &after {
+            Some(after) => Some(
+                after
+                    .parse::<i64>()
+                    .map_err(|_| super::error::bad_input("`after` is not an audit entry id"))?,
+            ),
+            None => None,
+        };
+        let mut conn = connection_to_db(ctx).await?;
+        let rows = store::audit_entries(
+            &mut conn,
+            &StoreAuditFilter {
+                document_id,
+                actor: filter.actor,
+                action: filter.action,
+            },
+            after,
+            i64::from(first),
+        )
+        .await
+        .map_err(internal)?;
+        Ok(rows.into_iter().map(AuditEntry).collect())
+    }
+}
