@@ -118,6 +118,9 @@ impl CanaryIds {
                 "canary-archived-resource",
                 "canary-unpublished-resource",
                 "canary-module",
+                "canary-mutation-draft",
+                "canary-mutation-archived",
+                "canary-mutation-unpublished",
             ]
             .map(String::from)
             .to_vec(),
@@ -132,6 +135,10 @@ impl CanaryIds {
                 "Zebrafish Changed Title",
                 "Zebrafish Changed Module",
                 "Zebrafish Renamed Topic",
+                "Zebrafish Mutation Draft",
+                "Zebrafish Mutation Archived",
+                "Zebrafish Mutation Unpublished",
+                "Zebrafish Mutation Change",
             ]
             .map(String::from)
             .to_vec(),
@@ -277,14 +284,80 @@ async fn plant_canaries(app: &TestApp, ids: &CanaryIds) {
     .unwrap();
 }
 
+/// More canaries, made the way editors make them: through the GraphQL
+/// mutations, with review, publishing, unpublishing and archiving.
+async fn plant_canaries_through_mutations(app: &TestApp) {
+    let author = app.sign_in_as(Role::Author).await;
+    let publisher = app.sign_in_as(Role::Publisher).await;
+    let create = |slug: &str, title: &str| {
+        format!(
+            r#"mutation {{ createResource(input: {{ title: "{title}", slug: "{slug}", types: ["guidebook-tool"],
+                 topics: ["community-trust-and-partnerships"], year: 1895, summary: "{title}" }}) {{ id }} }}"#
+        )
+    };
+    let mut ids = Vec::new();
+    for (slug, title) in [
+        ("canary-mutation-draft", "Zebrafish Mutation Draft"),
+        ("canary-mutation-archived", "Zebrafish Mutation Archived"),
+        (
+            "canary-mutation-unpublished",
+            "Zebrafish Mutation Unpublished",
+        ),
+    ] {
+        let created = app.query_as(&author, &create(slug, title), json!({})).await;
+        ids.push(
+            created["createResource"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let step = async |token: &str, action: &str, id: &str, version: i64| {
+        app.query_as(
+            token,
+            &format!(
+                "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
+            ),
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    };
+    for id in &ids[1..] {
+        step(&author, "submitForReview", id, 1).await;
+        step(&publisher, "approve", id, 1).await;
+        step(&publisher, "publish", id, 1).await;
+    }
+    step(&publisher, "archive", &ids[1], 1).await;
+    step(&publisher, "unpublish", &ids[2], 1).await;
+    // A draft change of a published seed resource, by its publisher.
+    let published = app
+        .query("{ resources(first: 1) { nodes { id } } }", json!({}))
+        .await;
+    let id = published["resources"]["nodes"][0]["id"].as_str().unwrap();
+    let current = app
+        .query_as(
+            &publisher,
+            "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { version } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    app.query_as(
+        &publisher,
+        "mutation($id: ID!, $v: Int!) { updateResource(id: $id, expectedVersion: $v, input: { summary: \"Zebrafish Mutation Change\", year: 1894 }) { id } }",
+        json!({ "id": id, "v": current["node"]["version"] }),
+    )
+    .await;
+}
+
 /// Published documents whose drafts the canaries change, so `node` asks
 /// for them too.
 async fn published_ids(app: &TestApp) -> Vec<(Kind, Uuid)> {
     let mut conn = app.database.connection().await.unwrap();
-    content::load_current_documents(&mut conn)
-        .await
-        .unwrap()
+    let documents = content::load_current_documents(&mut conn).await.unwrap();
+    // The first of each kind: the ones `plant_canaries` changes.
+    Kind::ALL
         .into_iter()
+        .filter_map(|kind| documents.iter().find(|doc| doc.kind == kind))
         .map(|doc| (doc.kind, doc.id))
         .collect()
 }
@@ -305,14 +378,20 @@ fn probe(canaries: &Canaries) -> Probe {
             .iter()
             .map(|(node_type, id)| encode(*node_type, *id).to_string())
             .collect(),
-        search_terms: ["zebrafish", "zebrafish changed title", "community"]
-            .map(String::from)
-            .to_vec(),
+        search_terms: [
+            "zebrafish",
+            "zebrafish changed title",
+            "zebrafish mutation",
+            "community",
+        ]
+        .map(String::from)
+        .to_vec(),
         filters: vec![
             json!({ "topics": ["canary-topic"] }),
             json!({ "types": ["canary-type"] }),
             json!({ "tags": ["canary-tag"] }),
             json!({ "year": 1899 }),
+            json!({ "year": 1895 }),
             json!({ "yearFrom": 1890, "yearTo": 1899 }),
             json!({ "query": "zebrafish" }),
         ],
@@ -407,6 +486,7 @@ async fn nothing_unpublished_reaches_anonymous_or_partner_clients_by_any_path() 
     );
 
     plant_canaries(&app, &ids).await;
+    plant_canaries_through_mutations(&app).await;
 
     let after_anonymous = run_all(&app, None, &queries).await;
     let after_partner = run_all(&app, Some(&partner), &queries).await;

@@ -10,3 +10,4 @@ mod graphql_read;
 mod identity;
 mod schema;
 mod seed_jobs;
+mod workflow;

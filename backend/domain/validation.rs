@@ -30,11 +30,6 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
             });
         }
     };
-    check(
-        is_valid_slug(content.slug()),
-        "slug",
-        "must be lowercase letters and digits separated by single hyphens",
-    );
     match content {
         Content::Topic(TopicContent { name, .. })
         | Content::ResourceType(LabelContent { name, .. })
@@ -69,6 +64,13 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
             check(!title.trim().is_empty(), "title", "must not be empty");
         }
     }
+    // After the name: a missing title also makes an empty slug, and the
+    // title is what the editor has to fix.
+    check(
+        is_valid_slug(content.slug()),
+        "slug",
+        "must be lowercase letters and digits separated by single hyphens",
+    );
     errors
 }
 
@@ -122,6 +124,6 @@ mod tests {
             slug: "Bad Slug".into(),
         });
         let fields: Vec<_> = validate(&label).iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["slug", "name"]);
+        assert_eq!(fields, ["name", "slug"]);
     }
 }

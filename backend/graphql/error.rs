@@ -77,7 +77,7 @@ pub fn unauthenticated(message: impl Into<String>) -> Error {
 
 pub fn validation_failed(field: &str, message: impl std::fmt::Display) -> Error {
     let field = field.to_string();
-    Error::new(format!("{field}: {message}")).extend_with(move |_, extensions| {
+    Error::new(message.to_string()).extend_with(move |_, extensions| {
         extensions.set("code", ErrorCode::ValidationFailed.as_str());
         extensions.set("field", field.as_str());
     })
@@ -85,8 +85,8 @@ pub fn validation_failed(field: &str, message: impl std::fmt::Display) -> Error 
 
 pub fn identity_error(error: IdentityError) -> Error {
     match error {
-        IdentityError::Invalid { field, message } => validation_failed(field, message),
-        IdentityError::EmailTaken => validation_failed("email", "is already in use"),
+        IdentityError::Invalid { field, .. } => validation_failed(field, &error),
+        IdentityError::EmailTaken => validation_failed("email", "email: is already in use"),
         IdentityError::InvalidCredentials => unauthenticated(error.to_string()),
         IdentityError::Unauthenticated => unauthenticated(error.to_string()),
         IdentityError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),

@@ -32,6 +32,8 @@ pub enum Node {
 }
 
 /// Any content item, as workflow mutations return it.
+// Two fields share a type; clippy mistakes them for one attribute twice.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     name = "Content",

@@ -29,7 +29,8 @@ pub enum State {
 }
 
 impl TestApp {
-    async fn admin_who(&self) -> Who {
+    /// An admin user, acting through the editorial service directly.
+    pub async fn admin_who(&self) -> Who {
         let mut conn = self.database.connection().await.unwrap();
         let email = format!("owner-{}@example.org", uuid::Uuid::new_v4());
         let user = beacon::identity::create_user(

@@ -1,0 +1,568 @@
+//! The editorial workflow end to end: real tokens over HTTP, concurrent
+//! editors, readers during publishing, links published in any order, the
+//! scheduler.
+
+use std::time::Duration;
+
+use beacon::domain::access::Role;
+use beacon::domain::patch::Patch;
+use beacon::domain::workflow::WorkflowAction;
+use beacon::editorial::{Arguments, Editorial};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::workflow::State;
+
+/// POSTs to a running server; the JSON body.
+async fn call(
+    address: std::net::SocketAddr,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = reqwest::Client::new()
+        .post(format!("http://{address}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+fn data(body: Value) -> Value {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+    body["data"].clone()
+}
+
+const PUBLIC_TITLE: &str = "{ resource(slug: \"community-policing-playbook\") { title } }";
+
+#[tokio::test]
+async fn an_item_goes_from_author_to_public_with_every_step_audited() {
+    let app = TestApp::seeded().await;
+    let address = app.spawn_server().await;
+    beacon::editorial::scheduler::spawn(
+        app.database.pool.clone(),
+        Editorial::default(),
+        Duration::from_millis(200),
+    );
+    let author = app.sign_in_as(Role::Author).await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    let publisher = app.sign_in_as(Role::Publisher).await;
+    let admin = app.sign_in_as(Role::Admin).await;
+
+    let created = data(
+        call(
+            address,
+            Some(&author),
+            r#"
+        mutation { createResource(input: {
+            title: "Community Policing Playbook", types: ["guidebook-tool"],
+            topics: ["community-trust-and-partnerships"], year: 2024,
+            url: "https://example.org/playbook" }, message: "First draft") {
+          id slug status version publishedVersion hasUnpublishedChanges
+        } }"#,
+            json!({}),
+        )
+        .await,
+    );
+    let resource = &created["createResource"];
+    assert_eq!(resource["slug"], "community-policing-playbook");
+    assert_eq!(resource["status"], "DRAFT");
+    assert_eq!(resource["version"], 1);
+    assert_eq!(resource["publishedVersion"], Value::Null);
+    let id = resource["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        data(call(address, None, PUBLIC_TITLE, json!({})).await)["resource"],
+        Value::Null
+    );
+
+    let step = |token: &str, mutation: &str, version: i64| {
+        let query = format!("mutation($id: ID!, $v: Int!) {{ {mutation} {{ status version }} }}");
+        let token = token.to_string();
+        let id = id.clone();
+        async move {
+            call(
+                address,
+                Some(&token),
+                &query,
+                json!({ "id": id, "v": version }),
+            )
+            .await
+        }
+    };
+    let submitted = data(step(&author, "submitForReview(id: $id, expectedVersion: $v)", 1).await);
+    assert_eq!(submitted["submitForReview"]["status"], "IN_REVIEW");
+    // An editor may not publish; a publisher may not publish before approval.
+    let refused = step(&editor, "publish(id: $id, expectedVersion: $v)", 1).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let refused = step(&publisher, "publish(id: $id, expectedVersion: $v)", 1).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        "INVALID_TRANSITION"
+    );
+    assert_eq!(refused["errors"][0]["extensions"]["status"], "IN_REVIEW");
+    assert!(
+        refused["errors"][0]["extensions"]["allowedActions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("approve"))
+    );
+    data(step(&editor, "approve(id: $id, expectedVersion: $v)", 1).await);
+    let published = data(step(&publisher, "publish(id: $id, expectedVersion: $v)", 1).await);
+    assert_eq!(published["publish"]["status"], "PUBLISHED");
+    assert_eq!(
+        data(call(address, None, PUBLIC_TITLE, json!({})).await)["resource"]["title"],
+        "Community Policing Playbook"
+    );
+
+    // Editing the published item keeps the old title public.
+    let edit = "mutation($id: ID!, $v: Int!, $t: String!) { updateResource(id: $id, expectedVersion: $v, input: { title: $t }) { title status version publishedVersion hasUnpublishedChanges } }";
+    let edited = data(
+        call(
+            address,
+            Some(&author),
+            edit,
+            json!({ "id": id, "v": 1, "t": "Playbook, Second Edition" }),
+        )
+        .await,
+    );
+    assert_eq!(edited["updateResource"]["version"], 2);
+    assert_eq!(edited["updateResource"]["publishedVersion"], 1);
+    assert_eq!(edited["updateResource"]["hasUnpublishedChanges"], true);
+    assert_eq!(edited["updateResource"]["status"], "DRAFT");
+    assert_eq!(
+        data(call(address, None, PUBLIC_TITLE, json!({})).await)["resource"]["title"],
+        "Community Policing Playbook"
+    );
+    // A stale version changes nothing and says what is current.
+    let stale = call(
+        address,
+        Some(&editor),
+        edit,
+        json!({ "id": id, "v": 1, "t": "Lost?" }),
+    )
+    .await;
+    assert_eq!(stale["errors"][0]["extensions"]["code"], "CONFLICT");
+    assert_eq!(stale["errors"][0]["extensions"]["currentVersion"], 2);
+
+    // Scheduled two seconds ahead, published by the scheduler.
+    data(step(&author, "submitForReview(id: $id, expectedVersion: $v)", 2).await);
+    data(step(&editor, "approve(id: $id, expectedVersion: $v)", 2).await);
+    let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let scheduled = data(call(address, Some(&publisher),
+        "mutation($id: ID!, $at: DateTime!) { schedulePublish(id: $id, expectedVersion: 2, at: $at) { ... on Resource { scheduledPublishAt } } }",
+        json!({ "id": id, "at": at })).await);
+    assert_ne!(
+        scheduled["schedulePublish"]["scheduledPublishAt"],
+        Value::Null
+    );
+    let mut title = Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        title =
+            data(call(address, None, PUBLIC_TITLE, json!({})).await)["resource"]["title"].clone();
+        if title == "Playbook, Second Edition" {
+            break;
+        }
+    }
+    assert_eq!(
+        title, "Playbook, Second Edition",
+        "the scheduler published it"
+    );
+
+    // Revert brings the first title back as a new draft.
+    let reverted = data(call(address, Some(&editor),
+        "mutation($id: ID!) { revert(id: $id, expectedVersion: 2, toVersion: 1) { version ... on Resource { title diff(from: 2) { field from to } versions { number author message } } } }",
+        json!({ "id": id })).await);
+    let reverted = &reverted["revert"];
+    assert_eq!(reverted["version"], 3);
+    assert_eq!(reverted["title"], "Community Policing Playbook");
+    assert_eq!(reverted["diff"][0]["field"], "title");
+    assert_eq!(reverted["diff"][0]["to"], "\"Community Policing Playbook\"");
+    assert_eq!(reverted["versions"][0]["message"], "Reverted to version 1");
+    assert_eq!(reverted["versions"][2]["message"], "First draft");
+    assert_eq!(reverted["versions"][2]["author"], "Test User");
+
+    // The audit log has every step, with its actor.
+    let log = data(call(address, Some(&admin),
+        "query($id: ID!) { auditLog(filter: { itemId: $id }) { actor action fromStatus toStatus requestId } }",
+        json!({ "id": id })).await);
+    let actions: Vec<&str> = log["auditLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "submitForReview",
+            "approve",
+            "publish",
+            "update",
+            "submitForReview",
+            "approve",
+            "schedulePublish",
+            "publish",
+            "revert"
+        ]
+    );
+    let entries = log["auditLog"].as_array().unwrap();
+    assert_eq!(entries[1]["actor"], "scheduler");
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry["actor"].as_str().unwrap() == "scheduler"
+                || entry["actor"].as_str().unwrap().starts_with("user:"))
+    );
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e["actor"] != "scheduler")
+            .all(|e| e["requestId"].is_string())
+    );
+    let history = data(call(address, Some(&editor),
+        "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { history { action } } } }",
+        json!({ "id": id })).await);
+    assert_eq!(history["node"]["history"].as_array().unwrap().len(), 10);
+    let forbidden = call(address, Some(&editor), "{ auditLog { id } }", json!({})).await;
+    assert_eq!(forbidden["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn concurrent_editors_never_lose_an_acknowledged_write() {
+    let app = TestApp::new().await;
+    let item = app.tag_in(State::Draft).await;
+    let editors: Vec<String> =
+        futures::future::join_all((0..6).map(|_| app.sign_in_as(Role::Editor))).await;
+    let read = "query($id: ID!) { node(id: $id, preview: true) { ... on Tag { version } } }";
+    let write = "mutation($id: ID!, $v: Int!, $n: String!, $m: String!) { updateTag(id: $id, expectedVersion: $v, input: { name: $n }, message: $m) { version } }";
+    let clients = editors.iter().enumerate().map(|(client, token)| {
+        let app = &app;
+        let id = item.id.clone();
+        async move {
+            let mut acknowledged = Vec::new();
+            let mut conflicts = 0;
+            for round in 0..6 {
+                let version =
+                    app.query_as(token, read, json!({ "id": id })).await["node"]["version"]
+                        .as_i64()
+                        .unwrap();
+                let message = format!("client {client} round {round}");
+                let (_, body) = app
+                    .post_as(
+                        Some(token),
+                        write,
+                        json!({ "id": id, "v": version, "n": message, "m": message }),
+                    )
+                    .await;
+                match body["errors"][0]["extensions"]["code"].as_str() {
+                    None => acknowledged.push(message),
+                    Some("CONFLICT") => conflicts += 1,
+                    Some(other) => panic!("{other}: {body}"),
+                }
+            }
+            (acknowledged, conflicts)
+        }
+    });
+    let results = futures::future::join_all(clients).await;
+    let acknowledged: Vec<String> = results.iter().flat_map(|(acks, _)| acks.clone()).collect();
+    let conflicts: usize = results.iter().map(|(_, conflicts)| conflicts).sum();
+    assert_eq!(acknowledged.len() + conflicts, 36);
+    assert!(!acknowledged.is_empty());
+
+    let admin = app.sign_in_as(Role::Admin).await;
+    let history = app
+        .query_as(&admin, "query($id: ID!) { node(id: $id, preview: true) { ... on Tag { version versions(first: 100) { number message } } } }", json!({ "id": item.id }))
+        .await;
+    let versions = history["node"]["versions"].as_array().unwrap();
+    assert_eq!(
+        versions.len(),
+        acknowledged.len() + 1,
+        "one version per acknowledged write, plus the first"
+    );
+    assert_eq!(history["node"]["version"], versions.len());
+    for message in &acknowledged {
+        assert!(
+            versions.iter().any(|v| v["message"] == message.as_str()),
+            "{message} vanished"
+        );
+    }
+}
+
+#[tokio::test]
+async fn readers_during_publishing_see_one_whole_version() {
+    let app = TestApp::seeded().await;
+    let editorial = Editorial {
+        policy: beacon::domain::workflow::Policy {
+            review_required: false,
+        },
+    };
+    let publisher = app.sign_in_as(Role::Publisher).await;
+    let created = app
+        .query_as(&publisher, r#"mutation { createResource(input: { title: "Atomic", slug: "atomic", types: ["guidebook-tool"], year: 2000, summary: "0" }) { id } }"#, json!({}))
+        .await;
+    let id = created["createResource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, uuid) = beacon::graphql::ids::decode(&id).unwrap();
+    let who = app.admin_who().await;
+    let mut conn = app.database.connection().await.unwrap();
+    editorial
+        .act(
+            &mut conn,
+            &who,
+            uuid,
+            Some(1),
+            WorkflowAction::Publish,
+            Arguments::default(),
+        )
+        .await
+        .unwrap();
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let writer = async {
+        for n in 1..=25 {
+            let patch = Patch::Resource(beacon::domain::patch::ResourcePatch {
+                summary: Some(Some(n.to_string())),
+                year: Some(Some(2000 + n)),
+                ..Default::default()
+            });
+            editorial
+                .update(&mut conn, &who, uuid, n, &patch, "")
+                .await
+                .unwrap();
+            editorial
+                .act(
+                    &mut conn,
+                    &who,
+                    uuid,
+                    Some(n + 1),
+                    WorkflowAction::Publish,
+                    Arguments::default(),
+                )
+                .await
+                .unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let reader = async {
+        let mut seen = std::collections::BTreeSet::new();
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let data = app
+                .query(
+                    "{ resource(slug: \"atomic\") { year summary topics { id } } }",
+                    json!({}),
+                )
+                .await;
+            let year = data["resource"]["year"].as_i64().unwrap();
+            let summary: i64 = data["resource"]["summary"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(year - 2000, summary, "a mix of two versions: {data}");
+            seen.insert(summary);
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(writer, reader);
+    assert!(!seen.is_empty());
+}
+
+#[tokio::test]
+async fn linked_drafts_published_in_either_order_keep_their_link() {
+    let app = TestApp::seeded().await;
+    let publisher = app.sign_in_as(Role::Publisher).await;
+    for (name, order) in [
+        ("first", ["topic", "resource"]),
+        ("second", ["resource", "topic"]),
+    ] {
+        let topic = app
+            .query_as(&publisher, &format!(r#"mutation {{ createTopic(input: {{ name: "Topic {name}" }}) {{ id version }} }}"#), json!({}))
+            .await["createTopic"]["id"]
+            .clone();
+        let resource = app
+            .query_as(&publisher, &format!(r#"mutation {{ createResource(input: {{ title: "Linked {name}", types: ["guidebook-tool"], topics: ["topic-{name}"] }}) {{ id }} }}"#), json!({}))
+            .await["createResource"]["id"]
+            .clone();
+        let ids = [("topic", topic), ("resource", resource)];
+        for which in order {
+            let id = &ids.iter().find(|(kind, _)| *kind == which).unwrap().1;
+            for action in ["submitForReview", "approve", "publish"] {
+                app.query_as(
+                    &publisher,
+                    &format!(
+                        "mutation($id: ID!) {{ {action}(id: $id, expectedVersion: 1) {{ id }} }}"
+                    ),
+                    json!({ "id": id }),
+                )
+                .await;
+            }
+        }
+        let public = app
+            .query(&format!(r#"{{ resource(slug: "linked-{name}") {{ topics {{ name }} }} topic(slug: "topic-{name}") {{ resources {{ nodes {{ slug }} }} }} }}"#), json!({}))
+            .await;
+        assert_eq!(
+            public["resource"]["topics"],
+            json!([{ "name": format!("Topic {name}") }]),
+            "{order:?}"
+        );
+        assert_eq!(
+            public["topic"]["resources"]["nodes"],
+            json!([{ "slug": format!("linked-{name}") }])
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
+    let app = TestApp::seeded().await;
+    let author = app.sign_in_as(Role::Author).await;
+    for (input, field) in [
+        (r#"{ types: ["guidebook-tool"] }"#, "input.title"),
+        (r#"{ title: "T", types: ["no-such-type"] }"#, "input.types"),
+        (
+            r#"{ title: "T", types: ["guidebook-tool"], year: 1066 }"#,
+            "input.year",
+        ),
+        (
+            r#"{ title: "T", types: ["guidebook-tool"], url: "javascript:alert(1)" }"#,
+            "input.url",
+        ),
+        (
+            r#"{ title: "T", types: ["guidebook-tool"], slug: "Not A Slug" }"#,
+            "input.slug",
+        ),
+        (r#"{ title: "Building Trust", types: [] }"#, "input.types"),
+    ] {
+        let (_, body) = app
+            .post_as(
+                Some(&author),
+                &format!("mutation {{ createResource(input: {input}) {{ id }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "VALIDATION_FAILED",
+            "{input}: {body}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], field,
+            "{input}: {body}"
+        );
+        assert!(!body.to_string().contains("SQL") && !body.to_string().contains("diesel"));
+    }
+    let taken = app
+        .post_as(Some(&author), r#"mutation { createTopic(input: { name: "Community Trust and Partnerships" }) { id } }"#, json!({}))
+        .await
+        .1;
+    assert_eq!(
+        taken["errors"][0]["extensions"]["field"], "input.slug",
+        "{taken}"
+    );
+    let total = app
+        .query("{ resources(preview: false) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(total["resources"]["totalCount"], 8);
+    let mut conn = app.database.connection().await.unwrap();
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    let audit: Count = diesel::sql_query("SELECT count(*) AS count FROM audit_log")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(audit.count, 0, "refused changes leave no trace");
+}
+
+#[tokio::test]
+async fn two_schedulers_publish_each_due_item_exactly_once() {
+    let app = TestApp::new().await;
+    let mut items = Vec::new();
+    for _ in 0..12 {
+        items.push(app.tag_in(State::Scheduled).await);
+    }
+    // Make them due now.
+    let mut conn = app.database.connection().await.unwrap();
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let editorial = Editorial::default();
+    let run = || async {
+        let mut conn = app.database.connection().await.unwrap();
+        editorial.run_due(&mut conn).await.unwrap()
+    };
+    let (first, second) = tokio::join!(run(), run());
+    assert_eq!(
+        first + second,
+        12,
+        "every item handled by exactly one of them"
+    );
+    let admin = app.sign_in_as(Role::Admin).await;
+    let log = app
+        .query_as(
+            &admin,
+            "{ auditLog(filter: { action: \"publish\" }, first: 100) { actor itemId } }",
+            json!({}),
+        )
+        .await;
+    let published: Vec<&Value> = log["auditLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "scheduler")
+        .collect();
+    assert_eq!(published.len(), 12);
+    let again = {
+        let mut conn = app.database.connection().await.unwrap();
+        editorial.run_due(&mut conn).await.unwrap()
+    };
+    assert_eq!(again, 0);
+    let public = app.query("{ tags { slug } }", json!({})).await;
+    assert_eq!(public["tags"].as_array().unwrap().len(), 12);
+}
+
+#[tokio::test]
+async fn a_schedule_made_stale_by_an_edit_is_skipped_and_explained() {
+    let app = TestApp::new().await;
+    let item = app.tag_in(State::Scheduled).await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    app.query_as(&editor, "mutation($id: ID!) { updateTag(id: $id, expectedVersion: 1, input: { name: \"Changed after approval\" }) { status } }", json!({ "id": item.id }))
+        .await;
+    let mut conn = app.database.connection().await.unwrap();
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(Editorial::default().run_due(&mut conn).await.unwrap(), 1);
+    let admin = app.sign_in_as(Role::Admin).await;
+    let log = app
+        .query_as(
+            &admin,
+            "{ auditLog(first: 1) { action detail } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(log["auditLog"][0]["action"], "scheduleSkipped");
+    assert!(
+        log["auditLog"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("DRAFT")
+    );
+    assert_eq!(
+        app.query("{ tags { slug } }", json!({})).await["tags"],
+        json!([])
+    );
+}
