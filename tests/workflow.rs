@@ -566,3 +566,103 @@ async fn a_schedule_made_stale_by_an_edit_is_skipped_and_explained() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
+    let app = TestApp::seeded().await;
+    let publisher = app.sign_in_as(Role::Publisher).await;
+    // The content as the seed files will have it, before editors act.
+    let export = {
+        let mut conn = app.database.connection().await.unwrap();
+        beacon::seed::export::build(
+            beacon::db::content::load_published_documents(&mut conn)
+                .await
+                .unwrap(),
+        )
+    };
+    let nodes = app
+        .query_as(
+            &publisher,
+            "{ resources(first: 2, preview: true) { nodes { id slug version } } }",
+            json!({}),
+        )
+        .await;
+    let edited = nodes["resources"]["nodes"][0].clone();
+    let archived = nodes["resources"]["nodes"][1].clone();
+    app.query_as(
+        &publisher,
+        "mutation($id: ID!, $v: Int!) { updateResource(id: $id, expectedVersion: $v, input: { title: \"Edited in Beacon\" }) { id } }",
+        json!({ "id": edited["id"], "v": edited["version"] }),
+    )
+    .await;
+    app.query_as(
+        &publisher,
+        "mutation($id: ID!, $v: Int!) { archive(id: $id, expectedVersion: $v) { id } }",
+        json!({ "id": archived["id"], "v": archived["version"] }),
+    )
+    .await;
+
+    // The seed files now say something else about both.
+    let mut file = serde_json::to_value(&export).unwrap();
+    for resource in file["resources"].as_array_mut().unwrap() {
+        resource["summary"] = json!("Changed by the seed files");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("content.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let report = app.seed(std::slice::from_ref(&path)).await.unwrap();
+    let text = report.to_string();
+    assert!(
+        report
+            .kept
+            .iter()
+            .any(|kept| kept.ends_with(edited["slug"].as_str().unwrap())),
+        "{text}"
+    );
+    assert!(text.contains("Kept"), "{text}");
+
+    let editor = app.sign_in_as(Role::Editor).await;
+    let after = app
+        .query_as(
+            &editor,
+            "query($a: ID!, $b: ID!) { a: node(id: $a, preview: true) { ... on Resource { title summary status } } b: node(id: $b, preview: true) { ... on Resource { status } } }",
+            json!({ "a": edited["id"], "b": archived["id"] }),
+        )
+        .await;
+    assert_eq!(after["a"]["title"], "Edited in Beacon");
+    assert_ne!(after["a"]["summary"], "Changed by the seed files");
+    assert_eq!(
+        after["b"]["status"], "ARCHIVED",
+        "a seed run does not bring back what was archived"
+    );
+    let untouched = app
+        .query("{ resources(first: 100) { nodes { summary } } }", json!({}))
+        .await;
+    assert!(
+        untouched["resources"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["summary"] == "Changed by the seed files"),
+        "the rest was updated"
+    );
+    let admin = app.sign_in_as(Role::Admin).await;
+    let log = app
+        .query_as(
+            &admin,
+            "{ auditLog(filter: { action: \"seedRun\" }) { actor detail } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        log["auditLog"].as_array().unwrap().len(),
+        2,
+        "one per seed run that wrote"
+    );
+    assert!(
+        log["auditLog"][0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("seed:")
+    );
+}

@@ -496,44 +496,61 @@ struct OwnedResource {
     row: ResourceRow,
 }
 
+/// How seed jobs sign the versions they write.
+pub const SEED_AUTHOR: &str = "seed:";
+
 /// Every document with its current draft snapshot, for the seed resolver.
 pub async fn load_current_documents(
     conn: &mut AsyncPgConnection,
 ) -> DbResult<Vec<WorkingDocument>> {
-    let rows: Vec<(Uuid, String, String, Option<String>, i32, serde_json::Value)> =
-        documents::table
-            .inner_join(
-                document_versions::table.on(document_versions::document_id
-                    .eq(documents::id)
-                    .and(document_versions::version.eq(documents::draft_version))),
-            )
-            .select((
-                documents::id,
-                documents::kind,
-                documents::slug,
-                documents::seed_key,
-                documents::draft_version,
-                document_versions::content,
-            ))
-            .order(documents::created_at.asc())
-            .load(conn)
-            .await?;
+    type Row = (
+        Uuid,
+        String,
+        String,
+        Option<String>,
+        i32,
+        serde_json::Value,
+        String,
+        String,
+    );
+    let rows: Vec<Row> = documents::table
+        .inner_join(
+            document_versions::table.on(document_versions::document_id
+                .eq(documents::id)
+                .and(document_versions::version.eq(documents::draft_version))),
+        )
+        .select((
+            documents::id,
+            documents::kind,
+            documents::slug,
+            documents::seed_key,
+            documents::draft_version,
+            document_versions::content,
+            documents::status,
+            document_versions::author,
+        ))
+        .order(documents::created_at.asc())
+        .load(conn)
+        .await?;
     rows.into_iter()
-        .map(|(id, kind, slug, seed_key, version, json)| {
-            let kind = Kind::parse(&kind).ok_or_else(|| corrupt(id, "unknown kind"))?;
-            let content =
-                Content::from_json(kind, json).map_err(|error| corrupt(id, &error.to_string()))?;
-            Ok(WorkingDocument {
-                id,
-                kind,
-                slug,
-                seed_key,
-                version,
-                original: Some(content.clone()),
-                content,
-                origin: None,
-            })
-        })
+        .map(
+            |(id, kind, slug, seed_key, version, json, status, author)| {
+                let kind = Kind::parse(&kind).ok_or_else(|| corrupt(id, "unknown kind"))?;
+                let content = Content::from_json(kind, json)
+                    .map_err(|error| corrupt(id, &error.to_string()))?;
+                Ok(WorkingDocument {
+                    id,
+                    kind,
+                    slug,
+                    seed_key,
+                    version,
+                    original: Some(content.clone()),
+                    content,
+                    held_by_editors: status != "published" || !author.starts_with(SEED_AUTHOR),
+                    origin: None,
+                })
+            },
+        )
         .collect()
 }
 

@@ -83,6 +83,9 @@ pub struct SeedReport {
     /// Keyed by kind: topic, resource_type, tag, resource, module.
     pub counts: BTreeMap<String, Counts>,
     pub warnings: Vec<String>,
+    /// Items the files would change that editors have taken over since the
+    /// last seed (edited, unpublished or archived in Beacon): left as they are.
+    pub kept: Vec<String>,
     pub elapsed_ms: u128,
 }
 
@@ -131,6 +134,14 @@ impl std::fmt::Display for SeedReport {
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
         }
+        if !self.kept.is_empty() {
+            writeln!(
+                f,
+                "Kept {} item(s) editors changed in Beacon since the last seed (the files' versions were not applied): {}",
+                self.kept.len(),
+                self.kept.join(", ")
+            )?;
+        }
         Ok(())
     }
 }
@@ -138,7 +149,7 @@ impl std::fmt::Display for SeedReport {
 /// Serializes seed jobs across every process that shares the database.
 pub const SEED_LOCK_KEY: i64 = 0x6265_6163_6f6e_5344; // "beaconSD"
 
-const SEED_AUTHOR_PREFIX: &str = "seed:";
+const SEED_AUTHOR_PREFIX: &str = content::SEED_AUTHOR;
 
 /// A run that creates or updates at least this many items refreshes the
 /// planner's statistics afterwards.
@@ -178,7 +189,7 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
         seed_runs::start(&mut conn, run_id, &set.files).await?;
     }
     let outcome = apply(&mut conn, &set, run_id, options, &progress).await;
-    if let Ok(counts) = &outcome
+    if let Ok((counts, _)) = &outcome
         && !options.dry_run
         && changed_items(counts) >= REFRESH_STATISTICS_AFTER
     {
@@ -189,7 +200,7 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
     }
     let elapsed_ms = started.elapsed().as_millis();
     match outcome {
-        Ok(counts) => {
+        Ok((counts, kept)) => {
             if !options.dry_run {
                 seed_runs::succeed(&mut conn, run_id, &counts).await?;
             }
@@ -200,6 +211,7 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
                 files: set.files,
                 counts,
                 warnings: set.warnings,
+                kept,
                 elapsed_ms,
             })
         }
@@ -219,7 +231,7 @@ async fn apply(
     run_id: Uuid,
     options: &SeedOptions,
     progress: &Progress,
-) -> Result<BTreeMap<String, Counts>, SeedError> {
+) -> Result<(BTreeMap<String, Counts>, Vec<String>), SeedError> {
     let dry_run = options.dry_run;
     let wait = options.wait;
     conn.transaction::<_, SeedError, _>(async |conn| {
@@ -242,7 +254,23 @@ async fn apply(
             "resolving against {} existing item(s)",
             existing.len()
         ));
-        let resolver = resolve::resolve(set, existing)?;
+        let mut resolver = resolve::resolve(set, existing)?;
+        // Nothing editors do is silently lost: what they took over stays
+        // theirs, and the report names it.
+        let mut kept = Vec::new();
+        for document in &mut resolver.documents {
+            if document.held_by_editors
+                && document.is_changed()
+                && let Some(original) = &document.original
+            {
+                kept.push(format!(
+                    "{} {}",
+                    document.kind.as_str().replace('_', " "),
+                    document.slug
+                ));
+                document.content = original.clone();
+            }
+        }
         let counts = count(&resolver.documents);
         if !dry_run {
             let changed: Vec<&WorkingDocument> = resolver
@@ -261,9 +289,28 @@ async fn apply(
                 })
                 .collect();
             write(conn, &changed, &names, run_id, progress).await?;
+            let detail = serde_json::json!({ "counts": counts, "kept": kept });
+            let actor = format!("{SEED_AUTHOR_PREFIX}{run_id}");
+            crate::db::editorial::audit(
+                conn,
+                &crate::db::editorial::NewAuditEntry {
+                    actor: &actor,
+                    actor_user_id: None,
+                    action: "seedRun",
+                    document_id: None,
+                    kind: None,
+                    from_version: None,
+                    to_version: None,
+                    from_status: None,
+                    to_status: None,
+                    request_id: None,
+                    detail,
+                },
+            )
+            .await?;
             progress.step("committing");
         }
-        Ok(counts)
+        Ok((counts, kept))
     })
     .await
 }

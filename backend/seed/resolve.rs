@@ -25,6 +25,9 @@ pub struct WorkingDocument {
     /// The current draft snapshot; `None` for a new document.
     pub original: Option<Content>,
     pub content: Content,
+    /// Editors have taken it over since a seed job last wrote it (edited,
+    /// unpublished or archived it): seed jobs leave it as it is.
+    pub held_by_editors: bool,
     /// Where this run mentioned it first.
     pub origin: Option<Origin>,
 }
@@ -161,6 +164,7 @@ impl Resolver {
             version: 0,
             original: None,
             content,
+            held_by_editors: false,
             origin: Some(origin.clone()),
         }))
     }
