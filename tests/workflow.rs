@@ -666,3 +666,48 @@ async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
             .starts_with("seed:")
     );
 }
+
+#[tokio::test]
+async fn renaming_a_topic_is_searchable_once_published_and_not_before() {
+    let app = TestApp::seeded().await;
+    let publisher = app.sign_in_as(Role::Publisher).await;
+    let topic = app
+        .query_as(
+            &publisher,
+            "{ topic(slug: \"community-trust-and-partnerships\", preview: true) { id version } }",
+            json!({}),
+        )
+        .await["topic"]
+        .clone();
+    app.query_as(
+        &publisher,
+        "mutation($id: ID!, $v: Int!) { updateTopic(id: $id, expectedVersion: $v, input: { name: \"Quokka Relations\" }) { id } }",
+        json!({ "id": topic["id"], "v": topic["version"] }),
+    )
+    .await;
+    let search = "query($p: Boolean!) { search(query: \"quokka\", kinds: [RESOURCE], preview: $p) { totalCount } }";
+    assert_eq!(
+        app.query(search, json!({ "p": false })).await["search"]["totalCount"],
+        0
+    );
+    let previewed = app.query_as(&publisher, search, json!({ "p": true })).await;
+    assert_eq!(
+        previewed["search"]["totalCount"], 8,
+        "drafts find the new name"
+    );
+    let version = topic["version"].as_i64().unwrap() + 1;
+    for action in ["submitForReview", "approve", "publish"] {
+        app.query_as(
+            &publisher,
+            &format!(
+                "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
+            ),
+            json!({ "id": topic["id"], "v": version }),
+        )
+        .await;
+    }
+    assert_eq!(
+        app.query(search, json!({ "p": false })).await["search"]["totalCount"],
+        8
+    );
+}

@@ -79,6 +79,49 @@ async fn project_one(
     projection::project(conn, stage, std::slice::from_ref(&item)).await
 }
 
+/// Resources and modules keep the names of their topics and types in their
+/// search text; when a topic or type changes in `stage`, theirs follow.
+async fn refresh_dependents(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    content: &Content,
+    id: Uuid,
+) -> DbResult<()> {
+    if !matches!(content, Content::Topic(_) | Content::ResourceType(_)) {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "UPDATE resources AS r
+            SET search_vector = setweight(to_tsvector('english', r.title), 'A')
+                || setweight(to_tsvector('english', coalesce((
+                       SELECT string_agg(name, ' ') FROM (
+                           SELECT name FROM topics t WHERE t.stage = r.stage AND t.id = ANY(r.topic_ids)
+                           UNION ALL
+                           SELECT name FROM resource_types y
+                            WHERE y.stage = r.stage AND y.id = ANY(r.type_ids)) AS linked), '')), 'B')
+                || setweight(to_tsvector('english',
+                       coalesce(r.summary, '') || ' ' || coalesce(r.publisher, '')), 'C')
+          WHERE r.stage = $1 AND (r.topic_ids @> ARRAY[$2] OR r.type_ids @> ARRAY[$2])",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<SqlUuid, _>(id)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "UPDATE modules AS m
+            SET search_vector = setweight(to_tsvector('english', m.title), 'A')
+                || setweight(to_tsvector('english', coalesce((
+                       SELECT name FROM topics t WHERE t.stage = m.stage AND t.id = m.topic_id), '')), 'B')
+                || setweight(to_tsvector('english', m.intro), 'C')
+          WHERE m.stage = $1 AND m.topic_id = $2",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<SqlUuid, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A new document whose first version is a draft, visible in preview only.
 /// The caller picks the id (`Uuid::now_v7()`), so it can name the document
 /// before it exists.
@@ -173,6 +216,7 @@ pub async fn save_draft(
         pointers.first_published_at,
     )
     .await?;
+    refresh_dependents(conn, Stage::Draft, content, id).await?;
     Ok(version)
 }
 
@@ -211,7 +255,8 @@ pub async fn publish(conn: &mut AsyncPgConnection, id: Uuid, content: &Content) 
         published_at: pointers.first_published_at,
         related_names: String::new(),
     };
-    projection::publish_drafts(conn, std::slice::from_ref(&item)).await
+    projection::publish_drafts(conn, std::slice::from_ref(&item)).await?;
+    refresh_dependents(conn, Stage::Published, content, id).await
 }
 
 /// Takes a document off the public side, as `unpublish` (back to draft) or
@@ -231,5 +276,6 @@ pub async fn withdraw(
     .bind::<Text, _>(status)
     .execute(conn)
     .await?;
-    projection::remove_documents(conn, Stage::Published, content.kind(), &[id]).await
+    projection::remove_documents(conn, Stage::Published, content.kind(), &[id]).await?;
+    refresh_dependents(conn, Stage::Published, content, id).await
 }
