@@ -712,3 +712,44 @@ async fn renaming_a_topic_is_searchable_once_published_and_not_before() {
         8
     );
 }
+
+#[tokio::test]
+async fn editor_fields_cost_the_same_statements_for_any_page_size() {
+    let app = TestApp::seeded().await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    // Every resource gets a comment and a second version by a user.
+    let page = app
+        .query_as(
+            &editor,
+            "{ resources(preview: true, first: 100) { nodes { id version } } }",
+            json!({}),
+        )
+        .await;
+    for node in page["resources"]["nodes"].as_array().unwrap() {
+        app.query_as(
+            &editor,
+            "mutation($id: ID!, $v: Int!) { updateResource(id: $id, expectedVersion: $v, input: { summary: \"Edited\" }) { id } addComment(id: $id, body: \"Checked\") { id } }",
+            json!({ "id": node["id"], "v": node["version"] }),
+        )
+        .await;
+    }
+    let query = "query($n: Int!) { resources(preview: true, first: $n) { nodes { status version publishedVersion hasUnpublishedChanges versions { number author } comments { author body } history { action } } } }";
+    let statements = |n: i64| {
+        let app = &app;
+        let editor = &editor;
+        async move {
+            let before = app.database.statements_executed();
+            let data = app.query_as(editor, query, json!({ "n": n })).await;
+            let nodes = data["resources"]["nodes"].as_array().unwrap().clone();
+            assert_eq!(nodes.len() as i64, n);
+            assert_eq!(nodes[0]["comments"][0]["author"], "Test User");
+            assert_eq!(nodes[0]["versions"][0]["author"], "Test User");
+            app.database.statements_executed() - before
+        }
+    };
+    let (two, eight) = (statements(2).await, statements(8).await);
+    assert_eq!(
+        two, eight,
+        "statements per request must not grow with the page"
+    );
+}

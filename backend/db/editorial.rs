@@ -107,7 +107,7 @@ pub async fn version_content(
         .optional()
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = document_versions)]
 pub struct VersionRow {
     pub document_id: Uuid,
@@ -137,6 +137,29 @@ pub async fn versions(
         .select(VersionRow::as_select())
         .load(conn)
         .await
+}
+
+/// The newest `limit` versions of each document, older than `before` when
+/// given: one statement for a page of items.
+pub async fn versions_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    before: Option<i32>,
+    limit: i64,
+) -> DbResult<Vec<VersionRow>> {
+    diesel::sql_query(
+        "SELECT document_id, version, author, author_id, message, created_at FROM (
+             SELECT *, row_number() OVER (PARTITION BY document_id ORDER BY version DESC) AS n
+               FROM document_versions
+              WHERE document_id = ANY($1) AND ($2::integer IS NULL OR version < $2)) AS v
+          WHERE n <= $3
+          ORDER BY document_id, version DESC",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Integer>, _>(before)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await
 }
 
 pub async fn set_status(conn: &mut AsyncPgConnection, id: Uuid, status: &str) -> DbResult<()> {
@@ -264,6 +287,16 @@ pub struct AuditFilter {
     pub document_id: Option<Uuid>,
     pub actor: Option<String>,
     pub action: Option<String>,
+}
+
+/// Each document's entries, newest first.
+pub async fn audit_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<AuditRow>> {
+    audit_log::table
+        .filter(audit_log::document_id.eq_any(ids))
+        .order(audit_log::id.desc())
+        .select(AuditRow::as_select())
+        .load(conn)
+        .await
 }
 
 /// Newest first, older than `before` when given.

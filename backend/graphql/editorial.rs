@@ -10,13 +10,15 @@ use uuid::Uuid;
 use super::access::{loaders, require, viewer};
 use super::error::{ErrorCode, client_error, internal, validation_failed};
 use super::ids::{NodeType, decode, encode};
-use super::loaders::{MetaById, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use super::loaders::{
+    CommentsOf, HistoryOf, MetaById, ModuleById, ResourceById, ResourceTypeById, TagById,
+    TopicById, UserName, VersionsOf,
+};
 use super::query::connection_to_db;
 use super::types::{ContentItem, Module, Resource, ResourceType, Tag, Topic};
 use crate::db::editorial::{
     self as store, AuditFilter as StoreAuditFilter, AuditRow, DocumentMeta,
 };
-use crate::db::identity as users;
 use crate::domain::access::{self, Action};
 use crate::domain::patch::{LabelPatch, ModulePatch, Patch, ResourcePatch, TopicPatch};
 use crate::domain::workflow::{Status, WorkflowAction};
@@ -153,23 +155,16 @@ impl AuditEntry {
     }
 }
 
-/// Names for authors: users by name, anything else by its label.
-async fn author_names(
-    ctx: &Context<'_>,
-    ids: impl Iterator<Item = Option<Uuid>>,
-) -> Result<std::collections::HashMap<Uuid, String>> {
-    let ids: Vec<Uuid> = ids.flatten().collect();
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let mut conn = connection_to_db(ctx).await?;
-    let rows = users::users_by_id(&mut conn, &ids)
+/// A user's name when `user` is one, else the label the row was written with.
+async fn author_name(ctx: &Context<'_>, user: Option<Uuid>, label: String) -> Result<String> {
+    let Some(user) = user else {
+        return Ok(label);
+    };
+    let name = loaders(ctx, Stage::Published)?
+        .load_one(UserName(user))
         .await
         .map_err(internal)?;
-    Ok(rows
-        .into_iter()
-        .map(|user| (user.id, user.display_name))
-        .collect())
+    Ok(name.unwrap_or(label))
 }
 
 pub async fn versions(
@@ -185,25 +180,26 @@ pub async fn versions(
     if !(0..=100).contains(&first) {
         return Err(super::error::bad_input("`first` must be between 0 and 100"));
     }
-    let mut conn = connection_to_db(ctx).await?;
-    let rows = store::versions(&mut conn, id, after, i64::from(first))
+    let key = VersionsOf {
+        id,
+        first,
+        before: after,
+    };
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(key)
         .await
-        .map_err(internal)?;
-    drop(conn);
-    let names = author_names(ctx, rows.iter().map(|row| row.author_id)).await?;
-    Ok(Some(
-        rows.into_iter()
-            .map(|row| Version {
-                number: row.version,
-                author: row
-                    .author_id
-                    .and_then(|id| names.get(&id).cloned())
-                    .unwrap_or(row.author),
-                created_at: row.created_at,
-                message: row.message,
-            })
-            .collect(),
-    ))
+        .map_err(internal)?
+        .unwrap_or_default();
+    let mut versions = Vec::with_capacity(rows.len());
+    for row in rows {
+        versions.push(Version {
+            number: row.version,
+            author: author_name(ctx, row.author_id, row.author).await?,
+            created_at: row.created_at,
+            message: row.message,
+        });
+    }
+    Ok(Some(versions))
 }
 
 pub async fn diff(
@@ -245,40 +241,33 @@ pub async fn comments(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<Comment>
     if !may_preview(ctx) {
         return Ok(None);
     }
-    let mut conn = connection_to_db(ctx).await?;
-    let rows = store::comments_of(&mut conn, &[id])
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(CommentsOf(id))
         .await
-        .map_err(internal)?;
-    drop(conn);
-    let names = author_names(ctx, rows.iter().map(|row| row.author_id)).await?;
-    Ok(Some(
-        rows.into_iter()
-            .map(|row| Comment {
-                id: ID(row.id.to_string()),
-                author: row
-                    .author_id
-                    .and_then(|id| names.get(&id).cloned())
-                    .unwrap_or(row.author),
-                body: row.body,
-                version: row.version,
-                created_at: row.created_at,
-            })
-            .collect(),
-    ))
+        .map_err(internal)?
+        .unwrap_or_default();
+    let mut comments = Vec::with_capacity(rows.len());
+    for row in rows {
+        comments.push(Comment {
+            id: ID(row.id.to_string()),
+            author: author_name(ctx, row.author_id, row.author).await?,
+            body: row.body,
+            version: row.version,
+            created_at: row.created_at,
+        });
+    }
+    Ok(Some(comments))
 }
 
 pub async fn history(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<AuditEntry>>> {
     if !may_preview(ctx) {
         return Ok(None);
     }
-    let mut conn = connection_to_db(ctx).await?;
-    let filter = StoreAuditFilter {
-        document_id: Some(id),
-        ..Default::default()
-    };
-    let rows = store::audit_entries(&mut conn, &filter, None, 1000)
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(HistoryOf(id))
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .unwrap_or_default();
     Ok(Some(rows.into_iter().map(AuditEntry).collect()))
 }
 

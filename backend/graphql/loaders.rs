@@ -295,3 +295,98 @@ impl Loader<MetaById> for ContentLoader {
             .collect())
     }
 }
+
+/// Loads rows that belong to documents, grouped by owner, in one statement.
+macro_rules! owned_rows_loader {
+    ($key:ident, $value:ty, |$conn:ident, $ids:ident| $load:expr, |$row:ident| $owner:expr) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
+        impl Loader<$key> for ContentLoader {
+            type Value = Vec<$value>;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
+                let $ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+                let mut connection = self.connection().await?;
+                let $conn = &mut connection;
+                let rows: Vec<$value> = $load.await.map_err(db_error)?;
+                Ok(group(
+                    keys,
+                    rows.into_iter().map(|$row| ($owner, $row)).collect(),
+                    $key,
+                ))
+            }
+        }
+    };
+}
+
+owned_rows_loader!(
+    CommentsOf,
+    crate::db::editorial::CommentRow,
+    |conn, ids| crate::db::editorial::comments_of(conn, &ids),
+    |row| row.document_id
+);
+owned_rows_loader!(
+    HistoryOf,
+    crate::db::editorial::AuditRow,
+    |conn, ids| crate::db::editorial::audit_of(conn, &ids),
+    |row| row.document_id.unwrap_or_default()
+);
+
+/// A page of one document's versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VersionsOf {
+    pub id: Uuid,
+    pub first: i32,
+    pub before: Option<i32>,
+}
+
+impl Loader<VersionsOf> for ContentLoader {
+    type Value = Vec<crate::db::editorial::VersionRow>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[VersionsOf],
+    ) -> Result<HashMap<VersionsOf, Self::Value>, LoadError> {
+        let mut conn = self.connection().await?;
+        let mut out = HashMap::new();
+        // One statement per distinct page shape; usually there is one.
+        for ((first, before), ids) in by_query(keys, |key| ((key.first, key.before), key.id)) {
+            let rows = crate::db::editorial::versions_of(&mut conn, &ids, before, i64::from(first))
+                .await
+                .map_err(db_error)?;
+            let grouped = group(
+                &ids,
+                rows.into_iter().map(|row| (row.document_id, row)).collect(),
+                |id| id,
+            );
+            for (id, rows) in grouped {
+                out.insert(VersionsOf { id, first, before }, rows);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Users' display names, for authors of versions and comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserName(pub Uuid);
+
+impl Loader<UserName> for ContentLoader {
+    type Value = String;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UserName]) -> Result<HashMap<UserName, String>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let mut conn = self.connection().await?;
+        let rows = crate::db::identity::users_by_id(&mut conn, &ids)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|user| (UserName(user.id), user.display_name))
+            .collect())
+    }
+}
