@@ -243,6 +243,8 @@ fn help_documents_every_command_and_schema_prints_the_sdl() {
         "seed",
         "export",
         "schema",
+        "user",
+        "token",
         "--database-url",
         "--data-dir",
         "--log",

@@ -226,15 +226,22 @@ impl SchemaInfo {
 
     /// Arguments of a field below the root: a full page, the filter under
     /// test, and placeholders for anything required.
-    fn nested_arguments(&self, field: &Field, filter: Option<&Value>) -> String {
+    /// A field's arguments: those `chosen` gives, then a full page, the
+    /// filter under test and placeholders for anything else required.
+    fn arguments(
+        &self,
+        field: &Field,
+        filter: Option<&Value>,
+        chosen: impl Fn(&Input) -> Option<Value>,
+    ) -> String {
         let mut args = Vec::new();
         for arg in &field.args {
-            let value = match arg.name.as_str() {
+            let value = chosen(arg).or_else(|| match arg.name.as_str() {
                 "first" => Some(json!(100)),
                 "filter" if arg.ty.named() == self.filter_type => filter.cloned(),
                 _ if arg.ty.required() && !arg.has_default => Some(self.placeholder(&arg.ty)),
                 _ => None,
-            };
+            });
             if let Some(value) = value {
                 args.push(format!("{}: {}", arg.name, literal(&value)));
             }
@@ -255,7 +262,7 @@ impl SchemaInfo {
                     let target = field.ty.named();
                     let target_kind = self.types[target].kind.as_str();
                     let leaf = matches!(target_kind, "SCALAR" | "ENUM");
-                    let args = self.nested_arguments(field, filter);
+                    let args = self.arguments(field, filter, |_| None);
                     if leaf {
                         parts.push(format!("{}{args}", field.name));
                     } else if depth < MAX_DEPTH {
@@ -346,30 +353,12 @@ impl SchemaInfo {
         filter: Option<&Value>,
         preview: bool,
     ) -> String {
-        let mut args: Vec<String> = Vec::new();
-        for arg in &field.args {
-            let value = if let Some((_, value)) =
-                probe_args.iter().find(|(name, _)| *name == arg.name)
-            {
-                Some(value.clone())
-            } else {
-                match arg.name.as_str() {
-                    "preview" if preview => Some(json!(true)),
-                    "first" => Some(json!(100)),
-                    "filter" if arg.ty.named() == self.filter_type => filter.cloned(),
-                    _ if arg.ty.required() && !arg.has_default => Some(self.placeholder(&arg.ty)),
-                    _ => None,
-                }
-            };
-            if let Some(value) = value {
-                args.push(format!("{}: {}", arg.name, literal(&value)));
+        let args = self.arguments(field, filter, |arg| {
+            match probe_args.iter().find(|(name, _)| *name == arg.name) {
+                Some((_, value)) => Some(value.clone()),
+                None => (arg.name == "preview" && preview).then_some(json!(true)),
             }
-        }
-        let args = if args.is_empty() {
-            String::new()
-        } else {
-            format!("({})", args.join(", "))
-        };
+        });
         let target = field.ty.named();
         let selection = match self.types[target].kind.as_str() {
             "SCALAR" | "ENUM" => String::new(),
