@@ -198,6 +198,10 @@ async fn bad_expired_and_revoked_tokens_are_refused_never_downgraded() {
             response.headers()["www-authenticate"],
             "Bearer error=\"invalid_request\""
         );
+        assert!(
+            response.headers().contains_key("x-request-id"),
+            "refusals carry the request id"
+        );
         let status = response.status();
         let _ = response.into_body().collect().await;
         status

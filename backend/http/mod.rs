@@ -67,16 +67,25 @@ async fn execute(
     request: async_graphql::Request,
 ) -> Response {
     let request_id = request_id(headers);
-    let viewer = match auth::viewer(state, headers, peer, &request_id).await {
-        Ok(viewer) => viewer,
-        Err(refusal) => return refusal,
+    let mut http = match auth::viewer(state, headers, peer, &request_id).await {
+        Ok(viewer) => answer(state, viewer, request).await,
+        Err(refusal) => refusal,
     };
-    let response = graphql::execute(&state.schema, &state.database.pool, viewer, request).await;
-    let retry_after = rate_limited(&response);
-    let mut http = GraphQLResponse::from(response).into_response();
+    // Refusals too: a client reporting a 401 can quote it.
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         http.headers_mut().insert(REQUEST_ID, value);
     }
+    http
+}
+
+async fn answer(
+    state: &AppState,
+    viewer: graphql::Viewer,
+    request: async_graphql::Request,
+) -> Response {
+    let response = graphql::execute(&state.schema, &state.database.pool, viewer, request).await;
+    let retry_after = rate_limited(&response);
+    let mut http = GraphQLResponse::from(response).into_response();
     if let Some(seconds) = retry_after {
         *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         http.headers_mut()
