@@ -643,6 +643,23 @@ async fn act(
     draft_item(ctx, node_type.kind(), uuid).await
 }
 
+/// A workflow action that needs nothing but the item and its version.
+async fn step(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    action: WorkflowAction,
+) -> Result<ContentItem> {
+    act(
+        ctx,
+        id,
+        Some(expected_version),
+        action,
+        Arguments::default(),
+    )
+    .await
+}
+
 fn expect<T>(item: ContentItem, pick: impl FnOnce(ContentItem) -> Option<T>) -> Result<T> {
     pick(item).ok_or_else(|| internal("a mutation returned another kind of item"))
 }
@@ -781,14 +798,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::SubmitForReview,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::SubmitForReview).await
     }
 
     /// Sends a draft back with a comment (IN_REVIEW or APPROVED → CHANGES_REQUESTED). EDITOR and up.
@@ -820,14 +830,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::Approve,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::Approve).await
     }
 
     /// Publishes the current draft (APPROVED → PUBLISHED; with review not
@@ -838,14 +841,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::Publish,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::Publish).await
     }
 
     /// Takes the published version off the public side; the draft stays.
@@ -856,14 +852,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::Unpublish,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::Unpublish).await
     }
 
     /// Withdraws an item and sets it aside. PUBLISHER and up.
@@ -873,14 +862,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::Archive,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::Archive).await
     }
 
     /// Brings an archived item back as a draft. PUBLISHER and up.
@@ -890,14 +872,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::Restore,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::Restore).await
     }
 
     /// Publishes the item at a future time (same precondition as `publish`).
@@ -952,14 +927,7 @@ impl EditorialMutation {
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
     ) -> Result<ContentItem> {
-        act(
-            ctx,
-            &id,
-            Some(expected_version),
-            WorkflowAction::CancelSchedule,
-            Arguments::default(),
-        )
-        .await
+        step(ctx, &id, expected_version, WorkflowAction::CancelSchedule).await
     }
 
     /// Makes a new draft version equal to an old one; history keeps both.
