@@ -399,6 +399,26 @@ fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
         "{listed}"
     );
 
+    // Enabled again, with a password an operator set: only the new one works.
+    run(&["user", "enable", "ada@example.org"], "");
+    run(
+        &["user", "set-password", "ada@example.org"],
+        "a fresh password from the operator\n",
+    );
+    let login_with = |password: &str| {
+        ask(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": "ada@example.org", "p": password }),
+        )
+        .1
+    };
+    assert_eq!(
+        login_with("correct horse battery staple")["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    assert!(login_with("a fresh password from the operator")["data"]["login"]["token"].is_string());
+
     // Revocation takes effect on the next request; use was recorded.
     run(&["token", "revoke", &token_id], "");
     let (status, _) = ask(Some(&secret), "{ __typename }", json!({}));

@@ -753,3 +753,64 @@ async fn editor_fields_cost_the_same_statements_for_any_page_size() {
         "statements per request must not grow with the page"
     );
 }
+
+#[tokio::test]
+async fn requested_changes_come_back_with_their_comment_and_go_round_again() {
+    let app = TestApp::new().await;
+    let author = app.sign_in_as(Role::Author).await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    let created = app
+        .query_as(
+            &author,
+            r#"mutation { createTag(input: { name: "Use of force" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = created["createTag"]["id"].clone();
+    let run = |token: &str, mutation: &str| {
+        let query = format!(
+            "mutation($id: ID!) {{ {mutation} {{ status ... on Tag {{ comments {{ author body version }} }} }} }}"
+        );
+        let token = token.to_string();
+        let app = &app;
+        let id = id.clone();
+        async move { app.query_as(&token, &query, json!({ "id": id })).await }
+    };
+    run(&author, "submitForReview(id: $id, expectedVersion: 1)").await;
+    let sent_back = run(
+        &editor,
+        "requestChanges(id: $id, expectedVersion: 1, comment: \"Name the policy\")",
+    )
+    .await;
+    let sent_back = &sent_back["requestChanges"];
+    assert_eq!(sent_back["status"], "CHANGES_REQUESTED");
+    assert_eq!(
+        sent_back["comments"],
+        json!([{ "author": "Test User", "body": "Name the policy", "version": 1 }])
+    );
+    let edited = run(
+        &author,
+        "updateTag(id: $id, expectedVersion: 1, input: { name: \"Use of force policy\" })",
+    )
+    .await;
+    assert_eq!(
+        edited["updateTag"]["status"], "CHANGES_REQUESTED",
+        "editing keeps it with the author"
+    );
+    let again = run(&author, "submitForReview(id: $id, expectedVersion: 2)").await;
+    assert_eq!(again["submitForReview"]["status"], "IN_REVIEW");
+    let blank = app
+        .post_as(Some(&editor), "mutation($id: ID!) { requestChanges(id: $id, expectedVersion: 2, comment: \"  \") { status } }", json!({ "id": id }))
+        .await
+        .1;
+    assert_eq!(
+        blank["errors"][0]["extensions"]["code"],
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(blank["errors"][0]["extensions"]["field"], "comment");
+    let still = run(&editor, "approve(id: $id, expectedVersion: 2)").await;
+    assert_eq!(
+        still["approve"]["status"], "APPROVED",
+        "the refused request changed nothing"
+    );
+}
