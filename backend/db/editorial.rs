@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::DbResult;
-use super::schema::{audit_log, comments, document_versions, documents};
+use super::schema::{audit_log, comments, document_versions, documents, users};
 
 /// A document's workflow state, without its content.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -107,36 +107,17 @@ pub async fn version_content(
         .optional()
 }
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[derive(Debug, Clone, QueryableByName)]
 #[diesel(table_name = document_versions)]
 pub struct VersionRow {
     pub document_id: Uuid,
     pub version: i32,
     pub author: String,
-    pub author_id: Option<Uuid>,
+    /// The author's name when a user wrote it, joined in the same statement.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub author_name: Option<String>,
     pub message: String,
     pub created_at: DateTime<Utc>,
-}
-
-/// Versions newest first, older than `before` when given.
-pub async fn versions(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    before: Option<i32>,
-    limit: i64,
-) -> DbResult<Vec<VersionRow>> {
-    let mut query = document_versions::table
-        .filter(document_versions::document_id.eq(id))
-        .into_boxed();
-    if let Some(before) = before {
-        query = query.filter(document_versions::version.lt(before));
-    }
-    query
-        .order(document_versions::version.desc())
-        .limit(limit)
-        .select(VersionRow::as_select())
-        .load(conn)
-        .await
 }
 
 /// The newest `limit` versions of each document, older than `before` when
@@ -148,12 +129,14 @@ pub async fn versions_of(
     limit: i64,
 ) -> DbResult<Vec<VersionRow>> {
     diesel::sql_query(
-        "SELECT document_id, version, author, author_id, message, created_at FROM (
-             SELECT *, row_number() OVER (PARTITION BY document_id ORDER BY version DESC) AS n
-               FROM document_versions
-              WHERE document_id = ANY($1) AND ($2::integer IS NULL OR version < $2)) AS v
-          WHERE n <= $3
-          ORDER BY document_id, version DESC",
+        "SELECT v.document_id, v.version, v.author, u.display_name AS author_name, v.message,
+                v.created_at
+           FROM (SELECT *, row_number() OVER (PARTITION BY document_id ORDER BY version DESC) AS n
+                   FROM document_versions
+                  WHERE document_id = ANY($1) AND ($2::integer IS NULL OR version < $2)) AS v
+           LEFT JOIN users u ON u.id = v.author_id
+          WHERE v.n <= $3
+          ORDER BY v.document_id, v.version DESC",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Integer>, _>(before)
@@ -229,12 +212,17 @@ pub async fn insert_comment(conn: &mut AsyncPgConnection, comment: &CommentRow) 
     Ok(())
 }
 
-/// Oldest first, as a conversation reads.
-pub async fn comments_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<CommentRow>> {
+/// Oldest first, as a conversation reads, each with its author's name when
+/// a user wrote it.
+pub async fn comments_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> DbResult<Vec<(CommentRow, Option<String>)>> {
     comments::table
+        .left_join(users::table.on(comments::author_id.eq(users::id.nullable())))
         .filter(comments::document_id.eq_any(ids))
         .order((comments::created_at.asc(), comments::id.asc()))
-        .select(CommentRow::as_select())
+        .select((CommentRow::as_select(), users::display_name.nullable()))
         .load(conn)
         .await
 }

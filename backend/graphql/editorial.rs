@@ -12,7 +12,7 @@ use super::error::{ErrorCode, client_error, internal, validation_failed};
 use super::ids::{NodeType, decode, encode};
 use super::loaders::{
     CommentsOf, HistoryOf, MetaById, ModuleById, ResourceById, ResourceTypeById, TagById,
-    TopicById, UserName, VersionsOf,
+    TopicById, VersionsOf,
 };
 use super::query::connection_to_db;
 use super::types::{ContentItem, Module, Resource, ResourceType, Tag, Topic};
@@ -155,18 +155,6 @@ impl AuditEntry {
     }
 }
 
-/// A user's name when `user` is one, else the label the row was written with.
-async fn author_name(ctx: &Context<'_>, user: Option<Uuid>, label: String) -> Result<String> {
-    let Some(user) = user else {
-        return Ok(label);
-    };
-    let name = loaders(ctx, Stage::Published)?
-        .load_one(UserName(user))
-        .await
-        .map_err(internal)?;
-    Ok(name.unwrap_or(label))
-}
-
 pub async fn versions(
     ctx: &Context<'_>,
     id: Uuid,
@@ -190,16 +178,16 @@ pub async fn versions(
         .await
         .map_err(internal)?
         .unwrap_or_default();
-    let mut versions = Vec::with_capacity(rows.len());
-    for row in rows {
-        versions.push(Version {
-            number: row.version,
-            author: author_name(ctx, row.author_id, row.author).await?,
-            created_at: row.created_at,
-            message: row.message,
-        });
-    }
-    Ok(Some(versions))
+    Ok(Some(
+        rows.into_iter()
+            .map(|row| Version {
+                number: row.version,
+                author: row.author_name.unwrap_or(row.author),
+                created_at: row.created_at,
+                message: row.message,
+            })
+            .collect(),
+    ))
 }
 
 pub async fn diff(
@@ -246,17 +234,17 @@ pub async fn comments(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<Comment>
         .await
         .map_err(internal)?
         .unwrap_or_default();
-    let mut comments = Vec::with_capacity(rows.len());
-    for row in rows {
-        comments.push(Comment {
-            id: ID(row.id.to_string()),
-            author: author_name(ctx, row.author_id, row.author).await?,
-            body: row.body,
-            version: row.version,
-            created_at: row.created_at,
-        });
-    }
-    Ok(Some(comments))
+    Ok(Some(
+        rows.into_iter()
+            .map(|(row, author_name)| Comment {
+                id: ID(row.id.to_string()),
+                author: author_name.unwrap_or(row.author),
+                body: row.body,
+                version: row.version,
+                created_at: row.created_at,
+            })
+            .collect(),
+    ))
 }
 
 pub async fn history(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<AuditEntry>>> {

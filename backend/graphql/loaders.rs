@@ -323,9 +323,9 @@ macro_rules! owned_rows_loader {
 
 owned_rows_loader!(
     CommentsOf,
-    crate::db::editorial::CommentRow,
+    (crate::db::editorial::CommentRow, Option<String>),
     |conn, ids| crate::db::editorial::comments_of(conn, &ids),
-    |row| row.document_id
+    |row| row.0.document_id
 );
 owned_rows_loader!(
     HistoryOf,
@@ -367,26 +367,5 @@ impl Loader<VersionsOf> for ContentLoader {
             }
         }
         Ok(out)
-    }
-}
-
-/// Users' display names, for authors of versions and comments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UserName(pub Uuid);
-
-impl Loader<UserName> for ContentLoader {
-    type Value = String;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserName]) -> Result<HashMap<UserName, String>, LoadError> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut conn = self.connection().await?;
-        let rows = crate::db::identity::users_by_id(&mut conn, &ids)
-            .await
-            .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|user| (UserName(user.id), user.display_name))
-            .collect())
     }
 }
