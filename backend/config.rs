@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::graphql::limits::Limits;
+use crate::http::EdgeSettings;
+use crate::http::rate_limit::{Rate, RateLimits};
+
 /// Beacon: a GraphQL content backend and headless CMS for curated guidance content.
 ///
 /// With no database URL, Beacon runs its own private PostgreSQL cluster from
@@ -60,6 +64,12 @@ pub struct GlobalOptions {
     /// Largest number of pooled database connections per process.
     #[arg(long, env = "BEACON_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: usize,
+
+    /// PostgreSQL's statement_timeout for pooled connections: a statement
+    /// running longer is cancelled (clients get TIMEOUT). 0 for none. Seed
+    /// jobs and migrations are exempt.
+    #[arg(long, env = "BEACON_STATEMENT_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub statement_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +103,28 @@ pub enum Command {
     /// Manage API tokens for programs: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage registered (persisted) operations: clients may run them by
+    /// hash, and with --allow-list anonymous clients may run nothing else.
+    #[command(subcommand)]
+    Persisted(PersistedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersistedCommand {
+    /// Register the operations in .graphql files, or in every .graphql file
+    /// of a folder; prints each one's SHA-256, the id clients send.
+    Add {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List registered operations.
+    List,
+    /// Unregister an operation by its SHA-256.
+    Remove {
+        /// The hash `add` and `list` print.
+        sha256: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +250,132 @@ pub struct ServeArgs {
     /// Serve GraphiQL on GET /graphql to browsers.
     #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+
+    #[command(flatten)]
+    pub edge: EdgeArgs,
+}
+
+/// What the public endpoint allows: limits, caching, persisted queries,
+/// CORS and rates. Defaults suit a public API.
+#[derive(Debug, Args)]
+pub struct EdgeArgs {
+    /// Largest request body, in bytes.
+    #[arg(long, env = "BEACON_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Deepest nesting of fields in a query.
+    #[arg(long, env = "BEACON_MAX_DEPTH", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+
+    /// Largest query complexity (a list costs its page size times what each
+    /// item asks for).
+    #[arg(long, env = "BEACON_MAX_COMPLEXITY", default_value_t = Limits::default().max_complexity)]
+    pub max_complexity: usize,
+
+    /// Most aliases in a request.
+    #[arg(long, env = "BEACON_MAX_ALIASES", default_value_t = Limits::default().max_aliases)]
+    pub max_aliases: usize,
+
+    /// Most selections in a request, each fragment counted as often as it
+    /// is spread.
+    #[arg(long, env = "BEACON_MAX_SELECTIONS", default_value_t = Limits::default().max_selections)]
+    pub max_selections: usize,
+
+    /// Most directives on one field or fragment spread.
+    #[arg(long, env = "BEACON_MAX_DIRECTIVES", default_value_t = Limits::default().max_directives)]
+    pub max_directives: usize,
+
+    /// Deepest nesting of list and object literals in arguments.
+    #[arg(long, env = "BEACON_MAX_INPUT_DEPTH", default_value_t = Limits::default().max_input_depth)]
+    pub max_input_depth: usize,
+
+    /// Largest batch (a JSON array of requests in one POST); 0 turns
+    /// batching off.
+    #[arg(long, env = "BEACON_MAX_BATCH", default_value_t = 0)]
+    pub max_batch: usize,
+
+    /// Longest a query may run before the client gets TIMEOUT.
+    #[arg(long, env = "BEACON_REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_timeout: std::time::Duration,
+
+    /// max-age of public GET answers (Cache-Control).
+    #[arg(long, env = "BEACON_CACHE_MAX_AGE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub cache_max_age: std::time::Duration,
+
+    /// Whether clients without credentials may introspect the schema.
+    #[arg(long, env = "BEACON_ANONYMOUS_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub anonymous_introspection: bool,
+
+    /// Whether clients without credentials get "did you mean" suggestions
+    /// in validation errors.
+    #[arg(long, env = "BEACON_ANONYMOUS_SUGGESTIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub anonymous_suggestions: bool,
+
+    /// Anonymous clients may run only operations registered with
+    /// `beacon persisted add`.
+    #[arg(long, env = "BEACON_ALLOW_LIST", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_list: bool,
+
+    /// Automatic persisted queries kept by each process; 0 turns APQ off.
+    #[arg(long, env = "BEACON_APQ_CACHE_SIZE", default_value_t = 1000)]
+    pub apq_cache_size: usize,
+
+    /// Origins whose web pages may call the API (comma-separated, or *);
+    /// none when empty.
+    #[arg(long, env = "BEACON_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Requests per client address without credentials: 600/min, 10/s,
+    /// 5000/h, or off.
+    #[arg(long, env = "BEACON_RATE_LIMIT", default_value = "600/min", value_parser = parse_rate)]
+    pub rate_limit: RateSetting,
+
+    /// Requests per API token or signed-in user: 6000/min, or off.
+    #[arg(long, env = "BEACON_TOKEN_RATE_LIMIT", default_value = "6000/min", value_parser = parse_rate)]
+    pub token_rate_limit: RateSetting,
+}
+
+/// A rate, or none; a type of its own so clap does not read `Option` as
+/// "the flag may be left out".
+#[derive(Debug, Clone, Copy)]
+pub struct RateSetting(pub Option<Rate>);
+
+fn parse_rate(text: &str) -> Result<RateSetting, String> {
+    crate::http::rate_limit::parse_rate(text).map(RateSetting)
+}
+
+impl EdgeArgs {
+    pub fn settings(&self, graphiql: bool) -> EdgeSettings {
+        EdgeSettings {
+            limits: Limits {
+                max_depth: self.max_depth,
+                max_complexity: self.max_complexity,
+                max_aliases: self.max_aliases,
+                max_selections: self.max_selections,
+                max_directives: self.max_directives,
+                max_input_depth: self.max_input_depth,
+            },
+            max_body_bytes: self.max_body_bytes,
+            max_batch: self.max_batch,
+            request_timeout: self.request_timeout,
+            cache_max_age: self.cache_max_age,
+            anonymous_introspection: self.anonymous_introspection,
+            anonymous_suggestions: self.anonymous_suggestions,
+            graphiql,
+            allow_list: self.allow_list,
+            apq_cache_size: self.apq_cache_size,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|origin| origin.trim().to_string())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+            rate_limits: RateLimits {
+                anonymous: self.rate_limit.0,
+                authenticated: self.token_rate_limit.0,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -259,7 +259,7 @@ async fn readiness_fails_until_migrations_are_applied() {
             database.clone(),
             crate::support::test_identity(),
             beacon::editorial::Editorial::default(),
-            true,
+            beacon::http::EdgeSettings::default(),
         ));
         let request = axum::http::Request::get("/readyz")
             .body(axum::body::Body::empty())

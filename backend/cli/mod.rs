@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 mod accounts;
+mod persisted;
 
 use crate::config::{Cli, Command, ExportArgs, GlobalOptions, SeedArgs, ServeArgs};
 use crate::db::{Database, content, seed_runs};
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(&database, &cli.global, args).await,
         Command::User(command) => accounts::user(&database, command).await,
         Command::Token(command) => accounts::token(&database, &cli.global, command).await,
+        Command::Persisted(command) => persisted::run(&database, command).await,
         Command::Migrate => migrate(&database).await,
         Command::Seed(args) => seed_command(&database, args).await,
         Command::Export(args) => export(&database, args).await,
@@ -116,7 +118,12 @@ async fn serve(
     scheduler::spawn(database.pool.clone(), editorial, args.scheduler_interval);
     http::serve(
         listener,
-        http::AppState::new(database.clone(), identity, editorial, args.graphiql),
+        http::AppState::new(
+            database.clone(),
+            identity,
+            editorial,
+            args.edge.settings(args.graphiql),
+        ),
     )
     .await?;
     Ok(ExitCode::SUCCESS)

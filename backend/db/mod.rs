@@ -5,6 +5,7 @@ pub mod content;
 pub mod documents;
 pub mod editorial;
 pub mod identity;
+pub mod persisted;
 pub mod projection;
 pub mod resource_index;
 pub mod search;
@@ -51,8 +52,12 @@ impl Database {
     /// Opens the configured database: `--database-url`, or else the embedded
     /// cluster in `--data-dir` (started or joined).
     pub async fn open(options: &GlobalOptions) -> anyhow::Result<Self> {
+        let statement_timeout =
+            Some(options.statement_timeout).filter(|timeout| !timeout.is_zero());
         match &options.database_url {
-            Some(url) => Self::connect(url.clone(), None, options.db_pool_size).await,
+            Some(url) => {
+                Self::connect_with(url.clone(), None, options.db_pool_size, statement_timeout).await
+            }
             None => {
                 let data_dir = options.data_dir.clone();
                 let cluster = tokio::task::spawn_blocking(move || {
@@ -62,7 +67,13 @@ impl Database {
                 create_database_if_missing(&cluster.database_url("postgres"), DATABASE_USER)
                     .await?;
                 let url = cluster.database_url(DATABASE_USER);
-                Self::connect(url, Some(Arc::new(cluster)), options.db_pool_size).await
+                Self::connect_with(
+                    url,
+                    Some(Arc::new(cluster)),
+                    options.db_pool_size,
+                    statement_timeout,
+                )
+                .await
             }
         }
     }
@@ -73,6 +84,27 @@ impl Database {
         cluster: Option<Arc<EmbeddedCluster>>,
         pool_size: usize,
     ) -> anyhow::Result<Self> {
+        Self::connect_with(url, cluster, pool_size, None).await
+    }
+
+    /// As [`Database::connect`], with a `statement_timeout` for every pooled
+    /// connection. It is set as a startup option, so it is the connection's
+    /// default: a job that must run longer lifts it with `SET LOCAL`, and
+    /// `RESET` brings it back.
+    pub async fn connect_with(
+        url: String,
+        cluster: Option<Arc<EmbeddedCluster>>,
+        pool_size: usize,
+        statement_timeout: Option<std::time::Duration>,
+    ) -> anyhow::Result<Self> {
+        let pool_url = match statement_timeout {
+            Some(timeout) => format!(
+                "{url}{}options=-c%20statement_timeout%3D{}",
+                if url.contains('?') { '&' } else { '?' },
+                timeout.as_millis().max(1)
+            ),
+            None => url.clone(),
+        };
         let statements = Arc::new(AtomicU64::new(0));
         let mut config = ManagerConfig::default();
         // Checking a connection out must not cost a round trip: a broken
@@ -96,7 +128,7 @@ impl Database {
             })
         });
         let manager =
-            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url.clone(), config);
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(pool_url, config);
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
             .build()

@@ -114,6 +114,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    persisted_operations (sha256) {
+        sha256 -> Text,
+        document -> Text,
+        label -> Text,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     resource_types (stage, id) {
         stage -> Text,
         id -> Uuid,
@@ -226,6 +235,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     login_failures,
     modules,
+    persisted_operations,
     resource_types,
     resources,
     seed_runs,

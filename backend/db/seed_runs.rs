@@ -119,14 +119,30 @@ pub async fn lock(conn: &mut AsyncPgConnection, key: i64) -> DbResult<()> {
     Ok(())
 }
 
+/// No statement timeout for the rest of the current transaction.
+pub async fn lift_statement_timeout(conn: &mut AsyncPgConnection) -> DbResult<()> {
+    diesel::sql_query("SET LOCAL statement_timeout = 0")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// VACUUM ANALYZE of the content tables: statistics for the planner, and the
-/// GIN indexes' pending entries merged (outside any transaction).
+/// GIN indexes' pending entries merged (outside any transaction, so without
+/// the connection's statement timeout until `RESET` restores it).
 pub async fn refresh_statistics(conn: &mut AsyncPgConnection) -> DbResult<()> {
-    diesel::sql_query(
+    diesel::sql_query("SET statement_timeout = 0")
+        .execute(conn)
+        .await?;
+    let vacuum = diesel::sql_query(
         "VACUUM (ANALYZE) documents, document_versions, topics, resource_types, tags, \
          resources, modules",
     )
     .execute(conn)
-    .await?;
+    .await;
+    diesel::sql_query("RESET statement_timeout")
+        .execute(conn)
+        .await?;
+    vacuum?;
     Ok(())
 }

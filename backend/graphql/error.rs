@@ -28,6 +28,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// Too many attempts; `extensions.retryAfter` says how many seconds to wait.
     RateLimited,
+    /// The request took longer than the server allows; ask for less.
+    Timeout,
     /// Something failed on the server; details are in its log.
     Internal,
 }
@@ -43,6 +45,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::InvalidTransition => "INVALID_TRANSITION",
+            ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -59,12 +62,39 @@ pub fn bad_input(message: impl Into<String>) -> Error {
 /// Logs `error` with a reference and returns an opaque INTERNAL error that
 /// carries the same reference, so an operator can find the log line.
 pub fn internal(error: impl std::fmt::Display) -> Error {
+    let text = error.to_string();
+    // PostgreSQL cancelled a statement that ran past `statement_timeout`:
+    // the client asked for too much, the server did not fail.
+    if text.contains("canceling statement due to statement timeout") {
+        tracing::warn!(error = %text, "a statement ran past the statement timeout");
+        return client_error(
+            ErrorCode::Timeout,
+            "the database took too long to answer; ask for less",
+        );
+    }
     let reference = uuid::Uuid::new_v4();
     tracing::error!(%reference, %error, "internal error while answering a GraphQL request");
     Error::new("internal error").extend_with(|_, extensions| {
         extensions.set("code", ErrorCode::Internal.as_str());
         extensions.set("reference", reference.to_string());
     })
+}
+
+/// A resolver panicked: logged with a reference, reported as `INTERNAL`.
+pub fn panicked(path: &str, payload: &(dyn std::any::Any + Send)) -> async_graphql::ServerError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    let reference = uuid::Uuid::new_v4();
+    tracing::error!(%reference, %path, panic = message, "a resolver panicked");
+    let mut error = async_graphql::ServerError::new("internal error", None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", ErrorCode::Internal.as_str());
+    extensions.set("reference", reference.to_string());
+    error.extensions = Some(extensions);
+    error
 }
 
 pub fn forbidden(error: Forbidden) -> Error {

@@ -8,6 +8,7 @@ pub mod editorial;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod query;
 pub mod search;
@@ -48,13 +49,23 @@ pub struct Services {
 }
 
 /// The schema, with the services every resolver works through.
-pub fn build_schema(services: Option<Services>) -> BeaconSchema {
-    let builder = Schema::build(
+/// `suggestions` says whether validation errors may name fields the client
+/// perhaps meant.
+pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSchema {
+    let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
-    .register_output_type::<types::Node>();
+    .register_output_type::<types::Node>()
+    .extension(limits::PanicGuard)
+    // Beacon's own limits (graphql::limits) are the ones that bind:
+    // async-graphql counts inline fragments and spreads as levels too, and
+    // must not refuse what those allow.
+    .limit_recursive_depth(256);
+    if !suggestions {
+        builder = builder.disable_suggestions();
+    }
     match services {
         Some(services) => builder
             .data(services.pool)
@@ -66,13 +77,15 @@ pub fn build_schema(services: Option<Services>) -> BeaconSchema {
 }
 
 /// Executes one request for `viewer`, with its own loaders: published ones
-/// always, draft ones only when the viewer may preview.
+/// always, draft ones only when the viewer may preview. A panic anywhere
+/// in it becomes an `INTERNAL` error.
 pub async fn execute(
     schema: &BeaconSchema,
     pool: &PgPool,
     viewer: Viewer,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
+    use futures::FutureExt;
     let queue = batch::BatchQueue::default();
     let may_preview = crate::domain::access::authorize(viewer.actor(), Action::Preview).is_ok();
     let loaders = access::StageLoaders {
@@ -80,10 +93,16 @@ pub async fn execute(
         draft: may_preview.then(|| loaders::loaders(pool.clone(), Stage::Draft, &queue)),
     };
     let request = request.data(viewer).data(loaders);
-    queue.drive(schema.execute(request)).await
+    let execution = std::panic::AssertUnwindSafe(queue.drive(schema.execute(request)));
+    match execution.catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            async_graphql::Response::from_errors(vec![error::panicked("(request)", panic.as_ref())])
+        }
+    }
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    build_schema(None, true).sdl()
 }

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 
-use super::{AppState, error_response};
+use super::AppState;
+use super::protocol::Refusal;
 use crate::graphql::Viewer;
 use crate::identity::{Authenticated, IdentityError};
 
@@ -19,7 +19,7 @@ pub async fn viewer(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
     request_id: &str,
-) -> Result<Viewer, Response> {
+) -> Result<Viewer, Refusal> {
     let request_id = Some(request_id.to_string());
     let client_address = peer.map(|address| address.ip());
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -44,11 +44,7 @@ pub async fn viewer(
         })?;
     let mut conn = state.database.pool.get().await.map_err(|error| {
         tracing::error!(%error, "no database connection to check a bearer token");
-        error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "INTERNAL",
-            "the server cannot check credentials right now",
-        )
+        unavailable()
     })?;
     match state.identity.authenticate(&mut conn, token).await {
         Ok(auth) => Ok(Viewer {
@@ -58,24 +54,26 @@ pub async fn viewer(
         }),
         Err(IdentityError::Database(error)) => {
             tracing::error!(%error, "checking a bearer token failed");
-            Err(error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "INTERNAL",
-                "the server cannot check credentials right now",
-            ))
+            Err(unavailable())
         }
         Err(error) => Err(unauthorized(&error.to_string(), "invalid_token")),
     }
 }
 
-fn unauthorized(message: &str, reason: &'static str) -> Response {
-    let mut response = error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
+fn unavailable() -> Refusal {
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "INTERNAL",
+        "the server cannot check credentials right now",
+    )
+}
+
+fn unauthorized(message: &str, reason: &'static str) -> Refusal {
     let challenge = format!("Bearer error=\"{reason}\"");
-    response.headers_mut().insert(
+    Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message).with_header(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_str(&challenge).expect("ASCII header value"),
-    );
-    response.into_response()
+    )
 }
 
 /// The client's address when the server knows it (it does when serving

@@ -1,32 +1,94 @@
 //! HTTP wiring: routes, GraphQL over HTTP, health checks, tracing, shutdown.
 
 mod auth;
-
-use auth::PeerAddress;
+pub mod cache;
+mod endpoint;
+pub mod persisted;
+pub mod protocol;
+pub mod rate_limit;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::db::Database;
 use crate::editorial::Editorial;
-use crate::graphql::{self, BeaconSchema, Services, build_schema};
+use crate::graphql::limits::{Limits, SchemaShape};
+use crate::graphql::{BeaconSchema, Services, build_schema};
 use crate::identity::Identity;
+use persisted::PersistedQueries;
+use rate_limit::{RateLimiter, RateLimits};
+
+/// Everything the public endpoint enforces and offers. Defaults suit a
+/// public API; `beacon serve` exposes each one.
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    /// Bounds on each request's document.
+    pub limits: Limits,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Largest batch (a JSON array of requests); 0 turns batching off.
+    pub max_batch: usize,
+    /// Longest a query may run before the client gets `TIMEOUT`.
+    pub request_timeout: Duration,
+    /// `max-age` of public GET answers.
+    pub cache_max_age: Duration,
+    /// Whether clients without credentials may introspect the schema.
+    pub anonymous_introspection: bool,
+    /// Whether clients without credentials get "did you mean" suggestions.
+    pub anonymous_suggestions: bool,
+    /// Serve GraphiQL to browsers on GET /graphql.
+    pub graphiql: bool,
+    /// Anonymous clients may run only registered operations.
+    pub allow_list: bool,
+    /// Automatic persisted queries kept per process; 0 turns APQ off.
+    pub apq_cache_size: usize,
+    /// Origins allowed to call from browsers (`*` for any); none when empty.
+    pub cors_origins: Vec<String>,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        EdgeSettings {
+            limits: Limits::default(),
+            max_body_bytes: 1 << 20,
+            max_batch: 0,
+            request_timeout: Duration::from_secs(10),
+            cache_max_age: Duration::from_secs(60),
+            anonymous_introspection: true,
+            anonymous_suggestions: true,
+            graphiql: true,
+            allow_list: false,
+            apq_cache_size: 1000,
+            cors_origins: Vec::new(),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub schema: BeaconSchema,
+    /// The same schema without field suggestions, for anonymous clients
+    /// when they are not to get them.
+    quiet_schema: BeaconSchema,
+    /// The schema's shape, for costing requests before they run.
+    shape: Arc<SchemaShape>,
     pub database: Database,
     pub identity: Identity,
-    pub graphiql: bool,
+    settings: Arc<EdgeSettings>,
+    rate_limiter: Arc<RateLimiter>,
+    persisted: Arc<PersistedQueries>,
 }
 
 impl AppState {
@@ -34,175 +96,91 @@ impl AppState {
         database: Database,
         identity: Identity,
         editorial: Editorial,
-        graphiql: bool,
+        settings: EdgeSettings,
     ) -> Self {
+        let services = || Services {
+            pool: database.pool.clone(),
+            identity: identity.clone(),
+            editorial,
+        };
+        let schema = build_schema(Some(services()), true);
         AppState {
-            schema: build_schema(Some(Services {
-                pool: database.pool.clone(),
-                identity: identity.clone(),
-                editorial,
-            })),
+            shape: Arc::new(SchemaShape::from_sdl(&schema.sdl())),
+            schema,
+            quiet_schema: build_schema(Some(services()), false),
+            rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
+            persisted: Arc::new(PersistedQueries::new(settings.apq_cache_size)),
+            settings: Arc::new(settings),
             database,
             identity,
-            graphiql,
         }
     }
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+    let cors = cors(&state.settings.cors_origins);
+    let router = Router::new()
+        .route("/graphql", get(endpoint::get).post(endpoint::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// Who is asking (from the bearer token), then the request itself. A bad
-/// token is refused before anything runs.
-async fn execute(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-    request: async_graphql::Request,
-) -> Response {
-    let request_id = request_id(headers);
-    let mut http = match auth::viewer(state, headers, peer, &request_id).await {
-        Ok(viewer) => answer(state, viewer, request).await,
-        Err(refusal) => refusal,
+        .with_state(state);
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
     };
-    // Refusals too: a client reporting a 401 can quote it.
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        http.headers_mut().insert(REQUEST_ID, value);
-    }
-    http
+    router
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
 }
 
-async fn answer(
-    state: &AppState,
-    viewer: graphql::Viewer,
-    request: async_graphql::Request,
-) -> Response {
-    let response = graphql::execute(&state.schema, &state.database.pool, viewer, request).await;
-    let retry_after = rate_limited(&response);
-    let mut http = GraphQLResponse::from(response).into_response();
-    if let Some(seconds) = retry_after {
-        *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        http.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+/// Browsers on the listed origins may call the API; the answer to a
+/// preflight is cached by them for an hour.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
     }
-    http
+    let allow_origin = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static(REQUEST_ID),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::RETRY_AFTER,
+                HeaderName::from_static(REQUEST_ID),
+            ])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// A panic outside GraphQL execution (which catches its own): the client
+/// gets an opaque `INTERNAL` answer and the server keeps serving.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    protocol::Refusal::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error",
+    )
+    .render(protocol::MediaType::Json)
 }
 
 const REQUEST_ID: &str = "x-request-id";
-
-/// The caller's request id when it sent a sensible one (a proxy's, say),
-/// so logs and the audit trail line up across systems; a new one otherwise.
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
-}
-
-/// A request refused only for its rate (no data at all) answers 429 with
-/// `Retry-After`, as clients and proxies expect.
-fn rate_limited(response: &async_graphql::Response) -> Option<u64> {
-    if !matches!(response.data, async_graphql::Value::Null) {
-        return None;
-    }
-    response.errors.iter().find_map(|error| {
-        let extensions = error.extensions.as_ref()?;
-        let code = extensions.get("code")?;
-        if *code != async_graphql::Value::from("RATE_LIMITED") {
-            return None;
-        }
-        match extensions.get("retryAfter")? {
-            async_graphql::Value::Number(seconds) => seconds.as_u64(),
-            _ => None,
-        }
-    })
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    PeerAddress(peer): PeerAddress,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    execute(&state, &headers, peer, request.into_inner()).await
-}
-
-/// Browsers get GraphiQL; programs send the query in the URL.
-async fn graphql_get(
-    State(state): State<AppState>,
-    PeerAddress(peer): PeerAddress,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && state.graphiql {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
-    }
-    let parsed = query
-        .as_deref()
-        .filter(|query| !query.is_empty())
-        .map(async_graphql::http::parse_query_string);
-    match parsed {
-        Some(Ok(request)) if is_mutation(&request) => {
-            // GET must not change anything: links, prefetchers and caches
-            // follow GETs.
-            let mut refusal = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "BAD_REQUEST",
-                "mutations must be sent with POST",
-            );
-            refusal
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            refusal
-        }
-        Some(Ok(request)) => execute(&state, &headers, peer, request).await,
-        Some(Err(error)) => bad_request(&format!("malformed GraphQL request: {error}")),
-        None => bad_request(
-            "send a GraphQL query: GET /graphql?query=… or POST /graphql with a JSON body",
-        ),
-    }
-}
-
-fn bad_request(message: &str) -> Response {
-    error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
-}
-
-/// A GraphQL-shaped error answer for requests refused before execution.
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
-    (status, Json(body)).into_response()
-}
-
-/// Whether the operation the request would run is a mutation. A document
-/// that does not parse is left to execution, which reports it properly.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let wanted = request.operation_name.as_deref();
-    match &document.operations {
-        DocumentOperations::Single(operation) => operation.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(operations) => operations.iter().any(|(name, operation)| {
-            wanted.is_none_or(|wanted| name.as_str() == wanted)
-                && operation.node.ty == OperationType::Mutation
-        }),
-    }
-}
 
 /// The process is up.
 async fn healthz() -> &'static str {
@@ -225,7 +203,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    // Peer addresses feed sign-in throttling per client.
+    let limiter = state.rate_limiter.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.forget_idle();
+        }
+    });
+    // Peer addresses feed rate limits and sign-in throttling per client.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

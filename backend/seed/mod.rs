@@ -235,6 +235,9 @@ async fn apply(
     let dry_run = options.dry_run;
     let wait = options.wait;
     conn.transaction::<_, SeedError, _>(async |conn| {
+        // A seed job may wait for another and load a large file: the
+        // statement timeout meant for requests does not apply to it.
+        seed_runs::lift_statement_timeout(conn).await?;
         if !seed_runs::try_lock(conn, SEED_LOCK_KEY).await? {
             let started = seed_runs::running_since(conn, run_id)
                 .await?

@@ -17,7 +17,7 @@ use axum::http::{Request, StatusCode};
 use beacon::cluster::{ClusterOptions, EmbeddedCluster};
 use beacon::db::{Database, quote_identifier};
 use beacon::domain::access::Role;
-use beacon::http::{AppState, router};
+use beacon::http::{AppState, EdgeSettings, router};
 use beacon::identity::credentials::ServerKey;
 use beacon::identity::{self, Identity, IdentitySettings};
 use beacon::seed::{self, SeedOptions, SeedReport};
@@ -268,6 +268,9 @@ pub fn test_identity() -> Identity {
 pub struct TestApp {
     pub database: Database,
     pub identity: Identity,
+    /// What the router enforces: the production defaults unless a test
+    /// changes them.
+    pub settings: EdgeSettings,
 }
 
 impl TestApp {
@@ -275,6 +278,7 @@ impl TestApp {
         TestApp {
             database: fresh_database().await,
             identity: test_identity(),
+            settings: EdgeSettings::default(),
         }
     }
 
@@ -285,6 +289,23 @@ impl TestApp {
             .await
             .expect("the seeds load");
         app
+    }
+
+    /// With no limits on request documents or rates.
+    pub fn without_limits(mut self) -> TestApp {
+        self.settings.limits = beacon::graphql::limits::Limits {
+            max_depth: 64,
+            max_complexity: usize::MAX,
+            max_aliases: usize::MAX,
+            max_selections: usize::MAX,
+            max_directives: 64,
+            max_input_depth: 64,
+        };
+        self.settings.rate_limits = beacon::http::rate_limit::RateLimits {
+            anonymous: None,
+            authenticated: None,
+        };
+        self
     }
 
     pub async fn seed(&self, paths: &[PathBuf]) -> Result<SeedReport, seed::SeedError> {
@@ -300,7 +321,7 @@ impl TestApp {
             self.database.clone(),
             self.identity.clone(),
             beacon::editorial::Editorial::default(),
-            true,
+            self.settings.clone(),
         ))
     }
 

@@ -1,0 +1,312 @@
+//! `/graphql`: from an HTTP request to a GraphQL answer.
+//!
+//! In order: the media type the client accepts, the request's shape
+//! (method, content type, body size, parameters), who is asking, their
+//! rate, the query text (possibly persisted), the document's limits, then
+//! execution under a timeout, and last the answer's status and caching.
+//! Everything refused before execution is refused without touching the
+//! database, except credentials and persisted-operation lookups.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::Value;
+
+use super::auth::{self, PeerAddress};
+use super::cache::{self, Cacheability};
+use super::protocol::{self, MediaType, Outcome, Params, Payload, Refusal, Wanted};
+use super::{AppState, REQUEST_ID};
+use crate::domain::access::Actor;
+use crate::graphql::{self, Viewer, limits::Budget};
+
+pub async fn post(
+    State(state): State<AppState>,
+    PeerAddress(peer): PeerAddress,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = request_id(&headers);
+    let response = match protocol::negotiate(&headers, false) {
+        Wanted::GraphQL(media) => match read_payload(&state, &headers, body).await {
+            Ok(payload) => {
+                let request = Incoming {
+                    headers: &headers,
+                    peer,
+                    request_id: &request_id,
+                    method: Method::POST,
+                    media,
+                };
+                answer(&state, request, payload).await
+            }
+            Err(refusal) => refuse(refusal, media),
+        },
+        Wanted::Html | Wanted::Nothing => not_acceptable(),
+    };
+    with_request_id(response, &request_id)
+}
+
+/// Browsers get GraphiQL; programs send the request in the URL.
+pub async fn get(
+    State(state): State<AppState>,
+    PeerAddress(peer): PeerAddress,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let request_id = request_id(&headers);
+    let raw = raw.unwrap_or_default();
+    let response = match protocol::negotiate(&headers, state.settings.graphiql && raw.is_empty()) {
+        Wanted::Html => Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response(),
+        Wanted::Nothing => not_acceptable(),
+        Wanted::GraphQL(media) => match protocol::parse_url(&raw) {
+            Ok(params) => {
+                let request = Incoming {
+                    headers: &headers,
+                    peer,
+                    request_id: &request_id,
+                    method: Method::GET,
+                    media,
+                };
+                answer(&state, request, Payload::Single(params)).await
+            }
+            Err(refusal) => refuse(refusal, media),
+        },
+    };
+    with_request_id(response, &request_id)
+}
+
+/// What the HTTP layer knows of a request once its body is read.
+struct Incoming<'a> {
+    headers: &'a HeaderMap,
+    peer: Option<SocketAddr>,
+    request_id: &'a str,
+    method: Method,
+    media: MediaType,
+}
+
+async fn read_payload(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Payload, Refusal> {
+    protocol::check_content_type(headers)?;
+    let limit = state.settings.max_body_bytes;
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("request bodies are limited to {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    // Refused before a byte of it is read.
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    // Reading stops at the limit; a body cut short by its client ends here
+    // too, and nobody is left to read the answer.
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    protocol::parse_body(&bytes, state.settings.max_batch)
+}
+
+async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Response {
+    let media = request.media;
+    let viewer = match auth::viewer(state, request.headers, request.peer, request.request_id).await
+    {
+        Ok(viewer) => viewer,
+        Err(refusal) => return refuse(refusal, media),
+    };
+    let (items, batch) = match payload {
+        Payload::Single(params) => (vec![params], false),
+        Payload::Batch(items) => (items, true),
+    };
+    if let Err(wait) = state
+        .rate_limiter
+        .check(viewer.actor(), viewer.client_address, items.len())
+    {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let refusal = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("too many requests: try again in {seconds} s"),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return refuse(refusal, media);
+    }
+
+    // One budget for the whole request: a batch may do no more than a
+    // single request could.
+    let budget = Budget::new(&state.settings.limits, &state.shape);
+    let mut rendered = Vec::with_capacity(items.len());
+    for params in &items {
+        let outcome = operation(state, &viewer, params, &budget, &request.method).await;
+        rendered.push(outcome.render(media));
+    }
+    let clean = rendered.iter().all(|item| item.clean);
+    let (status, extra_headers, body) = if batch {
+        let bodies = rendered.into_iter().map(|item| item.body).collect();
+        (StatusCode::OK, Vec::new(), Value::Array(bodies))
+    } else {
+        let single = rendered.pop().expect("one operation");
+        (single.status, single.headers, single.body)
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = protocol::bytes_response(status, media, bytes.clone());
+    for (name, value) in extra_headers {
+        response.headers_mut().insert(name, value);
+    }
+    let anonymous = matches!(viewer.actor(), Actor::Anonymous);
+    if !anonymous {
+        return cache::apply(response, Cacheability::Private);
+    }
+    if request.method == Method::GET && status == StatusCode::OK && clean {
+        return cache::public_answer(
+            request.headers,
+            response,
+            &bytes,
+            state.settings.cache_max_age,
+        );
+    }
+    cache::apply(response, Cacheability::NoStore)
+}
+
+/// One operation: its text, its limits, then its execution.
+async fn operation(
+    state: &AppState,
+    viewer: &Viewer,
+    params: &Params,
+    budget: &Arc<Budget>,
+    method: &Method,
+) -> Outcome {
+    let settings = &state.settings;
+    let anonymous = matches!(viewer.actor(), Actor::Anonymous);
+    let resolved = match state
+        .persisted
+        .resolve(
+            &state.database.pool,
+            params,
+            anonymous && settings.allow_list,
+        )
+        .await
+    {
+        Ok(resolved) => resolved,
+        Err(refusal) => return Outcome::Refused(refusal),
+    };
+    let document = match budget.admit(&resolved.query, params.variables.as_ref()) {
+        Ok(document) => document,
+        Err(error) => return Outcome::Refused(Refusal::of_document(error.code, error.message)),
+    };
+    let kind = operation_type(&document, params.operation_name.as_deref());
+    // GET must not change anything: links, prefetchers and caches follow
+    // GETs.
+    if *method == Method::GET && kind == Some(OperationType::Mutation) {
+        return Outcome::Refused(
+            Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations must be sent with POST",
+            )
+            .with_header(header::ALLOW, HeaderValue::from_static("POST")),
+        );
+    }
+
+    let mut request = async_graphql::Request::new(resolved.query.as_ref());
+    if let Some(name) = &params.operation_name {
+        request = request.operation_name(name.as_str());
+    }
+    if let Some(variables) = &params.variables {
+        request = request.variables(async_graphql::Variables::from_json(Value::Object(
+            variables.clone(),
+        )));
+    }
+    request.set_parsed_query(document);
+    if anonymous && !settings.anonymous_introspection {
+        request = request.disable_introspection();
+    }
+    let schema = if anonymous && !settings.anonymous_suggestions {
+        &state.quiet_schema
+    } else {
+        &state.schema
+    };
+    let execution = graphql::execute(schema, &state.database.pool, viewer.clone(), request);
+    let response = if kind == Some(OperationType::Mutation) {
+        // A mutation cut off halfway would leave its client unsure what
+        // happened; the statement timeout bounds it instead.
+        execution.await
+    } else {
+        match tokio::time::timeout(settings.request_timeout, execution).await {
+            Ok(response) => response,
+            Err(_) => {
+                return Outcome::Refused(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "TIMEOUT",
+                    format!(
+                        "the query ran longer than {}; ask for less",
+                        humantime::format_duration(settings.request_timeout)
+                    ),
+                ));
+            }
+        }
+    };
+    if let Some(hash) = resolved.remember
+        && response.errors.is_empty()
+    {
+        state.persisted.remember(hash, resolved.query);
+    }
+    Outcome::Executed(response)
+}
+
+/// The type of the operation the request runs, when it can be told.
+fn operation_type(document: &ExecutableDocument, wanted: Option<&str>) -> Option<OperationType> {
+    match (&document.operations, wanted) {
+        (DocumentOperations::Single(operation), _) => Some(operation.node.ty),
+        (DocumentOperations::Multiple(operations), Some(wanted)) => operations
+            .iter()
+            .find(|(name, _)| name.as_str() == wanted)
+            .map(|(_, operation)| operation.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+fn refuse(refusal: Refusal, media: MediaType) -> Response {
+    cache::apply(refusal.render(media), Cacheability::NoStore)
+}
+
+fn not_acceptable() -> Response {
+    let refusal = Refusal::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        "answers are application/graphql-response+json or application/json: accept one of them",
+    );
+    refuse(refusal, MediaType::Json)
+}
+
+/// The caller's request id when it sent a sensible one (a proxy's, say),
+/// so logs and the audit trail line up across systems; a new one otherwise.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// Every answer, refusals too, carries the request id: a client reporting
+/// a problem can quote it.
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}

@@ -1,0 +1,1 @@
+DROP TABLE persisted_operations;
