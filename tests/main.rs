@@ -6,6 +6,7 @@ mod access;
 mod cli;
 mod cluster;
 mod delivery;
+mod edge;
 mod graphql_read;
 mod identity;
 mod schema;

@@ -139,18 +139,20 @@ impl Budget {
                 ),
             ));
         }
-        charge(
-            &self.selections_left,
-            cost.selections,
-            "TOO_MANY_SELECTIONS",
-            || too_many_selections(cost.selections, &self.limits).message,
-        )?;
+        // The more telling limit first: a thousand aliases are also a
+        // thousand selections.
         charge(&self.aliases_left, cost.aliases, "TOO_MANY_ALIASES", || {
             format!(
                 "the request uses {} aliases; at most {} are allowed",
                 cost.aliases, self.limits.max_aliases
             )
         })?;
+        charge(
+            &self.selections_left,
+            cost.selections,
+            "TOO_MANY_SELECTIONS",
+            || too_many_selections(cost.selections, &self.limits).message,
+        )?;
         charge(
             &self.complexity_left,
             cost.complexity,
