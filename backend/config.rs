@@ -330,6 +330,11 @@ pub struct EdgeArgs {
     #[arg(long, env = "BEACON_RATE_LIMIT", default_value = "600/min", value_parser = parse_rate)]
     pub rate_limit: RateSetting,
 
+    /// Proxies whose X-Forwarded-For names the client (comma-separated
+    /// addresses or CIDR ranges, e.g. 10.0.0.0/8); none when empty.
+    #[arg(long, env = "BEACON_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Requests per API token or signed-in user: 6000/min, or off.
     #[arg(long, env = "BEACON_TOKEN_RATE_LIMIT", default_value = "6000/min", value_parser = parse_rate)]
     pub token_rate_limit: RateSetting,
@@ -339,6 +344,14 @@ pub struct EdgeArgs {
 /// "the flag may be left out".
 #[derive(Debug, Clone, Copy)]
 pub struct RateSetting(pub Option<Rate>);
+
+/// An address (a network of one) or a CIDR range.
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an IP address nor a CIDR range"))
+}
 
 fn parse_rate(text: &str) -> Result<RateSetting, String> {
     crate::http::rate_limit::parse_rate(text).map(RateSetting)
@@ -374,6 +387,7 @@ impl EdgeArgs {
                 anonymous: self.rate_limit.0,
                 authenticated: self.token_rate_limit.0,
             },
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }
@@ -407,4 +421,63 @@ pub struct ExportArgs {
     /// Folder to write `content.json` into; standard output when omitted.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn serve_defaults_are_the_edge_defaults() {
+        let cli = Cli::try_parse_from(["beacon", "serve"]).expect("no flags needed");
+        let Command::Serve(args) = cli.command else {
+            unreachable!("parsed `serve`")
+        };
+        assert_eq!(
+            format!("{:?}", args.edge.settings(true)),
+            format!("{:?}", EdgeSettings::default())
+        );
+    }
+
+    #[test]
+    fn edge_flags_reach_the_settings() {
+        let cli = Cli::try_parse_from([
+            "beacon",
+            "serve",
+            "--max-depth",
+            "7",
+            "--rate-limit",
+            "off",
+            "--token-rate-limit",
+            "10/s",
+            "--cors-origins",
+            "https://a.example, https://b.example",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.1",
+        ])
+        .expect("valid flags");
+        let Command::Serve(args) = cli.command else {
+            unreachable!("parsed `serve`")
+        };
+        let settings = args.edge.settings(false);
+        assert_eq!(settings.limits.max_depth, 7);
+        assert_eq!(settings.rate_limits.anonymous, None);
+        assert_eq!(
+            settings
+                .rate_limits
+                .authenticated
+                .map(|rate| rate.to_string()),
+            Some("10/s".into())
+        );
+        assert_eq!(
+            settings.cors_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert!(!settings.graphiql);
+        assert!(Cli::try_parse_from(["beacon", "serve", "--trusted-proxies", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["beacon", "serve", "--rate-limit", "5/week"]).is_err());
+    }
 }

@@ -245,6 +245,7 @@ fn help_documents_every_command_and_schema_prints_the_sdl() {
         "schema",
         "user",
         "token",
+        "persisted",
         "--database-url",
         "--data-dir",
         "--log",
@@ -447,4 +448,64 @@ fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
         .unwrap();
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+}
+
+#[tokio::test]
+async fn operations_registered_on_the_command_line_are_found_by_hash() {
+    let url = empty_database_url().await;
+    let run = |args: &[&str]| {
+        beacon()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("partner");
+    std::fs::create_dir(&nested).unwrap();
+    let topics = "query Topics { topics { slug } }\n";
+    std::fs::write(nested.join("topics.graphql"), topics).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not an operation").unwrap();
+    let hash = beacon::http::persisted::sha256_hex(topics);
+
+    let added = run(&["persisted", "add", dir.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&hash) && stdout.contains("Topics"),
+        "{stdout}"
+    );
+    let again = run(&["persisted", "add", dir.path().to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already registered"));
+
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url)
+            .await
+            .unwrap();
+    let stored = beacon::db::persisted::find(&mut conn, &hash).await.unwrap();
+    assert_eq!(stored.as_deref(), Some(topics));
+
+    // A file that does not parse is refused, and nothing is registered.
+    let broken = dir.path().join("broken.graphql");
+    std::fs::write(&broken, "query {").unwrap();
+    let refused = run(&["persisted", "add", broken.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("broken.graphql"));
+
+    let listed = run(&["persisted", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("topics.graphql"));
+    let removed = run(&["persisted", "remove", &hash]);
+    assert!(removed.status.success());
+    assert!(!run(&["persisted", "remove", &hash]).status.success());
+    assert!(
+        beacon::db::persisted::find(&mut conn, &hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -639,14 +639,21 @@ async fn batches_are_bounded_and_share_one_request_s_limits() {
 #[tokio::test]
 async fn slow_queries_time_out_with_a_typed_error() {
     let mut app = TestApp::seeded().await;
-    app.settings.request_timeout = Duration::from_nanos(1);
+    app.settings.request_timeout = Duration::from_millis(300);
     let edge = Edge::serve(&app).await;
-    let answer = edge
-        .send(edge.post(&json!({ "query": "{ topics { name } }" })))
-        .await;
+    // Every pooled connection is busy, so the query cannot finish in time.
+    let pool = &app.database.pool;
+    let mut held = Vec::new();
+    for _ in 0..pool.status().max_size {
+        held.push(pool.get().await.unwrap());
+    }
+    let topics = json!({ "query": "{ topics { name } }" });
+    let answer = edge.send(edge.post(&topics)).await;
     assert_eq!(answer.status, 503);
     assert_eq!(answer.code(), "TIMEOUT");
     assert!(edge.healthy().await);
+    drop(held);
+    assert_eq!(edge.send(edge.post(&topics)).await.status, 200);
 }
 
 /// PostgreSQL's statement timeout is every pooled connection's default,
@@ -683,4 +690,91 @@ async fn the_statement_timeout_applies_to_pooled_connections() {
         .and_then(|e| e.get("code"))
         .cloned();
     assert_eq!(code, Some(async_graphql::Value::from("TIMEOUT")));
+}
+
+#[tokio::test]
+async fn introspection_suggestions_and_graphiql_can_be_withheld_from_anonymous_clients() {
+    let mut app = TestApp::new().await;
+    let introspection = json!({ "query": "{ __schema { queryType { name } } }" });
+    let typo = json!({ "query": "{ topicz { name } }" });
+
+    let edge = Edge::serve(&app).await;
+    let open = edge.send(edge.post(&introspection)).await;
+    assert_eq!(
+        open.json()["data"]["__schema"]["queryType"]["name"],
+        "Query"
+    );
+    let suggested = edge.send(edge.post(&typo)).await;
+    assert!(
+        suggested.text.contains("Did you mean"),
+        "{}",
+        suggested.text
+    );
+
+    app.settings.anonymous_introspection = false;
+    app.settings.anonymous_suggestions = false;
+    app.settings.graphiql = false;
+    let edge = Edge::serve(&app).await;
+    let closed = edge.send(edge.post(&introspection)).await;
+    assert_eq!(closed.status, 400, "{}", closed.text);
+    assert_eq!(closed.code(), "INTROSPECTION_DISABLED");
+    let hidden =
+        json!({ "query": "{ ...F } fragment F on Query { __type(name: \"Topic\") { name } }" });
+    assert_eq!(
+        edge.send(edge.post(&hidden)).await.code(),
+        "INTROSPECTION_DISABLED"
+    );
+    let plain = edge.send(edge.post(&typo)).await;
+    assert_eq!(plain.status, 400);
+    assert!(!plain.text.contains("Did you mean"), "{}", plain.text);
+    // Credentials bring both back.
+    let token = app.api_token(Role::Partner).await;
+    let with_token = edge
+        .send(edge.post(&introspection).bearer_auth(&token))
+        .await;
+    assert_eq!(
+        with_token.json()["data"]["__schema"]["queryType"]["name"],
+        "Query"
+    );
+    let with_token = edge.send(edge.post(&typo).bearer_auth(&token)).await;
+    assert!(with_token.text.contains("Did you mean"));
+    // No GraphiQL: a browser gets a GraphQL answer, and a page-only client 406.
+    let browser = edge
+        .send(
+            edge.client
+                .get(format!("{}/graphql", edge.base))
+                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+        )
+        .await;
+    assert_eq!(browser.status, 400);
+    assert!(!browser.text.contains("graphiql"));
+    let page_only = edge
+        .send(
+            edge.client
+                .get(format!("{}/graphql", edge.base))
+                .header("accept", "text/html"),
+        )
+        .await;
+    assert_eq!(page_only.status, 406);
+}
+
+/// Behind a trusted proxy, each client behind it has its own allowance;
+/// an untrusted peer cannot pick a name for itself.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_told_apart() {
+    let mut app = TestApp::new().await;
+    app.settings.rate_limits.anonymous = parse_rate("1/min").unwrap();
+    app.settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    let edge = Edge::serve(&app).await;
+    let typename = json!({ "query": "{ __typename }" });
+    let from = |client: &str| edge.post(&typename).header("x-forwarded-for", client);
+    assert_eq!(edge.send(from("203.0.113.1")).await.status, 200);
+    assert_eq!(edge.send(from("203.0.113.2")).await.status, 200);
+    assert_eq!(edge.send(from("203.0.113.1")).await.status, 429);
+
+    app.settings.trusted_proxies = Vec::new();
+    let edge = Edge::serve(&app).await;
+    let from = |client: &str| edge.post(&typename).header("x-forwarded-for", client);
+    assert_eq!(edge.send(from("203.0.113.1")).await.status, 200);
+    assert_eq!(edge.send(from("203.0.113.2")).await.status, 429);
 }

@@ -451,6 +451,38 @@ impl<'a> Costing<'a> {
     }
 }
 
+/// Whether any operation of `document` reads `__schema` or `__type` (which
+/// exist only on the query root).
+pub fn asks_for_introspection(document: &ExecutableDocument) -> bool {
+    fn in_set(document: &ExecutableDocument, set: &SelectionSet, seen: &mut Vec<String>) -> bool {
+        set.items.iter().any(|selection| match &selection.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+            }
+            Selection::InlineFragment(inline) => {
+                in_set(document, &inline.node.selection_set.node, seen)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if seen.iter().any(|seen| seen == name) {
+                    return false;
+                }
+                seen.push(name.to_string());
+                document.fragments.get(name).is_some_and(|fragment| {
+                    in_set(document, &fragment.node.selection_set.node, seen)
+                })
+            }
+        })
+    }
+    document.operations.iter().any(|(_, operation)| {
+        in_set(
+            document,
+            &operation.node.selection_set.node,
+            &mut Vec::new(),
+        )
+    })
+}
+
 /// Page size a paged field is taken to have when the query gives none.
 const DEFAULT_PAGE: usize = 20;
 /// The largest page any field accepts (larger sizes are refused by the

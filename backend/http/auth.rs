@@ -21,7 +21,7 @@ pub async fn viewer(
     request_id: &str,
 ) -> Result<Viewer, Refusal> {
     let request_id = Some(request_id.to_string());
-    let client_address = peer.map(|address| address.ip());
+    let client_address = client_address(peer, headers, &state.settings.trusted_proxies);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer {
             auth: Authenticated::anonymous(),
@@ -89,5 +89,71 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(address)| *address);
         Ok(PeerAddress(address))
+    }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy
+/// (a load balancer, a CDN), in which case the nearest address in
+/// `X-Forwarded-For` that is not itself a trusted proxy. Addresses a client
+/// wrote into the header itself sit further left and are never reached.
+pub fn client_address(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?.ip();
+    let is_trusted = |address: &std::net::IpAddr| trusted.iter().any(|net| net.contains(address));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        let Ok(address) = hop.trim().parse::<std::net::IpAddr>() else {
+            break;
+        };
+        client = address;
+        if !is_trusted(&address) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_trusted_proxies_may_name_the_client() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7, 10.0.0.2"),
+        );
+        let proxy: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let stranger: SocketAddr = "198.51.100.1:5000".parse().unwrap();
+        // Through two trusted hops, the client is the first untrusted one;
+        // what it claimed itself (6.6.6.6) is ignored.
+        assert_eq!(
+            client_address(Some(proxy), &headers, &trusted),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        // A peer that is no proxy of ours cannot name anyone.
+        assert_eq!(
+            client_address(Some(stranger), &headers, &trusted),
+            Some(stranger.ip())
+        );
+        assert_eq!(client_address(Some(proxy), &headers, &[]), Some(proxy.ip()));
+        assert_eq!(
+            client_address(Some(proxy), &HeaderMap::new(), &trusted),
+            Some(proxy.ip())
+        );
     }
 }

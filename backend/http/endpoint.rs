@@ -206,6 +206,15 @@ async fn operation(
         Ok(document) => document,
         Err(error) => return Outcome::Refused(Refusal::of_document(error.code, error.message)),
     };
+    if anonymous
+        && !settings.anonymous_introspection
+        && crate::graphql::limits::asks_for_introspection(&document)
+    {
+        return Outcome::Refused(Refusal::of_document(
+            "INTROSPECTION_DISABLED",
+            "introspection needs credentials here; the schema is published as schema.graphql",
+        ));
+    }
     let kind = operation_type(&document, params.operation_name.as_deref());
     // GET must not change anything: links, prefetchers and caches follow
     // GETs.

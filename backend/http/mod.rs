@@ -55,6 +55,9 @@ pub struct EdgeSettings {
     /// Origins allowed to call from browsers (`*` for any); none when empty.
     pub cors_origins: Vec<String>,
     pub rate_limits: RateLimits,
+    /// Proxies (load balancers, CDNs) whose `X-Forwarded-For` names the
+    /// client, for rate limits and sign-in throttling.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for EdgeSettings {
@@ -72,6 +75,7 @@ impl Default for EdgeSettings {
             apq_cache_size: 1000,
             cors_origins: Vec::new(),
             rate_limits: RateLimits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
