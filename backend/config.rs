@@ -80,6 +80,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Made once per process: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the GraphQL server. Migrates the database first and, when it holds
