@@ -105,6 +105,11 @@ pub enum Command {
     /// Manage API tokens for programs: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Measure: load synthetic content, start the server cold, drive the
+    /// canonical partner queries over HTTP beside PostgreSQL's own ceiling
+    /// (pgbench), and write BENCHMARKS.md. Needs a database without content
+    /// (`beacon --data-dir .bench bench`).
+    Bench(BenchArgs),
     /// Manage registered (persisted) operations: clients may run them by
     /// hash, and with --allow-list anonymous clients may run nothing else.
     #[command(subcommand)]
@@ -202,6 +207,24 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub sizes: GenerateArgs,
+    /// Concurrent connections of the load generator (and of pgbench).
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// How long each query is measured.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Unmeasured load before each measurement.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub warmup: std::time::Duration,
+    /// The report's file: its marked section is replaced.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
     /// Number of resources.
     #[arg(long, default_value_t = 100_000)]
@@ -357,6 +380,19 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
 
 fn parse_rate(text: &str) -> Result<RateSetting, String> {
     crate::http::rate_limit::parse_rate(text).map(RateSetting)
+}
+
+impl GenerateArgs {
+    pub fn sizes(&self) -> crate::seed::synthetic::Sizes {
+        crate::seed::synthetic::Sizes {
+            resources: self.resources,
+            topics: self.topics,
+            types: self.types,
+            tags: self.tags,
+            modules: self.modules,
+            resources_per_module: self.resources_per_module,
+        }
+    }
 }
 
 impl EdgeArgs {

@@ -23,16 +23,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Generate(args) => {
-            let file = seed::synthetic::generate(seed::synthetic::Sizes {
-                resources: args.resources,
-                topics: args.topics,
-                types: args.types,
-                tags: args.tags,
-                modules: args.modules,
-                resources_per_module: args.resources_per_module,
-            });
+            let file = seed::synthetic::generate(args.sizes());
             serde_json::to_writer(std::io::stdout().lock(), &file)?;
             return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(args) => {
+            telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
+            return bench(&cli.global, args).await;
         }
         _ => {}
     }
@@ -46,13 +43,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => migrate(&database).await,
         Command::Seed(args) => seed_command(&database, args).await,
         Command::Export(args) => export(&database, args).await,
-        Command::Schema | Command::Generate(_) => unreachable!("handled above"),
+        Command::Schema | Command::Generate(_) | Command::Bench(_) => {
+            unreachable!("handled above")
+        }
     };
     // Close the pool, then leave the embedded cluster (stopping it when this
     // process was its last user) before returning.
     database.pool.close();
     drop(database);
     result
+}
+
+/// The benchmark opens and leaves the database itself: the server it
+/// starts must find the cluster stopped, to start it cold.
+async fn bench(
+    global: &GlobalOptions,
+    args: &crate::config::BenchArgs,
+) -> anyhow::Result<ExitCode> {
+    let options = crate::bench::BenchOptions {
+        sizes: args.sizes.sizes(),
+        connections: args.connections,
+        warmup: args.warmup,
+        duration: args.duration,
+        out: Some(args.out.clone()),
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let report = crate::bench::run(global, &options).await?;
+    print!("{}", report.markdown());
+    eprintln!("bench: results written into {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn migrate_reporting(database: &Database) -> anyhow::Result<Vec<String>> {

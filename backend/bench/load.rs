@@ -1,0 +1,120 @@
+//! A closed-loop load generator: N keep-alive HTTP/1.1 connections, each
+//! sending the next request as soon as the last answer is read (as `wrk`
+//! does), every answer checked.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::body::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper_util::rt::TokioIo;
+
+/// What one query's run measured.
+#[derive(Debug, Clone)]
+pub struct LoadResult {
+    pub requests: u64,
+    /// Answers that were not 200 or held an error.
+    pub failures: u64,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+impl LoadResult {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Sends `body` to POST /graphql on `address` from `connections`
+/// connections for `duration` (after `warmup`, not counted).
+pub async fn run(
+    address: SocketAddr,
+    body: &str,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<LoadResult> {
+    let body = Bytes::from(body.to_string());
+    let started = Instant::now();
+    let measure_from = started + warmup;
+    let deadline = measure_from + duration;
+    let workers: Vec<_> = (0..connections)
+        .map(|_| tokio::spawn(worker(address, body.clone(), measure_from, deadline)))
+        .collect();
+    let mut histogram = Histogram::<u64>::new(3).expect("a valid precision");
+    let (mut requests, mut failures) = (0, 0);
+    for worker in workers {
+        let outcome = worker.await.context("a load worker panicked")??;
+        histogram.add(&outcome.histogram).expect("same precision");
+        requests += outcome.requests;
+        failures += outcome.failures;
+    }
+    let micros = |quantile: f64| Duration::from_micros(histogram.value_at_quantile(quantile));
+    Ok(LoadResult {
+        requests,
+        failures,
+        elapsed: duration,
+        p50: micros(0.5),
+        p99: micros(0.99),
+        max: Duration::from_micros(histogram.max()),
+    })
+}
+
+struct WorkerOutcome {
+    histogram: Histogram<u64>,
+    requests: u64,
+    failures: u64,
+}
+
+async fn worker(
+    address: SocketAddr,
+    body: Bytes,
+    measure_from: Instant,
+    deadline: Instant,
+) -> anyhow::Result<WorkerOutcome> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut outcome = WorkerOutcome {
+        histogram: Histogram::new(3).expect("a valid precision"),
+        requests: 0,
+        failures: 0,
+    };
+    loop {
+        let sent = Instant::now();
+        if sent >= deadline {
+            return Ok(outcome);
+        }
+        let request = Request::post("/graphql")
+            .header(HOST, "127.0.0.1")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(body.clone()))?;
+        let response = sender.send_request(request).await?;
+        let ok = response.status() == 200;
+        let answer = response.into_body().collect().await?.to_bytes();
+        // An error inside a 200 is a failure, not a fast answer.
+        let ok = ok && !contains(&answer, b"\"errors\"");
+        if sent >= measure_from {
+            let micros = sent.elapsed().as_micros() as u64;
+            outcome.histogram.record(micros.max(1)).ok();
+            outcome.requests += 1;
+            if !ok {
+                outcome.failures += 1;
+            }
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}

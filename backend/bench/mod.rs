@@ -1,0 +1,405 @@
+//! `beacon bench`: load synthetic content through the real seed path, start
+//! `beacon serve` cold, drive the canonical partner queries over loopback
+//! HTTP, measure PostgreSQL's own ceiling for the same reads with
+//! `pgbench`, and write it all into BENCHMARKS.md.
+
+pub mod load;
+mod report;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::config::GlobalOptions;
+use crate::db::{Database, content};
+use crate::seed::{self, SeedOptions, synthetic};
+pub use report::Report;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub sizes: synthetic::Sizes,
+    pub connections: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Where the report goes (its marked section is replaced); none: only
+    /// printed.
+    pub out: Option<PathBuf>,
+    /// The command line, for the report.
+    pub command_line: String,
+}
+
+/// One of the canonical partner queries.
+pub struct Query {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub document: &'static str,
+}
+
+pub const QUERIES: [Query; 5] = [
+    Query {
+        name: "Q1",
+        description: "20 resources, 3 scalar fields",
+        document: "{ resources(first: 20) { nodes { id title year } } }",
+    },
+    Query {
+        name: "Q2",
+        description: "20 resources with their topics, types and tags",
+        document: "{ resources(first: 20) { nodes { id title year \
+                   topics { slug name } types { slug name } tags { slug name } } } }",
+    },
+    Query {
+        name: "Q3",
+        description: "a module page: 100 resources and their topics",
+        document: "query Module($module: String!) { module(slug: $module) { title intro \
+                   topic { name } resources { id title year url topics { slug name } } } }",
+    },
+    Query {
+        name: "Q4",
+        description: "the resource index: a topic filter, newest first, with facets",
+        document: "query Index($topic: String!) { resources(first: 20, \
+                   filter: { topics: [$topic], yearFrom: 2010 }, \
+                   orderBy: [{ field: YEAR, direction: DESC }]) { totalCount \
+                   nodes { id title year types { name } } \
+                   facets { topics { topic { slug } count } types { type { slug } count } \
+                   years { year count } } pageInfo { hasNextPage endCursor } } }",
+    },
+    Query {
+        name: "Q5",
+        description: "full-text search, 20 hits with snippets",
+        document: "query Search($words: String!) { search(query: $words, first: 20) { \
+                   nodes { score snippet node { ... on Resource { title slug } \
+                   ... on Module { title slug } } } } }",
+    },
+];
+
+/// PostgreSQL's own answer to Q1 and Q2: the same rows, as plain SQL.
+pub const CEILING: [(&str, &str); 2] = [
+    (
+        "Q1",
+        "SELECT id, title, year FROM resources WHERE stage = 'published' \
+         ORDER BY title, id LIMIT 20;",
+    ),
+    (
+        "Q2",
+        "WITH page AS (SELECT id, title, year, topic_ids, type_ids, tag_ids FROM resources \
+         WHERE stage = 'published' ORDER BY title, id LIMIT 20) \
+         SELECT p.id, p.title, p.year, 'topic', t.slug, t.name FROM page p \
+         JOIN topics t ON t.stage = 'published' AND t.id = ANY (p.topic_ids) \
+         UNION ALL SELECT p.id, p.title, p.year, 'type', y.slug, y.name FROM page p \
+         JOIN resource_types y ON y.stage = 'published' AND y.id = ANY (p.type_ids) \
+         UNION ALL SELECT p.id, p.title, p.year, 'tag', g.slug, g.name FROM page p \
+         JOIN tags g ON g.stage = 'published' AND g.id = ANY (p.tag_ids);",
+    ),
+];
+
+pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Result<Report> {
+    let mut report = Report::new(options);
+
+    // 1. Content, through the seed path, into a database that has none.
+    let database = Database::open(global).await?;
+    database.migrate().await?;
+    {
+        let mut conn = database.connection().await?;
+        if !content::is_empty(&mut conn).await? {
+            bail!(
+                "the database already holds content: run the benchmark on a fresh one \
+                 (e.g. `beacon --data-dir .bench bench`, or a new DATABASE_URL)"
+            );
+        }
+        report.postgres_version = server_version(&mut conn).await?;
+    }
+    let dir = tempfile_dir()?;
+    let file = dir.join("synthetic.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&synthetic::generate(options.sizes))?,
+    )?;
+    eprintln!("bench: loading {} resources…", options.sizes.resources);
+    let started = Instant::now();
+    let loaded = seed::run(
+        &database,
+        &SeedOptions {
+            paths: vec![file],
+            dry_run: false,
+            wait: true,
+            progress: true,
+        },
+    )
+    .await
+    .context("loading the synthetic content")?;
+    report.load = Some((started.elapsed(), loaded.to_string()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // Leave the cluster, so the server below starts it cold.
+    database.pool.close();
+    drop(database);
+
+    // 2. A cold `beacon serve`.
+    let address: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let started = Instant::now();
+    let mut server = Server::start(global, address)?;
+    wait_until_ready(address, Duration::from_secs(60)).await?;
+    report.startup = Some(started.elapsed());
+    eprintln!("bench: server ready in {:?}", started.elapsed());
+
+    // 3. Every query once in this process: its answer checked, its SQL
+    // statements counted.
+    let database = Database::open(global).await?;
+    let probe = Probe::new(global, &database)?;
+    let variables = probe.variables().await?;
+    for query in &QUERIES {
+        let statements = probe.statements(query, &variables).await?;
+        report.statements.push((query.name, statements));
+    }
+
+    // 4. Load.
+    for query in &QUERIES {
+        let body = json!({ "query": query.document, "variables": variables }).to_string();
+        eprintln!("bench: {} for {:?}…", query.name, options.duration);
+        let result = load::run(
+            address,
+            &body,
+            options.connections,
+            options.warmup,
+            options.duration,
+        )
+        .await?;
+        report.results.push((query.name, result));
+    }
+    report.memory = server.memory();
+    server.stop();
+
+    // 5. PostgreSQL's ceiling for the same reads.
+    for (name, sql) in CEILING {
+        eprintln!("bench: pgbench {name}…");
+        report.ceiling.push((
+            name,
+            pgbench(&database, sql, options).context("running pgbench")?,
+        ));
+    }
+    database.pool.close();
+
+    if let Some(out) = &options.out {
+        report.write_into(out)?;
+    }
+    Ok(report)
+}
+
+async fn server_version(conn: &mut crate::db::PooledConnection) -> anyhow::Result<String> {
+    use diesel::QueryableByName;
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = Text)]
+        server_version: String,
+    }
+    let version: Version = diesel::sql_query("SHOW server_version")
+        .get_result(conn)
+        .await?;
+    Ok(version.server_version)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("beacon-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_until_ready(address: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+            if stream.write_all(request.as_bytes()).await.is_ok() {
+                let mut answer = Vec::new();
+                let _ = stream.read_to_end(&mut answer).await;
+                if answer.starts_with(b"HTTP/1.1 200") {
+                    return Ok(());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bail!("the server was not ready within {timeout:?}")
+}
+
+/// `beacon serve` as a child process: the same binary, database and data
+/// directory, with rate limits off (the load comes from one address).
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(global: &GlobalOptions, address: SocketAddr) -> anyhow::Result<Server> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .arg("--data-dir")
+            .arg(&global.data_dir)
+            .args(["--log", "warn", "serve", "--no-seed", "--graphiql", "false"])
+            .args(["--rate-limit", "off", "--token-rate-limit", "off"])
+            .arg("--bind")
+            .arg(address.to_string())
+            .stdin(Stdio::null());
+        if let Some(url) = &global.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let child = command.spawn().context("starting beacon serve")?;
+        Ok(Server { child })
+    }
+
+    /// Peak and current resident memory, in KiB.
+    fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        };
+        Some((field("VmHWM:")?, field("VmRSS:")?))
+    }
+
+    fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
+}
+
+/// The app in this process, to check answers and count statements.
+struct Probe {
+    router: axum::Router,
+    database: Database,
+}
+
+impl Probe {
+    fn new(global: &GlobalOptions, database: &Database) -> anyhow::Result<Probe> {
+        let key = crate::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
+        let identity = crate::identity::Identity::new(key, Default::default());
+        let mut settings = crate::http::EdgeSettings::default();
+        settings.rate_limits.anonymous = None;
+        let state = crate::http::AppState::new(
+            database.clone(),
+            identity,
+            crate::editorial::Editorial::default(),
+            settings,
+        );
+        Ok(Probe {
+            router: crate::http::router(state),
+            database: database.clone(),
+        })
+    }
+
+    async fn post(&self, document: &str, variables: &Value) -> anyhow::Result<Value> {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let body = json!({ "query": document, "variables": variables }).to_string();
+        let request = axum::http::Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))?;
+        let response = self.router.clone().oneshot(request).await?;
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let answer: Value = serde_json::from_slice(&bytes)?;
+        if answer.get("errors").is_some() || answer["data"].is_null() {
+            bail!("{document} failed: {answer}");
+        }
+        Ok(answer["data"].clone())
+    }
+
+    /// A module, a topic and search words the queries can use.
+    async fn variables(&self) -> anyhow::Result<Value> {
+        let data = self
+            .post("{ modules { slug } topics { slug } }", &json!({}))
+            .await?;
+        let first = |list: &str| data[list][0]["slug"].as_str().map(str::to_string);
+        let (Some(module), Some(topic)) = (first("modules"), first("topics")) else {
+            bail!("the synthetic content has no module or topic");
+        };
+        Ok(json!({ "module": module, "topic": topic, "words": "community policing" }))
+    }
+
+    /// Statements one request runs, after checking its answer is whole.
+    async fn statements(&self, query: &Query, variables: &Value) -> anyhow::Result<u64> {
+        let before = self.database.statements_executed();
+        let data = self.post(query.document, variables).await?;
+        let statements = self.database.statements_executed() - before;
+        let rows = match query.name {
+            "Q3" => data["module"]["resources"].as_array().map(Vec::len),
+            "Q5" => data["search"]["nodes"].as_array().map(Vec::len),
+            _ => data["resources"]["nodes"].as_array().map(Vec::len),
+        };
+        if rows.unwrap_or(0) == 0 {
+            bail!("{} returned no rows: {data}", query.name);
+        }
+        Ok(statements)
+    }
+}
+
+/// What pgbench measured.
+#[derive(Debug, Clone)]
+pub struct Ceiling {
+    pub per_second: f64,
+    pub latency_ms: f64,
+}
+
+fn pgbench(database: &Database, sql: &str, options: &BenchOptions) -> anyhow::Result<Ceiling> {
+    let dir = tempfile_dir()?;
+    let script = dir.join("query.sql");
+    std::fs::write(&script, sql)?;
+    // pgbench ships with the server binaries the embedded cluster uses.
+    let binary = crate::cluster::find_binaries()
+        .map(|binaries| binaries.bindir.join("pgbench"))
+        .ok()
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from("pgbench"));
+    let output = Command::new(binary)
+        .args(["-n", "-j", "2", "-M", "prepared"])
+        .arg("-c")
+        .arg(options.connections.to_string())
+        .arg("-T")
+        .arg(options.duration.as_secs().max(1).to_string())
+        .arg("-f")
+        .arg(&script)
+        .arg(database.url())
+        .output()
+        .context("running pgbench (part of the PostgreSQL server package)")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "pgbench failed: {}{}",
+            text,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let number_after = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|number| number.parse::<f64>().ok())
+    };
+    Ok(Ceiling {
+        per_second: number_after("tps = ").context("pgbench printed no tps")?,
+        latency_ms: number_after("latency average = ").unwrap_or(f64::NAN),
+    })
+}
