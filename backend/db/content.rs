@@ -8,10 +8,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::DbResult;
 use super::schema::{
     document_versions, documents, modules, resource_types, resources, tags, topics,
 };
+use super::{DbResult, Prepared};
 use crate::domain::{Content, Kind, Stage};
 use crate::seed::resolve::WorkingDocument;
 use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
@@ -313,16 +313,18 @@ impl ContentReader {
             ModuleArray::Resources => "resource_ids",
             ModuleArray::Tags => "tag_ids",
         };
-        let rows: Vec<OwnedModule> = diesel::sql_query(format!(
-            "SELECT target.id AS owner, m.id, m.slug, m.title, m.topic_id, m.intro,
+        let rows: Vec<OwnedModule> = Prepared(
+            diesel::sql_query(format!(
+                "SELECT target.id AS owner, m.id, m.slug, m.title, m.topic_id, m.intro,
                     m.hero_image_alt, m.resources_heading, m.disclaimer, m.source_file,
                     m.source_checksum
                FROM unnest($2::uuid[]) AS target(id)
                JOIN modules m ON m.stage = $1 AND m.{column} @> ARRAY[target.id]
               ORDER BY target.id, m.title, m.id"
-        ))
-        .bind::<Text, _>(self.stage)
-        .bind::<Array<SqlUuid>, _>(target_ids)
+            ))
+            .bind::<Text, _>(self.stage)
+            .bind::<Array<SqlUuid>, _>(target_ids),
+        )
         .load(conn)
         .await?;
         Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
@@ -397,16 +399,18 @@ impl ContentReader {
             target_table,
             target_columns,
         } = relation;
-        diesel::sql_query(format!(
-            "SELECT o.id AS owner, {target_columns}
+        Prepared(
+            diesel::sql_query(format!(
+                "SELECT o.id AS owner, {target_columns}
                FROM {owner_table} o
               CROSS JOIN LATERAL unnest(o.{array_column}) WITH ORDINALITY AS link(target, position)
                JOIN {target_table} t ON t.stage = o.stage AND t.id = link.target
               WHERE o.stage = $1 AND o.id = ANY($2)
               ORDER BY o.id, link.position"
-        ))
-        .bind::<Text, _>(self.stage)
-        .bind::<Array<SqlUuid>, _>(owner_ids)
+            ))
+            .bind::<Text, _>(self.stage)
+            .bind::<Array<SqlUuid>, _>(owner_ids),
+        )
         .load(conn)
         .await
     }

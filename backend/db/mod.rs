@@ -203,6 +203,39 @@ fn describe_pool_error(error: &diesel_async::pooled_connection::deadpool::PoolEr
     }
 }
 
+/// A raw SQL statement PostgreSQL may prepare once per connection and run
+/// again: diesel will not cache `sql_query` statements, since their text
+/// could embed values. Beacon's raw statements are made from a fixed set of
+/// fragments with every value bound, so their texts are few, and caching
+/// them saves a parse, a plan and a round trip per statement.
+#[derive(Debug, Clone)]
+pub struct Prepared<Q>(pub Q);
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Prepared<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
+    type QueryId = ();
+    // Cached by its SQL text and bind types.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
 /// Creates `name` on the server behind `admin_url` unless it exists already.
 pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
     use diesel_async::AsyncConnection;

@@ -15,8 +15,8 @@ use diesel::sql_types::{Array, BigInt, Int4, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::DbResult;
 use super::content::{LabelRow, ResourceRow, TopicRow};
+use super::{DbResult, Prepared};
 use crate::domain::Stage;
 
 /// Which resources a filter lets through. Lists hold slugs: values inside
@@ -201,7 +201,10 @@ impl Statement {
         format!("${}", self.binds.len())
     }
 
-    fn query(self, sql: String) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+    fn query(
+        self,
+        sql: String,
+    ) -> Prepared<BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>> {
         let mut query = diesel::sql_query(sql).into_boxed::<Pg>();
         for bind in self.binds {
             query = match bind {
@@ -213,7 +216,7 @@ impl Statement {
                 Bind::Uuid(value) => query.bind::<SqlUuid, _>(value),
             };
         }
-        query
+        Prepared(query)
     }
 }
 

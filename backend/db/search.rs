@@ -6,7 +6,7 @@ use diesel::sql_types::{Array, BigInt, Double, Int4, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::DbResult;
+use super::{DbResult, Prepared};
 use crate::domain::Stage;
 
 /// A match: which document, how well it matched, and the matching text with
@@ -48,7 +48,7 @@ pub async fn hits(
         Some(after) => (after.rank, after.kind.clone(), after.id),
         None => (f64::INFINITY, String::new(), Uuid::nil()),
     };
-    diesel::sql_query(
+    Prepared(diesel::sql_query(
         "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q),
          matches AS (
              SELECT 'resource'::text AS kind, r.id,
@@ -85,7 +85,7 @@ pub async fn hits(
     .bind::<Double, _>(after_rank)
     .bind::<Text, _>(after_kind)
     .bind::<SqlUuid, _>(after_id)
-    .bind::<Int4, _>(limit)
+    .bind::<Int4, _>(limit))
     .load(conn)
     .await
 }
@@ -104,16 +104,18 @@ pub async fn total(
     kinds: &[&str],
 ) -> DbResult<i64> {
     let kinds: Vec<String> = kinds.iter().map(|kind| kind.to_string()).collect();
-    let row: Total = diesel::sql_query(
-        "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q)
+    let row: Total = Prepared(
+        diesel::sql_query(
+            "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q)
          SELECT (SELECT count(*) FROM resources r, q
                   WHERE r.stage = $1 AND 'resource' = ANY($3) AND r.search_vector @@ q.q)
               + (SELECT count(*) FROM modules m, q
                   WHERE m.stage = $1 AND 'module' = ANY($3) AND m.search_vector @@ q.q) AS total",
+        )
+        .bind::<Text, _>(stage.as_str())
+        .bind::<Text, _>(query)
+        .bind::<Array<Text>, _>(kinds),
     )
-    .bind::<Text, _>(stage.as_str())
-    .bind::<Text, _>(query)
-    .bind::<Array<Text>, _>(kinds)
     .get_result(conn)
     .await?;
     Ok(row.total)

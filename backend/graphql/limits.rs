@@ -14,14 +14,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
-};
 use async_graphql::parser::types::{
     BaseType, Directive, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
     TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{Positioned, ServerError, ServerResult, Value};
+use async_graphql::{Positioned, ServerError};
 use serde_json::Map;
 
 /// Bounds on a request's document. Defaults suit a public API; every one
@@ -600,52 +597,6 @@ impl SchemaShape {
     }
 }
 
-/// Turns a panicking resolver into an `INTERNAL` error on its field
-/// instead of a dropped connection.
-pub struct PanicGuard;
-
-impl ExtensionFactory for PanicGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PanicGuard)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for PanicGuard {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        use futures::FutureExt;
-        let path = info.path_node;
-        match std::panic::AssertUnwindSafe(next.run(ctx, info))
-            .catch_unwind()
-            .await
-        {
-            Ok(result) => result,
-            Err(panic) => {
-                let mut nodes: Vec<_> = std::iter::once(path).chain(path.parents()).collect();
-                nodes.reverse();
-                let mut error = super::error::panicked(&path.to_string(), panic.as_ref());
-                error.path = nodes
-                    .into_iter()
-                    .map(|node| match node.segment {
-                        async_graphql::QueryPathSegment::Name(name) => {
-                            async_graphql::PathSegment::Field(name.to_string())
-                        }
-                        async_graphql::QueryPathSegment::Index(index) => {
-                            async_graphql::PathSegment::Index(index)
-                        }
-                    })
-                    .collect();
-                Err(error)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,42 +767,5 @@ mod tests {
             .admit("{ c: __typename d: __typename }", None)
             .unwrap_err();
         assert_eq!(refused.code, "TOO_MANY_ALIASES");
-    }
-
-    #[tokio::test]
-    async fn a_panicking_resolver_becomes_an_internal_error_on_its_field() {
-        struct Query;
-        #[async_graphql::Object]
-        impl Query {
-            async fn fine(&self) -> i32 {
-                1
-            }
-            async fn broken(&self, divisor: i32) -> Option<i32> {
-                // A bug: nothing checks the divisor.
-                Some(1 / divisor)
-            }
-        }
-        let schema = async_graphql::Schema::build(
-            Query,
-            async_graphql::EmptyMutation,
-            async_graphql::EmptySubscription,
-        )
-        .extension(PanicGuard)
-        .finish();
-        let response = schema.execute("{ fine broken(divisor: 0) }").await;
-        // The rest of the answer stands.
-        assert_eq!(response.data.into_json().unwrap()["fine"], 1);
-        let error = &response.errors[0];
-        assert_eq!(error.message, "internal error");
-        assert_eq!(
-            error.path,
-            vec![async_graphql::PathSegment::Field("broken".into())]
-        );
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .cloned();
-        assert_eq!(code, Some(Value::from("INTERNAL")));
     }
 }

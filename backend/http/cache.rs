@@ -68,16 +68,16 @@ pub fn apply(mut response: Response, cacheability: Cacheability) -> Response {
     response
 }
 
-/// A public answer with its tag, or 304 when the client holds that tag.
+/// A public answer with its tag (from [`etag`]), or 304 when the client
+/// holds that tag.
 pub fn public_answer(
     request: &HeaderMap,
     mut response: Response,
-    body: &[u8],
+    tag: &str,
     max_age: Duration,
 ) -> Response {
-    let tag = etag(body);
-    let tag_value = HeaderValue::from_str(&tag).expect("base64 is a valid header value");
-    if matches_if_none_match(request, &tag) {
+    let tag_value = HeaderValue::from_str(tag).expect("base64 is a valid header value");
+    if matches_if_none_match(request, tag) {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         not_modified.headers_mut().insert(header::ETAG, tag_value);
         return apply(not_modified, Cacheability::Public(max_age));

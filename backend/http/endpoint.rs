@@ -153,15 +153,24 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
         rendered.push(outcome.render(media));
     }
     let clean = rendered.iter().all(|item| item.clean);
-    let (status, extra_headers, body) = if batch {
-        let bodies = rendered.into_iter().map(|item| item.body).collect();
-        (StatusCode::OK, Vec::new(), Value::Array(bodies))
+    let (status, extra_headers, bytes) = if batch {
+        let mut bytes = b"[".to_vec();
+        for (index, item) in rendered.into_iter().enumerate() {
+            if index > 0 {
+                bytes.push(b',');
+            }
+            bytes.extend_from_slice(&item.body);
+        }
+        bytes.push(b']');
+        (StatusCode::OK, Vec::new(), bytes)
     } else {
         let single = rendered.pop().expect("one operation");
         (single.status, single.headers, single.body)
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let mut response = protocol::bytes_response(status, media, bytes.clone());
+    let public = request.method == Method::GET && status == StatusCode::OK && clean;
+    // Only a public answer needs its bytes kept, for its tag.
+    let tag = public.then(|| cache::etag(&bytes));
+    let mut response = protocol::bytes_response(status, media, bytes);
     for (name, value) in extra_headers {
         response.headers_mut().insert(name, value);
     }
@@ -169,11 +178,11 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
     if !anonymous {
         return cache::apply(response, Cacheability::Private);
     }
-    if request.method == Method::GET && status == StatusCode::OK && clean {
+    if let Some(tag) = tag {
         return cache::public_answer(
             request.headers,
             response,
-            &bytes,
+            &tag,
             state.settings.cache_max_age,
         );
     }

@@ -165,7 +165,8 @@ pub enum Outcome {
 
 /// An outcome as the client gets it: body, status, extra headers.
 pub struct Rendered {
-    pub body: Value,
+    /// The JSON text of the answer.
+    pub body: Vec<u8>,
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Executed without a single error: the only kind of answer a shared
@@ -177,7 +178,7 @@ impl Outcome {
     pub fn render(self, media: MediaType) -> Rendered {
         match self {
             Outcome::Refused(refusal) => Rendered {
-                body: refusal.to_json(),
+                body: refusal.to_json().to_string().into_bytes(),
                 status: refusal.status(media),
                 headers: refusal.headers,
                 clean: false,
@@ -195,21 +196,26 @@ fn render_executed(response: async_graphql::Response, media: MediaType) -> Rende
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
     let retry_after = rate_limited(&response);
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|error| {
-        tracing::error!(%error, "a GraphQL response did not serialize");
-        serde_json::json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
-    });
     let mut status = StatusCode::OK;
     let mut headers = Vec::new();
-    if request_error {
+    let body = if request_error {
+        if media == MediaType::GraphQLResponse {
+            status = StatusCode::BAD_REQUEST;
+        }
+        let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }
         label_request_errors(&mut body);
-        if media == MediaType::GraphQLResponse {
-            status = StatusCode::BAD_REQUEST;
-        }
-    }
+        serde_json::to_vec(&body)
+    } else {
+        // Straight to text: no intermediate JSON tree for every answer.
+        serde_json::to_vec(&response)
+    };
+    let body = body.unwrap_or_else(|error| {
+        tracing::error!(%error, "a GraphQL response did not serialize");
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+    });
     // Sign-in refused for its rate alone answers 429 with `Retry-After`,
     // as clients and proxies expect.
     if let Some(seconds) = retry_after {
