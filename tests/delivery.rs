@@ -586,10 +586,18 @@ async fn statement_counts_do_not_grow_with_page_size() {
       }
       modules { title topic { name } resources { title topics { name } } tags { name } }
     }"#;
-    let one = statements_for(&app, nested, json!({"first": 1})).await;
-    let hundred = statements_for(&app, nested, json!({"first": 100})).await;
-    assert_eq!(one, hundred, "statements must not depend on the page size");
-    assert!(hundred <= 20, "bounded by the query's shape: {hundred}");
+    // Relations are looked up by id, one statement per kind and round of
+    // resolution: none when a round has no ids (one resource may have no
+    // tags), and lookups of one kind asked for at two depths share a
+    // statement when their rounds meet. So the count varies a little with
+    // the data and timing, bounded by the query's shape, never with rows.
+    for first in [1, 10, 100] {
+        let statements = statements_for(&app, nested, json!({ "first": first })).await;
+        assert!(
+            statements <= 20,
+            "bounded by the query's shape: {statements} for {first} rows"
+        );
+    }
 
     let data = app.query(nested, json!({"first": 100})).await;
     assert_eq!(data["resources"]["edges"].as_array().unwrap().len(), 100);

@@ -48,6 +48,11 @@ pub struct ResourceRow {
     pub publisher: Option<String>,
     pub summary: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// Its relations, in display order: resolved by id, so a page's
+    /// relations cost one index lookup per kind, whatever the page size.
+    pub type_ids: Vec<Option<Uuid>>,
+    pub topic_ids: Vec<Option<Uuid>>,
+    pub tag_ids: Vec<Option<Uuid>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
@@ -332,38 +337,6 @@ impl ContentReader {
 
     /// Each resource's types, in the resource's order. A link to a type not
     /// visible in this stage drops out in the join.
-    pub async fn types_of_resources(
-        &self,
-        conn: &mut AsyncPgConnection,
-        resource_ids: &[Uuid],
-    ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        let rows: Vec<OwnedLabel> = self
-            .related(conn, resource_ids, RESOURCE_TYPES_OF_RESOURCES)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
-    }
-
-    pub async fn topics_of_resources(
-        &self,
-        conn: &mut AsyncPgConnection,
-        resource_ids: &[Uuid],
-    ) -> DbResult<Vec<(Uuid, TopicRow)>> {
-        let rows: Vec<OwnedTopic> = self
-            .related(conn, resource_ids, TOPICS_OF_RESOURCES)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
-    }
-
-    pub async fn tags_of_resources(
-        &self,
-        conn: &mut AsyncPgConnection,
-        resource_ids: &[Uuid],
-    ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        let rows: Vec<OwnedLabel> = self.related(conn, resource_ids, TAGS_OF_RESOURCES).await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
-    }
-
-    /// Each module's resources, in page order.
     pub async fn resources_of_modules(
         &self,
         conn: &mut AsyncPgConnection,
@@ -426,28 +399,9 @@ struct Relation {
 }
 
 const LABEL_COLUMNS: &str = "t.id, t.slug, t.name";
-const TOPIC_COLUMNS: &str = "t.id, t.slug, t.name, t.description, t.aliases";
-const RESOURCE_COLUMNS: &str =
-    "t.id, t.slug, t.title, t.year, t.url, t.publisher, t.summary, t.published_at";
+const RESOURCE_COLUMNS: &str = "t.id, t.slug, t.title, t.year, t.url, t.publisher, t.summary, \
+     t.published_at, t.type_ids, t.topic_ids, t.tag_ids";
 
-const RESOURCE_TYPES_OF_RESOURCES: Relation = Relation {
-    owner_table: "resources",
-    array_column: "type_ids",
-    target_table: "resource_types",
-    target_columns: LABEL_COLUMNS,
-};
-const TOPICS_OF_RESOURCES: Relation = Relation {
-    owner_table: "resources",
-    array_column: "topic_ids",
-    target_table: "topics",
-    target_columns: TOPIC_COLUMNS,
-};
-const TAGS_OF_RESOURCES: Relation = Relation {
-    owner_table: "resources",
-    array_column: "tag_ids",
-    target_table: "tags",
-    target_columns: LABEL_COLUMNS,
-};
 const RESOURCES_OF_MODULES: Relation = Relation {
     owner_table: "modules",
     array_column: "resource_ids",
@@ -469,13 +423,6 @@ struct OwnedLabel {
     row: LabelRow,
 }
 
-#[derive(QueryableByName)]
-struct OwnedTopic {
-    #[diesel(sql_type = SqlUuid)]
-    owner: Uuid,
-    #[diesel(embed)]
-    row: TopicRow,
-}
 
 /// The id arrays on modules that point at other documents.
 #[derive(Debug, Clone, Copy)]

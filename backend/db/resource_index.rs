@@ -395,12 +395,13 @@ pub async fn pages(
     let limit = statement.param(Bind::Int(query.limit.clamp(0, i64::from(i32::MAX)) as i32));
     let sql = format!(
         "SELECT o.owner, p.id, p.slug, p.title, p.year, p.url, p.publisher, p.summary,
-                p.published_at, p.sort_key
+                p.published_at, p.type_ids, p.topic_ids, p.tag_ids, p.sort_key
            FROM unnest($2::uuid[]) WITH ORDINALITY AS o(owner, position)
           CROSS JOIN LATERAL (
                 SELECT page.*, row_number() OVER () AS place
                   FROM (SELECT r.id, r.slug, r.title, r.year, r.url, r.publisher, r.summary,
-                               r.published_at, jsonb_build_array({sort_key}) AS sort_key
+                               r.published_at, r.type_ids, r.topic_ids, r.tag_ids,
+                               jsonb_build_array({sort_key}) AS sort_key
                           FROM resources r
                          WHERE {}
                          ORDER BY {}

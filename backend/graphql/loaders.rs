@@ -40,12 +40,6 @@ pub fn loaders(pool: PgPool, stage: Stage, queue: &BatchQueue) -> Loaders {
 pub type LoadError = Arc<String>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TypesOfResource(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TopicsOfResource(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TagsOfResource(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResourcesOfModule(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TagsOfModule(pub Uuid);
@@ -96,9 +90,6 @@ macro_rules! relation_loader {
     };
 }
 
-relation_loader!(TypesOfResource, LabelRow, types_of_resources);
-relation_loader!(TopicsOfResource, TopicRow, topics_of_resources);
-relation_loader!(TagsOfResource, LabelRow, tags_of_resources);
 relation_loader!(ResourcesOfModule, ResourceRow, resources_of_modules);
 relation_loader!(TagsOfModule, LabelRow, tags_of_modules);
 

@@ -12,12 +12,13 @@ use super::editorial::editor_fields;
 use super::error::internal;
 use super::ids::{NodeType, encode};
 use super::loaders::{
-    ContentLoader, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
-    TagsOfModule, TagsOfResource, TopicById, TopicsOfResource, TypesOfResource,
+    ContentLoader, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourceTypeById,
+    ResourcesOfModule, TagById, TagsOfModule, TopicById,
 };
 use crate::db::content::{LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
+use uuid::Uuid;
 
 /// Relay global object identification: anything with a global id can be
 /// fetched again with `node(id:)`.
@@ -81,6 +82,28 @@ where
         .await
         .map_err(internal)?
         .unwrap_or_default())
+}
+
+/// The items `ids` name, in their order, read from `stage`: one batched
+/// lookup by primary key for all the owners resolved in the same round.
+/// An id naming nothing in this stage (an unpublished item, say) is left
+/// out, just as the public never sees it.
+async fn load_in_order<K>(
+    ctx: &Context<'_>,
+    stage: Stage,
+    ids: &[Option<Uuid>],
+    key: fn(Uuid) -> K,
+) -> Result<Vec<<ContentLoader as Loader<K>>::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    ContentLoader: Loader<K, Error = super::loaders::LoadError>,
+{
+    let keys: Vec<K> = ids.iter().flatten().map(|id| key(*id)).collect();
+    let mut found = loaders(ctx, stage)?
+        .load_many(keys.iter().cloned())
+        .await
+        .map_err(internal)?;
+    Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
 }
 
 /// A practice area, such as "Community Trust and Partnerships".
@@ -313,7 +336,7 @@ editor_fields! {
         }
         /// Its types, in display order (at least one).
         async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
-            let rows = load_many(ctx, self.stage, TypesOfResource(self.row.id)).await?;
+            let rows = load_in_order(ctx, self.stage, &self.row.type_ids, ResourceTypeById).await?;
             Ok(rows.into_iter().map(ResourceType::at(self.stage)).collect())
         }
         /// Year of publication; null when the source gives none.
@@ -334,12 +357,12 @@ editor_fields! {
         }
         /// The practice areas it belongs to, in display order.
         async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
-            let rows = load_many(ctx, self.stage, TopicsOfResource(self.row.id)).await?;
+            let rows = load_in_order(ctx, self.stage, &self.row.topic_ids, TopicById).await?;
             Ok(rows.into_iter().map(Topic::at(self.stage)).collect())
         }
         /// Editorial labels, in display order.
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-            let rows = load_many(ctx, self.stage, TagsOfResource(self.row.id)).await?;
+            let rows = load_in_order(ctx, self.stage, &self.row.tag_ids, TagById).await?;
             Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
         }
         /// When it was first published in Beacon (ISO 8601).
