@@ -423,7 +423,6 @@ struct OwnedLabel {
     row: LabelRow,
 }
 
-
 /// The id arrays on modules that point at other documents.
 #[derive(Debug, Clone, Copy)]
 enum ModuleArray {

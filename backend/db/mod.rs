@@ -97,14 +97,24 @@ impl Database {
         pool_size: usize,
         statement_timeout: Option<std::time::Duration>,
     ) -> anyhow::Result<Self> {
-        let pool_url = match statement_timeout {
-            Some(timeout) => format!(
-                "{url}{}options=-c%20statement_timeout%3D{}",
-                if url.contains('?') { '&' } else { '?' },
-                timeout.as_millis().max(1)
-            ),
-            None => url.clone(),
-        };
+        // Statements are prepared once per connection (see `Prepared`), and
+        // their parameters are values of the same shapes every time: a
+        // generic plan serves them all. Left to choose, PostgreSQL keeps
+        // re-planning a paged query for its LIMIT, which costs ten times
+        // its execution.
+        let mut options = vec!["plan_cache_mode=force_generic_plan".to_string()];
+        if let Some(timeout) = statement_timeout {
+            options.push(format!("statement_timeout={}", timeout.as_millis().max(1)));
+        }
+        let options: Vec<String> = options
+            .iter()
+            .map(|option| format!("-c%20{}", option.replace('=', "%3D")))
+            .collect();
+        let pool_url = format!(
+            "{url}{}options={}",
+            if url.contains('?') { '&' } else { '?' },
+            options.join("%20")
+        );
         let statements = Arc::new(AtomicU64::new(0));
         let mut config = ManagerConfig::default();
         // Checking a connection out must not cost a round trip: a broken

@@ -393,8 +393,23 @@ pub async fn pages(
         .collect::<Vec<_>>()
         .join(", ");
     let limit = statement.param(Bind::Int(query.limit.clamp(0, i64::from(i32::MAX)) as i32));
-    let sql = format!(
-        "SELECT o.owner, p.id, p.slug, p.title, p.year, p.url, p.publisher, p.summary,
+    let sql = if owners.len() == 1 {
+        // One owner (every root connection): a plain ordered, limited scan,
+        // which an index serves directly.
+        format!(
+            "SELECT o.owner, r.id, r.slug, r.title, r.year, r.url, r.publisher, r.summary,
+                    r.published_at, r.type_ids, r.topic_ids, r.tag_ids,
+                    jsonb_build_array({sort_key}) AS sort_key
+               FROM (SELECT ($2::uuid[])[1] AS owner) o, resources r
+              WHERE {}
+              ORDER BY {}
+              LIMIT {limit}",
+            conditions.join(" AND "),
+            order_by.join(", "),
+        )
+    } else {
+        format!(
+            "SELECT o.owner, p.id, p.slug, p.title, p.year, p.url, p.publisher, p.summary,
                 p.published_at, p.type_ids, p.topic_ids, p.tag_ids, p.sort_key
            FROM unnest($2::uuid[]) WITH ORDINALITY AS o(owner, position)
           CROSS JOIN LATERAL (
@@ -408,9 +423,10 @@ pub async fn pages(
                          LIMIT {limit}) page
           ) p
           ORDER BY o.position, p.place",
-        conditions.join(" AND "),
-        order_by.join(", "),
-    );
+            conditions.join(" AND "),
+            order_by.join(", "),
+        )
+    };
     let rows: Vec<PageRow> = statement.query(sql).load(conn).await?;
     let mut pages: HashMap<Uuid, Vec<PageRow>> =
         owners.iter().map(|owner| (*owner, Vec::new())).collect();
