@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::batch::BatchQueue;
 use crate::db::PgPool;
-use crate::db::content::{ContentReader, LabelRow, ModuleRow, ResourceRow, TopicRow};
+use crate::db::content::{ContentReader, Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
 
@@ -108,6 +108,48 @@ impl Loader<TopicById> for ContentLoader {
         Ok(rows
             .into_iter()
             .map(|row| (TopicById(row.id), row))
+            .collect())
+    }
+}
+
+/// A topic, resource type or tag by id: one key type, so that a round's
+/// lookups of all three kinds share one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LabelById {
+    Topic(Uuid),
+    Type(Uuid),
+    Tag(Uuid),
+}
+
+impl Loader<LabelById> for ContentLoader {
+    type Value = Label;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[LabelById]) -> Result<HashMap<LabelById, Label>, LoadError> {
+        let (mut topics, mut types, mut tags) = (Vec::new(), Vec::new(), Vec::new());
+        for key in keys {
+            match *key {
+                LabelById::Topic(id) => topics.push(id),
+                LabelById::Type(id) => types.push(id),
+                LabelById::Tag(id) => tags.push(id),
+            }
+        }
+        let mut conn = self.connection().await?;
+        let rows = self
+            .reader
+            .labels_by_id(&mut conn, &topics, &types, &tags)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|label| {
+                let key = match &label {
+                    Label::Topic(row) => LabelById::Topic(row.id),
+                    Label::Type(row) => LabelById::Type(row.id),
+                    Label::Tag(row) => LabelById::Tag(row.id),
+                };
+                (key, label)
+            })
             .collect())
     }
 }

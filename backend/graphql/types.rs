@@ -12,10 +12,10 @@ use super::editorial::editor_fields;
 use super::error::internal;
 use super::ids::{NodeType, encode};
 use super::loaders::{
-    ContentLoader, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourceTypeById,
-    ResourcesOfModule, TagById, TagsOfModule, TopicById,
+    ContentLoader, LabelById, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
+    TagsOfModule, TopicById,
 };
-use crate::db::content::{LabelRow, ModuleRow, ResourceRow, TopicRow};
+use crate::db::content::{Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
 use uuid::Uuid;
@@ -336,8 +336,14 @@ editor_fields! {
         }
         /// Its types, in display order (at least one).
         async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
-            let rows = load_in_order(ctx, self.stage, &self.row.type_ids, ResourceTypeById).await?;
-            Ok(rows.into_iter().map(ResourceType::at(self.stage)).collect())
+            let labels = load_in_order(ctx, self.stage, &self.row.type_ids, LabelById::Type).await?;
+            Ok(labels
+                .into_iter()
+                .filter_map(|label| match label {
+                    Label::Type(row) => Some(ResourceType::at(self.stage)(row)),
+                    _ => None,
+                })
+                .collect())
         }
         /// Year of publication; null when the source gives none.
         async fn year(&self) -> Option<i32> {
@@ -357,13 +363,25 @@ editor_fields! {
         }
         /// The practice areas it belongs to, in display order.
         async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
-            let rows = load_in_order(ctx, self.stage, &self.row.topic_ids, TopicById).await?;
-            Ok(rows.into_iter().map(Topic::at(self.stage)).collect())
+            let labels = load_in_order(ctx, self.stage, &self.row.topic_ids, LabelById::Topic).await?;
+            Ok(labels
+                .into_iter()
+                .filter_map(|label| match label {
+                    Label::Topic(row) => Some(Topic::at(self.stage)(row)),
+                    _ => None,
+                })
+                .collect())
         }
         /// Editorial labels, in display order.
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
-            let rows = load_in_order(ctx, self.stage, &self.row.tag_ids, TagById).await?;
-            Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
+            let labels = load_in_order(ctx, self.stage, &self.row.tag_ids, LabelById::Tag).await?;
+            Ok(labels
+                .into_iter()
+                .filter_map(|label| match label {
+                    Label::Tag(row) => Some(Tag::at(self.stage)(row)),
+                    _ => None,
+                })
+                .collect())
         }
         /// When it was first published in Beacon (ISO 8601).
         async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
