@@ -246,6 +246,7 @@ fn help_documents_every_command_and_schema_prints_the_sdl() {
         "user",
         "token",
         "persisted",
+        "bench",
         "--database-url",
         "--data-dir",
         "--log",
@@ -508,4 +509,75 @@ async fn operations_registered_on_the_command_line_are_found_by_hash() {
             .unwrap()
             .is_none()
     );
+}
+
+/// A small benchmark end to end: it must load, start a server, get clean
+/// answers to every query and measure the ceiling, and report it all.
+#[tokio::test]
+async fn the_benchmark_runs_and_reports_every_query() {
+    let url = empty_database_url().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("BENCHMARKS.md");
+    std::fs::write(
+        &out,
+        "# Benchmarks\n\nkept\n<!-- bench:start -->\nPREVIOUS RUN\n<!-- bench:end -->\n",
+    )
+    .unwrap();
+    let output = beacon()
+        .args([
+            "bench",
+            "--resources",
+            "300",
+            "--topics",
+            "10",
+            "--types",
+            "4",
+        ])
+        .args([
+            "--tags",
+            "20",
+            "--modules",
+            "3",
+            "--resources-per-module",
+            "50",
+        ])
+        .args(["--duration", "1s", "--warmup", "0s", "--connections", "2"])
+        .arg("--out")
+        .arg(&out)
+        .env("DATABASE_URL", &url)
+        .env("BEACON_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = std::fs::read_to_string(&out).unwrap();
+    assert!(report.starts_with("# Benchmarks\n\nkept\n"), "{report}");
+    assert!(!report.contains("PREVIOUS RUN"), "{report}");
+    for query in ["Q1", "Q2", "Q3", "Q4", "Q5"] {
+        let row = report
+            .lines()
+            .find(|line| line.starts_with(&format!("| {query} | ")) && line.contains(" ms |"))
+            .unwrap_or_else(|| panic!("no {query} row in {report}"));
+        // Requests per second, then p50, p99, max, failures.
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert!(cells[3].parse::<f64>().unwrap() > 0.0, "{row}");
+        assert_eq!(cells[7], "0", "failures in {row}");
+    }
+    assert!(report.contains("cold start"), "{report}");
+    assert!(report.contains("transactions/s"), "{report}");
+
+    // A database with content is refused.
+    let again = beacon()
+        .args(["bench", "--resources", "10", "--duration", "1s"])
+        .arg("--out")
+        .arg(&out)
+        .env("DATABASE_URL", &url)
+        .env("BEACON_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds content"));
 }
