@@ -16,6 +16,15 @@ fn beacon() -> Command {
     command
 }
 
+/// Runs `beacon` against the database at `url`.
+fn on_database(url: &str, args: &[&str]) -> std::process::Output {
+    beacon()
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -184,13 +193,7 @@ fn a_killed_server_leaves_no_postgres_behind() {
 #[tokio::test]
 async fn seed_and_export_use_an_external_database_url() {
     let url = empty_database_url().await;
-    let run = |args: &[&str]| {
-        beacon()
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| on_database(&url, args);
 
     let first = run(&["seed"]);
     assert!(
@@ -454,13 +457,7 @@ fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
 #[tokio::test]
 async fn operations_registered_on_the_command_line_are_found_by_hash() {
     let url = empty_database_url().await;
-    let run = |args: &[&str]| {
-        beacon()
-            .args(args)
-            .env("DATABASE_URL", &url)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| on_database(&url, args);
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("partner");
     std::fs::create_dir(&nested).unwrap();

@@ -34,6 +34,29 @@ pub enum Label {
     Tag(LabelRow),
 }
 
+impl Label {
+    pub fn into_topic(self) -> Option<TopicRow> {
+        match self {
+            Label::Topic(row) => Some(row),
+            _ => None,
+        }
+    }
+
+    pub fn into_type(self) -> Option<LabelRow> {
+        match self {
+            Label::Type(row) => Some(row),
+            _ => None,
+        }
+    }
+
+    pub fn into_tag(self) -> Option<LabelRow> {
+        match self {
+            Label::Tag(row) => Some(row),
+            _ => None,
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct AnyLabel {
     #[diesel(sql_type = Text)]

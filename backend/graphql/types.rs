@@ -337,13 +337,8 @@ editor_fields! {
         /// Its types, in display order (at least one).
         async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
             let labels = load_in_order(ctx, self.stage, &self.row.type_ids, LabelById::Type).await?;
-            Ok(labels
-                .into_iter()
-                .filter_map(|label| match label {
-                    Label::Type(row) => Some(ResourceType::at(self.stage)(row)),
-                    _ => None,
-                })
-                .collect())
+            let rows = labels.into_iter().filter_map(Label::into_type);
+            Ok(rows.map(ResourceType::at(self.stage)).collect())
         }
         /// Year of publication; null when the source gives none.
         async fn year(&self) -> Option<i32> {
@@ -364,24 +359,14 @@ editor_fields! {
         /// The practice areas it belongs to, in display order.
         async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
             let labels = load_in_order(ctx, self.stage, &self.row.topic_ids, LabelById::Topic).await?;
-            Ok(labels
-                .into_iter()
-                .filter_map(|label| match label {
-                    Label::Topic(row) => Some(Topic::at(self.stage)(row)),
-                    _ => None,
-                })
-                .collect())
+            let rows = labels.into_iter().filter_map(Label::into_topic);
+            Ok(rows.map(Topic::at(self.stage)).collect())
         }
         /// Editorial labels, in display order.
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
             let labels = load_in_order(ctx, self.stage, &self.row.tag_ids, LabelById::Tag).await?;
-            Ok(labels
-                .into_iter()
-                .filter_map(|label| match label {
-                    Label::Tag(row) => Some(Tag::at(self.stage)(row)),
-                    _ => None,
-                })
-                .collect())
+            let rows = labels.into_iter().filter_map(Label::into_tag);
+            Ok(rows.map(Tag::at(self.stage)).collect())
         }
         /// When it was first published in Beacon (ISO 8601).
         async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
