@@ -69,13 +69,17 @@ impl PersistedQueries {
                  like {\"query\": \"{ __typename }\"}",
             )),
             (Some(query), hash) => {
-                let actual = sha256_hex(query);
-                if hash.as_ref().is_some_and(|hash| *hash != actual) {
+                // Hashing is only needed to check a hash or the allow-list:
+                // an ordinary request does not pay for it.
+                let actual = (hash.is_some() || registered_only).then(|| sha256_hex(query));
+                if hash.is_some() && hash != actual {
                     return Err(Refusal::malformed(
                         "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query",
                     ));
                 }
-                if registered_only && self.registered(pool, &actual).await?.is_none() {
+                if let Some(actual) = actual.filter(|_| registered_only)
+                    && self.registered(pool, &actual).await?.is_none()
+                {
                     return Err(not_allowed());
                 }
                 let remember = hash.filter(|_| !registered_only && self.automatic.is_some());
