@@ -14,11 +14,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use async_graphql::Positioned;
 use async_graphql::parser::types::{
     BaseType, Directive, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
     TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{Positioned, ServerError};
 use serde_json::Map;
 
 /// Bounds on a request's document. Defaults suit a public API; every one
@@ -74,14 +74,6 @@ impl LimitError {
             code,
             message: message.into(),
         }
-    }
-
-    pub fn into_server_error(self) -> ServerError {
-        let mut error = ServerError::new(self.message, None);
-        let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", self.code);
-        error.extensions = Some(extensions);
-        error
     }
 }
 
