@@ -778,3 +778,33 @@ async fn clients_behind_a_trusted_proxy_are_told_apart() {
     assert_eq!(edge.send(from("203.0.113.1")).await.status, 200);
     assert_eq!(edge.send(from("203.0.113.2")).await.status, 429);
 }
+
+/// Unknown bearer tokens each cost a lookup, so an address presenting too
+/// many is held off before any lookup, with a Retry-After.
+#[tokio::test]
+async fn an_address_guessing_tokens_is_held_off() {
+    use beacon::identity::credentials::{ServerKey, TokenKind, mint};
+    let app = TestApp::new().await;
+    let edge = Edge::serve(&app).await;
+    let stranger = ServerKey::new(b"not the server's key, not the server's key".to_vec());
+    let typename = json!({ "query": "{ __typename }" });
+    let limit = beacon::http::rate_limit::FAILED_CREDENTIALS_PER_MINUTE;
+    for _ in 0..limit {
+        let guess = mint(&stranger, TokenKind::ApiToken).token;
+        let answer = edge.send(edge.post(&typename).bearer_auth(&guess)).await;
+        assert_eq!(answer.status, 401);
+    }
+    let guess = mint(&stranger, TokenKind::ApiToken).token;
+    assert_eq!(
+        edge.send(edge.post(&typename).bearer_auth(&guess))
+            .await
+            .status,
+        401
+    );
+    let held_off = edge.send(edge.post(&typename).bearer_auth(&guess)).await;
+    assert_eq!(held_off.status, 429);
+    assert_eq!(held_off.code(), "RATE_LIMITED");
+    assert!(!held_off.header("retry-after").is_empty());
+    // Requests without credentials are not affected.
+    assert_eq!(edge.send(edge.post(&typename)).await.status, 200);
+}

@@ -17,11 +17,10 @@ use crate::identity::{Authenticated, IdentityError};
 pub async fn viewer(
     state: &AppState,
     headers: &HeaderMap,
-    peer: Option<SocketAddr>,
+    client_address: Option<std::net::IpAddr>,
     request_id: &str,
 ) -> Result<Viewer, Refusal> {
     let request_id = Some(request_id.to_string());
-    let client_address = client_address(peer, headers, &state.settings.trusted_proxies);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(Viewer {
             auth: Authenticated::anonymous(),

@@ -121,10 +121,23 @@ async fn read_payload(
 
 async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Response {
     let media = request.media;
-    let viewer = match auth::viewer(state, request.headers, request.peer, request.request_id).await
-    {
+    let address = auth::client_address(
+        request.peer,
+        request.headers,
+        &state.settings.trusted_proxies,
+    );
+    let presents_credentials = request.headers.contains_key(header::AUTHORIZATION);
+    if presents_credentials && let Some(wait) = state.rate_limiter.credentials_blocked(address) {
+        return refuse(rate_limited(wait), media);
+    }
+    let viewer = match auth::viewer(state, request.headers, address, request.request_id).await {
         Ok(viewer) => viewer,
-        Err(refusal) => return refuse(refusal, media),
+        Err(refusal) => {
+            if refusal.status == StatusCode::UNAUTHORIZED {
+                state.rate_limiter.credentials_failed(address);
+            }
+            return refuse(refusal, media);
+        }
     };
     let (items, batch) = match payload {
         Payload::Single(params) => (vec![params], false),
@@ -134,14 +147,7 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
         .rate_limiter
         .check(viewer.actor(), viewer.client_address, items.len())
     {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let refusal = Refusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!("too many requests: try again in {seconds} s"),
-        )
-        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return refuse(refusal, media);
+        return refuse(rate_limited(wait), media);
     }
 
     // One budget for the whole request: a batch may do no more than a
@@ -294,6 +300,16 @@ fn operation_type(document: &ExecutableDocument, wanted: Option<&str>) -> Option
             .map(|(_, operation)| operation.node.ty),
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+fn rate_limited(wait: std::time::Duration) -> Refusal {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    Refusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        format!("too many requests: try again in {seconds} s"),
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
 }
 
 fn refuse(refusal: Refusal, media: MediaType) -> Response {

@@ -92,8 +92,16 @@ impl Default for RateLimits {
 pub struct RateLimiter {
     by_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     by_credential: Option<DefaultKeyedRateLimiter<Uuid>>,
+    /// Bearer tokens that failed, per address: each costs a database
+    /// lookup before any rate applies, so an address sending too many is
+    /// refused without one until `blocked` says it may try again.
+    failed_credentials: DefaultKeyedRateLimiter<IpAddr>,
+    blocked: std::sync::Mutex<std::collections::HashMap<IpAddr, std::time::Instant>>,
     clock: DefaultClock,
 }
+
+/// Failed bearer tokens one address may present per minute.
+pub const FAILED_CREDENTIALS_PER_MINUTE: u32 = 20;
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
@@ -104,7 +112,38 @@ impl RateLimiter {
             by_credential: limits
                 .authenticated
                 .map(|rate| governor::RateLimiter::keyed(rate.quota())),
+            failed_credentials: governor::RateLimiter::keyed(
+                Rate {
+                    requests: NonZeroU32::new(FAILED_CREDENTIALS_PER_MINUTE).expect("nonzero"),
+                    per: Duration::from_secs(60),
+                }
+                .quota(),
+            ),
+            blocked: Default::default(),
             clock: DefaultClock::default(),
+        }
+    }
+
+    /// How long `address` must wait before presenting credentials again,
+    /// if it has presented too many bad ones.
+    pub fn credentials_blocked(&self, address: Option<IpAddr>) -> Option<Duration> {
+        let address = address?;
+        let blocked = self.blocked.lock().expect("blocked lock");
+        let until = *blocked.get(&address)?;
+        until.checked_duration_since(std::time::Instant::now())
+    }
+
+    /// Counts a bad bearer token against `address`.
+    pub fn credentials_failed(&self, address: Option<IpAddr>) {
+        let Some(address) = address else {
+            return;
+        };
+        if let Err(not_until) = self.failed_credentials.check_key(&address) {
+            let wait = not_until.wait_time_from(self.clock.now());
+            self.blocked
+                .lock()
+                .expect("blocked lock")
+                .insert(address, std::time::Instant::now() + wait);
         }
     }
 
@@ -143,6 +182,12 @@ impl RateLimiter {
     /// Forgets clients whose allowance is full again, so the tables stay as
     /// small as the set of recently active clients.
     pub fn forget_idle(&self) {
+        let now = std::time::Instant::now();
+        self.blocked
+            .lock()
+            .expect("blocked lock")
+            .retain(|_, until| *until > now);
+        self.failed_credentials.retain_recent();
         if let Some(limiter) = &self.by_address {
             limiter.retain_recent();
             limiter.shrink_to_fit();
@@ -193,5 +238,22 @@ mod tests {
         assert!(limiter.check(&token, here, 3).is_ok());
         assert!(limiter.check(&token, here, 1).is_err());
         assert!(limiter.check(&token, here, 4).is_err());
+    }
+
+    #[test]
+    fn an_address_presenting_bad_credentials_is_held_off() {
+        let limiter = RateLimiter::new(RateLimits::default());
+        let here = Some(IpAddr::from([192, 0, 2, 1]));
+        for _ in 0..FAILED_CREDENTIALS_PER_MINUTE {
+            assert_eq!(limiter.credentials_blocked(here), None);
+            limiter.credentials_failed(here);
+        }
+        limiter.credentials_failed(here);
+        let wait = limiter.credentials_blocked(here).expect("held off");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(3));
+        assert_eq!(
+            limiter.credentials_blocked(Some(IpAddr::from([192, 0, 2, 2]))),
+            None
+        );
     }
 }
