@@ -173,14 +173,14 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
         let single = rendered.pop().expect("one operation");
         (single.status, single.headers, single.body)
     };
-    let public = request.method == Method::GET && status == StatusCode::OK && clean;
-    // Only a public answer needs its bytes kept, for its tag.
+    let anonymous = matches!(viewer.actor(), Actor::Anonymous);
+    let public = anonymous && request.method == Method::GET && status == StatusCode::OK && clean;
+    // Only a public answer is tagged.
     let tag = public.then(|| cache::etag(&bytes));
     let mut response = protocol::bytes_response(status, media, bytes);
     for (name, value) in extra_headers {
         response.headers_mut().insert(name, value);
     }
-    let anonymous = matches!(viewer.actor(), Actor::Anonymous);
     if !anonymous {
         return cache::apply(response, Cacheability::Private);
     }
