@@ -564,7 +564,12 @@ async fn the_benchmark_runs_and_reports_every_query() {
         assert_eq!(cells[7], "0", "failures in {row}");
     }
     assert!(report.contains("cold start"), "{report}");
-    assert!(report.contains("transactions/s"), "{report}");
+    // The ceiling where pgbench is installed, or why it could not be measured.
+    if beacon::bench::pgbench_binary().is_some() {
+        assert!(report.contains("transactions/s"), "{report}");
+    } else {
+        assert!(report.contains("the ceiling was not measured"), "{report}");
+    }
 
     // A database with content is refused.
     let again = beacon()

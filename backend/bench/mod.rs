@@ -7,7 +7,7 @@ pub mod load;
 mod report;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -173,13 +173,24 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     report.memory = server.memory();
     server.stop();
 
-    // 5. PostgreSQL's ceiling for the same reads.
-    for (name, sql) in CEILING {
-        eprintln!("bench: pgbench {name}…");
-        report.ceiling.push((
-            name,
-            pgbench(&database, sql, options).context("running pgbench")?,
-        ));
+    // 5. PostgreSQL's ceiling for the same reads, when pgbench is there:
+    // some distributions ship it apart from the server.
+    match pgbench_binary() {
+        Some(binary) => {
+            for (name, sql) in CEILING {
+                eprintln!("bench: pgbench {name}…");
+                let ceiling =
+                    pgbench(&binary, &database, sql, options).context("running pgbench")?;
+                report.ceiling.push((name, ceiling));
+            }
+        }
+        None => {
+            let missing = "pgbench was not found beside the PostgreSQL server programs or on \
+                           PATH (Fedora/RHEL: install postgresql-contrib); the ceiling was not \
+                           measured";
+            eprintln!("bench: {missing}");
+            report.ceiling_missing = Some(missing.to_string());
+        }
     }
     database.pool.close();
 
@@ -362,16 +373,29 @@ pub struct Ceiling {
     pub latency_ms: f64,
 }
 
-fn pgbench(database: &Database, sql: &str, options: &BenchOptions) -> anyhow::Result<Ceiling> {
+/// pgbench beside the server programs the embedded cluster uses, or on PATH.
+pub fn pgbench_binary() -> Option<PathBuf> {
+    let beside_server = crate::cluster::find_binaries()
+        .map(|binaries| binaries.bindir.join("pgbench"))
+        .ok()
+        .filter(|path| path.is_file());
+    beside_server.or_else(|| {
+        let on_path = std::env::var_os("PATH")?;
+        std::env::split_paths(&on_path)
+            .map(|dir| dir.join("pgbench"))
+            .find(|path| path.is_file())
+    })
+}
+
+fn pgbench(
+    binary: &Path,
+    database: &Database,
+    sql: &str,
+    options: &BenchOptions,
+) -> anyhow::Result<Ceiling> {
     let dir = tempfile_dir()?;
     let script = dir.join("query.sql");
     std::fs::write(&script, sql)?;
-    // pgbench ships with the server binaries the embedded cluster uses.
-    let binary = crate::cluster::find_binaries()
-        .map(|binaries| binaries.bindir.join("pgbench"))
-        .ok()
-        .filter(|path| path.is_file())
-        .unwrap_or_else(|| PathBuf::from("pgbench"));
     let output = Command::new(binary)
         .args(["-n", "-j", "2", "-M", "prepared"])
         .arg("-c")
@@ -382,7 +406,7 @@ fn pgbench(database: &Database, sql: &str, options: &BenchOptions) -> anyhow::Re
         .arg(&script)
         .arg(database.url())
         .output()
-        .context("running pgbench (part of the PostgreSQL server package)")?;
+        .context("running pgbench")?;
     let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {

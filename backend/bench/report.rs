@@ -23,6 +23,8 @@ pub struct Report {
     pub statements: Vec<(&'static str, u64)>,
     pub results: Vec<(&'static str, LoadResult)>,
     pub ceiling: Vec<(&'static str, Ceiling)>,
+    /// Why the ceiling was not measured.
+    pub ceiling_missing: Option<String>,
     /// Peak and final resident memory of the server, KiB.
     pub memory: Option<(u64, u64)>,
 }
@@ -40,6 +42,7 @@ impl Report {
             statements: Vec::new(),
             results: Vec::new(),
             ceiling: Vec::new(),
+            ceiling_missing: None,
             memory: None,
         }
     }
@@ -143,20 +146,24 @@ impl Report {
                 result.failures,
             );
         }
-        let _ = writeln!(
-            out,
-            "\nPostgreSQL's ceiling (`pgbench -M prepared`, same connections and duration, the same rows as plain SQL):\n"
-        );
-        let _ = writeln!(
-            out,
-            "| query | transactions/s | average latency |\n|---|---:|---:|"
-        );
-        for (name, ceiling) in &self.ceiling {
+        if let Some(missing) = &self.ceiling_missing {
+            let _ = writeln!(out, "\nPostgreSQL's ceiling: {missing}.");
+        } else {
             let _ = writeln!(
                 out,
-                "| {name} | {:.0} | {:.2} ms |",
-                ceiling.per_second, ceiling.latency_ms
+                "\nPostgreSQL's ceiling (`pgbench -M prepared`, same connections and duration, the same rows as plain SQL):\n"
             );
+            let _ = writeln!(
+                out,
+                "| query | transactions/s | average latency |\n|---|---:|---:|"
+            );
+            for (name, ceiling) in &self.ceiling {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {:.0} | {:.2} ms |",
+                    ceiling.per_second, ceiling.latency_ms
+                );
+            }
         }
         if let Some((_, seed_report)) = &self.load {
             let _ = writeln!(out, "\nSeed job report:\n\n```text\n{}```", seed_report);
