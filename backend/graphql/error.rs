@@ -81,14 +81,14 @@ pub fn internal(error: impl std::fmt::Display) -> Error {
 }
 
 /// A resolver panicked: logged with a reference, reported as `INTERNAL`.
-pub fn panicked(path: &str, payload: &(dyn std::any::Any + Send)) -> async_graphql::ServerError {
+pub fn panicked(payload: &(dyn std::any::Any + Send)) -> async_graphql::ServerError {
     let message = payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
     let reference = uuid::Uuid::new_v4();
-    tracing::error!(%reference, %path, panic = message, "a resolver panicked");
+    tracing::error!(%reference, panic = message, "a resolver panicked");
     let mut error = async_graphql::ServerError::new("internal error", None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", ErrorCode::Internal.as_str());

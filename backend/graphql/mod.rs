@@ -104,9 +104,7 @@ async fn guarded(
     use futures::FutureExt;
     match std::panic::AssertUnwindSafe(execution).catch_unwind().await {
         Ok(response) => response,
-        Err(panic) => {
-            async_graphql::Response::from_errors(vec![error::panicked("(request)", panic.as_ref())])
-        }
+        Err(panic) => async_graphql::Response::from_errors(vec![error::panicked(panic.as_ref())]),
     }
 }
 
