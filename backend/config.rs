@@ -114,6 +114,48 @@ pub enum Command {
     /// hash, and with --allow-list anonymous clients may run nothing else.
     #[command(subcommand)]
     Persisted(PersistedCommand),
+    /// Manage webhooks: the endpoints told about publishing, unpublishing,
+    /// archiving and seed runs.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register a webhook. Its signing secret is read from --secret-file, or
+    /// generated and printed once.
+    Create {
+        /// Where deliveries are posted (http or https).
+        #[arg(long)]
+        url: String,
+        /// An event it receives (PUBLISHED, UNPUBLISHED, ARCHIVED, SEED_RUN);
+        /// repeat for several. All when omitted.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        /// A file holding the signing secret (16 to 512 characters).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Allow a loopback, link-local or private address (development).
+        #[arg(long, env = "BEACON_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        allow_private: bool,
+    },
+    /// List webhooks with their latest delivery.
+    List,
+    /// Stop sending to a webhook; its pending deliveries wait.
+    Disable { id: uuid::Uuid },
+    /// Send to a webhook again.
+    Enable { id: uuid::Uuid },
+    /// Delete a webhook; its delivery history is kept.
+    Delete { id: uuid::Uuid },
+    /// Deliver an event again (to one webhook, or to all receiving it).
+    Redeliver {
+        event_id: uuid::Uuid,
+        #[arg(long)]
+        webhook: Option<uuid::Uuid>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,8 +318,68 @@ pub struct ServeArgs {
     #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
+    /// A read replica for published (non-preview) queries; writes, previews,
+    /// sign-in and everything editors do stay on the primary. Replicas lag:
+    /// a publish shows there once it has been replayed.
+    #[arg(long, env = "BEACON_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+
+    /// Serve Prometheus metrics on GET /metrics.
+    #[arg(long, env = "BEACON_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+
     #[command(flatten)]
     pub edge: EdgeArgs,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// How webhook deliveries are made.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Wait after a failed delivery; it doubles after each failure (with
+    /// jitter) up to --webhook-max-delay.
+    #[arg(long, env = "BEACON_WEBHOOK_RETRY_DELAY", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub webhook_retry_delay: std::time::Duration,
+
+    /// Longest wait between two attempts.
+    #[arg(long, env = "BEACON_WEBHOOK_MAX_DELAY", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub webhook_max_delay: std::time::Duration,
+
+    /// A delivery still failing this long after its event is given up
+    /// (admins can `redeliver` it).
+    #[arg(long, env = "BEACON_WEBHOOK_GIVE_UP_AFTER", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub webhook_give_up_after: std::time::Duration,
+
+    /// Longest wait for a receiver's answer.
+    #[arg(long, env = "BEACON_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub webhook_timeout: std::time::Duration,
+
+    /// How often due retries are looked for (new events wake the worker at once).
+    #[arg(long, env = "BEACON_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub webhook_poll_interval: std::time::Duration,
+
+    /// Let webhooks reach loopback, link-local and private addresses
+    /// (development and tests only).
+    #[arg(long, env = "BEACON_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_private: bool,
+}
+
+impl WebhookArgs {
+    pub fn settings(&self) -> crate::events::delivery::DeliverySettings {
+        crate::events::delivery::DeliverySettings {
+            retry: crate::domain::webhook::RetryPolicy {
+                first_delay: self.webhook_retry_delay,
+                max_delay: self.webhook_max_delay,
+                give_up_after: self.webhook_give_up_after,
+            },
+            timeout: self.webhook_timeout,
+            poll_interval: self.webhook_poll_interval,
+            allow_private: self.webhook_allow_private,
+            ..Default::default()
+        }
+    }
 }
 
 /// What the public endpoint allows: limits, caching, persisted queries,
@@ -426,6 +528,7 @@ impl EdgeArgs {
                 authenticated: self.token_rate_limit.0,
             },
             trusted_proxies: self.trusted_proxies.clone(),
+            metrics: true,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! - [`domain`]: the content model and its rules, plain data and functions;
 //! - [`db`]: PostgreSQL access (pool, migrations, queries);
 //! - [`seed`]: seed-loading jobs and export;
+//! - [`events`]: the outbox, webhook deliveries, live-preview notifications;
+//! - [`metrics`]: what `GET /metrics` reports;
 //! - [`cluster`]: the embedded PostgreSQL default;
 //! - [`config`] and [`cli`]: the command line.
 
@@ -16,8 +18,10 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod editorial;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod seed;
 pub mod telemetry;

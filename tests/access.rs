@@ -400,12 +400,13 @@ fn probe(canaries: &Canaries) -> Probe {
 }
 
 /// Answers that may legitimately differ between two runs: when a token
-/// was last used.
+/// was last used, and each request's own id in its errors.
 fn normalize(mut value: Value) -> Value {
     fn strip(value: &mut Value) {
         match value {
             Value::Object(map) => {
                 map.remove("lastUsedAt");
+                map.remove("requestId");
                 map.values_mut().for_each(strip);
             }
             Value::Array(items) => items.iter_mut().for_each(strip),
@@ -577,6 +578,10 @@ enum Target {
     UniqueName,
     /// A tag owned by someone else, in this state (`$id`, `$v`).
     Item(State),
+    /// A registered webhook.
+    Webhook,
+    /// An event (a tag was published).
+    Event,
 }
 
 fn operation(root_field: &str, query: &str, target: Target, expected: [Outcome; 6]) -> Operation {
@@ -621,6 +626,29 @@ async fn target_variables(app: &TestApp, target: Target) -> Value {
             .await
             .unwrap();
             json!(user.id.to_string())
+        }
+        Target::Webhook => {
+            let webhook = beacon::events::webhooks::create(
+                &mut conn,
+                &beacon::events::webhooks::NewWebhook {
+                    url: "https://hooks.example.org/matrix",
+                    events: &[beacon::domain::webhook::EventType::Published],
+                    secret: "a matrix webhook secret",
+                    description: "",
+                },
+                false,
+                "test",
+            )
+            .await
+            .unwrap();
+            json!(webhook.id.to_string())
+        }
+        Target::Event => {
+            app.tag_in(State::Published).await;
+            let events = beacon::db::outbox::list_events(&mut conn, None, None, 1)
+                .await
+                .unwrap();
+            json!(events[0].id.to_string())
         }
         Target::ApiToken => {
             let (token, _) = app
@@ -704,6 +732,33 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
         Target::None,
         admin_only,
     ));
+    // Webhooks and their events.
+    for (field, query, target) in [
+        ("webhooks", "{ webhooks { id } }", Target::None),
+        ("events", "{ events { id } }", Target::None),
+        (
+            "createWebhook",
+            "mutation { createWebhook(url: \"https://hooks.example.org/in\", events: [PUBLISHED]) { secret } }",
+            Target::None,
+        ),
+        (
+            "setWebhookEnabled",
+            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
+            Target::Webhook,
+        ),
+        (
+            "deleteWebhook",
+            "mutation($id: ID!) { deleteWebhook(id: $id) }",
+            Target::Webhook,
+        ),
+        (
+            "redeliver",
+            "mutation($id: ID!) { redeliver(eventId: $id) }",
+            Target::Event,
+        ),
+    ] {
+        operations.push(operation(field, query, target, admin_only));
+    }
     // The editorial workflow. Targets belong to another user, so AUTHOR
     // (who may touch only their own drafts) is refused edits and submits.
     let author_up = [F, F, A, A, A, A];

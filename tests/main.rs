@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod delivery;
 mod edge;
+mod events;
 mod graphql_read;
 mod identity;
 mod schema;

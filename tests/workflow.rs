@@ -44,6 +44,7 @@ async fn an_item_goes_from_author_to_public_with_every_step_audited() {
         app.database.pool.clone(),
         Editorial::default(),
         Duration::from_millis(200),
+        beacon::metrics::Metrics::default(),
     );
     let author = app.sign_in_as(Role::Author).await;
     let editor = app.sign_in_as(Role::Editor).await;

@@ -7,6 +7,7 @@ use anyhow::Context;
 
 mod accounts;
 mod persisted;
+mod webhooks;
 
 use crate::config::{Cli, Command, ExportArgs, GlobalOptions, SeedArgs, ServeArgs};
 use crate::db::{Database, content, seed_runs};
@@ -14,7 +15,7 @@ use crate::domain::workflow::Policy;
 use crate::editorial::{Editorial, scheduler};
 use crate::identity::{Identity, IdentitySettings};
 use crate::seed::{self, SeedOptions};
-use crate::{graphql, http, telemetry};
+use crate::{events, graphql, http, telemetry};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => accounts::user(&database, command).await,
         Command::Token(command) => accounts::token(&database, &cli.global, command).await,
         Command::Persisted(command) => persisted::run(&database, command).await,
+        Command::Webhook(command) => webhooks::run(&database, command).await,
         Command::Migrate => migrate(&database).await,
         Command::Seed(args) => seed_command(&database, args).await,
         Command::Export(args) => export(&database, args).await,
@@ -134,18 +136,67 @@ async fn serve(
             review_required: args.review_required,
         },
     };
-    scheduler::spawn(database.pool.clone(), editorial, args.scheduler_interval);
-    http::serve(
-        listener,
-        http::AppState::new(
-            database.clone(),
-            identity,
-            editorial,
-            args.edge.settings(args.graphiql),
+    let read_database = match &args.read_database_url {
+        Some(url) => Some(
+            Database::connect_with(
+                url.clone(),
+                None,
+                global.db_pool_size,
+                Some(global.statement_timeout).filter(|timeout| !timeout.is_zero()),
+            )
+            .await
+            .context("connecting to the read replica (--read-database-url)")?,
         ),
+        None => None,
+    };
+    let runtime = http::Runtime {
+        read_database,
+        hub: Default::default(),
+        metrics: Default::default(),
+        allow_private_webhooks: args.webhooks.webhook_allow_private,
+    };
+    let background = start_background_work(database, &runtime, editorial, args)?;
+    let mut settings = args.edge.settings(args.graphiql);
+    settings.metrics = args.metrics;
+    let served = http::serve(
+        listener,
+        http::AppState::with_runtime(database.clone(), identity, editorial, settings, runtime),
     )
-    .await?;
+    .await;
+    // Stopped before the database goes away, so none of them reports it
+    // gone. A delivery cut off here is sent again by whichever server next
+    // finds its lease expired.
+    for task in background {
+        task.abort();
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What every server runs besides answering requests: the scheduler, the
+/// LISTEN connection for live preview and outbox wake-ups, and the webhook
+/// delivery worker. Each is safe to run in any number of servers at once.
+fn start_background_work(
+    database: &Database,
+    runtime: &http::Runtime,
+    editorial: Editorial,
+    args: &ServeArgs,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let worker = events::delivery::Worker::new(
+        database.pool.clone(),
+        args.webhooks.settings(),
+        runtime.metrics.clone(),
+    )?;
+    Ok(vec![
+        scheduler::spawn(
+            database.pool.clone(),
+            editorial,
+            args.scheduler_interval,
+            runtime.metrics.clone(),
+        ),
+        events::listener::spawn(database.url().to_string(), runtime.hub.clone()),
+        events::delivery::spawn(worker, runtime.hub.clone()),
+    ])
 }
 
 /// First start: an empty database gets the seeds directory.

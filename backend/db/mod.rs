@@ -5,6 +5,7 @@ pub mod content;
 pub mod documents;
 pub mod editorial;
 pub mod identity;
+pub mod outbox;
 pub mod persisted;
 pub mod projection;
 pub mod resource_index;
@@ -131,6 +132,7 @@ impl Database {
                 connection.set_instrumentation(move |event: InstrumentationEvent<'_>| {
                     if let InstrumentationEvent::StartQuery { query, .. } = event {
                         counter.fetch_add(1, Ordering::Relaxed);
+                        crate::metrics::count_statement();
                         tracing::trace!(target: "beacon::sql", "{query}");
                     }
                 });

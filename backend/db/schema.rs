@@ -83,6 +83,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (id) {
+        id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        occurred_at -> Timestamptz,
+        payload -> Jsonb,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         subject -> Text,
@@ -216,6 +226,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        latency_ms -> Int4,
+        error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        webhook_id -> Uuid,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        reason -> Text,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        events -> Array<Nullable<Text>>,
+        secret -> Text,
+        description -> Text,
+        enabled -> Bool,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(audit_log -> documents (document_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
@@ -226,6 +277,9 @@ diesel::joinable!(document_versions -> users (author_id));
 diesel::joinable!(documents -> users (owner_id));
 diesel::joinable!(modules -> documents (topic_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -233,6 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     document_versions,
     documents,
+    events,
     login_failures,
     modules,
     persisted_operations,
@@ -243,4 +298,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     topics,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhooks,
 );

@@ -146,3 +146,12 @@ pub async fn refresh_statistics(conn: &mut AsyncPgConnection) -> DbResult<()> {
     vacuum?;
     Ok(())
 }
+
+/// Seed runs (dry runs are not recorded) by outcome, for metrics.
+pub async fn count_by_outcome(conn: &mut AsyncPgConnection) -> DbResult<Vec<(String, i64)>> {
+    seed_runs::table
+        .group_by(seed_runs::outcome)
+        .select((seed_runs::outcome, diesel::dsl::count_star()))
+        .load(conn)
+        .await
+}

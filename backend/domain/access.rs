@@ -8,7 +8,7 @@
 //! | AUTHOR    | + create drafts, edit their own drafts, submit for review, comment, preview |
 //! | EDITOR    | + edit any draft, request changes, approve                           |
 //! | PUBLISHER | + publish, unpublish, schedule, archive                              |
-//! | ADMIN     | + users, API tokens, seed jobs, the audit log                        |
+//! | ADMIN     | + users, API tokens, seed jobs, the audit log, webhooks              |
 
 use uuid::Uuid;
 
@@ -71,10 +71,12 @@ pub enum Action {
     ManageApiTokens,
     RunSeedJobs,
     ReadAuditLog,
+    /// Register webhooks, see their deliveries, redeliver events.
+    ManageWebhooks,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::ReadPublished,
         Action::Preview,
         Action::CreateDraft,
@@ -92,6 +94,7 @@ impl Action {
         Action::ManageApiTokens,
         Action::RunSeedJobs,
         Action::ReadAuditLog,
+        Action::ManageWebhooks,
     ];
 
     /// The least role allowed to do it; `None` means anyone, even anonymous.
@@ -110,7 +113,8 @@ impl Action {
             Action::ManageUsers
             | Action::ManageApiTokens
             | Action::RunSeedJobs
-            | Action::ReadAuditLog => Some(Role::Admin),
+            | Action::ReadAuditLog
+            | Action::ManageWebhooks => Some(Role::Admin),
         }
     }
 
@@ -134,6 +138,7 @@ impl Action {
             Action::ManageApiTokens => "manage API tokens",
             Action::RunSeedJobs => "run seed jobs",
             Action::ReadAuditLog => "read the audit log",
+            Action::ManageWebhooks => "manage webhooks",
         }
     }
 }
@@ -235,7 +240,7 @@ mod tests {
     /// The table in the module documentation, cell by cell: the rows are
     /// actions; the columns anonymous, PARTNER, AUTHOR, EDITOR, PUBLISHER,
     /// ADMIN.
-    const MATRIX: [(Action, [bool; 6]); 17] = [
+    const MATRIX: [(Action, [bool; 6]); 18] = [
         (Action::ReadPublished, [true, true, true, true, true, true]),
         (Action::Preview, [false, false, true, true, true, true]),
         (Action::CreateDraft, [false, false, true, true, true, true]),
@@ -272,6 +277,10 @@ mod tests {
         ),
         (
             Action::ReadAuditLog,
+            [false, false, false, false, false, true],
+        ),
+        (
+            Action::ManageWebhooks,
             [false, false, false, false, false, true],
         ),
     ];

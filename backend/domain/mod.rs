@@ -6,6 +6,7 @@ pub mod content;
 pub mod patch;
 pub mod slug;
 pub mod validation;
+pub mod webhook;
 pub mod workflow;
 
 pub use content::{Content, Kind, Stage};

@@ -16,10 +16,12 @@ use crate::db::editorial::{self as store, CommentRow, DocumentMeta, NewAuditEntr
 use crate::domain::access::{self, Action, Actor, Forbidden};
 use crate::domain::patch::Patch;
 use crate::domain::validation::{FieldError, validate};
+use crate::domain::webhook::EventType;
 use crate::domain::workflow::{
     self, DocumentState, Effect, InvalidTransition, Policy, Status, WorkflowAction,
 };
 use crate::domain::{Content, Kind};
+use crate::events;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditorialError {
@@ -234,6 +236,32 @@ async fn record(
     Ok(())
 }
 
+/// Writes the outbox event of a change partners must hear about, in the
+/// change's own transaction.
+async fn announce(
+    conn: &mut AsyncPgConnection,
+    who: &Who,
+    meta: &DocumentMeta,
+    event: EventType,
+    version: i32,
+    snapshot: Option<&Content>,
+) -> EditorialResult<()> {
+    let kind = Kind::parse(&meta.kind).ok_or(EditorialError::NotFound)?;
+    let origin = events::Origin {
+        actor: who.label(),
+        request_id: who.request_id.clone(),
+    };
+    let item = events::Item {
+        id: meta.id,
+        kind,
+        // The slug partners know it by: the snapshot's, when there is one.
+        slug: snapshot.map_or(meta.slug.as_str(), Content::slug),
+        version,
+    };
+    events::emit_item_event(conn, event, &item, snapshot, &origin).await?;
+    Ok(())
+}
+
 impl Editorial {
     /// A new item, as a draft owned by its creator.
     pub async fn create(
@@ -438,14 +466,33 @@ impl Editorial {
                         }
                     })?;
                 publish_at = None;
+                announce(
+                    conn,
+                    who,
+                    meta,
+                    EventType::Published,
+                    meta.draft_version,
+                    Some(&content),
+                )
+                .await?;
             }
             Effect::Withdraw => {
                 let content = content_at(conn, meta, meta.draft_version).await?;
+                // What the public saw until now, for receivers purging it.
+                let withdrawn = match meta.published_version {
+                    Some(version) => Some(content_at(conn, meta, version).await?),
+                    None => None,
+                };
                 documents::withdraw(conn, meta.id, &content, transition.to.as_str()).await?;
                 unpublish_at = None;
-                if transition.to == Status::Archived {
+                let event = if transition.to == Status::Archived {
                     publish_at = None;
-                }
+                    EventType::Archived
+                } else {
+                    EventType::Unpublished
+                };
+                let version = meta.published_version.unwrap_or(meta.draft_version);
+                announce(conn, who, meta, event, version, withdrawn.as_ref()).await?;
             }
             Effect::SetPublishSchedule | Effect::SetUnpublishSchedule => {
                 let at = arguments.at.ok_or_else(|| invalid("at", "is required"))?;

@@ -115,6 +115,7 @@ pub fn spawn(
     pool: PgPool,
     editorial: Editorial,
     interval: Duration,
+    metrics: crate::metrics::Metrics,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
@@ -129,9 +130,16 @@ pub fn spawn(
                 }
             };
             match editorial.run_due(&mut conn).await {
-                Ok(0) => {}
-                Ok(handled) => tracing::info!(handled, "scheduler: handled due publishing"),
-                Err(error) => tracing::error!(%error, "scheduler: failed"),
+                Ok(handled) => {
+                    metrics.scheduler_run("ok", handled);
+                    if handled > 0 {
+                        tracing::info!(handled, "scheduler: handled due publishing");
+                    }
+                }
+                Err(error) => {
+                    metrics.scheduler_run("failed", 0);
+                    tracing::error!(%error, "scheduler: failed");
+                }
             }
         }
     })

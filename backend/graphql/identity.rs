@@ -67,6 +67,8 @@ pub enum Permission {
     RunSeedJobs,
     /// Read the audit log.
     ReadAuditLog,
+    /// Register webhooks and see their deliveries.
+    ManageWebhooks,
 }
 
 /// A person who signs in to edit content.

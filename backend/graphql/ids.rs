@@ -25,7 +25,7 @@ impl NodeType {
         NodeType::Tag,
     ];
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             NodeType::Module => "Module",
             NodeType::Resource => "Resource",

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod connection;
 pub mod editorial;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod ids;
 pub mod limits;
@@ -14,7 +15,7 @@ pub mod query;
 pub mod search;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 pub use access::Viewer;
 
@@ -31,21 +32,32 @@ pub struct QueryRoot(
     query::ContentQuery,
     identity::IdentityQuery,
     editorial::EditorialQuery,
+    events::EventsQuery,
 );
 
-/// Editing and publishing content; signing in; administration of users
-/// and API tokens.
+/// Editing and publishing content; signing in; administration of users,
+/// API tokens and webhooks.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(editorial::EditorialMutation, identity::IdentityMutation);
+pub struct MutationRoot(
+    editorial::EditorialMutation,
+    identity::IdentityMutation,
+    events::EventsMutation,
+);
 
-pub type BeaconSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type BeaconSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 
 /// What resolvers need that lives as long as the server.
 pub struct Services {
     pub pool: PgPool,
+    /// A replica for published reads, when there is one.
+    pub read_pool: Option<PgPool>,
     pub identity: Identity,
     pub editorial: crate::editorial::Editorial,
+    /// Live-preview notifications.
+    pub hub: crate::events::listener::Hub,
+    pub metrics: crate::metrics::Metrics,
+    pub allow_private_webhooks: bool,
 }
 
 /// The schema, with the services every resolver works through.
@@ -55,7 +67,7 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        events::SubscriptionRoot,
     )
     .register_output_type::<types::Node>()
     // Beacon's own limits (graphql::limits) are the ones that bind:
@@ -66,13 +78,30 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
         builder = builder.disable_suggestions();
     }
     match services {
-        Some(services) => builder
-            .data(services.pool)
-            .data(services.identity)
-            .data(services.editorial)
-            .finish(),
+        Some(services) => {
+            if let Some(read_pool) = services.read_pool {
+                builder = builder.data(query::ReadPool(read_pool));
+            }
+            builder
+                .data(services.pool)
+                .data(services.identity)
+                .data(services.editorial)
+                .data(services.hub)
+                .data(services.metrics)
+                .data(events::AllowPrivateWebhooks(
+                    services.allow_private_webhooks,
+                ))
+                .finish()
+        }
         None => builder.finish(),
     }
+}
+
+/// The pools a request reads from: published content from `published`
+/// (a replica, when configured), drafts from the primary.
+pub struct ReadPools<'a> {
+    pub primary: &'a PgPool,
+    pub published: &'a PgPool,
 }
 
 /// Executes one request for `viewer`, with its own loaders: published ones
@@ -80,15 +109,15 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
 /// in it becomes an `INTERNAL` error.
 pub async fn execute(
     schema: &BeaconSchema,
-    pool: &PgPool,
+    pools: ReadPools<'_>,
     viewer: Viewer,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let queue = batch::BatchQueue::default();
     let may_preview = crate::domain::access::authorize(viewer.actor(), Action::Preview).is_ok();
     let loaders = access::StageLoaders {
-        published: loaders::loaders(pool.clone(), Stage::Published, &queue),
-        draft: may_preview.then(|| loaders::loaders(pool.clone(), Stage::Draft, &queue)),
+        published: loaders::loaders(pools.published.clone(), Stage::Published, &queue),
+        draft: may_preview.then(|| loaders::loaders(pools.primary.clone(), Stage::Draft, &queue)),
     };
     let request = request.data(viewer).data(loaders);
     guarded(queue.drive(schema.execute(request))).await

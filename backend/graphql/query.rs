@@ -21,6 +21,19 @@ pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnecti
     ctx.data_unchecked::<PgPool>().get().await.map_err(internal)
 }
 
+/// Published content may come from a read replica (`--read-database-url`);
+/// drafts always come from the primary, where editors' changes land.
+pub(crate) async fn read_connection(ctx: &Context<'_>, stage: Stage) -> Result<PooledConnection> {
+    match (stage, ctx.data_opt::<ReadPool>()) {
+        (Stage::Published, Some(ReadPool(pool))) => pool.get().await.map_err(internal),
+        _ => connection_to_db(ctx).await,
+    }
+}
+
+/// The pool published reads use when it is not the primary's.
+#[derive(Clone)]
+pub struct ReadPool(pub PgPool);
+
 /// Most ids `nodes` takes at once.
 const MAX_NODES: usize = 100;
 
@@ -78,7 +91,7 @@ impl ContentQuery {
         #[graphql(desc = "The module's slug.")] slug: String,
     ) -> Result<Option<Module>> {
         let stage = stage(ctx, preview)?;
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, stage).await?;
         let row = ContentReader::new(stage)
             .module_by_slug(&mut conn, &slug)
             .await
@@ -97,7 +110,7 @@ impl ContentQuery {
         preview: bool,
     ) -> Result<Vec<Module>> {
         let stage = stage(ctx, preview)?;
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
             .modules(&mut conn)
             .await
@@ -117,7 +130,7 @@ impl ContentQuery {
         #[graphql(desc = "The topic's slug.")] slug: String,
     ) -> Result<Option<Topic>> {
         let stage = stage(ctx, preview)?;
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, stage).await?;
         let row = ContentReader::new(stage)
             .topic_by_slug(&mut conn, &slug)
             .await
@@ -136,7 +149,7 @@ impl ContentQuery {
         preview: bool,
     ) -> Result<Vec<Topic>> {
         let stage = stage(ctx, preview)?;
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
             .topics(&mut conn)
             .await
@@ -155,7 +168,7 @@ impl ContentQuery {
         preview: bool,
     ) -> Result<Vec<ResourceType>> {
         let stage = stage(ctx, preview)?;
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
             .resource_types(&mut conn)
             .await
@@ -174,7 +187,7 @@ impl ContentQuery {
         preview: bool,
     ) -> Result<Vec<Tag>> {
         let stage = stage(ctx, preview)?;
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
             .tags(&mut conn)
             .await
@@ -201,7 +214,7 @@ impl ContentQuery {
                 _ => None,
             }),
             (None, Some(slug)) => {
-                let mut conn = connection_to_db(ctx).await?;
+                let mut conn = read_connection(ctx, stage).await?;
                 let row = ContentReader::new(stage)
                     .resource_by_slug(&mut conn, &slug)
                     .await

@@ -9,7 +9,7 @@ use super::access::loaders;
 use super::connection::PageInfo;
 use super::error::{bad_input, internal};
 use super::loaders::{ModuleById, ResourceById};
-use super::query::connection_to_db;
+use super::query::read_connection;
 use super::types::{Module, Resource};
 use crate::db::search::{self, After, Hit};
 use crate::domain::Stage;
@@ -122,7 +122,7 @@ impl SearchConnection {
     }
     /// How many resources and modules match in all.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
-        let mut conn = connection_to_db(ctx).await?;
+        let mut conn = read_connection(ctx, self.stage).await?;
         search::total(&mut conn, self.stage, &self.query, &self.kinds)
             .await
             .map_err(internal)
@@ -169,7 +169,7 @@ pub async fn search(
         kinds.contains(&SearchKind::Module),
     );
     let after = after.as_deref().map(decode_cursor).transpose()?;
-    let mut conn = connection_to_db(ctx).await?;
+    let mut conn = read_connection(ctx, stage).await?;
     let mut hits = search::hits(&mut conn, stage, &query, &kinds, after.as_ref(), first + 1)
         .await
         .map_err(internal)?;

@@ -9,11 +9,15 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql_axum::GraphQLProtocol;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
@@ -24,6 +28,7 @@ use super::protocol::{self, MediaType, Outcome, Params, Payload, Refusal, Wanted
 use super::{AppState, REQUEST_ID};
 use crate::domain::access::Actor;
 use crate::graphql::{self, Viewer, limits::Budget};
+use crate::metrics::REQUEST_STATEMENTS;
 
 pub async fn post(
     State(state): State<AppState>,
@@ -32,7 +37,7 @@ pub async fn post(
     body: Body,
 ) -> Response {
     let request_id = request_id(&headers);
-    let response = match protocol::negotiate(&headers, false) {
+    match protocol::negotiate(&headers, false) {
         Wanted::GraphQL(media) => match read_payload(&state, &headers, body).await {
             Ok(payload) => {
                 let request = Incoming {
@@ -47,20 +52,33 @@ pub async fn post(
             Err(refusal) => refuse(refusal, media),
         },
         Wanted::Html | Wanted::Nothing => not_acceptable(),
-    };
-    with_request_id(response, &request_id)
+    }
 }
 
-/// Browsers get GraphiQL; programs send the request in the URL.
+/// Browsers get GraphiQL; programs send the request in the URL; WebSocket
+/// clients upgrade to subscriptions.
 pub async fn get(
     State(state): State<AppState>,
     PeerAddress(peer): PeerAddress,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> Response {
     let request_id = request_id(&headers);
+    if let Ok(upgrade) = upgrade {
+        return super::subscriptions::upgrade(
+            state,
+            upgrade,
+            protocol.ok(),
+            &headers,
+            peer,
+            &request_id,
+        )
+        .await;
+    }
     let raw = raw.unwrap_or_default();
-    let response = match protocol::negotiate(&headers, state.settings.graphiql && raw.is_empty()) {
+    match protocol::negotiate(&headers, state.settings.graphiql && raw.is_empty()) {
         Wanted::Html => Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response(),
         Wanted::Nothing => not_acceptable(),
         Wanted::GraphQL(media) => match protocol::parse_url(&raw) {
@@ -76,8 +94,7 @@ pub async fn get(
             }
             Err(refusal) => refuse(refusal, media),
         },
-    };
-    with_request_id(response, &request_id)
+    }
 }
 
 /// What the HTTP layer knows of a request once its body is read.
@@ -126,9 +143,20 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
         request.headers,
         &state.settings.trusted_proxies,
     );
+    let started = Instant::now();
+    // Refused before any operation was read: counted without a name.
+    let refused_early = |refusal: Refusal| {
+        state.runtime.metrics.request(
+            None,
+            outcome_label(&refusal),
+            started.elapsed().as_secs_f64(),
+            0,
+        );
+        refuse(refusal, media)
+    };
     let presents_credentials = request.headers.contains_key(header::AUTHORIZATION);
     if presents_credentials && let Some(wait) = state.rate_limiter.credentials_blocked(address) {
-        return refuse(rate_limited(wait), media);
+        return refused_early(rate_limited(wait));
     }
     let viewer = match auth::viewer(state, request.headers, address, request.request_id).await {
         Ok(viewer) => viewer,
@@ -136,7 +164,7 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
             if refusal.status == StatusCode::UNAUTHORIZED {
                 state.rate_limiter.credentials_failed(address);
             }
-            return refuse(refusal, media);
+            return refused_early(refusal);
         }
     };
     let (items, batch) = match payload {
@@ -147,7 +175,7 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
         .rate_limiter
         .check(viewer.actor(), viewer.client_address, items.len())
     {
-        return refuse(rate_limited(wait), media);
+        return refused_early(rate_limited(wait));
     }
 
     // One budget for the whole request: a batch may do no more than a
@@ -155,7 +183,24 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
     let budget = Budget::new(&state.settings.limits, &state.shape);
     let mut rendered = Vec::with_capacity(items.len());
     for params in &items {
-        let outcome = operation(state, &viewer, params, &budget, &request.method).await;
+        let started = Instant::now();
+        let ((outcome, name), statements) = REQUEST_STATEMENTS
+            .scope(AtomicU64::new(0), async {
+                let result = operation(state, &viewer, params, &budget, &request.method).await;
+                let statements = REQUEST_STATEMENTS.with(|count| count.load(Ordering::Relaxed));
+                (result, statements)
+            })
+            .await;
+        let label = match &outcome {
+            Outcome::Refused(refusal) => outcome_label(refusal),
+            Outcome::Executed(response) => executed_label(response),
+        };
+        state.runtime.metrics.request(
+            Some(name.as_deref().unwrap_or("anonymous")),
+            label,
+            started.elapsed().as_secs_f64(),
+            statements,
+        );
         rendered.push(outcome.render(media));
     }
     let clean = rendered.iter().all(|item| item.clean);
@@ -195,13 +240,27 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
     cache::apply(response, Cacheability::NoStore)
 }
 
-/// One operation: its text, its limits, then its execution.
+/// One operation, with its name when it can be told.
 async fn operation(
     state: &AppState,
     viewer: &Viewer,
     params: &Params,
     budget: &Arc<Budget>,
     method: &Method,
+) -> (Outcome, Option<String>) {
+    let mut name = params.operation_name.clone();
+    let outcome = run_operation(state, viewer, params, budget, method, &mut name).await;
+    (outcome, name)
+}
+
+/// One operation: its text, its limits, then its execution.
+async fn run_operation(
+    state: &AppState,
+    viewer: &Viewer,
+    params: &Params,
+    budget: &Arc<Budget>,
+    method: &Method,
+    name: &mut Option<String>,
 ) -> Outcome {
     let settings = &state.settings;
     let anonymous = matches!(viewer.actor(), Actor::Anonymous);
@@ -229,6 +288,12 @@ async fn operation(
             "INTROSPECTION_DISABLED",
             "introspection needs credentials here; the schema is published as schema.graphql",
         ));
+    }
+    if name.is_none()
+        && let DocumentOperations::Multiple(operations) = &document.operations
+        && operations.len() == 1
+    {
+        *name = operations.keys().next().map(|name| name.to_string());
     }
     let kind = operation_type(&document, params.operation_name.as_deref());
     // GET must not change anything: links, prefetchers and caches follow
@@ -262,7 +327,11 @@ async fn operation(
     } else {
         &state.schema
     };
-    let execution = graphql::execute(schema, &state.database.pool, viewer.clone(), request);
+    let pools = graphql::ReadPools {
+        primary: &state.database.pool,
+        published: state.published_pool(),
+    };
+    let execution = graphql::execute(schema, pools, viewer.clone(), request);
     let response = if kind == Some(OperationType::Mutation) {
         // A mutation cut off halfway would leave its client unsure what
         // happened; the statement timeout bounds it instead.
@@ -302,6 +371,28 @@ fn operation_type(document: &ExecutableDocument, wanted: Option<&str>) -> Option
     }
 }
 
+/// The `outcome` label of a refused operation in the metrics.
+fn outcome_label(refusal: &Refusal) -> &'static str {
+    match refusal.code {
+        "RATE_LIMITED" => "rate_limited",
+        "TIMEOUT" => "timeout",
+        "UNAUTHENTICATED" => "unauthenticated",
+        _ if refusal.request_error => "request_error",
+        _ => "refused",
+    }
+}
+
+/// The `outcome` label of an executed operation in the metrics.
+fn executed_label(response: &async_graphql::Response) -> &'static str {
+    if response.errors.is_empty() {
+        "ok"
+    } else if protocol::is_request_error(response) {
+        "request_error"
+    } else {
+        "field_error"
+    }
+}
+
 fn rate_limited(wait: std::time::Duration) -> Refusal {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
     Refusal::new(
@@ -325,22 +416,11 @@ fn not_acceptable() -> Response {
     refuse(refusal, MediaType::Json)
 }
 
-/// The caller's request id when it sent a sensible one (a proxy's, say),
-/// so logs and the audit trail line up across systems; a new one otherwise.
+/// The request's id, as `observe::request_context` settled it.
 fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
-}
-
-/// Every answer, refusals too, carries the request id: a client reporting
-/// a problem can quote it.
-fn with_request_id(mut response: Response, request_id: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
+        .unwrap_or_default()
+        .to_string()
 }

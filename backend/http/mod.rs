@@ -3,9 +3,13 @@
 mod auth;
 pub mod cache;
 mod endpoint;
+mod observe;
 pub mod persisted;
 pub mod protocol;
 pub mod rate_limit;
+mod subscriptions;
+
+pub use observe::current_request_id;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +62,8 @@ pub struct EdgeSettings {
     /// Proxies (load balancers, CDNs) whose `X-Forwarded-For` names the
     /// client, for rate limits and sign-in throttling.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve Prometheus metrics on `GET /metrics`.
+    pub metrics: bool,
 }
 
 impl Default for EdgeSettings {
@@ -76,8 +82,21 @@ impl Default for EdgeSettings {
             cors_origins: Vec::new(),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
+            metrics: true,
         }
     }
+}
+
+/// What a server shares with its background work, besides the database.
+#[derive(Clone, Default)]
+pub struct Runtime {
+    /// A replica for published reads.
+    pub read_database: Option<Database>,
+    /// Notifications from PostgreSQL (live preview).
+    pub hub: crate::events::listener::Hub,
+    pub metrics: crate::metrics::Metrics,
+    /// Webhooks may point at private addresses (development, tests).
+    pub allow_private_webhooks: bool,
 }
 
 #[derive(Clone)]
@@ -93,6 +112,7 @@ pub struct AppState {
     settings: Arc<EdgeSettings>,
     rate_limiter: Arc<RateLimiter>,
     persisted: Arc<PersistedQueries>,
+    runtime: Runtime,
 }
 
 impl AppState {
@@ -102,10 +122,27 @@ impl AppState {
         editorial: Editorial,
         settings: EdgeSettings,
     ) -> Self {
+        Self::with_runtime(database, identity, editorial, settings, Runtime::default())
+    }
+
+    pub fn with_runtime(
+        database: Database,
+        identity: Identity,
+        editorial: Editorial,
+        settings: EdgeSettings,
+        runtime: Runtime,
+    ) -> Self {
         let services = || Services {
             pool: database.pool.clone(),
+            read_pool: runtime
+                .read_database
+                .as_ref()
+                .map(|replica| replica.pool.clone()),
             identity: identity.clone(),
             editorial,
+            hub: runtime.hub.clone(),
+            metrics: runtime.metrics.clone(),
+            allow_private_webhooks: runtime.allow_private_webhooks,
         };
         let schema = build_schema(Some(services()), true);
         AppState {
@@ -117,17 +154,29 @@ impl AppState {
             settings: Arc::new(settings),
             database,
             identity,
+            runtime,
+        }
+    }
+
+    /// The pool published (non-preview) reads use.
+    fn published_pool(&self) -> &crate::db::PgPool {
+        match &self.runtime.read_database {
+            Some(replica) => &replica.pool,
+            None => &self.database.pool,
         }
     }
 }
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(state);
+        .route("/readyz", get(readyz));
+    if state.settings.metrics {
+        router = router.route("/metrics", get(observe::metrics));
+    }
+    let router = router.with_state(state);
     let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
@@ -135,6 +184,9 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
+        // Outermost: every log line of a request, and every error in its
+        // answer, carries its id.
+        .layer(axum::middleware::from_fn(observe::request_context))
 }
 
 /// Browsers on the listed origins may call the API; the answer to a

@@ -134,8 +134,12 @@ impl Refusal {
     }
 
     pub fn to_json(&self) -> Value {
+        let mut extensions = serde_json::json!({ "code": self.code });
+        if let Some(request_id) = crate::http::current_request_id() {
+            extensions["requestId"] = request_id.into();
+        }
         serde_json::json!({
-            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
+            "errors": [{ "message": self.message, "extensions": extensions }]
         })
     }
 
@@ -190,11 +194,16 @@ impl Outcome {
 
 fn render_executed(response: async_graphql::Response, media: MediaType) -> Rendered {
     let clean = response.errors.is_empty();
-    // Errors without a path, and no data: the operation never ran (its
-    // document failed validation, or its variables could not be used).
-    let request_error = matches!(response.data, async_graphql::Value::Null)
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty());
+    let request_error = is_request_error(&response);
+    let mut response = response;
+    if let Some(request_id) = crate::http::current_request_id() {
+        for error in &mut response.errors {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", request_id.as_str());
+        }
+    }
     let retry_after = rate_limited(&response);
     let mut status = StatusCode::OK;
     let mut headers = Vec::new();
@@ -228,6 +237,14 @@ fn render_executed(response: async_graphql::Response, media: MediaType) -> Rende
         headers,
         clean,
     }
+}
+
+/// Errors without a path, and no data: the operation never ran (its
+/// document failed validation, or its variables could not be used).
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
+    matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// Validation errors from async-graphql carry no code; give them one.

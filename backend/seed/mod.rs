@@ -294,6 +294,24 @@ async fn apply(
             write(conn, &changed, &names, run_id, progress).await?;
             let detail = serde_json::json!({ "counts": counts, "kept": kept });
             let actor = format!("{SEED_AUTHOR_PREFIX}{run_id}");
+            let summary = crate::events::SeedRunSummary {
+                run_id,
+                counts: serde_json::json!(counts),
+                changed: changed
+                    .iter()
+                    .map(|document| crate::events::Item {
+                        id: document.id,
+                        kind: document.kind,
+                        slug: &document.slug,
+                        version: document.version + 1,
+                    })
+                    .collect(),
+            };
+            let origin = crate::events::Origin {
+                actor: actor.clone(),
+                request_id: None,
+            };
+            crate::events::emit_seed_run(conn, &summary, &origin).await?;
             crate::db::editorial::audit(
                 conn,
                 &crate::db::editorial::NewAuditEntry {

@@ -1,0 +1,122 @@
+//! One LISTEN connection per server. PostgreSQL delivers a notification to
+//! every listening session once its transaction commits, so a change made
+//! through any server reaches the live-preview subscribers and the delivery
+//! workers of all of them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::sync::{Notify, broadcast, watch};
+use uuid::Uuid;
+
+use crate::db::outbox::OUTBOX_CHANNEL;
+
+/// The channel the `audit_log_announce` trigger notifies on.
+pub const CONTENT_CHANNEL: &str = "beacon_content";
+
+/// An audited change to an item, as the trigger announces it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContentChange {
+    pub id: Uuid,
+    /// Stored kind name (`resource`, `resource_type`…).
+    pub kind: String,
+    /// The audit action (`update`, `publish`, `schedulePublish`…).
+    pub action: String,
+    pub status: Option<String>,
+    pub version: Option<i32>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What this server hears from PostgreSQL.
+#[derive(Clone)]
+pub struct Hub {
+    changes: broadcast::Sender<ContentChange>,
+    /// Wakes the delivery worker: an event was written somewhere.
+    pub outbox: Arc<Notify>,
+    /// Whether the LISTEN connection is up.
+    listening: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        // A subscriber more than this many changes behind skips ahead
+        // (live preview only needs the latest state).
+        let (changes, _) = broadcast::channel(1024);
+        Hub {
+            changes,
+            outbox: Arc::new(Notify::new()),
+            listening: Arc::new(watch::Sender::new(false)),
+        }
+    }
+}
+
+impl Hub {
+    pub fn subscribe(&self) -> broadcast::Receiver<ContentChange> {
+        self.changes.subscribe()
+    }
+
+    /// Returns once notifications are being received: what commits after
+    /// that is heard.
+    pub async fn listening(&self) {
+        let mut receiver = self.listening.subscribe();
+        let _ = receiver.wait_for(|up| *up).await;
+    }
+
+    /// Live-preview subscribers on this server.
+    pub fn subscribers(&self) -> usize {
+        self.changes.receiver_count()
+    }
+
+    fn dispatch(&self, channel: &str, payload: &str) {
+        if channel == OUTBOX_CHANNEL {
+            self.outbox.notify_one();
+        } else if channel == CONTENT_CHANNEL {
+            match serde_json::from_str::<ContentChange>(payload) {
+                // No subscribers is not an error.
+                Ok(change) => drop(self.changes.send(change)),
+                Err(error) => tracing::warn!(%error, "unreadable content notification"),
+            }
+        }
+    }
+}
+
+/// Listens on `url` for as long as the process lives, reconnecting with a
+/// growing pause when the connection drops.
+pub fn spawn(url: String, hub: Hub) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match listen(&url, &hub).await {
+                Ok(()) => tracing::warn!("notification connection closed; reconnecting"),
+                Err(error) => tracing::warn!(%error, "notification connection failed; retrying"),
+            }
+            hub.listening.send_replace(false);
+            // Whatever was announced while deaf is still in the outbox.
+            hub.outbox.notify_one();
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    })
+}
+
+async fn listen(url: &str, hub: &Hub) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    for channel in [CONTENT_CHANNEL, OUTBOX_CHANNEL] {
+        diesel::sql_query(format!("LISTEN {channel}"))
+            .execute(&mut conn)
+            .await?;
+    }
+    hub.listening.send_replace(true);
+    tracing::debug!("listening for content changes and outbox events");
+    let mut notifications = std::pin::pin!(conn.notifications_stream());
+    while let Some(notification) = notifications.next().await {
+        let notification = notification?;
+        hub.dispatch(&notification.channel, &notification.payload);
+    }
+    Ok(())
+}

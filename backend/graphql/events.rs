@@ -1,0 +1,556 @@
+//! Webhooks and events for admins, and live preview for editors.
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use uuid::Uuid;
+
+use super::access::{require, viewer};
+use super::error::{ErrorCode, bad_input, client_error, internal, validation_failed};
+use super::ids;
+use super::query::connection_to_db;
+use crate::db::outbox::{self, AttemptRow, DeliveryRow, EventRow, WebhookRow};
+use crate::domain::access::Action;
+use crate::events::listener::{ContentChange, Hub};
+use crate::events::webhooks::{self as service, NewWebhook, WebhookError};
+
+/// Something partners can be told about by webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::webhook::EventType")]
+pub enum EventType {
+    /// An item's draft was published (or republished).
+    Published,
+    /// An item was withdrawn from the public.
+    Unpublished,
+    /// An item was archived.
+    Archived,
+    /// A seed job loaded content.
+    SeedRun,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum DeliveryState {
+    /// Not delivered yet: waiting for its next attempt.
+    Pending,
+    /// The receiver answered with a 2xx status.
+    Delivered,
+    /// Given up after failing for too long (or its webhook was deleted).
+    Failed,
+}
+
+/// Kinds of content, for filtering live-preview changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::Kind")]
+pub enum ContentKind {
+    /// Topics (practice areas).
+    Topic,
+    /// Resource types.
+    ResourceType,
+    /// Tags.
+    Tag,
+    /// Resources.
+    Resource,
+    /// Modules.
+    Module,
+}
+
+fn webhook_error(error: WebhookError) -> async_graphql::Error {
+    match error {
+        WebhookError::Invalid(field) => validation_failed(field.field, &field),
+        WebhookError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),
+        WebhookError::Database(error) => internal(error),
+    }
+}
+
+fn parse_uuid(id: &ID, what: &str) -> Result<Uuid> {
+    id.parse::<Uuid>()
+        .map_err(|_| bad_input(format!("`{what}` is not a {what} id")))
+}
+
+/// An endpoint that receives events.
+pub struct Webhook(WebhookRow);
+
+/// An endpoint that receives events.
+#[Object]
+impl Webhook {
+    /// Stable id (a UUID).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Where deliveries are posted.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// Which events it receives.
+    async fn events(&self) -> Vec<EventType> {
+        self.0
+            .events
+            .iter()
+            .flatten()
+            .filter_map(|name| crate::domain::webhook::EventType::parse(name))
+            .map(EventType::from)
+            .collect()
+    }
+    /// What it is for, for people reading the list.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// A disabled webhook receives nothing; its pending deliveries wait.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    /// Who registered it.
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    /// When it was registered.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Its latest deliveries, newest first, each with its attempts.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many: 20 when omitted, at most 100.")] first: Option<i32>,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let first = first.unwrap_or(20);
+        if !(0..=100).contains(&first) {
+            return Err(bad_input("`first` must be between 0 and 100"));
+        }
+        let mut conn = connection_to_db(ctx).await?;
+        let rows = outbox::deliveries_of_webhook(&mut conn, self.0.id, i64::from(first))
+            .await
+            .map_err(internal)?;
+        with_attempts(&mut conn, rows).await
+    }
+}
+
+/// Deliveries with their attempts, read in one statement.
+async fn with_attempts(
+    conn: &mut crate::db::PooledConnection,
+    rows: Vec<DeliveryRow>,
+) -> Result<Vec<WebhookDelivery>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut attempts = outbox::attempts_of(conn, &ids).await.map_err(internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (mine, rest): (Vec<AttemptRow>, Vec<AttemptRow>) = std::mem::take(&mut attempts)
+                .into_iter()
+                .partition(|attempt| attempt.delivery_id == row.id);
+            attempts = rest;
+            WebhookDelivery {
+                row,
+                attempts: mine,
+            }
+        })
+        .collect())
+}
+
+/// One event sent to one webhook.
+pub struct WebhookDelivery {
+    row: DeliveryRow,
+    attempts: Vec<AttemptRow>,
+}
+
+/// One event sent to one webhook.
+#[Object]
+impl WebhookDelivery {
+    /// Stable id (a UUID), sent as `Beacon-Delivery-Id`.
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+    /// The event delivered; receivers de-duplicate by it (`Beacon-Event-Id`).
+    async fn event_id(&self) -> ID {
+        ID(self.row.event_id.to_string())
+    }
+    /// The webhook it goes to.
+    async fn webhook_id(&self) -> ID {
+        ID(self.row.webhook_id.to_string())
+    }
+    /// Where it stands.
+    async fn state(&self) -> DeliveryState {
+        match self.row.state.as_str() {
+            "DELIVERED" => DeliveryState::Delivered,
+            "FAILED" => DeliveryState::Failed,
+            _ => DeliveryState::Pending,
+        }
+    }
+    /// `event` when the event made it, `redeliver` when an admin asked again.
+    async fn reason(&self) -> &str {
+        &self.row.reason
+    }
+    /// Attempts started so far (one may be under way).
+    async fn attempt_count(&self) -> i32 {
+        self.row.attempts
+    }
+    /// When the next attempt is due, while pending.
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.row.state == "PENDING").then_some(self.row.next_attempt_at)
+    }
+    /// When it was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+    /// When it was delivered or given up.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.row.completed_at
+    }
+    /// Every finished attempt, oldest first.
+    async fn attempts(&self) -> Vec<WebhookAttempt> {
+        self.attempts
+            .iter()
+            .map(|attempt| WebhookAttempt {
+                attempted_at: attempt.attempted_at,
+                status_code: attempt.status_code,
+                latency_ms: attempt.latency_ms,
+                error: attempt.error.clone(),
+                response_excerpt: attempt.response_excerpt.clone(),
+            })
+            .collect()
+    }
+}
+
+/// One try at delivering.
+#[derive(SimpleObject)]
+pub struct WebhookAttempt {
+    /// When it was made.
+    attempted_at: DateTime<Utc>,
+    /// The receiver's HTTP status; null when no answer came.
+    status_code: Option<i32>,
+    /// How long the receiver took, in milliseconds.
+    latency_ms: i32,
+    /// Why there was no answer (timeout, refused address, connection error).
+    error: Option<String>,
+    /// The first kilobyte of the receiver's answer.
+    response_excerpt: Option<String>,
+}
+
+/// Something that happened, as receivers are told.
+pub struct Event(EventRow);
+
+/// Something that happened, as receivers are told.
+#[Object]
+impl Event {
+    /// Stable id (a UUID), sent as `Beacon-Event-Id`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// What happened.
+    async fn r#type(&self) -> Option<EventType> {
+        crate::domain::webhook::EventType::parse(&self.0.event_type).map(EventType::from)
+    }
+    /// When it happened.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    /// The JSON body receivers get.
+    async fn payload(&self) -> String {
+        self.0.payload.to_string()
+    }
+    /// Its deliveries, oldest first, each with its attempts.
+    async fn deliveries(&self, ctx: &Context<'_>) -> Result<Vec<WebhookDelivery>> {
+        let mut conn = connection_to_db(ctx).await?;
+        let rows = outbox::deliveries_of_events(&mut conn, &[self.0.id])
+            .await
+            .map_err(internal)?;
+        with_attempts(&mut conn, rows).await
+    }
+}
+
+/// A webhook just registered, with its signing secret.
+#[derive(SimpleObject)]
+pub struct CreatedWebhook {
+    /// The webhook.
+    webhook: Webhook,
+    /// The key deliveries are signed with. Shown only now.
+    secret: String,
+}
+
+#[derive(Default)]
+pub struct EventsQuery;
+
+/// Webhooks and events. ADMIN only.
+#[Object]
+impl EventsQuery {
+    /// Registered webhooks, oldest first.
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        require(ctx, Action::ManageWebhooks)?;
+        let mut conn = connection_to_db(ctx).await?;
+        let rows = outbox::list_webhooks(&mut conn).await.map_err(internal)?;
+        Ok(rows.into_iter().map(Webhook).collect())
+    }
+
+    /// Events, newest first.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only events of this type.")] r#type: Option<EventType>,
+        #[graphql(desc = "How many: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "An event id: list the events before it.")] after: Option<ID>,
+    ) -> Result<Vec<Event>> {
+        require(ctx, Action::ManageWebhooks)?;
+        let first = first.unwrap_or(20);
+        if !(0..=100).contains(&first) {
+            return Err(bad_input("`first` must be between 0 and 100"));
+        }
+        let mut conn = connection_to_db(ctx).await?;
+        let before = match after {
+            Some(after) => {
+                let id = parse_uuid(&after, "event")?;
+                let event = outbox::find_event(&mut conn, id)
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| bad_input("`after` is not an event id"))?;
+                Some((event.occurred_at, event.id))
+            }
+            None => None,
+        };
+        let event_type =
+            r#type.map(|event| crate::domain::webhook::EventType::from(event).as_str());
+        let rows = outbox::list_events(&mut conn, event_type, before, i64::from(first))
+            .await
+            .map_err(internal)?;
+        Ok(rows.into_iter().map(Event).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct EventsMutation;
+
+/// Whether webhooks may point at private addresses (development, tests).
+#[derive(Debug, Clone, Copy)]
+pub struct AllowPrivateWebhooks(pub bool);
+
+/// Webhook administration. ADMIN only.
+#[Object]
+impl EventsMutation {
+    /// Registers a webhook. Its URL must be http(s) and, unless the server
+    /// allows private addresses, public. Deliveries are signed with `secret`
+    /// (generated when omitted and returned once).
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Where to post deliveries.")] url: String,
+        #[graphql(desc = "Which events it receives (at least one).")] events: Vec<EventType>,
+        #[graphql(desc = "Signing key, 16 to 512 characters; generated when omitted.")]
+        secret: Option<String>,
+        #[graphql(desc = "What it is for.")] description: Option<String>,
+    ) -> Result<CreatedWebhook> {
+        require(ctx, Action::ManageWebhooks)?;
+        let secret = secret.unwrap_or_else(service::generate_secret);
+        let events: Vec<_> = events.into_iter().map(Into::into).collect();
+        let allow_private = ctx
+            .data_opt::<AllowPrivateWebhooks>()
+            .is_some_and(|allow| allow.0);
+        let mut conn = connection_to_db(ctx).await?;
+        let row = service::create(
+            &mut conn,
+            &NewWebhook {
+                url: &url,
+                events: &events,
+                secret: &secret,
+                description: description.as_deref().unwrap_or(""),
+            },
+            allow_private,
+            &viewer(ctx).actor().label(),
+        )
+        .await
+        .map_err(webhook_error)?;
+        Ok(CreatedWebhook {
+            webhook: Webhook(row),
+            secret,
+        })
+    }
+
+    /// Enables or disables a webhook. A disabled one receives nothing; its
+    /// pending deliveries wait until it is enabled again.
+    async fn set_webhook_enabled(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id.")] id: ID,
+        #[graphql(desc = "Whether it receives events.")] enabled: bool,
+    ) -> Result<Webhook> {
+        require(ctx, Action::ManageWebhooks)?;
+        let id = parse_uuid(&id, "webhook")?;
+        let mut conn = connection_to_db(ctx).await?;
+        outbox::set_webhook_enabled(&mut conn, id, enabled)
+            .await
+            .map_err(internal)?
+            .map(Webhook)
+            .ok_or_else(|| webhook_error(WebhookError::NotFound("webhook")))
+    }
+
+    /// Deletes a webhook: it receives nothing more and its pending
+    /// deliveries fail; its delivery history is kept.
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id.")] id: ID,
+    ) -> Result<bool> {
+        require(ctx, Action::ManageWebhooks)?;
+        let id = parse_uuid(&id, "webhook")?;
+        let mut conn = connection_to_db(ctx).await?;
+        let deleted = outbox::delete_webhook(&mut conn, id)
+            .await
+            .map_err(internal)?;
+        if !deleted {
+            return Err(webhook_error(WebhookError::NotFound("webhook")));
+        }
+        Ok(true)
+    }
+
+    /// Delivers an event again: to one webhook, or to every enabled webhook
+    /// receiving its type. Returns how many deliveries were queued.
+    async fn redeliver(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The event's id.")] event_id: ID,
+        #[graphql(desc = "Only to this webhook.")] webhook_id: Option<ID>,
+    ) -> Result<i32> {
+        require(ctx, Action::ManageWebhooks)?;
+        let event = parse_uuid(&event_id, "event")?;
+        let webhook = webhook_id
+            .as_ref()
+            .map(|id| parse_uuid(id, "webhook"))
+            .transpose()?;
+        let mut conn = connection_to_db(ctx).await?;
+        let made = service::redeliver(&mut conn, event, webhook)
+            .await
+            .map_err(webhook_error)?;
+        Ok(made as i32)
+    }
+}
+
+/// A change to an item, for live preview: refetch it (with `preview: true`)
+/// to show it.
+#[derive(SimpleObject)]
+pub struct ContentChanged {
+    /// The item's global id (for `node`).
+    id: ID,
+    /// What kind of item.
+    kind: ContentKind,
+    /// What was done (`create`, `update`, `submitForReview`, `publish`, …).
+    action: String,
+    /// The item's workflow status after the change.
+    status: Option<super::editorial::ContentStatus>,
+    /// Its current draft version after the change.
+    version: Option<i32>,
+    /// Who made it (`user:<id>`, `token:<id>`, `scheduler`, `seed:<run id>`).
+    actor: String,
+    /// When it was made.
+    at: DateTime<Utc>,
+}
+
+impl ContentChanged {
+    fn from_change(change: ContentChange) -> Option<Self> {
+        let kind = crate::domain::Kind::parse(&change.kind)?;
+        Some(ContentChanged {
+            id: ids::encode(kind.into(), change.id),
+            kind: kind.into(),
+            action: change.action,
+            status: change
+                .status
+                .as_deref()
+                .and_then(crate::domain::workflow::Status::parse)
+                .map(Into::into),
+            version: change.version,
+            actor: change.actor,
+            at: change.at,
+        })
+    }
+}
+
+/// Live updates over WebSocket (graphql-transport-ws).
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+/// Live updates over WebSocket (graphql-transport-ws).
+#[Subscription]
+impl SubscriptionRoot {
+    /// Every change editors, the scheduler or seed jobs make to items, as it
+    /// commits, on whichever server it was made. Needs the PREVIEW
+    /// permission (AUTHOR and up).
+    async fn content_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only these items (global ids); all when omitted.")] ids: Option<Vec<ID>>,
+        #[graphql(desc = "Only these kinds; all when omitted.")] kinds: Option<Vec<ContentKind>>,
+    ) -> Result<impl Stream<Item = ContentChanged> + use<>> {
+        require(ctx, Action::Preview)?;
+        let hub = ctx
+            .data_opt::<Hub>()
+            .ok_or_else(|| internal("live preview is not running"))?;
+        let wanted_ids: Option<Vec<Uuid>> = match ids {
+            Some(ids) => Some(
+                ids.iter()
+                    .map(|id| {
+                        ids::decode(id)
+                            .map(|(_, uuid)| uuid)
+                            .ok_or_else(|| bad_input("`ids` holds an id that is not an item's"))
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            None => None,
+        };
+        let wanted_kinds: Option<Vec<crate::domain::Kind>> =
+            kinds.map(|kinds| kinds.into_iter().map(Into::into).collect());
+        let metrics = ctx.data_opt::<crate::metrics::Metrics>().cloned();
+        let guard = SubscriptionGuard::new(metrics);
+        let changes = tokio_stream_of(hub.subscribe());
+        Ok(changes.filter_map(move |change| {
+            let _open = &guard;
+            let keep = wanted_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&change.id))
+                && wanted_kinds.as_ref().is_none_or(|kinds| {
+                    crate::domain::Kind::parse(&change.kind)
+                        .is_some_and(|kind| kinds.contains(&kind))
+                });
+            futures::future::ready(if keep {
+                ContentChanged::from_change(change)
+            } else {
+                None
+            })
+        }))
+    }
+}
+
+/// Counts a subscription as open for as long as its stream lives.
+struct SubscriptionGuard(Option<crate::metrics::Metrics>);
+
+impl SubscriptionGuard {
+    fn new(metrics: Option<crate::metrics::Metrics>) -> Self {
+        if let Some(metrics) = &metrics {
+            metrics.subscription_opened();
+        }
+        SubscriptionGuard(metrics)
+    }
+}
+
+impl Drop for SubscriptionGuard {
+    fn drop(&mut self) {
+        if let Some(metrics) = &self.0 {
+            metrics.subscription_closed();
+        }
+    }
+}
+
+/// The broadcast receiver as a stream. A subscriber that falls behind skips
+/// what it missed (live preview only needs the latest state).
+fn tokio_stream_of(
+    receiver: tokio::sync::broadcast::Receiver<ContentChange>,
+) -> impl Stream<Item = ContentChange> {
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(change) => return Some((change, receiver)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "a live-preview subscriber fell behind");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}

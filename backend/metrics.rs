@@ -1,0 +1,302 @@
+//! What a server counts, for `GET /metrics` (Prometheus text format). Each
+//! server keeps its own registry: per-process figures add up across
+//! instances in Prometheus, and cluster-wide ones (the outbox backlog, seed
+//! runs) are read from PostgreSQL at scrape time.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// Distinct operation names kept as labels; later ones are counted as
+/// `other`, so clients cannot grow the metrics without bound.
+const MAX_OPERATION_NAMES: usize = 200;
+
+/// A server's metrics. Cheap to clone; clones share the figures.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<OperationLabels, Histogram>,
+    statements: Histogram,
+    webhook_attempts: Family<OutcomeLabels, Counter>,
+    webhook_latency: Histogram,
+    scheduler_runs: Family<OutcomeLabels, Counter>,
+    scheduler_items: Counter,
+    subscriptions: Gauge,
+    pool_size: Gauge,
+    pool_available: Gauge,
+    pool_waiting: Gauge,
+    outbox_pending: Gauge,
+    seed_runs: Family<OutcomeLabels, Gauge>,
+    operation_names: Mutex<HashSet<String>>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("beacon");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "graphql_requests",
+            "GraphQL operations answered, by operation name and outcome",
+            requests.clone(),
+        );
+        let latency = Family::<OperationLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "graphql_request_duration_seconds",
+            "Time from reading a GraphQL request to its answer, by operation name",
+            latency.clone(),
+        );
+        let statements = Histogram::new(exponential_buckets(1.0, 2.0, 8));
+        registry.register(
+            "graphql_sql_statements",
+            "SQL statements run per GraphQL request",
+            statements.clone(),
+        );
+        let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by this server, by outcome (delivered, retry, failed)",
+            webhook_attempts.clone(),
+        );
+        let webhook_latency = latency_histogram();
+        registry.register(
+            "webhook_attempt_duration_seconds",
+            "Time receivers took to answer webhook deliveries",
+            webhook_latency.clone(),
+        );
+        let scheduler_runs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "scheduler_runs",
+            "Scheduler passes by this server, by outcome (ok, failed)",
+            scheduler_runs.clone(),
+        );
+        let scheduler_items = Counter::default();
+        registry.register(
+            "scheduler_items",
+            "Scheduled publishing and unpublishing carried out by this server",
+            scheduler_items.clone(),
+        );
+        let subscriptions = Gauge::default();
+        registry.register(
+            "subscriptions",
+            "Live-preview subscriptions open on this server",
+            subscriptions.clone(),
+        );
+        let pool_size = Gauge::default();
+        registry.register(
+            "db_pool_connections",
+            "Database connections held by this server's pool",
+            pool_size.clone(),
+        );
+        let pool_available = Gauge::default();
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle connections in this server's pool",
+            pool_available.clone(),
+        );
+        let pool_waiting = Gauge::default();
+        registry.register(
+            "db_pool_waiting",
+            "Requests waiting for a database connection",
+            pool_waiting.clone(),
+        );
+        let outbox_pending = Gauge::default();
+        registry.register(
+            "webhook_deliveries_pending",
+            "Webhook deliveries not yet made, across every server (read from the database)",
+            outbox_pending.clone(),
+        );
+        let seed_runs = Family::<OutcomeLabels, Gauge>::default();
+        registry.register(
+            "seed_runs",
+            "Seed jobs ever run against this database, by outcome (read from the database)",
+            seed_runs.clone(),
+        );
+        Metrics(Arc::new(Inner {
+            registry,
+            requests,
+            latency,
+            statements,
+            webhook_attempts,
+            webhook_latency,
+            scheduler_runs,
+            scheduler_items,
+            subscriptions,
+            pool_size,
+            pool_available,
+            pool_waiting,
+            outbox_pending,
+            seed_runs,
+            operation_names: Mutex::new(HashSet::new()),
+        }))
+    }
+}
+
+impl Metrics {
+    /// One answered GraphQL operation.
+    pub fn request(
+        &self,
+        operation: Option<&str>,
+        outcome: &'static str,
+        seconds: f64,
+        statements: u64,
+    ) {
+        let operation = self.operation_label(operation);
+        self.0
+            .requests
+            .get_or_create(&RequestLabels {
+                operation: operation.clone(),
+                outcome,
+            })
+            .inc();
+        self.0
+            .latency
+            .get_or_create(&OperationLabels { operation })
+            .observe(seconds);
+        self.0.statements.observe(statements as f64);
+    }
+
+    fn operation_label(&self, operation: Option<&str>) -> String {
+        let Some(name) = operation.filter(|name| {
+            !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+        }) else {
+            return if operation.is_some() {
+                "other"
+            } else {
+                "anonymous"
+            }
+            .to_string();
+        };
+        let mut known = self.0.operation_names.lock().expect("operation names");
+        if known.contains(name) || known.len() < MAX_OPERATION_NAMES {
+            known.insert(name.to_string());
+            name.to_string()
+        } else {
+            "other".to_string()
+        }
+    }
+
+    pub fn webhook_attempt(&self, outcome: &'static str, seconds: f64) {
+        self.0
+            .webhook_attempts
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.0.webhook_latency.observe(seconds);
+    }
+
+    pub fn scheduler_run(&self, outcome: &'static str, items: usize) {
+        self.0
+            .scheduler_runs
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.0.scheduler_items.inc_by(items as u64);
+    }
+
+    pub fn subscription_opened(&self) {
+        self.0.subscriptions.inc();
+    }
+
+    pub fn subscription_closed(&self) {
+        self.0.subscriptions.dec();
+    }
+
+    /// Figures read at scrape time.
+    pub fn set_pool(&self, size: usize, available: usize, waiting: usize) {
+        self.0.pool_size.set(size as i64);
+        self.0.pool_available.set(available as i64);
+        self.0.pool_waiting.set(waiting as i64);
+    }
+
+    pub fn set_cluster_figures(&self, pending_deliveries: i64, seed_runs: &[(String, i64)]) {
+        self.0.outbox_pending.set(pending_deliveries);
+        for (outcome, count) in seed_runs {
+            let outcome = match outcome.as_str() {
+                "succeeded" => "succeeded",
+                "failed" => "failed",
+                "running" => "running",
+                _ => "other",
+            };
+            self.0
+                .seed_runs
+                .get_or_create(&OutcomeLabels { outcome })
+                .set(*count);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.0.registry) {
+            tracing::error!(%error, "metrics did not encode");
+        }
+        text
+    }
+}
+
+tokio::task_local! {
+    /// SQL statements run by the current request (see `db::Database`).
+    pub static REQUEST_STATEMENTS: std::sync::atomic::AtomicU64;
+}
+
+/// Counts one statement for the request running on this task, if any.
+pub fn count_statement() {
+    let _ = REQUEST_STATEMENTS.try_with(|count| {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_bounded() {
+        let metrics = Metrics::default();
+        for index in 0..MAX_OPERATION_NAMES + 10 {
+            metrics.request(Some(&format!("Op{index}")), "ok", 0.001, 3);
+        }
+        metrics.request(Some("bad name!"), "ok", 0.001, 1);
+        metrics.request(None, "ok", 0.001, 1);
+        let text = metrics.render();
+        assert!(text.contains("operation=\"Op0\""));
+        assert!(!text.contains(&format!("operation=\"Op{}\"", MAX_OPERATION_NAMES + 5)));
+        assert!(text.contains("operation=\"other\""));
+        assert!(text.contains("operation=\"anonymous\""));
+        assert!(text.contains("# TYPE beacon_graphql_requests counter"));
+    }
+}

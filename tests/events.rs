@@ -1,0 +1,896 @@
+//! Events and operations: the outbox, webhook deliveries to a real local
+//! receiver, live preview over WebSocket, metrics, and several `beacon
+//! serve` processes sharing one database.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, StatusCode};
+use beacon::db::outbox;
+use beacon::domain::webhook::{self, EventType, RetryPolicy};
+use beacon::editorial::{Arguments, Editorial};
+use beacon::events::delivery::{DeliverySettings, Worker};
+use beacon::events::webhooks::{self as service, NewWebhook};
+use beacon::graphql::ids;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::workflow::State;
+
+const SECRET: &str = "a webhook secret for tests";
+/// The key `support::test_identity` signs tokens with, for child servers.
+const SERVER_SECRET: &str = "test key, test key, test key, test key";
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+#[derive(Default)]
+struct Behaviour {
+    received: Mutex<Vec<Received>>,
+    /// Answer 500 to this many requests first.
+    failures_left: AtomicUsize,
+    /// Hold requests without answering while set.
+    hang: AtomicBool,
+}
+
+/// A webhook receiver on a real loopback socket.
+struct Receiver {
+    address: SocketAddr,
+    behaviour: Arc<Behaviour>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let behaviour = Arc::new(Behaviour::default());
+        let router = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(behaviour.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Receiver { address, behaviour }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.address)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.behaviour.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` requests came in.
+    async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let received = self.received();
+            if received.len() >= count || Instant::now() > deadline {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn receive(
+    AxumState(behaviour): AxumState<Arc<Behaviour>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, &'static str) {
+    behaviour.received.lock().unwrap().push(Received {
+        headers,
+        body: body.to_vec(),
+    });
+    while behaviour.hang.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failing = behaviour
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok();
+    if failing {
+        (StatusCode::INTERNAL_SERVER_ERROR, "not now")
+    } else {
+        (StatusCode::OK, "thanks")
+    }
+}
+
+async fn register(app: &TestApp, url: &str, events: &[EventType]) -> uuid::Uuid {
+    let mut conn = app.database.connection().await.unwrap();
+    service::create(
+        &mut conn,
+        &NewWebhook {
+            url,
+            events,
+            secret: SECRET,
+            description: "test receiver",
+        },
+        true,
+        "test",
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+fn fast_settings() -> DeliverySettings {
+    DeliverySettings {
+        retry: RetryPolicy {
+            first_delay: Duration::from_millis(40),
+            max_delay: Duration::from_millis(200),
+            give_up_after: Duration::from_secs(60),
+        },
+        timeout: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(50),
+        concurrency: 8,
+        allow_private: true,
+    }
+}
+
+/// Every delivery row and its attempts, as `(state, [status or error])`.
+async fn deliveries(app: &TestApp, event: uuid::Uuid) -> Vec<(String, Vec<String>)> {
+    let mut conn = app.database.connection().await.unwrap();
+    let rows = outbox::deliveries_of_events(&mut conn, &[event])
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for row in rows {
+        let attempts = outbox::attempts_of(&mut conn, &[row.id]).await.unwrap();
+        out.push((
+            row.state,
+            attempts
+                .iter()
+                .map(|attempt| match attempt.status_code {
+                    Some(code) => code.to_string(),
+                    None => attempt.error.clone().unwrap_or_default(),
+                })
+                .collect(),
+        ));
+    }
+    out
+}
+
+async fn events_of(app: &TestApp) -> Vec<outbox::EventRow> {
+    let mut conn = app.database.connection().await.unwrap();
+    outbox::list_events(&mut conn, None, None, 1000)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn publishing_writes_its_event_in_the_same_transaction_and_nothing_else_does() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    let webhook = register(&app, &receiver.url(), &EventType::ALL).await;
+
+    // Drafts, review and approval are not events.
+    let approved = app.tag_in(State::Approved).await;
+    assert!(events_of(&app).await.is_empty());
+
+    // A refused publish (stale version) writes nothing.
+    let who = app.admin_who().await;
+    let editorial = Editorial::default();
+    let (_, id) = ids::decode(&approved.id).unwrap();
+    let mut conn = app.database.connection().await.unwrap();
+    let stale = editorial
+        .act(
+            &mut conn,
+            &who,
+            id,
+            Some(approved.version + 5),
+            beacon::domain::workflow::WorkflowAction::Publish,
+            Arguments::default(),
+        )
+        .await;
+    assert!(stale.is_err());
+    assert!(events_of(&app).await.is_empty());
+
+    editorial
+        .act(
+            &mut conn,
+            &who,
+            id,
+            Some(approved.version),
+            beacon::domain::workflow::WorkflowAction::Publish,
+            Arguments::default(),
+        )
+        .await
+        .unwrap();
+    let events = events_of(&app).await;
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event.event_type, "PUBLISHED");
+    assert_eq!(event.payload["type"], "PUBLISHED");
+    assert_eq!(event.payload["id"], event.id.to_string());
+    assert_eq!(event.payload["item"]["id"], approved.id);
+    assert_eq!(event.payload["item"]["kind"], "Tag");
+    assert_eq!(event.payload["item"]["version"], 1);
+    assert!(
+        event.payload["snapshot"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Tag ")
+    );
+    assert_eq!(event.payload["actor"], who.actor.label());
+    // Its delivery was queued with it.
+    let queued = deliveries(&app, event.id).await;
+    assert_eq!(queued, vec![("PENDING".to_string(), vec![])]);
+
+    // Unpublishing and archiving are events too, with what the public saw.
+    for action in [
+        beacon::domain::workflow::WorkflowAction::Unpublish,
+        beacon::domain::workflow::WorkflowAction::Archive,
+    ] {
+        editorial
+            .act(&mut conn, &who, id, None, action, Arguments::default())
+            .await
+            .unwrap();
+    }
+    let types: Vec<String> = events_of(&app)
+        .await
+        .iter()
+        .map(|event| event.event_type.clone())
+        .collect();
+    assert_eq!(types, ["ARCHIVED", "UNPUBLISHED", "PUBLISHED"]);
+
+    // A seed run is one event listing what it changed.
+    app.seed(&[crate::support::repo_path("seeds")])
+        .await
+        .unwrap();
+    let seed_event = &events_of(&app).await[0];
+    assert_eq!(seed_event.event_type, "SEED_RUN");
+    let items = seed_event.payload["items"].as_array().unwrap();
+    assert!(items.len() > 10, "{}", seed_event.payload);
+    assert!(
+        items
+            .iter()
+            .any(|item| item["slug"] == "community-trust-and-partnerships")
+    );
+    assert_eq!(seed_event.payload["itemsTruncated"], false);
+    // Loading the same seeds again changes nothing and lists nothing.
+    app.seed(&[crate::support::repo_path("seeds")])
+        .await
+        .unwrap();
+    assert_eq!(events_of(&app).await[0].payload["items"], json!([]));
+
+    // One delivery per event; a disabled webhook is sent nothing new.
+    let mut conn = app.database.connection().await.unwrap();
+    outbox::set_webhook_enabled(&mut conn, webhook, false)
+        .await
+        .unwrap();
+    app.tag_in(State::Published).await;
+    assert_eq!(events_of(&app).await.len(), 6);
+    let total: i64 = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        beacon::db::schema::webhook_deliveries::table
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(total, 5, "one delivery per event while it was enabled");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_the_event_again_after_each_failure_then_succeeds() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    receiver.behaviour.failures_left.store(3, Ordering::SeqCst);
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    app.tag_in(State::Published).await;
+    let event = events_of(&app).await[0].clone();
+
+    let worker = Worker::new(
+        app.database.pool.clone(),
+        fast_settings(),
+        beacon::metrics::Metrics::default(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.received().len() < 4 && Instant::now() < deadline {
+        worker.run_due().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    // Nothing more once delivered.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.run_due().await.unwrap();
+
+    let received = receiver.received();
+    assert_eq!(received.len(), 4, "three failures and one success");
+    for (index, request) in received.iter().enumerate() {
+        assert_eq!(request.header("beacon-event-id"), event.id.to_string());
+        assert_eq!(request.header("beacon-event-type"), "PUBLISHED");
+        assert_eq!(
+            request.header("beacon-delivery-attempt"),
+            (index + 1).to_string()
+        );
+        assert_eq!(request.header("content-type"), "application/json");
+        // The signature verifies as a receiver would check it, and the
+        // timestamp it signs is the one sent.
+        let signature = request.header("beacon-signature");
+        assert!(webhook::verify(SECRET, &signature, &request.body));
+        assert!(signature.starts_with(&format!("t={},", request.header("beacon-timestamp"))));
+        assert!(!webhook::verify(
+            "another secret entirely",
+            &signature,
+            &request.body
+        ));
+        assert_eq!(request.json(), event.payload);
+    }
+    assert_eq!(
+        deliveries(&app, event.id).await,
+        vec![(
+            "DELIVERED".to_string(),
+            vec!["500".into(), "500".into(), "500".into(), "200".into()]
+        )]
+    );
+    // Each attempt records its latency and the receiver's answer.
+    let mut conn = app.database.connection().await.unwrap();
+    let delivery = outbox::deliveries_of_events(&mut conn, &[event.id])
+        .await
+        .unwrap()
+        .remove(0);
+    let attempts = outbox::attempts_of(&mut conn, &[delivery.id])
+        .await
+        .unwrap();
+    assert_eq!(attempts[0].response_excerpt.as_deref(), Some("not now"));
+    assert_eq!(attempts[3].response_excerpt.as_deref(), Some("thanks"));
+    assert!(
+        attempts
+            .windows(2)
+            .all(|pair| pair[0].attempted_at < pair[1].attempted_at)
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_failing_too_long_is_given_up_and_an_admin_can_redeliver_it() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    receiver
+        .behaviour
+        .failures_left
+        .store(usize::MAX, Ordering::SeqCst);
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    app.tag_in(State::Published).await;
+    let event = events_of(&app).await[0].clone();
+    let mut settings = fast_settings();
+    settings.retry.give_up_after = Duration::from_millis(400);
+    let worker = Worker::new(
+        app.database.pool.clone(),
+        settings,
+        beacon::metrics::Metrics::default(),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while deliveries(&app, event.id).await[0].0 == "PENDING" && Instant::now() < deadline {
+        worker.run_due().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let given_up = deliveries(&app, event.id).await;
+    assert_eq!(given_up[0].0, "FAILED");
+    assert!(given_up[0].1.len() >= 2, "{given_up:?}");
+
+    // The admin API shows it and redelivers it; the receiver is back.
+    receiver.behaviour.failures_left.store(0, Ordering::SeqCst);
+    let admin = app.sign_in_as(beacon::domain::access::Role::Admin).await;
+    let listed = app
+        .query_as(
+            &admin,
+            "{ events(type: PUBLISHED) { id type deliveries { state attemptCount attempts { statusCode } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["events"][0]["id"], event.id.to_string());
+    assert_eq!(listed["events"][0]["deliveries"][0]["state"], "FAILED");
+    let redelivered = app
+        .query_as(
+            &admin,
+            "mutation($id: ID!) { redeliver(eventId: $id) }",
+            json!({ "id": event.id.to_string() }),
+        )
+        .await;
+    assert_eq!(redelivered["redeliver"], 1);
+    let before = receiver.received().len();
+    worker.run_due().await.unwrap();
+    assert_eq!(receiver.received().len(), before + 1);
+    let after = deliveries(&app, event.id).await;
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[1], ("DELIVERED".to_string(), vec!["200".to_string()]));
+    // The same event id: receivers can tell it is a repeat.
+    assert_eq!(
+        receiver
+            .received()
+            .last()
+            .unwrap()
+            .header("beacon-event-id"),
+        event.id.to_string()
+    );
+
+    // Unknown ids are NOT_FOUND and queue nothing.
+    let (_, body) = app
+        .post_as(
+            Some(&admin),
+            "mutation($id: ID!) { redeliver(eventId: $id) }",
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn webhooks_are_for_admins_and_refuse_private_addresses_unless_allowed() {
+    let app = TestApp::new().await;
+    let create = "mutation($url: String!) { createWebhook(url: $url, events: [PUBLISHED], description: \"site\") { secret webhook { id url events enabled } } }";
+    let editor = app
+        .sign_in_as(beacon::domain::access::Role::Publisher)
+        .await;
+    let (_, body) = app
+        .post_as(
+            Some(&editor),
+            create,
+            json!({ "url": "https://hooks.example.org/x" }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+
+    let admin = app.sign_in_as(beacon::domain::access::Role::Admin).await;
+    for (url, field) in [
+        ("http://127.0.0.1:9/hook", "url"),
+        ("http://169.254.169.254/latest", "url"),
+        ("http://localhost/hook", "url"),
+        ("ftp://example.org/", "url"),
+    ] {
+        let (_, body) = app
+            .post_as(Some(&admin), create, json!({ "url": url }))
+            .await;
+        let error = &body["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "VALIDATION_FAILED",
+            "{url}: {body}"
+        );
+        assert_eq!(error["extensions"]["field"], field);
+        // Errors carry the request id, as the audit log and logs do.
+        assert!(
+            error["extensions"]["requestId"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty())
+        );
+    }
+    let mut conn = app.database.connection().await.unwrap();
+    assert!(outbox::list_webhooks(&mut conn).await.unwrap().is_empty());
+
+    let created = app
+        .query_as(
+            &admin,
+            create,
+            json!({ "url": "https://hooks.example.org/x" }),
+        )
+        .await;
+    let secret = created["createWebhook"]["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_") && secret.len() > 40);
+    let id = created["createWebhook"]["webhook"]["id"].as_str().unwrap();
+    let listed = app
+        .query_as(
+            &admin,
+            "{ webhooks { id url events enabled description } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["webhooks"][0]["id"], id);
+    assert_eq!(listed["webhooks"][0]["events"], json!(["PUBLISHED"]));
+    // The secret is never shown again.
+    assert!(!listed.to_string().contains(secret));
+    let disabled = app
+        .query_as(
+            &admin,
+            "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(disabled["setWebhookEnabled"]["enabled"], false);
+    let deleted = app
+        .query_as(
+            &admin,
+            "mutation($id: ID!) { deleteWebhook(id: $id) }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(deleted["deleteWebhook"], true);
+    let listed = app.query_as(&admin, "{ webhooks { id } }", json!({})).await;
+    assert_eq!(listed["webhooks"], json!([]));
+
+    // A worker that does not allow private addresses refuses to deliver
+    // to one even when it was registered (say, by a server that did).
+    let receiver = Receiver::start().await;
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    app.tag_in(State::Published).await;
+    let mut settings = fast_settings();
+    settings.allow_private = false;
+    let worker = Worker::new(
+        app.database.pool.clone(),
+        settings,
+        beacon::metrics::Metrics::default(),
+    )
+    .unwrap();
+    worker.run_due().await.unwrap();
+    assert!(receiver.received().is_empty());
+    let event = events_of(&app).await[0].id;
+    let attempts = deliveries(&app, event).await;
+    assert!(
+        attempts[0].1[0].contains("private"),
+        "the attempt says why: {attempts:?}"
+    );
+}
+
+/// A `beacon serve` process on the test's database.
+struct Process {
+    child: tokio::process::Child,
+    port: u16,
+}
+
+impl Process {
+    async fn start(database_url: &str, extra: &[&str]) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
+            .current_dir(crate::support::repo_path(""))
+            .env("DATABASE_URL", database_url)
+            .env("BEACON_SECRET", SERVER_SECRET)
+            .env("BEACON_LOG", "warn")
+            .env("BEACON_WEBHOOK_ALLOW_PRIVATE", "1")
+            .args(["serve", "--no-seed", "--bind", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let process = Process { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(response) = reqwest::get(process.url("/readyz")).await
+                && response.status() == 200
+            {
+                return process;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("beacon serve did not come up");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
+        reqwest::Client::new()
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn two_servers_publish_a_scheduled_item_and_deliver_its_webhook_exactly_once() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    let fast = [
+        "--scheduler-interval",
+        "100ms",
+        "--webhook-poll-interval",
+        "100ms",
+    ];
+    let first = Process::start(app.database.url(), &fast).await;
+    let second = Process::start(app.database.url(), &fast).await;
+
+    let items = [
+        app.tag_in(State::Approved).await,
+        app.tag_in(State::Approved).await,
+        app.tag_in(State::Approved).await,
+    ];
+    let who = app.admin_who().await;
+    let at = chrono::Utc::now() + chrono::TimeDelta::milliseconds(1500);
+    let mut conn = app.database.connection().await.unwrap();
+    for item in &items {
+        let (_, id) = ids::decode(&item.id).unwrap();
+        Editorial::default()
+            .act(
+                &mut conn,
+                &who,
+                id,
+                Some(item.version),
+                beacon::domain::workflow::WorkflowAction::SchedulePublish,
+                Arguments {
+                    at: Some(at),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let received = receiver.wait_for(3, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 3);
+    // Time for a duplicate to show, if there were one.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let received = receiver.received();
+    let mut published: Vec<String> = received
+        .iter()
+        .map(|request| request.json()["item"]["id"].as_str().unwrap().to_string())
+        .collect();
+    published.sort();
+    let mut expected: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
+    expected.sort();
+    assert_eq!(
+        published, expected,
+        "each item published and delivered once"
+    );
+    let events = events_of(&app).await;
+    assert_eq!(events.len(), 3);
+    for event in &events {
+        assert_eq!(event.payload["actor"], "scheduler");
+        assert_eq!(
+            deliveries(&app, event.id).await,
+            vec![("DELIVERED".to_string(), vec!["200".to_string()])]
+        );
+    }
+    drop((first, second));
+}
+
+#[tokio::test]
+async fn deliveries_in_flight_when_a_server_is_killed_are_made_after_a_restart() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    for _ in 0..3 {
+        app.tag_in(State::Published).await;
+    }
+    receiver.behaviour.hang.store(true, Ordering::SeqCst);
+    let settings = ["--webhook-timeout", "1s", "--webhook-retry-delay", "100ms"];
+    let server = Process::start(app.database.url(), &settings).await;
+    // The server took all three and is waiting for answers: kill it.
+    let in_flight = receiver.wait_for(3, Duration::from_secs(20)).await;
+    assert_eq!(in_flight.len(), 3);
+    server.kill().await;
+    receiver.behaviour.hang.store(false, Ordering::SeqCst);
+    let before_restart = receiver.received().len();
+
+    let restarted = Process::start(app.database.url(), &settings).await;
+    let received = receiver
+        .wait_for(before_restart + 3, Duration::from_secs(20))
+        .await;
+    let mut redelivered: Vec<String> = received[before_restart..]
+        .iter()
+        .map(|request| request.header("beacon-event-id"))
+        .collect();
+    redelivered.sort();
+    let mut expected: Vec<String> = events_of(&app)
+        .await
+        .iter()
+        .map(|event| event.id.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        redelivered, expected,
+        "every event delivered after the restart"
+    );
+    for event in &expected {
+        let states = deliveries(&app, event.parse().unwrap()).await;
+        assert_eq!(states[0].0, "DELIVERED", "{states:?}");
+    }
+    drop(restarted);
+}
+
+#[tokio::test]
+async fn a_subscription_hears_a_change_made_through_another_server() {
+    let app = TestApp::new().await;
+    let listening = Process::start(app.database.url(), &[]).await;
+    let other = Process::start(app.database.url(), &[]).await;
+    let editor = app.api_token(beacon::domain::access::Role::Editor).await;
+    let partner = app.api_token(beacon::domain::access::Role::Partner).await;
+    let ws_url = format!("ws://127.0.0.1:{}/graphql", listening.port);
+
+    // Anonymous connections are refused at connection_init.
+    let mut anonymous = connect(&ws_url).await;
+    anonymous
+        .send(text(json!({ "type": "connection_init" })))
+        .await
+        .unwrap();
+    let refused = anonymous.next().await;
+    assert!(
+        matches!(
+            refused,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None
+        ),
+        "{refused:?}"
+    );
+
+    // A partner token may connect but not preview.
+    let mut partner_socket = connect(&ws_url).await;
+    init(&mut partner_socket, &partner).await;
+    partner_socket
+        .send(text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { contentChanged { id } }" } })))
+        .await
+        .unwrap();
+    let answer = next_json(&mut partner_socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{answer}"
+    );
+
+    // Queries are for HTTP.
+    let mut editor_socket = connect(&ws_url).await;
+    init(&mut editor_socket, &editor).await;
+    editor_socket
+        .send(text(json!({ "id": "q", "type": "subscribe", "payload": { "query": "{ topics { name } }" } })))
+        .await
+        .unwrap();
+    let answer = next_json(&mut editor_socket).await;
+    assert!(
+        answer.to_string().contains("OPERATION_NOT_ALLOWED"),
+        "{answer}"
+    );
+    assert_eq!(next_json(&mut editor_socket).await["type"], "complete");
+
+    editor_socket
+        .send(text(json!({ "id": "2", "type": "subscribe", "payload": { "query": "subscription { contentChanged(kinds: [TAG]) { id kind action status version actor } }" } })))
+        .await
+        .unwrap();
+    // Let the subscription register before the change.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let created = other
+        .graphql(
+            &editor,
+            "mutation { createTag(input: { name: \"Live preview\" }) { id version } }",
+            json!({}),
+        )
+        .await;
+    let id = created["data"]["createTag"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let change = tokio::time::timeout(Duration::from_secs(10), next_json(&mut editor_socket))
+        .await
+        .expect("the change arrives");
+    assert_eq!(change["type"], "next", "{change}");
+    let payload = &change["payload"]["data"]["contentChanged"];
+    assert_eq!(payload["id"], id);
+    assert_eq!(payload["kind"], "TAG");
+    assert_eq!(payload["action"], "create");
+    assert_eq!(payload["status"], "DRAFT");
+    assert_eq!(payload["version"], 1);
+    assert!(payload["actor"].as_str().unwrap().starts_with("token:"));
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+fn text(value: Value) -> tokio_tungstenite::tungstenite::Message {
+    tokio_tungstenite::tungstenite::Message::Text(value.to_string().into())
+}
+
+async fn init(socket: &mut Socket, token: &str) {
+    socket
+        .send(text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })))
+        .await
+        .unwrap();
+    assert_eq!(next_json(socket).await["type"], "connection_ack");
+}
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        match socket.next().await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["type"] != "ping" && value["type"] != "pong" {
+                    return value;
+                }
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("the socket ended: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn metrics_report_requests_statements_pool_and_the_outbox() {
+    let app = TestApp::new().await;
+    let server = Process::start(app.database.url(), &[]).await;
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let response = client
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": "query TopicList { topics { name } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    client
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": "{ nope }" }))
+        .send()
+        .await
+        .unwrap();
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|number| number.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+    };
+    assert_eq!(
+        value("beacon_graphql_requests_total{operation=\"TopicList\",outcome=\"ok\"}"),
+        3.0
+    );
+    assert_eq!(
+        value("beacon_graphql_requests_total{operation=\"anonymous\",outcome=\"request_error\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("beacon_graphql_request_duration_seconds_count{operation=\"TopicList\"}"),
+        3.0
+    );
+    // One statement per `topics` request.
+    assert_eq!(value("beacon_graphql_sql_statements_sum"), 3.0);
+    assert!(value("beacon_db_pool_connections") >= 1.0);
+    assert_eq!(value("beacon_webhook_deliveries_pending"), 0.0);
+    assert!(text.contains("beacon_scheduler_runs_total{outcome=\"ok\"}"));
+    assert!(text.ends_with("# EOF\n"));
+}
