@@ -324,6 +324,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BEACON_READ_DATABASE_URL", hide_env_values = true)]
     pub read_database_url: Option<String>,
 
+    /// The server key (BEACON_SECRET) was changed on purpose: record the
+    /// new one. Sessions and API tokens made with the old key stop working.
+    #[arg(long)]
+    pub accept_new_secret: bool,
+
     /// Serve Prometheus metrics on GET /metrics.
     #[arg(long, env = "BEACON_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub metrics: bool,

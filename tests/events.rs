@@ -53,6 +53,9 @@ struct Behaviour {
     failures_left: AtomicUsize,
     /// Hold requests without answering while set.
     hang: AtomicBool,
+    /// Take half a second to answer: long enough for another server to
+    /// look for due deliveries meanwhile.
+    slow: AtomicBool,
 }
 
 /// A webhook receiver on a real loopback socket.
@@ -105,6 +108,9 @@ async fn receive(
     });
     while behaviour.hang.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if behaviour.slow.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let failing = behaviour
         .failures_left
@@ -555,6 +561,14 @@ struct Process {
 
 impl Process {
     async fn start(database_url: &str, extra: &[&str]) -> Process {
+        Process::start_with(database_url, extra, std::process::Stdio::null()).await
+    }
+
+    async fn start_with(
+        database_url: &str,
+        extra: &[&str],
+        stderr: std::process::Stdio,
+    ) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -569,7 +583,7 @@ impl Process {
             .args(["serve", "--no-seed", "--bind", &format!("127.0.0.1:{port}")])
             .args(extra)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -612,6 +626,7 @@ impl Process {
 async fn two_servers_publish_a_scheduled_item_and_deliver_its_webhook_exactly_once() {
     let app = TestApp::new().await;
     let receiver = Receiver::start().await;
+    receiver.behaviour.slow.store(true, Ordering::SeqCst);
     register(&app, &receiver.url(), &[EventType::Published]).await;
     let fast = [
         "--scheduler-interval",
@@ -893,4 +908,168 @@ async fn metrics_report_requests_statements_pool_and_the_outbox() {
     assert_eq!(value("beacon_webhook_deliveries_pending"), 0.0);
     assert!(text.contains("beacon_scheduler_runs_total{outcome=\"ok\"}"));
     assert!(text.ends_with("# EOF\n"));
+}
+
+#[tokio::test]
+async fn published_reads_go_to_the_replica_and_everything_else_to_the_primary() {
+    // A different database stands in for the replica, so the test can tell
+    // which one answered.
+    let primary = TestApp::new().await;
+    let replica = TestApp::new().await;
+    let on_primary = primary.tag_in(State::Published).await;
+    let on_replica = replica.tag_in(State::Published).await;
+    let server = Process::start(
+        primary.database.url(),
+        &["--read-database-url", replica.database.url()],
+    )
+    .await;
+    let editor = primary
+        .api_token(beacon::domain::access::Role::Editor)
+        .await;
+    let client = reqwest::Client::new();
+    let anonymous: Value = client
+        .post(server.url("/graphql"))
+        .json(&json!({
+            "query": "query($id: ID!) { tags { id } node(id: $id) { id } }",
+            "variables": { "id": on_replica.id },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous["data"],
+        json!({ "tags": [{ "id": on_replica.id }], "node": { "id": on_replica.id } }),
+        "{anonymous}"
+    );
+    // Credentials are checked on the primary; previews read it.
+    let preview = server
+        .graphql(&editor, "{ tags(preview: true) { id } }", json!({}))
+        .await;
+    assert_eq!(preview["data"]["tags"], json!([{ "id": on_primary.id }]));
+    // Writes land on the primary.
+    let created = server
+        .graphql(
+            &editor,
+            "mutation { createTag(input: { name: \"Written\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = created["data"]["createTag"]["id"].as_str().unwrap();
+    let (_, uuid) = ids::decode(id).unwrap();
+    let mut conn = primary.database.connection().await.unwrap();
+    assert!(
+        beacon::db::editorial::lock(&mut conn, uuid)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn json_logs_errors_and_the_audit_log_share_the_request_id() {
+    let app = TestApp::new().await;
+    let mut server = Process::start_with(
+        app.database.url(),
+        &["--log-format", "json", "--log", "info,tower_http=debug"],
+        std::process::Stdio::piped(),
+    )
+    .await;
+    let editor = app.api_token(beacon::domain::access::Role::Editor).await;
+    let client = reqwest::Client::new();
+    let send = |query: &'static str| {
+        client
+            .post(server.url("/graphql"))
+            .bearer_auth(&editor)
+            .header("x-request-id", "trace-me-42")
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let refused: Value = send("mutation { createTag(input: { name: \"\" }) { id } }")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused["errors"][0]["extensions"]["requestId"],
+        "trace-me-42"
+    );
+    let response = send("mutation { createTag(input: { name: \"Traced\" }) { id } }")
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    let mut conn = app.database.connection().await.unwrap();
+    let entries = beacon::db::editorial::audit_entries(&mut conn, &Default::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(entries[0].request_id.as_deref(), Some("trace-me-42"));
+
+    server.child.start_kill().unwrap();
+    let mut stderr = String::new();
+    use tokio::io::AsyncReadExt;
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["span"]["request_id"] == "trace-me-42"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_with_another_key_than_the_database_refuses_to_start() {
+    let app = TestApp::new().await;
+    let editor = app.api_token(beacon::domain::access::Role::Editor).await;
+    drop(Process::start(app.database.url(), &[]).await);
+    const OTHER: &str = "another server key, long enough to use";
+    let refused = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
+            .current_dir(crate::support::repo_path(""))
+            .env("DATABASE_URL", app.database.url())
+            .env("BEACON_SECRET", OTHER)
+            .args(["serve", "--no-seed", "--bind", "127.0.0.1:0"])
+            .output(),
+    )
+    .await
+    .expect("it exits")
+    .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("same BEACON_SECRET"), "{stderr}");
+
+    // Tokens made with the first key work on a server with it...
+    let same = Process::start(app.database.url(), &[]).await;
+    let me = same.graphql(&editor, "{ me { role } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["role"], "EDITOR");
+    drop(same);
+    // ...and stop working once a new key is accepted on purpose.
+    let rekeyed = Process::start(
+        app.database.url(),
+        &["--secret", OTHER, "--accept-new-secret"],
+    )
+    .await;
+    let status = reqwest::Client::new()
+        .post(rekeyed.url("/graphql"))
+        .bearer_auth(&editor)
+        .json(&json!({ "query": "{ me { role } }" }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
 }

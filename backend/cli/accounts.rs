@@ -148,6 +148,8 @@ pub async fn token(
                 })
                 .transpose()?;
             let identity = identity(global, IdentitySettings::default())?;
+            // A token made with another key than the servers' would never work.
+            identity.check_key(&mut conn, false).await?;
             let (row, secret) = identity
                 .create_api_token(&mut conn, name, role, expires_at, None)
                 .await

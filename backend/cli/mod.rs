@@ -116,6 +116,9 @@ async fn serve(
         },
     )?;
     migrate_reporting(database).await?;
+    identity
+        .check_key(&mut *database.connection().await?, args.accept_new_secret)
+        .await?;
     if !args.no_seed {
         seed_if_empty(database, args).await?;
     }

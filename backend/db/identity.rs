@@ -331,3 +331,32 @@ pub async fn clear_failures(conn: &mut AsyncPgConnection, subject: &str) -> DbRe
         .await?;
     Ok(())
 }
+
+/// The fingerprint of the key the database's tokens are made with: the one
+/// recorded first, or `fingerprint` when there is none yet or `replace`.
+pub async fn record_key_fingerprint(
+    conn: &mut AsyncPgConnection,
+    fingerprint: &[u8],
+    replace: bool,
+) -> DbResult<Vec<u8>> {
+    use super::schema::server_key;
+    let insert =
+        diesel::insert_into(server_key::table).values(server_key::fingerprint.eq(fingerprint));
+    if replace {
+        insert
+            .on_conflict(server_key::singleton)
+            .do_update()
+            .set((
+                server_key::fingerprint.eq(fingerprint),
+                server_key::recorded_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+    } else {
+        insert.on_conflict_do_nothing().execute(conn).await?;
+    }
+    server_key::table
+        .select(server_key::fingerprint)
+        .first(conn)
+        .await
+}

@@ -178,6 +178,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_key (singleton) {
+        singleton -> Bool,
+        fingerprint -> Bytea,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -294,6 +302,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     resource_types,
     resources,
     seed_runs,
+    server_key,
     sessions,
     tags,
     topics,

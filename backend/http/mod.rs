@@ -183,7 +183,12 @@ pub fn router(state: AppState) -> Router {
     };
     router
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        // Its events belong to the request's own span (request id, method,
+        // path); a second span would repeat it with the whole query string.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|_: &axum::http::Request<_>| tracing::Span::none()),
+        )
         // Outermost: every log line of a request, and every error in its
         // answer, carries its id.
         .layer(axum::middleware::from_fn(observe::request_context))

@@ -56,6 +56,15 @@ impl ServerKey {
         mac
     }
 
+    /// Identifies the key without revealing it: processes sharing a
+    /// database compare fingerprints to be sure they share the key.
+    pub fn fingerprint(&self) -> Vec<u8> {
+        self.mac("beacon server key fingerprint, v1")
+            .finalize()
+            .into_bytes()
+            .to_vec()
+    }
+
     /// The value stored for `token`.
     pub fn hash(&self, token: &str) -> Vec<u8> {
         self.mac(token).finalize().into_bytes().to_vec()

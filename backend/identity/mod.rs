@@ -188,6 +188,28 @@ impl Identity {
         Identity { key, settings }
     }
 
+    /// Makes sure this process hashes tokens with the key the database's
+    /// tokens were made with (recording it on first use, or when `replace`
+    /// says the key was changed on purpose).
+    pub async fn check_key(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        replace: bool,
+    ) -> anyhow::Result<()> {
+        let fingerprint = self.key.fingerprint();
+        let recorded =
+            crate::db::identity::record_key_fingerprint(conn, &fingerprint, replace).await?;
+        anyhow::ensure!(
+            recorded == fingerprint,
+            "this database's sessions and API tokens were made with another server key. Give \
+             every process sharing the database the same BEACON_SECRET (without it, each data \
+             directory generates its own). If the key was changed on purpose, start once with \
+             `beacon serve --accept-new-secret`: sessions and API tokens made with the old key \
+             stop working."
+        );
+        Ok(())
+    }
+
     /// The actor behind `Authorization: Bearer <token>`. A token that is not
     /// genuine, has expired or was revoked is an error, never anonymous.
     pub async fn authenticate(
