@@ -498,7 +498,13 @@ impl SubscriptionRoot {
             kinds.map(|kinds| kinds.into_iter().map(Into::into).collect());
         let metrics = ctx.data_opt::<crate::metrics::Metrics>().cloned();
         let guard = SubscriptionGuard::new(metrics);
-        let changes = tokio_stream_of(hub.subscribe());
+        let recheck = ctx.data_opt::<SubscriberToken>().map(|token| Recheck {
+            token: token.0.clone(),
+            identity: ctx.data_unchecked::<crate::identity::Identity>().clone(),
+            pool: ctx.data_unchecked::<crate::db::PgPool>().clone(),
+            checked: std::time::Instant::now(),
+        });
+        let changes = while_allowed(tokio_stream_of(hub.subscribe()), recheck);
         Ok(changes.filter_map(move |change| {
             let _open = &guard;
             let keep = wanted_ids
@@ -515,6 +521,61 @@ impl SubscriptionRoot {
             })
         }))
     }
+}
+
+/// The bearer token a WebSocket connection signed in with.
+pub struct SubscriberToken(pub String);
+
+/// How often a long-lived subscription checks that its token is still
+/// valid and may still preview: a revoked token, a disabled user or a
+/// demotion ends it within this time of the next change.
+const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+struct Recheck {
+    token: String,
+    identity: crate::identity::Identity,
+    pool: crate::db::PgPool,
+    checked: std::time::Instant,
+}
+
+impl Recheck {
+    /// False once the token no longer grants PREVIEW. A database that cannot
+    /// tell right now does not end the subscription.
+    async fn still_allowed(&mut self) -> bool {
+        if self.checked.elapsed() < RECHECK_EVERY {
+            return true;
+        }
+        let Ok(mut conn) = self.pool.get().await else {
+            return true;
+        };
+        match self.identity.authenticate(&mut conn, &self.token).await {
+            Ok(auth) => {
+                self.checked = std::time::Instant::now();
+                crate::domain::access::authorize(&auth.actor, Action::Preview).is_ok()
+            }
+            Err(crate::identity::IdentityError::Database(_)) => true,
+            Err(_) => false,
+        }
+    }
+}
+
+/// `changes` for as long as the subscriber's credentials allow.
+fn while_allowed(
+    changes: impl Stream<Item = ContentChange> + Send + 'static,
+    recheck: Option<Recheck>,
+) -> impl Stream<Item = ContentChange> {
+    futures::stream::unfold(
+        (Box::pin(changes), recheck),
+        |(mut changes, mut recheck)| async move {
+            let change = changes.next().await?;
+            if let Some(recheck) = recheck.as_mut()
+                && !recheck.still_allowed().await
+            {
+                return None;
+            }
+            Some((change, (changes, recheck)))
+        },
+    )
 }
 
 /// Counts a subscription as open for as long as its stream lives.

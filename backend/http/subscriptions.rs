@@ -24,6 +24,7 @@ use super::auth;
 use super::protocol::{MediaType, Refusal};
 use crate::domain::access::Actor;
 use crate::graphql::BeaconSchema;
+use crate::graphql::events::SubscriberToken;
 use crate::graphql::limits::{Budget, SchemaShape};
 
 pub async fn upgrade(
@@ -51,12 +52,17 @@ pub async fn upgrade(
         shape: state.shape.clone(),
         limits: state.settings.limits.clone(),
     };
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
     let request_id = request_id.to_string();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
             GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
+                    let authorization = token_in(&payload).or(header_token);
                     let viewer = match token_in(&payload) {
                         Some(authorization) => {
                             let mut headers = HeaderMap::new();
@@ -76,11 +82,19 @@ pub async fn upgrade(
                     }
                     let mut data = Data::default();
                     data.insert(viewer);
+                    if let Some(token) = authorization.as_deref().and_then(bearer_token) {
+                        data.insert(SubscriberToken(token.to_string()));
+                    }
                     Ok(data)
                 })
                 .serve()
         })
         .into_response()
+}
+
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// `Authorization` (any case) or `token` from a `connection_init` payload.
