@@ -55,6 +55,17 @@ struct Inner {
     operation_names: Mutex<HashSet<String>>,
 }
 
+/// Registers `metric` and returns it, for recording.
+fn registered<M: prometheus_client::registry::Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms to about 16 s.
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -63,85 +74,85 @@ fn latency_histogram() -> Histogram {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("beacon");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let requests = registered(
+            &mut registry,
             "graphql_requests",
             "GraphQL operations answered, by operation name and outcome",
-            requests.clone(),
+            Family::<RequestLabels, Counter>::default(),
         );
-        let latency = Family::<OperationLabels, Histogram>::new_with_constructor(
-            latency_histogram as fn() -> Histogram,
-        );
-        registry.register(
+        let latency = registered(
+            &mut registry,
             "graphql_request_duration_seconds",
             "Time from reading a GraphQL request to its answer, by operation name",
-            latency.clone(),
+            Family::<OperationLabels, Histogram>::new_with_constructor(
+                latency_histogram as fn() -> Histogram,
+            ),
         );
-        let statements = Histogram::new(exponential_buckets(1.0, 2.0, 8));
-        registry.register(
+        let statements = registered(
+            &mut registry,
             "graphql_sql_statements",
             "SQL statements run per GraphQL request",
-            statements.clone(),
+            Histogram::new(exponential_buckets(1.0, 2.0, 8)),
         );
-        let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
+        let webhook_attempts = registered(
+            &mut registry,
             "webhook_attempts",
             "Webhook delivery attempts by this server, by outcome (delivered, retry, failed)",
-            webhook_attempts.clone(),
+            Family::<OutcomeLabels, Counter>::default(),
         );
-        let webhook_latency = latency_histogram();
-        registry.register(
+        let webhook_latency = registered(
+            &mut registry,
             "webhook_attempt_duration_seconds",
             "Time receivers took to answer webhook deliveries",
-            webhook_latency.clone(),
+            latency_histogram(),
         );
-        let scheduler_runs = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
+        let scheduler_runs = registered(
+            &mut registry,
             "scheduler_runs",
             "Scheduler passes by this server, by outcome (ok, failed)",
-            scheduler_runs.clone(),
+            Family::<OutcomeLabels, Counter>::default(),
         );
-        let scheduler_items = Counter::default();
-        registry.register(
+        let scheduler_items = registered(
+            &mut registry,
             "scheduler_items",
             "Scheduled publishing and unpublishing carried out by this server",
-            scheduler_items.clone(),
+            Counter::default(),
         );
-        let subscriptions = Gauge::default();
-        registry.register(
+        let subscriptions = registered(
+            &mut registry,
             "subscriptions",
             "Live-preview subscriptions open on this server",
-            subscriptions.clone(),
+            Gauge::default(),
         );
-        let pool_size = Gauge::default();
-        registry.register(
+        let pool_size = registered(
+            &mut registry,
             "db_pool_connections",
             "Database connections held by this server's pool",
-            pool_size.clone(),
+            Gauge::default(),
         );
-        let pool_available = Gauge::default();
-        registry.register(
+        let pool_available = registered(
+            &mut registry,
             "db_pool_idle_connections",
             "Idle connections in this server's pool",
-            pool_available.clone(),
+            Gauge::default(),
         );
-        let pool_waiting = Gauge::default();
-        registry.register(
+        let pool_waiting = registered(
+            &mut registry,
             "db_pool_waiting",
             "Requests waiting for a database connection",
-            pool_waiting.clone(),
+            Gauge::default(),
         );
-        let outbox_pending = Gauge::default();
-        registry.register(
+        let outbox_pending = registered(
+            &mut registry,
             "webhook_deliveries_pending",
             "Webhook deliveries not yet made, across every server (read from the database)",
-            outbox_pending.clone(),
+            Gauge::default(),
         );
-        let seed_runs = Family::<OutcomeLabels, Gauge>::default();
-        registry.register(
+        let seed_runs = registered(
+            &mut registry,
             "seed_runs",
             "Seed jobs ever run against this database, by outcome (read from the database)",
-            seed_runs.clone(),
+            Family::<OutcomeLabels, Gauge>::default(),
         );
         Metrics(Arc::new(Inner {
             registry,

@@ -508,6 +508,78 @@ async fn operations_registered_on_the_command_line_are_found_by_hash() {
     );
 }
 
+#[tokio::test]
+async fn webhooks_are_managed_on_the_command_line() {
+    let url = empty_database_url().await;
+    let run = |args: &[&str]| on_database(&url, args);
+    let stdout =
+        |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+    // Private addresses need saying so.
+    let refused = run(&["webhook", "create", "--url", "http://127.0.0.1:9/hook"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("private"));
+
+    let created = run(&[
+        "webhook",
+        "create",
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--event",
+        "published",
+        "--event",
+        "SEED_RUN",
+        "--allow-private",
+        "true",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let text = stdout(&created);
+    let id = text.split_whitespace().next().unwrap().to_string();
+    assert!(text.contains("secret (shown once): whsec_"), "{text}");
+
+    let listed = stdout(&run(&["webhook", "list"]));
+    assert!(
+        listed.contains(&id) && listed.contains("PUBLISHED,SEED_RUN"),
+        "{listed}"
+    );
+    assert!(listed.contains("enabled"), "{listed}");
+    assert!(run(&["webhook", "disable", &id]).status.success());
+    assert!(stdout(&run(&["webhook", "list"])).contains("disabled"));
+    assert!(run(&["webhook", "enable", &id]).status.success());
+
+    // A seed run is an event: its delivery is queued for the webhook, and
+    // can be queued again.
+    assert!(run(&["seed", "seeds"]).status.success());
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url)
+            .await
+            .unwrap();
+    let events = beacon::db::outbox::list_events(&mut conn, None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let event = events[0].id.to_string();
+    let redelivered = run(&["webhook", "redeliver", &event]);
+    assert!(
+        stdout(&redelivered).contains("1 delivery"),
+        "{}",
+        stdout(&redelivered)
+    );
+    assert!(
+        !run(&["webhook", "redeliver", &uuid::Uuid::now_v7().to_string()])
+            .status
+            .success()
+    );
+
+    assert!(run(&["webhook", "delete", &id]).status.success());
+    assert!(stdout(&run(&["webhook", "list"])).contains("No webhooks."));
+    assert!(!run(&["webhook", "delete", &id]).status.success());
+}
+
 /// A small benchmark end to end: it must load, start a server, get clean
 /// answers to every query and measure the ceiling, and report it all.
 #[tokio::test]

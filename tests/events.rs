@@ -761,10 +761,12 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
     // A partner token may connect but not preview.
     let mut partner_socket = connect(&ws_url).await;
     init(&mut partner_socket, &partner).await;
-    partner_socket
-        .send(text(json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { contentChanged { id } }" } })))
-        .await
-        .unwrap();
+    subscribe(
+        &mut partner_socket,
+        "1",
+        "subscription { contentChanged { id } }",
+    )
+    .await;
     let answer = next_json(&mut partner_socket).await;
     assert_eq!(
         answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
@@ -774,10 +776,7 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
     // Queries are for HTTP.
     let mut editor_socket = connect(&ws_url).await;
     init(&mut editor_socket, &editor).await;
-    editor_socket
-        .send(text(json!({ "id": "q", "type": "subscribe", "payload": { "query": "{ topics { name } }" } })))
-        .await
-        .unwrap();
+    subscribe(&mut editor_socket, "q", "{ topics { name } }").await;
     let answer = next_json(&mut editor_socket).await;
     assert!(
         answer.to_string().contains("OPERATION_NOT_ALLOWED"),
@@ -785,10 +784,12 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
     );
     assert_eq!(next_json(&mut editor_socket).await["type"], "complete");
 
-    editor_socket
-        .send(text(json!({ "id": "2", "type": "subscribe", "payload": { "query": "subscription { contentChanged(kinds: [TAG]) { id kind action status version actor } }" } })))
-        .await
-        .unwrap();
+    subscribe(
+        &mut editor_socket,
+        "2",
+        "subscription { contentChanged(kinds: [TAG]) { id kind action status version actor } }",
+    )
+    .await;
     // Let the subscription register before the change.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let created = other
@@ -838,6 +839,15 @@ async fn init(socket: &mut Socket, token: &str) {
         .await
         .unwrap();
     assert_eq!(next_json(socket).await["type"], "connection_ack");
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
+    socket
+        .send(text(
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+        ))
+        .await
+        .unwrap();
 }
 
 async fn next_json(socket: &mut Socket) -> Value {
