@@ -743,6 +743,22 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
     let partner = app.api_token(beacon::domain::access::Role::Partner).await;
     let ws_url = format!("ws://127.0.0.1:{}/graphql", listening.port);
 
+    // A bad token on the upgrade request is refused like on any request.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut bad = ws_url.as_str().into_client_request().unwrap();
+    bad.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    bad.headers_mut()
+        .insert("authorization", "Bearer bcn_pat_bogus".parse().unwrap());
+    match tokio_tungstenite::connect_async(bad).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!("a bad token opened a socket: {other:?}"),
+    }
+
     // Anonymous connections are refused at connection_init.
     let mut anonymous = connect(&ws_url).await;
     anonymous

@@ -393,7 +393,7 @@ fn executed_label(response: &async_graphql::Response) -> &'static str {
     }
 }
 
-fn rate_limited(wait: std::time::Duration) -> Refusal {
+pub(super) fn rate_limited(wait: std::time::Duration) -> Refusal {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
     Refusal::new(
         StatusCode::TOO_MANY_REQUESTS,

@@ -42,11 +42,23 @@ pub async fn upgrade(
         .render(MediaType::Json);
     };
     let address = auth::client_address(peer, headers, &state.settings.trusted_proxies);
-    // A bad token on the upgrade request is refused like any other.
+    // Opening a connection costs a request of the client's allowance, and a
+    // bad token on the upgrade request is refused like any other.
+    if let Some(wait) = state.rate_limiter.credentials_blocked(address) {
+        return super::endpoint::rate_limited(wait).render(MediaType::Json);
+    }
     let from_header = match auth::viewer(&state, headers, address, request_id).await {
         Ok(viewer) => viewer,
-        Err(refusal) => return refusal.render(MediaType::Json),
+        Err(refusal) => {
+            if refusal.status == axum::http::StatusCode::UNAUTHORIZED {
+                state.rate_limiter.credentials_failed(address);
+            }
+            return refusal.render(MediaType::Json);
+        }
     };
+    if let Err(wait) = state.rate_limiter.check(from_header.actor(), address, 1) {
+        return super::endpoint::rate_limited(wait).render(MediaType::Json);
+    }
     let executor = SubscriptionsOnly {
         schema: state.schema.clone(),
         shape: state.shape.clone(),
