@@ -365,6 +365,11 @@ pub struct WebhookArgs {
     #[arg(long, env = "BEACON_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub webhook_poll_interval: std::time::Duration,
 
+    /// How long events and their delivery history are kept once nothing is
+    /// pending for them (pruned hourly); 0 keeps them forever.
+    #[arg(long, env = "BEACON_EVENT_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub event_retention: std::time::Duration,
+
     /// Let webhooks reach loopback, link-local and private addresses
     /// (development and tests only).
     #[arg(long, env = "BEACON_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -382,6 +387,7 @@ impl WebhookArgs {
             timeout: self.webhook_timeout,
             poll_interval: self.webhook_poll_interval,
             allow_private: self.webhook_allow_private,
+            retention: Some(self.event_retention).filter(|retention| !retention.is_zero()),
             ..Default::default()
         }
     }

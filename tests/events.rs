@@ -154,6 +154,7 @@ fn fast_settings() -> DeliverySettings {
         poll_interval: Duration::from_millis(50),
         concurrency: 8,
         allow_private: true,
+        retention: Some(Duration::from_secs(30 * 24 * 3600)),
     }
 }
 
@@ -1098,4 +1099,64 @@ async fn a_server_with_another_key_than_the_database_refuses_to_start() {
         .unwrap()
         .status();
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn old_events_are_pruned_with_their_history_unless_a_delivery_is_pending() {
+    let app = TestApp::new().await;
+    let receiver = Receiver::start().await;
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    for _ in 0..3 {
+        app.tag_in(State::Published).await;
+    }
+    let worker = Worker::new(
+        app.database.pool.clone(),
+        fast_settings(),
+        beacon::metrics::Metrics::default(),
+    )
+    .unwrap();
+    worker.run_due().await.unwrap();
+    assert_eq!(receiver.received().len(), 3);
+    // One more event, whose delivery is still pending.
+    app.tag_in(State::Published).await;
+    let events = events_of(&app).await;
+    let pending = events[0].id;
+    // All four are backdated past the retention time, and one recent one.
+    let mut conn = app.database.connection().await.unwrap();
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query("UPDATE events SET occurred_at = now() - interval '40 days'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    app.tag_in(State::Published).await;
+    let recent = events_of(&app).await[0].id;
+
+    assert_eq!(worker.prune().await.unwrap(), 3);
+    let mut left: Vec<uuid::Uuid> = events_of(&app).await.iter().map(|event| event.id).collect();
+    left.sort();
+    let mut expected = vec![pending, recent];
+    expected.sort();
+    assert_eq!(left, expected);
+    // Their deliveries and attempts went with them; the rest is untouched.
+    let (deliveries, attempts): (i64, i64) = {
+        use beacon::db::schema::{webhook_attempts, webhook_deliveries};
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        (
+            webhook_deliveries::table
+                .count()
+                .get_result(&mut conn)
+                .await
+                .unwrap(),
+            webhook_attempts::table
+                .count()
+                .get_result(&mut conn)
+                .await
+                .unwrap(),
+        )
+    };
+    assert_eq!((deliveries, attempts), (2, 0));
+    assert_eq!(worker.prune().await.unwrap(), 0);
 }

@@ -415,3 +415,39 @@ pub async fn pending_deliveries(conn: &mut AsyncPgConnection) -> DbResult<i64> {
         .get_result(conn)
         .await
 }
+
+/// Deletes events that happened before `before`, with their deliveries and
+/// attempts, unless a delivery of theirs is still pending. At most `limit`
+/// events per call, so a large backlog is pruned in short statements.
+/// Returns how many events went.
+pub async fn prune(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<usize> {
+    // One statement: the foreign keys are checked at its end, when the
+    // attempts and deliveries pointing at these events are gone too.
+    diesel::sql_query(
+        "WITH old AS (
+             SELECT e.id FROM events e
+             WHERE e.occurred_at < $1
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                               WHERE d.event_id = e.id AND d.state = 'PENDING')
+             ORDER BY e.occurred_at
+             LIMIT $2
+         ),
+         attempts AS (
+             DELETE FROM webhook_attempts a
+             USING webhook_deliveries d, old
+             WHERE a.delivery_id = d.id AND d.event_id = old.id
+         ),
+         deliveries AS (
+             DELETE FROM webhook_deliveries d USING old WHERE d.event_id = old.id
+         )
+         DELETE FROM events e USING old WHERE e.id = old.id",
+    )
+    .bind::<Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}

@@ -31,6 +31,9 @@ pub struct DeliverySettings {
     pub concurrency: usize,
     /// Allow loopback, link-local and private receivers (development, tests).
     pub allow_private: bool,
+    /// How long events and their delivery history are kept once nothing
+    /// is pending for them; `None` keeps them forever.
+    pub retention: Option<Duration>,
 }
 
 impl Default for DeliverySettings {
@@ -41,9 +44,13 @@ impl Default for DeliverySettings {
             poll_interval: Duration::from_secs(1),
             concurrency: 8,
             allow_private: false,
+            retention: Some(Duration::from_secs(30 * 24 * 3600)),
         }
     }
 }
+
+/// How often old events are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The first bytes of a receiver's answer kept with each attempt.
 const EXCERPT_BYTES: usize = 1024;
@@ -73,6 +80,24 @@ impl Worker {
             settings,
             metrics,
         })
+    }
+
+    /// Deletes events past the retention time (see [`outbox::prune`]);
+    /// returns how many went.
+    pub async fn prune(&self) -> anyhow::Result<usize> {
+        let Some(retention) = self.settings.retention else {
+            return Ok(0);
+        };
+        let before = Utc::now() - chrono::TimeDelta::from_std(retention)?;
+        let mut conn = self.pool.get().await?;
+        let mut pruned = 0;
+        loop {
+            let batch = outbox::prune(&mut conn, before, 1000).await?;
+            pruned += batch;
+            if batch < 1000 {
+                return Ok(pruned);
+            }
+        }
     }
 
     /// Sends what is due until nothing is; returns how many attempts it made.
@@ -264,10 +289,20 @@ impl Resolve for PublicOnly {
 pub fn spawn(worker: Worker, hub: Hub) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let worker = Arc::new(worker);
+        let mut last_pruned: Option<Instant> = None;
         loop {
             match worker.run_due().await {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "webhook delivery worker: failed"),
+            }
+            // Every server prunes hourly; the statement is idempotent.
+            if last_pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_pruned = Some(Instant::now());
+                match worker.prune().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "pruned old events"),
+                    Err(error) => tracing::warn!(%error, "pruning old events failed"),
+                }
             }
             tokio::select! {
                 () = hub.outbox.notified() => {}
