@@ -206,10 +206,11 @@ impl Metrics {
                     .bytes()
                     .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
         }) else {
+            // None: refused before an operation could be read.
             return if operation.is_some() {
                 "other"
             } else {
-                "anonymous"
+                "unread"
             }
             .to_string();
         };
@@ -307,7 +308,7 @@ mod tests {
         assert!(text.contains("operation=\"Op0\""));
         assert!(!text.contains(&format!("operation=\"Op{}\"", MAX_OPERATION_NAMES + 5)));
         assert!(text.contains("operation=\"other\""));
-        assert!(text.contains("operation=\"anonymous\""));
+        assert!(text.contains("operation=\"unread\""));
         assert!(text.contains("# TYPE beacon_graphql_requests counter"));
     }
 }

@@ -902,6 +902,15 @@ async fn metrics_report_requests_statements_pool_and_the_outbox() {
         .send()
         .await
         .unwrap();
+    // Refused before any operation was read: a form post.
+    let form = client
+        .post(server.url("/graphql"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("query=%7Btopics%7Bname%7D%7D")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
     let text = client
         .get(server.url("/metrics"))
         .send()
@@ -923,6 +932,10 @@ async fn metrics_report_requests_statements_pool_and_the_outbox() {
     );
     assert_eq!(
         value("beacon_graphql_requests_total{operation=\"anonymous\",outcome=\"request_error\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("beacon_graphql_requests_total{operation=\"unread\",outcome=\"refused\"}"),
         1.0
     );
     assert_eq!(

@@ -49,9 +49,9 @@ pub async fn post(
                 };
                 answer(&state, request, payload).await
             }
-            Err(refusal) => refuse(refusal, media),
+            Err(refusal) => refuse_unread(&state, refusal, media),
         },
-        Wanted::Html | Wanted::Nothing => not_acceptable(),
+        Wanted::Html | Wanted::Nothing => refuse_unread(&state, not_acceptable(), MediaType::Json),
     }
 }
 
@@ -80,7 +80,7 @@ pub async fn get(
     let raw = raw.unwrap_or_default();
     match protocol::negotiate(&headers, state.settings.graphiql && raw.is_empty()) {
         Wanted::Html => Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response(),
-        Wanted::Nothing => not_acceptable(),
+        Wanted::Nothing => refuse_unread(&state, not_acceptable(), MediaType::Json),
         Wanted::GraphQL(media) => match protocol::parse_url(&raw) {
             Ok(params) => {
                 let request = Incoming {
@@ -92,7 +92,7 @@ pub async fn get(
                 };
                 answer(&state, request, Payload::Single(params)).await
             }
-            Err(refusal) => refuse(refusal, media),
+            Err(refusal) => refuse_unread(&state, refusal, media),
         },
     }
 }
@@ -407,13 +407,22 @@ fn refuse(refusal: Refusal, media: MediaType) -> Response {
     cache::apply(refusal.render(media), Cacheability::NoStore)
 }
 
-fn not_acceptable() -> Response {
-    let refusal = Refusal::new(
+fn not_acceptable() -> Refusal {
+    Refusal::new(
         StatusCode::NOT_ACCEPTABLE,
         "NOT_ACCEPTABLE",
         "answers are application/graphql-response+json or application/json: accept one of them",
-    );
-    refuse(refusal, MediaType::Json)
+    )
+}
+
+/// A request refused before its operation could be read (media type,
+/// content type, size, malformed parameters): counted without a name.
+fn refuse_unread(state: &AppState, refusal: Refusal, media: MediaType) -> Response {
+    state
+        .runtime
+        .metrics
+        .request(None, outcome_label(&refusal), 0.0, 0);
+    refuse(refusal, media)
 }
 
 /// The request's id, as `observe::request_context` settled it.
