@@ -329,6 +329,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub accept_new_secret: bool,
 
+    /// How often a live-preview subscription re-checks its token: a revoked
+    /// token, disabled user or lost PREVIEW permission ends it at the first
+    /// change after that.
+    #[arg(long, env = "BEACON_SUBSCRIPTION_RECHECK", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub subscription_recheck: std::time::Duration,
+
     /// Serve Prometheus metrics on GET /metrics.
     #[arg(long, env = "BEACON_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub metrics: bool,

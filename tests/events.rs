@@ -738,9 +738,20 @@ async fn deliveries_in_flight_when_a_server_is_killed_are_made_after_a_restart()
 #[tokio::test]
 async fn a_subscription_hears_a_change_made_through_another_server() {
     let app = TestApp::new().await;
-    let listening = Process::start(app.database.url(), &[]).await;
+    let listening = Process::start(app.database.url(), &["--subscription-recheck", "200ms"]).await;
     let other = Process::start(app.database.url(), &[]).await;
-    let editor = app.api_token(beacon::domain::access::Role::Editor).await;
+    let mut conn = app.database.connection().await.unwrap();
+    let (subscriber, editor) = app
+        .identity
+        .create_api_token(
+            &mut conn,
+            "subscriber",
+            beacon::domain::access::Role::Editor,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
     let partner = app.api_token(beacon::domain::access::Role::Partner).await;
     let ws_url = format!("ws://127.0.0.1:{}/graphql", listening.port);
 
@@ -831,6 +842,25 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
     assert_eq!(payload["status"], "DRAFT");
     assert_eq!(payload["version"], 1);
     assert!(payload["actor"].as_str().unwrap().starts_with("token:"));
+
+    // Its token revoked, the subscription ends at the next change after
+    // its re-check interval.
+    beacon::db::identity::revoke_api_token(&mut conn, subscriber.id)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let colleague = app.api_token(beacon::domain::access::Role::Editor).await;
+    other
+        .graphql(
+            &colleague,
+            "mutation { createTag(input: { name: \"After revocation\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), next_json(&mut editor_socket))
+        .await
+        .expect("the subscription ends");
+    assert_eq!(ended, json!({ "id": "2", "type": "complete" }));
 }
 
 type Socket =

@@ -154,7 +154,7 @@ async fn serve(
     };
     let runtime = http::Runtime {
         read_database,
-        hub: Default::default(),
+        hub: events::listener::Hub::with_recheck(args.subscription_recheck),
         metrics: Default::default(),
         allow_private_webhooks: args.webhooks.webhook_allow_private,
     };

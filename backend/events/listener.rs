@@ -40,6 +40,8 @@ pub struct Hub {
     pub outbox: Arc<Notify>,
     /// Whether the LISTEN connection is up.
     listening: Arc<watch::Sender<bool>>,
+    /// How often a live-preview subscription re-checks its credentials.
+    pub recheck_every: Duration,
 }
 
 impl Default for Hub {
@@ -51,11 +53,20 @@ impl Default for Hub {
             changes,
             outbox: Arc::new(Notify::new()),
             listening: Arc::new(watch::Sender::new(false)),
+            recheck_every: Duration::from_secs(30),
         }
     }
 }
 
 impl Hub {
+    /// A hub whose subscriptions re-check their credentials every `every`.
+    pub fn with_recheck(every: Duration) -> Self {
+        Hub {
+            recheck_every: every,
+            ..Hub::default()
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<ContentChange> {
         self.changes.subscribe()
     }

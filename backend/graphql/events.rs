@@ -499,6 +499,7 @@ impl SubscriptionRoot {
         let metrics = ctx.data_opt::<crate::metrics::Metrics>().cloned();
         let guard = SubscriptionGuard::new(metrics);
         let recheck = ctx.data_opt::<SubscriberToken>().map(|token| Recheck {
+            every: hub.recheck_every,
             token: token.0.clone(),
             identity: ctx.data_unchecked::<crate::identity::Identity>().clone(),
             pool: ctx.data_unchecked::<crate::db::PgPool>().clone(),
@@ -526,12 +527,11 @@ impl SubscriptionRoot {
 /// The bearer token a WebSocket connection signed in with.
 pub struct SubscriberToken(pub String);
 
-/// How often a long-lived subscription checks that its token is still
-/// valid and may still preview: a revoked token, a disabled user or a
-/// demotion ends it within this time of the next change.
-const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-
+/// A long-lived subscription checks every `every` (of changes) that its
+/// token is still valid and may still preview: a revoked token, a disabled
+/// user or a demotion ends it at the first change after that.
 struct Recheck {
+    every: std::time::Duration,
     token: String,
     identity: crate::identity::Identity,
     pool: crate::db::PgPool,
@@ -542,7 +542,7 @@ impl Recheck {
     /// False once the token no longer grants PREVIEW. A database that cannot
     /// tell right now does not end the subscription.
     async fn still_allowed(&mut self) -> bool {
-        if self.checked.elapsed() < RECHECK_EVERY {
+        if self.checked.elapsed() < self.every {
             return true;
         }
         let Ok(mut conn) = self.pool.get().await else {
