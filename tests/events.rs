@@ -158,6 +158,16 @@ fn fast_settings() -> DeliverySettings {
     }
 }
 
+/// A delivery worker on the test's database, driven by the test.
+fn worker(app: &TestApp, settings: DeliverySettings) -> Worker {
+    Worker::new(
+        app.database.pool.clone(),
+        settings,
+        beacon::metrics::Metrics::default(),
+    )
+    .unwrap()
+}
+
 /// Every delivery row and its attempts, as `(state, [status or error])`.
 async fn deliveries(app: &TestApp, event: uuid::Uuid) -> Vec<(String, Vec<String>)> {
     let mut conn = app.database.connection().await.unwrap();
@@ -312,12 +322,7 @@ async fn a_failing_receiver_gets_the_event_again_after_each_failure_then_succeed
     app.tag_in(State::Published).await;
     let event = events_of(&app).await[0].clone();
 
-    let worker = Worker::new(
-        app.database.pool.clone(),
-        fast_settings(),
-        beacon::metrics::Metrics::default(),
-    )
-    .unwrap();
+    let worker = worker(&app, fast_settings());
     let deadline = Instant::now() + Duration::from_secs(20);
     while receiver.received().len() < 4 && Instant::now() < deadline {
         worker.run_due().await.unwrap();
@@ -387,12 +392,7 @@ async fn a_delivery_failing_too_long_is_given_up_and_an_admin_can_redeliver_it()
     let event = events_of(&app).await[0].clone();
     let mut settings = fast_settings();
     settings.retry.give_up_after = Duration::from_millis(400);
-    let worker = Worker::new(
-        app.database.pool.clone(),
-        settings,
-        beacon::metrics::Metrics::default(),
-    )
-    .unwrap();
+    let worker = worker(&app, settings);
     let deadline = Instant::now() + Duration::from_secs(10);
     while deliveries(&app, event.id).await[0].0 == "PENDING" && Instant::now() < deadline {
         worker.run_due().await.unwrap();
@@ -538,12 +538,7 @@ async fn webhooks_are_for_admins_and_refuse_private_addresses_unless_allowed() {
     app.tag_in(State::Published).await;
     let mut settings = fast_settings();
     settings.allow_private = false;
-    let worker = Worker::new(
-        app.database.pool.clone(),
-        settings,
-        beacon::metrics::Metrics::default(),
-    )
-    .unwrap();
+    let worker = worker(&app, settings);
     worker.run_due().await.unwrap();
     assert!(receiver.received().is_empty());
     let event = events_of(&app).await[0].id;
@@ -1152,12 +1147,7 @@ async fn old_events_are_pruned_with_their_history_unless_a_delivery_is_pending()
     for _ in 0..3 {
         app.tag_in(State::Published).await;
     }
-    let worker = Worker::new(
-        app.database.pool.clone(),
-        fast_settings(),
-        beacon::metrics::Metrics::default(),
-    )
-    .unwrap();
+    let worker = worker(&app, fast_settings());
     worker.run_due().await.unwrap();
     assert_eq!(receiver.received().len(), 3);
     // One more event, whose delivery is still pending.
@@ -1202,4 +1192,64 @@ async fn old_events_are_pruned_with_their_history_unless_a_delivery_is_pending()
     };
     assert_eq!((deliveries, attempts), (2, 0));
     assert_eq!(worker.prune().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn bad_input_to_the_webhook_api_is_a_typed_error_and_writes_nothing() {
+    let app = TestApp::new().await;
+    let admin = app.sign_in_as(beacon::domain::access::Role::Admin).await;
+    let cases = [
+        (
+            "mutation { createWebhook(url: \"https://hooks.example.org/x\", events: [], secret: \"long enough secret!\") { secret } }",
+            "VALIDATION_FAILED",
+        ),
+        (
+            "mutation { createWebhook(url: \"https://hooks.example.org/x\", events: [PUBLISHED], secret: \"short\") { secret } }",
+            "VALIDATION_FAILED",
+        ),
+        (
+            "mutation { setWebhookEnabled(id: \"not-a-uuid\", enabled: true) { id } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "mutation { setWebhookEnabled(id: \"01936f3e-0000-7000-8000-000000000000\", enabled: true) { id } }",
+            "NOT_FOUND",
+        ),
+        (
+            "mutation { deleteWebhook(id: \"01936f3e-0000-7000-8000-000000000000\") }",
+            "NOT_FOUND",
+        ),
+        (
+            "mutation { redeliver(eventId: \"nope\") }",
+            "BAD_USER_INPUT",
+        ),
+        ("{ events(first: 101) { id } }", "BAD_USER_INPUT"),
+        (
+            "{ events(after: \"01936f3e-0000-7000-8000-000000000000\") { id } }",
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ webhooks { deliveries(first: -1) { id } } }",
+            "BAD_USER_INPUT",
+        ),
+    ];
+    // A webhook for the last case to reach its `deliveries` argument.
+    let receiver = Receiver::start().await;
+    register(&app, &receiver.url(), &[EventType::Published]).await;
+    let before = app.snapshot().await;
+    for (query, code) in cases {
+        let (_, body) = app.post_as(Some(&admin), query, json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "{query}: {body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.contains("SQL") && !message.contains("webhook_"),
+            "{message}"
+        );
+    }
+    let mut conn = app.database.connection().await.unwrap();
+    assert_eq!(outbox::list_webhooks(&mut conn).await.unwrap().len(), 1);
+    assert_eq!(app.snapshot().await, before);
 }
