@@ -606,3 +606,72 @@ async fn statement_counts_do_not_grow_with_page_size() {
         100
     );
 }
+
+#[tokio::test]
+async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
+        resources: 60,
+        topics: 8,
+        types: 4,
+        tags: 12,
+        modules: 2,
+        resources_per_module: 30,
+    });
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    app.seed(&[file]).await.unwrap();
+
+    let labels = "slug topics { slug } types { slug } tags { slug }";
+    let page = format!("{{ resources(first: 40) {{ nodes {{ {labels} }} }} }}");
+    // One statement for the page, one for all its labels.
+    assert_eq!(statements_for(&app, &page, json!({})).await, 2);
+    let nodes = app.query(&page, json!({})).await["resources"]["nodes"].clone();
+    let edges = app
+        .query(
+            &format!("{{ resources(first: 40) {{ edges {{ node {{ {labels} }} }} }} }}"),
+            json!({}),
+        )
+        .await["resources"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(nodes.as_array().unwrap(), &edges);
+
+    // A resource read alone goes through the request's loader instead; the
+    // page must give each resource the same labels in the same order.
+    let mut with_several_topics = 0;
+    for node in nodes.as_array().unwrap() {
+        let alone = app
+            .query(
+                &format!("query ($slug: String!) {{ resource(slug: $slug) {{ {labels} }} }}"),
+                json!({ "slug": node["slug"] }),
+            )
+            .await;
+        assert_eq!(alone["resource"], *node);
+        assert!(!node["types"].as_array().unwrap().is_empty());
+        if node["topics"].as_array().unwrap().len() > 1 {
+            with_several_topics += 1;
+        }
+    }
+    assert!(with_several_topics > 0, "order is only tested with several");
+
+    let module = app
+        .query(
+            &format!("{{ modules {{ resources {{ {labels} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    for resource in module["modules"][0]["resources"].as_array().unwrap() {
+        let alone = app
+            .query(
+                &format!("query ($slug: String!) {{ resource(slug: $slug) {{ {labels} }} }}"),
+                json!({ "slug": resource["slug"] }),
+            )
+            .await;
+        assert_eq!(alone["resource"], *resource);
+    }
+}

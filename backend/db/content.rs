@@ -2,6 +2,7 @@
 //! stage's projection: this is where visibility is decided, once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -29,27 +30,27 @@ pub struct TopicRow {
 /// A topic, a resource type or a tag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Label {
-    Topic(TopicRow),
-    Type(LabelRow),
-    Tag(LabelRow),
+    Topic(Arc<TopicRow>),
+    Type(Arc<LabelRow>),
+    Tag(Arc<LabelRow>),
 }
 
 impl Label {
-    pub fn into_topic(self) -> Option<TopicRow> {
+    pub fn into_topic(self) -> Option<Arc<TopicRow>> {
         match self {
             Label::Topic(row) => Some(row),
             _ => None,
         }
     }
 
-    pub fn into_type(self) -> Option<LabelRow> {
+    pub fn into_type(self) -> Option<Arc<LabelRow>> {
         match self {
             Label::Type(row) => Some(row),
             _ => None,
         }
     }
 
-    pub fn into_tag(self) -> Option<LabelRow> {
+    pub fn into_tag(self) -> Option<Arc<LabelRow>> {
         match self {
             Label::Tag(row) => Some(row),
             _ => None,
@@ -84,15 +85,15 @@ impl AnyLabel {
             aliases,
         } = self;
         match kind.as_str() {
-            "topic" => Label::Topic(TopicRow {
+            "topic" => Label::Topic(Arc::new(TopicRow {
                 id,
                 slug,
                 name,
                 description,
                 aliases,
-            }),
-            "type" => Label::Type(LabelRow { id, slug, name }),
-            _ => Label::Tag(LabelRow { id, slug, name }),
+            })),
+            "type" => Label::Type(Arc::new(LabelRow { id, slug, name })),
+            _ => Label::Tag(Arc::new(LabelRow { id, slug, name })),
         }
     }
 }

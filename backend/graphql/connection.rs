@@ -15,7 +15,6 @@ use super::access::loaders;
 use super::error::{bad_input, internal};
 use super::loaders::{FacetKey, PageKey, TotalKey};
 use super::types::{Resource, ResourceType, Tag, Topic};
-use crate::db::content::ResourceRow;
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
     ResourceFilter as FilterSpec, Scope,
@@ -260,8 +259,7 @@ pub struct PageInfo {
 /// A resource and its position in a connection.
 pub struct ResourceEdge {
     cursor: String,
-    node: ResourceRow,
-    stage: Stage,
+    node: Resource,
 }
 
 /// A resource and its position in a connection.
@@ -272,8 +270,8 @@ impl ResourceEdge {
         &self.cursor
     }
     /// The resource.
-    async fn node(&self) -> Resource {
-        Resource::at(self.stage)(self.node.clone())
+    async fn node(&self) -> &Resource {
+        &self.node
     }
 }
 
@@ -284,8 +282,9 @@ pub struct ResourceConnection {
     owner: Uuid,
 }
 
+/// A page's rows in display order, and whether more follow in its direction.
 struct Page {
-    edges: Vec<ResourceEdge>,
+    rows: Vec<PageRow>,
     has_more: bool,
 }
 
@@ -306,16 +305,18 @@ impl ResourceConnection {
         if self.page.backward {
             rows.reverse();
         }
-        let signature = order_signature(&self.page.order);
-        let edges = rows
-            .into_iter()
-            .map(|row| ResourceEdge {
-                cursor: encode_cursor(&signature, &row),
-                node: row.resource,
-                stage,
-            })
-            .collect();
-        Ok(Page { edges, has_more })
+        Ok(Page { rows, has_more })
+    }
+
+    /// Cursors are only encoded where asked for: `nodes` needs none and
+    /// `pageInfo` two.
+    fn cursor(&self, row: &PageRow) -> String {
+        encode_cursor(&order_signature(&self.page.order), row)
+    }
+
+    fn resources(&self, rows: Vec<PageRow>) -> Vec<Resource> {
+        let rows = rows.into_iter().map(|row| row.resource).collect();
+        Resource::page(self.count.stage, rows)
     }
 }
 
@@ -324,17 +325,18 @@ impl ResourceConnection {
 impl ResourceConnection {
     /// The page's items with their cursors.
     async fn edges(&self, ctx: &Context<'_>) -> Result<Vec<ResourceEdge>> {
-        Ok(self.page(ctx).await?.edges)
+        let page = self.page(ctx).await?;
+        let cursors: Vec<String> = page.rows.iter().map(|row| self.cursor(row)).collect();
+        Ok(cursors
+            .into_iter()
+            .zip(self.resources(page.rows))
+            .map(|(cursor, node)| ResourceEdge { cursor, node })
+            .collect())
     }
 
     /// The page's items, without cursors.
     async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
-        let page = self.page(ctx).await?;
-        Ok(page
-            .edges
-            .into_iter()
-            .map(|edge| Resource::at(edge.stage)(edge.node))
-            .collect())
+        Ok(self.resources(self.page(ctx).await?.rows))
     }
 
     /// Where this page stands.
@@ -348,8 +350,8 @@ impl ResourceConnection {
         Ok(PageInfo {
             has_next_page,
             has_previous_page,
-            start_cursor: page.edges.first().map(|edge| edge.cursor.clone()),
-            end_cursor: page.edges.last().map(|edge| edge.cursor.clone()),
+            start_cursor: page.rows.first().map(|row| self.cursor(row)),
+            end_cursor: page.rows.last().map(|row| self.cursor(row)),
         })
     }
 

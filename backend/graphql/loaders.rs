@@ -114,7 +114,7 @@ impl Loader<TopicById> for ContentLoader {
 
 /// A topic, resource type or tag by id: one key type, so that a round's
 /// lookups of all three kinds share one statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LabelById {
     Topic(Uuid),
     Type(Uuid),
