@@ -555,6 +555,15 @@ async fn relations_work_in_both_directions() {
 }
 
 /// Statements one request runs, measured on the test's own pool.
+/// Loads synthetic content of these sizes through the seed path.
+async fn seed_synthetic(app: &TestApp, sizes: beacon::seed::synthetic::Sizes) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let content = beacon::seed::synthetic::generate(sizes);
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    app.seed(&[file]).await.unwrap();
+}
+
 async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
     let before = app.database.statements_executed();
     app.query(query, variables).await;
@@ -564,18 +573,18 @@ async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
 #[tokio::test]
 async fn statement_counts_do_not_grow_with_page_size() {
     let app = TestApp::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("generated.json");
-    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
-        resources: 300,
-        topics: 12,
-        types: 5,
-        tags: 20,
-        modules: 4,
-        resources_per_module: 100,
-    });
-    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
-    app.seed(&[file]).await.unwrap();
+    seed_synthetic(
+        &app,
+        beacon::seed::synthetic::Sizes {
+            resources: 300,
+            topics: 12,
+            types: 5,
+            tags: 20,
+            modules: 4,
+            resources_per_module: 100,
+        },
+    )
+    .await;
 
     let nested = r#"query ($first: Int) {
       resources(first: $first) {
@@ -610,18 +619,18 @@ async fn statement_counts_do_not_grow_with_page_size() {
 #[tokio::test]
 async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
     let app = TestApp::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("generated.json");
-    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
-        resources: 60,
-        topics: 8,
-        types: 4,
-        tags: 12,
-        modules: 2,
-        resources_per_module: 30,
-    });
-    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
-    app.seed(&[file]).await.unwrap();
+    seed_synthetic(
+        &app,
+        beacon::seed::synthetic::Sizes {
+            resources: 60,
+            topics: 8,
+            types: 4,
+            tags: 12,
+            modules: 2,
+            resources_per_module: 30,
+        },
+    )
+    .await;
 
     let labels = "slug topics { slug } types { slug } tags { slug }";
     let page = format!("{{ resources(first: 40) {{ nodes {{ {labels} }} }} }}");

@@ -53,9 +53,8 @@ pub async fn meta(ctx: &Context<'_>, id: Uuid) -> Result<Option<DocumentMeta>> {
     if !may_preview(ctx) {
         return Ok(None);
     }
-    // Boxed: see `types::load_many`.
-    let loader = loaders(ctx, Stage::Published)?;
-    Box::pin(loader.load_one(MetaById(id)))
+    loaders(ctx, Stage::Published)?
+        .load_one(MetaById(id))
         .await
         .map_err(internal)
 }

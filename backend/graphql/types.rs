@@ -79,12 +79,8 @@ where
     ContentLoader: Loader<K, Error = super::loaders::LoadError>,
     <ContentLoader as Loader<K>>::Value: Default,
 {
-    // Boxed, like every loader call a field makes: a field's future is as
-    // large as the largest of its type's fields, and async-graphql moves it
-    // onto the heap for every field of every item; the loader's futures
-    // inline made that copy a visible share of the server's time.
-    let loader = loaders(ctx, stage)?;
-    Ok(Box::pin(loader.load_one(key))
+    Ok(loaders(ctx, stage)?
+        .load_one(key)
         .await
         .map_err(internal)?
         .unwrap_or_default())
@@ -105,8 +101,8 @@ where
     ContentLoader: Loader<K, Error = super::loaders::LoadError>,
 {
     let keys: Vec<K> = ids.iter().flatten().map(|id| key(*id)).collect();
-    let loader = loaders(ctx, stage)?;
-    let mut found = Box::pin(loader.load_many(keys.iter().cloned()))
+    let mut found = loaders(ctx, stage)?
+        .load_many(keys.iter().cloned())
         .await
         .map_err(internal)?;
     Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
@@ -380,13 +376,15 @@ impl Resource {
         // Straight to the loader's statement: the keys are already known
         // and distinct, and the request-wide cache and batching cost more
         // per key (four hash maps each) than the lookup itself.
-        let found = Box::pin(page.loaded.get_or_try_init(|| async {
-            let loader = loaders(ctx, self.stage)?.loader();
-            Loader::<LabelById>::load(loader, &page.keys)
-                .await
-                .map_err(internal)
-        }))
-        .await?;
+        let found = page
+            .loaded
+            .get_or_try_init(|| async {
+                let loader = loaders(ctx, self.stage)?.loader();
+                Loader::<LabelById>::load(loader, &page.keys)
+                    .await
+                    .map_err(internal)
+            })
+            .await?;
         Ok(ids
             .iter()
             .flatten()
