@@ -1,6 +1,6 @@
 //! Seed-loading jobs against a real database.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{TestApp, counts, repo_path, seed_options};
 
@@ -433,4 +433,88 @@ async fn a_large_load_refreshes_planner_statistics() {
         row.vacuumed,
         "the job ran VACUUM (ANALYZE) after a large load"
     );
+}
+
+/// Each resource's stored search vector, by slug and stage.
+async fn search_vectors(
+    database: &beacon::db::Database,
+) -> std::collections::BTreeMap<(String, String), String> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Vector {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        stage: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        slug: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        vector: String,
+    }
+    let mut conn = database.connection().await.unwrap();
+    let rows: Vec<Vector> =
+        diesel::sql_query("SELECT stage, slug, search_vector::text AS vector FROM resources")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|row| ((row.stage, row.slug), row.vector))
+        .collect()
+}
+
+#[tokio::test]
+async fn search_vectors_computed_beside_a_large_job_match_those_computed_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
+        resources: 1_200,
+        topics: 10,
+        types: 5,
+        tags: 10,
+        modules: 2,
+        resources_per_module: 10,
+    });
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+
+    // A pool with room computes the vectors on a second connection...
+    let app = TestApp::new().await;
+    app.seed(std::slice::from_ref(&file)).await.unwrap();
+    // ...a pool of one cannot, and must neither wait for itself nor fail.
+    let url = crate::support::fresh_database().await.url().to_string();
+    let single = beacon::db::Database::connect_with(url, None, 1, None)
+        .await
+        .unwrap();
+    beacon::seed::run(&single, &seed_options(std::slice::from_ref(&file), false))
+        .await
+        .unwrap();
+
+    let beside = search_vectors(&app.database).await;
+    let in_place = search_vectors(&single).await;
+    assert_eq!(beside.len(), 2_400, "both stages of every resource");
+    assert_eq!(beside, in_place);
+
+    // And each resource is found by its own title: vectors computed apart
+    // went back to the rows they were computed for.
+    let data = app
+        .query(
+            "{ resources(first: 5, orderBy: {field: TITLE, direction: DESC}) { nodes { slug title } } }",
+            json!({}),
+        )
+        .await;
+    for node in data["resources"]["nodes"].as_array().unwrap() {
+        let hits = app
+            .query(
+                "query ($q: String!) { resources(first: 100, filter: {query: $q}) { nodes { slug } } }",
+                json!({ "q": node["title"] }),
+            )
+            .await;
+        let slugs: Vec<&Value> = hits["resources"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| &hit["slug"])
+            .collect();
+        assert!(
+            slugs.contains(&&node["slug"]),
+            "{node} not found by its title"
+        );
+    }
 }

@@ -75,6 +75,7 @@ async fn project_one(
         content,
         published_at,
         related_names,
+        search_vector: None,
     };
     projection::project(conn, stage, std::slice::from_ref(&item)).await
 }
@@ -254,6 +255,7 @@ pub async fn publish(conn: &mut AsyncPgConnection, id: Uuid, content: &Content) 
         content,
         published_at: pointers.first_published_at,
         related_names: String::new(),
+        search_vector: None,
     };
     projection::publish_drafts(conn, std::slice::from_ref(&item)).await?;
     refresh_dependents(conn, Stage::Published, content, id).await

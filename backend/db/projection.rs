@@ -130,6 +130,56 @@ pub struct ProjectedItem<'a> {
     /// (weight B). The caller knows them; looking them up per row in SQL
     /// made bulk loads several times slower.
     pub related_names: String,
+    /// A resource's search vector (text form) when the caller computed it
+    /// beforehand with [`resource_search_vectors`]; computed here otherwise.
+    pub search_vector: Option<String>,
+}
+
+/// A resource's search text: title (A), the names of its topics and types
+/// (B), summary and publisher (C), over columns named `title`,
+/// `related_names`, `summary` and `publisher`.
+const RESOURCE_SEARCH_VECTOR: &str = "setweight(to_tsvector('english', title), 'A')
+    || setweight(to_tsvector('english', related_names), 'B')
+    || setweight(to_tsvector('english',
+           coalesce(summary, '') || ' ' || coalesce(publisher, '')), 'C')";
+
+/// What one resource's search vector is made of.
+pub struct SearchText<'a> {
+    pub title: &'a str,
+    pub related_names: &'a str,
+    pub summary: Option<&'a str>,
+    pub publisher: Option<&'a str>,
+}
+
+/// Search vectors, in text form and in the order given. A seed job runs this
+/// on a second connection while its own writes documents and versions:
+/// stemming is about half of projecting a resource, and inside the job's
+/// `INSERT … SELECT` it could only use one core.
+pub async fn resource_search_vectors(
+    conn: &mut AsyncPgConnection,
+    texts: &[SearchText<'_>],
+) -> DbResult<Vec<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Vector {
+        #[diesel(sql_type = Text)]
+        vector: String,
+    }
+    if texts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Vector> = diesel::sql_query(format!(
+        "SELECT ({RESOURCE_SEARCH_VECTOR})::text AS vector
+           FROM unnest($1, $2, $3, $4) WITH ORDINALITY
+             AS r(title, related_names, summary, publisher, position)
+          ORDER BY position"
+    ))
+    .bind::<Array<Text>, _>(column(texts, |t| t.title))
+    .bind::<Array<Text>, _>(column(texts, |t| t.related_names))
+    .bind::<Array<Nullable<Text>>, _>(column(texts, |t| t.summary))
+    .bind::<Array<Nullable<Text>>, _>(column(texts, |t| t.publisher))
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.vector).collect())
 }
 
 /// A PostgreSQL array literal (`{"a","b"}`): nested arrays cannot travel
@@ -264,19 +314,16 @@ async fn project_resources(
     if resources.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO resources (stage, id, version, slug, title, year, url, publisher, summary,
                                 published_at, type_ids, topic_ids, tag_ids, search_vector)
          SELECT $1, id, version, slug, title, year, url, publisher, summary, published_at,
                 type_ids::uuid[], topic_ids::uuid[], tag_ids::uuid[],
-                setweight(to_tsvector('english', title), 'A')
-                || setweight(to_tsvector('english', related_names), 'B')
-                || setweight(to_tsvector('english',
-                       coalesce(summary, '') || ' ' || coalesce(publisher, '')), 'C')
-           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                coalesce(search_vector::tsvector, {RESOURCE_SEARCH_VECTOR})
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              AS r(id, version, slug, title, year, url, publisher, summary, published_at,
-                  type_ids, topic_ids, tag_ids, related_names)",
-    )
+                  type_ids, topic_ids, tag_ids, related_names, search_vector)"
+    ))
     .bind::<Text, _>(stage.as_str())
     .bind::<Array<SqlUuid>, _>(column(&resources, |(item, _)| item.id))
     .bind::<Array<Int4>, _>(column(&resources, |(item, _)| item.version))
@@ -291,6 +338,9 @@ async fn project_resources(
     .bind::<Array<Text>, _>(column(&resources, |(_, r)| id_list(&r.topics)))
     .bind::<Array<Text>, _>(column(&resources, |(_, r)| id_list(&r.tags)))
     .bind::<Array<Text>, _>(column(&resources, |(item, _)| item.related_names.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column(&resources, |(item, _)| {
+        item.search_vector.as_deref()
+    }))
     .execute(conn)
     .await?;
     Ok(())

@@ -188,7 +188,7 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
     if !options.dry_run {
         seed_runs::start(&mut conn, run_id, &set.files).await?;
     }
-    let outcome = apply(&mut conn, &set, run_id, options, &progress).await;
+    let outcome = apply(&mut conn, database, &set, run_id, options, &progress).await;
     if let Ok((counts, _)) = &outcome
         && !options.dry_run
         && changed_items(counts) >= REFRESH_STATISTICS_AFTER
@@ -227,6 +227,7 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
 
 async fn apply(
     conn: &mut AsyncPgConnection,
+    database: &Database,
     set: &SeedSet,
     run_id: Uuid,
     options: &SeedOptions,
@@ -291,7 +292,7 @@ async fn apply(
                     _ => None,
                 })
                 .collect();
-            write(conn, &changed, &names, run_id, progress).await?;
+            write(conn, database, &changed, &names, run_id, progress).await?;
             let detail = serde_json::json!({ "counts": counts, "kept": kept });
             let actor = format!("{SEED_AUTHOR_PREFIX}{run_id}");
             let summary = crate::events::SeedRunSummary {
@@ -360,6 +361,7 @@ fn count(documents: &[WorkingDocument]) -> BTreeMap<String, Counts> {
 /// publishes it: pointers move and both projections are rebuilt.
 async fn write(
     conn: &mut AsyncPgConnection,
+    database: &Database,
     changed: &[&WorkingDocument],
     names: &HashMap<Uuid, &str>,
     run_id: Uuid,
@@ -395,40 +397,52 @@ async fn write(
             message,
         })
         .collect();
-    projection::insert_documents(conn, &new_documents).await?;
-    progress.step("writing versions");
-    projection::insert_versions(conn, &versions).await?;
+    let related: Vec<String> = changed
+        .iter()
+        .map(|document| related_names(&document.content, names))
+        .collect();
     let updated: Vec<&&WorkingDocument> = changed.iter().filter(|d| !d.is_new()).collect();
-    if !updated.is_empty() {
-        projection::publish_existing(
-            conn,
-            &updated.iter().map(|d| d.id).collect::<Vec<_>>(),
-            &updated.iter().map(|d| d.version + 1).collect::<Vec<_>>(),
-            &updated.iter().map(|d| d.slug.clone()).collect::<Vec<_>>(),
-            &updated
-                .iter()
-                .map(|d| d.seed_key.clone())
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-    }
-    let published_at = content::first_published_at(
-        conn,
-        &changed
-            .iter()
-            .filter(|d| d.kind == Kind::Resource)
-            .map(|d| d.id)
-            .collect::<Vec<_>>(),
-    )
-    .await?;
+    let resource_ids: Vec<Uuid> = changed
+        .iter()
+        .filter(|d| d.kind == Kind::Resource)
+        .map(|d| d.id)
+        .collect();
+    let write_documents = async {
+        projection::insert_documents(conn, &new_documents).await?;
+        progress.step("writing versions");
+        projection::insert_versions(conn, &versions).await?;
+        if !updated.is_empty() {
+            projection::publish_existing(
+                conn,
+                &updated.iter().map(|d| d.id).collect::<Vec<_>>(),
+                &updated.iter().map(|d| d.version + 1).collect::<Vec<_>>(),
+                &updated.iter().map(|d| d.slug.clone()).collect::<Vec<_>>(),
+                &updated
+                    .iter()
+                    .map(|d| d.seed_key.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+        }
+        content::first_published_at(conn, &resource_ids).await
+    };
+    let (search_vectors, published_at) = tokio::join!(
+        search_vectors_aside(database, changed, &related),
+        write_documents
+    );
+    let published_at = published_at?;
+    let mut search_vectors = search_vectors?;
     let items: Vec<ProjectedItem> = changed
         .iter()
-        .map(|document| ProjectedItem {
+        .zip(related)
+        .enumerate()
+        .map(|(index, (document, related_names))| ProjectedItem {
             id: document.id,
             version: document.version + 1,
             content: &document.content,
             published_at: published_at.get(&document.id).copied(),
-            related_names: related_names(&document.content, names),
+            related_names,
+            search_vector: search_vectors.get_mut(index).and_then(Option::take),
         })
         .collect();
     progress.step("projecting drafts");
@@ -436,6 +450,61 @@ async fn write(
     progress.step("publishing");
     projection::publish_drafts(conn, &items).await?;
     Ok(())
+}
+
+/// Below this many resources the search vectors are computed by the
+/// projection's own statement: a second connection would cost more than it
+/// saves.
+const SEARCH_VECTORS_ASIDE_FROM: usize = 1_000;
+
+/// The changed resources' search vectors (by position in `changed`; `None`
+/// for other kinds), computed on a second connection of the pool while the
+/// job's own connection writes documents and versions, so that stemming runs
+/// on another core. Empty when the job is small, or when the pool has no
+/// second connection to give: the projection then computes them itself.
+async fn search_vectors_aside(
+    database: &Database,
+    changed: &[&WorkingDocument],
+    related: &[String],
+) -> Result<Vec<Option<String>>, SeedError> {
+    let texts: Vec<(usize, projection::SearchText)> = changed
+        .iter()
+        .zip(related)
+        .enumerate()
+        .filter_map(
+            |(index, (document, related_names))| match &document.content {
+                Content::Resource(resource) => Some((
+                    index,
+                    projection::SearchText {
+                        title: &resource.title,
+                        related_names,
+                        summary: resource.summary.as_deref(),
+                        publisher: resource.publisher.as_deref(),
+                    },
+                )),
+                _ => None,
+            },
+        )
+        .collect();
+    if texts.len() < SEARCH_VECTORS_ASIDE_FROM || database.pool.status().max_size < 2 {
+        return Ok(Vec::new());
+    }
+    let Ok(mut aside) = database.pool.get().await else {
+        tracing::debug!("no second connection for search vectors; computing them in place");
+        return Ok(Vec::new());
+    };
+    let (positions, texts): (Vec<usize>, Vec<projection::SearchText>) = texts.into_iter().unzip();
+    let vectors = aside
+        .transaction::<_, diesel::result::Error, _>(async |aside| {
+            seed_runs::lift_statement_timeout(aside).await?;
+            projection::resource_search_vectors(aside, &texts).await
+        })
+        .await?;
+    let mut by_position = vec![None; changed.len()];
+    for (position, vector) in positions.into_iter().zip(vectors) {
+        by_position[position] = Some(vector);
+    }
+    Ok(by_position)
 }
 
 /// The topic and type names a snapshot links to, space-separated.
