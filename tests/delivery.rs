@@ -650,6 +650,26 @@ async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
         .collect::<Vec<_>>();
     assert_eq!(nodes.as_array().unwrap(), &edges);
 
+    // A page reads only the kinds its selection names, however they are
+    // named there (aliases, fragments, inline fragments), and still gives
+    // every kind asked for.
+    let only_topics = "{ resources(first: 40) { nodes { slug topics { slug } } } }";
+    assert_eq!(statements_for(&app, only_topics, json!({})).await, 2);
+    let spelled_otherwise = "{ resources(first: 40) { nodes { slug ...Labels ... on Resource { kinds: types { slug } } } } }
+        fragment Labels on Resource { topics { slug } tags { slug } }";
+    assert_eq!(statements_for(&app, spelled_otherwise, json!({})).await, 2);
+    let spelled = app.query(spelled_otherwise, json!({})).await;
+    for (node, other) in nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(spelled["resources"]["nodes"].as_array().unwrap())
+    {
+        assert_eq!(node["topics"], other["topics"]);
+        assert_eq!(node["types"], other["kinds"]);
+        assert_eq!(node["tags"], other["tags"]);
+    }
+
     // A resource read alone goes through the request's loader instead; the
     // page must give each resource the same labels in the same order.
     let mut with_several_topics = 0;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::access::loaders;
 use super::error::{bad_input, internal};
 use super::loaders::{FacetKey, PageKey, TotalKey};
-use super::types::{Resource, ResourceType, Tag, Topic};
+use super::types::{LabelKinds, Resource, ResourceType, Tag, Topic};
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
     ResourceFilter as FilterSpec, Scope,
@@ -314,9 +314,9 @@ impl ResourceConnection {
         encode_cursor(&order_signature(&self.page.order), row)
     }
 
-    fn resources(&self, rows: Vec<PageRow>) -> Vec<Resource> {
+    fn resources(&self, rows: Vec<PageRow>, wanted: LabelKinds) -> Vec<Resource> {
         let rows = rows.into_iter().map(|row| row.resource).collect();
-        Resource::page(self.count.stage, rows)
+        Resource::page(self.count.stage, rows, wanted)
     }
 }
 
@@ -329,14 +329,18 @@ impl ResourceConnection {
         let cursors: Vec<String> = page.rows.iter().map(|row| self.cursor(row)).collect();
         Ok(cursors
             .into_iter()
-            .zip(self.resources(page.rows))
+            .zip(self.resources(
+                page.rows,
+                LabelKinds::selected(ctx.look_ahead().field("node")),
+            ))
             .map(|(cursor, node)| ResourceEdge { cursor, node })
             .collect())
     }
 
     /// The page's items, without cursors.
     async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
-        Ok(self.resources(self.page(ctx).await?.rows))
+        let wanted = LabelKinds::selected(ctx.look_ahead());
+        Ok(self.resources(self.page(ctx).await?.rows, wanted))
     }
 
     /// Where this page stands.
