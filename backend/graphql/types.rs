@@ -351,7 +351,7 @@ impl Resource {
     }
 
     /// The resources of one page (a connection's, a module's), sharing one
-    /// lookup of all their topics, types and tags.
+    /// lookup of the topics, types and tags `wanted` names.
     pub fn page(stage: Stage, rows: Vec<ResourceRow>, wanted: LabelKinds) -> Vec<Resource> {
         let page_labels = Arc::new(PageLabels::of(&rows, wanted));
         rows.into_iter()
@@ -397,7 +397,7 @@ impl Resource {
     }
 }
 
-/// Every topic, type and tag of a page of resources, looked up in one
+/// The topics, types and tags a page of resources shows, looked up in one
 /// statement for the page by whichever of its resources asks first. Going
 /// through the request's loader per resource and relation (60 calls for a
 /// page of 20) cost a quarter of the server's time in the profile of such a
@@ -458,6 +458,8 @@ impl LabelKinds {
         }
     }
 
+    /// Whether the page read the kind `key` makes (a kind the look-ahead
+    /// missed is read through the request's loader instead).
     fn includes(self, key: fn(Uuid) -> LabelById) -> bool {
         match key(Uuid::nil()) {
             LabelById::Topic(_) => self.topics,
