@@ -518,3 +518,68 @@ async fn search_vectors_computed_beside_a_large_job_match_those_computed_in_plac
         );
     }
 }
+
+/// The resources table's indexes: name and definition.
+async fn resource_indexes(database: &beacon::db::Database) -> Vec<(String, String)> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        indexname: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        indexdef: String,
+    }
+    let mut conn = database.connection().await.unwrap();
+    let rows: Vec<Index> = diesel::sql_query(
+        "SELECT indexname::text, indexdef FROM pg_indexes
+          WHERE tablename = 'resources' ORDER BY indexname",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|row| (row.indexname, row.indexdef))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_large_first_load_builds_the_resource_indexes_after_loading_and_keeps_them() {
+    let app = TestApp::new().await;
+    let before = resource_indexes(&app.database).await;
+    assert!(before.len() >= 10, "the migrations' indexes: {before:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("generated.json");
+    let sizes = beacon::seed::synthetic::Sizes {
+        resources: 10_000,
+        topics: 20,
+        types: 5,
+        tags: 30,
+        modules: 2,
+        resources_per_module: 10,
+    };
+    let content = beacon::seed::synthetic::generate(sizes);
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    let report = app.seed(std::slice::from_ref(&file)).await.unwrap();
+    assert_eq!(counts(&report, "resource"), (10_000, 0, 0));
+    assert_eq!(resource_indexes(&app.database).await, before);
+
+    // The rebuilt indexes answer: a filtered, searched page and its total.
+    let data = app
+        .query(
+            r#"{ resources(first: 5, filter: {query: "community"}) { totalCount nodes { slug } } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(data["resources"]["totalCount"].as_i64().unwrap() > 0);
+    assert_eq!(data["resources"]["nodes"].as_array().unwrap().len(), 5);
+
+    // A job into a table with rows keeps its indexes in place throughout.
+    let more = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
+        resources: 10_500,
+        ..sizes
+    });
+    std::fs::write(&file, serde_json::to_string(&more).unwrap()).unwrap();
+    let report = app.seed(std::slice::from_ref(&file)).await.unwrap();
+    assert_eq!(counts(&report, "resource").0, 500);
+    assert_eq!(resource_indexes(&app.database).await, before);
+}

