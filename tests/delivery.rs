@@ -558,9 +558,7 @@ async fn relations_work_in_both_directions() {
 /// Loads synthetic content of these sizes through the seed path.
 async fn seed_synthetic(app: &TestApp, sizes: beacon::seed::synthetic::Sizes) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("generated.json");
-    let content = beacon::seed::synthetic::generate(sizes);
-    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    let file = crate::support::synthetic_file(dir.path(), sizes);
     app.seed(&[file]).await.unwrap();
 }
 

@@ -403,16 +403,17 @@ async fn a_large_load_refreshes_planner_statistics() {
     use diesel_async::RunQueryDsl;
     let app = TestApp::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("generated.json");
-    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
-        resources: 1_000,
-        topics: 10,
-        types: 5,
-        tags: 10,
-        modules: 2,
-        resources_per_module: 10,
-    });
-    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    let file = crate::support::synthetic_file(
+        dir.path(),
+        beacon::seed::synthetic::Sizes {
+            resources: 1_000,
+            topics: 10,
+            types: 5,
+            tags: 10,
+            modules: 2,
+            resources_per_module: 10,
+        },
+    );
     let report = app.seed(&[file]).await.unwrap();
     assert_eq!(counts(&report, "resource"), (1_000, 0, 0));
 
@@ -463,16 +464,17 @@ async fn search_vectors(
 #[tokio::test]
 async fn search_vectors_computed_beside_a_large_job_match_those_computed_in_place() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("generated.json");
-    let content = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
-        resources: 1_200,
-        topics: 10,
-        types: 5,
-        tags: 10,
-        modules: 2,
-        resources_per_module: 10,
-    });
-    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    let file = crate::support::synthetic_file(
+        dir.path(),
+        beacon::seed::synthetic::Sizes {
+            resources: 1_200,
+            topics: 10,
+            types: 5,
+            tags: 10,
+            modules: 2,
+            resources_per_module: 10,
+        },
+    );
 
     // A pool with room computes the vectors on a second connection...
     let app = TestApp::new().await;
@@ -548,7 +550,6 @@ async fn a_large_first_load_builds_the_resource_indexes_after_loading_and_keeps_
     let before = resource_indexes(&app.database).await;
     assert!(before.len() >= 10, "the migrations' indexes: {before:?}");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("generated.json");
     let sizes = beacon::seed::synthetic::Sizes {
         resources: 10_000,
         topics: 20,
@@ -557,8 +558,7 @@ async fn a_large_first_load_builds_the_resource_indexes_after_loading_and_keeps_
         modules: 2,
         resources_per_module: 10,
     };
-    let content = beacon::seed::synthetic::generate(sizes);
-    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    let file = crate::support::synthetic_file(dir.path(), sizes);
     let report = app.seed(std::slice::from_ref(&file)).await.unwrap();
     assert_eq!(counts(&report, "resource"), (10_000, 0, 0));
     assert_eq!(resource_indexes(&app.database).await, before);
@@ -574,11 +574,13 @@ async fn a_large_first_load_builds_the_resource_indexes_after_loading_and_keeps_
     assert_eq!(data["resources"]["nodes"].as_array().unwrap().len(), 5);
 
     // A job into a table with rows keeps its indexes in place throughout.
-    let more = beacon::seed::synthetic::generate(beacon::seed::synthetic::Sizes {
-        resources: 10_500,
-        ..sizes
-    });
-    std::fs::write(&file, serde_json::to_string(&more).unwrap()).unwrap();
+    let file = crate::support::synthetic_file(
+        dir.path(),
+        beacon::seed::synthetic::Sizes {
+            resources: 10_500,
+            ..sizes
+        },
+    );
     let report = app.seed(std::slice::from_ref(&file)).await.unwrap();
     assert_eq!(counts(&report, "resource").0, 500);
     assert_eq!(resource_indexes(&app.database).await, before);

@@ -8,7 +8,7 @@ pub mod generate;
 pub mod workflow;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -461,4 +461,13 @@ pub fn seed_options(paths: &[PathBuf], dry_run: bool) -> SeedOptions {
 pub fn counts(report: &SeedReport, kind: &str) -> (u64, u64, u64) {
     let counts = report.counts[kind];
     (counts.created, counts.updated, counts.unchanged)
+}
+
+/// Synthetic content of these sizes, written as a structured seed file in
+/// `dir`.
+pub fn synthetic_file(dir: &Path, sizes: seed::synthetic::Sizes) -> PathBuf {
+    let file = dir.join("generated.json");
+    let content = seed::synthetic::generate(sizes);
+    std::fs::write(&file, serde_json::to_string(&content).unwrap()).unwrap();
+    file
 }
