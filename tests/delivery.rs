@@ -702,3 +702,40 @@ async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
         assert_eq!(alone["resource"], *resource);
     }
 }
+
+#[tokio::test]
+async fn a_pages_failed_label_lookup_is_one_statement_and_an_internal_error() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::new().await;
+    seed_synthetic(
+        &app,
+        beacon::seed::synthetic::Sizes {
+            resources: 40,
+            topics: 8,
+            types: 4,
+            tags: 12,
+            modules: 1,
+            resources_per_module: 10,
+        },
+    )
+    .await;
+    // The label statement reads the tags table: without it, it fails.
+    let mut conn = app.database.connection().await.unwrap();
+    diesel::sql_query("ALTER TABLE tags RENAME TO tags_elsewhere")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+
+    let page = "{ resources(first: 40) { nodes { slug topics { slug } tags { slug } } } }";
+    let before = app.database.statements_executed();
+    let (_, body) = app.post(page, json!({})).await;
+    let statements = app.database.statements_executed() - before;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{body}"
+    );
+    assert!(!body.to_string().contains("tags_elsewhere"), "{body}");
+    // The page, then one label lookup for all 40 resources, not one each.
+    assert_eq!(statements, 2, "{body}");
+}

@@ -380,15 +380,19 @@ impl Resource {
         // Straight to the loader's statement: the keys are already known
         // and distinct, and the request-wide cache and batching cost more
         // per key (four hash maps each) than the lookup itself.
+        // The outcome is kept either way: a failed lookup is tried once per
+        // page, not once more by each of its resources.
         let found = page
             .loaded
-            .get_or_try_init(|| async {
+            .get_or_init(|| async {
                 let loader = loaders(ctx, self.stage)?.loader();
                 Loader::<LabelById>::load(loader, &page.keys)
                     .await
                     .map_err(internal)
             })
-            .await?;
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?;
         Ok(ids
             .iter()
             .flatten()
@@ -405,7 +409,7 @@ impl Resource {
 pub struct PageLabels {
     wanted: LabelKinds,
     keys: Vec<LabelById>,
-    loaded: tokio::sync::OnceCell<HashMap<LabelById, Label>>,
+    loaded: tokio::sync::OnceCell<Result<HashMap<LabelById, Label>>>,
 }
 
 impl PageLabels {
