@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::DbResult;
-use super::projection::{self, NewDocument, NewVersion, ProjectedItem};
+use super::projection::{self, NewDocument, NewVersion, ProjectedItem, Refresh};
 use crate::domain::{Content, Stage};
 
 /// Who writes a version.
@@ -91,36 +91,7 @@ async fn refresh_dependents(
     if !matches!(content, Content::Topic(_) | Content::ResourceType(_)) {
         return Ok(());
     }
-    diesel::sql_query(
-        "UPDATE resources AS r
-            SET search_vector = setweight(to_tsvector('english', r.title), 'A')
-                || setweight(to_tsvector('english', coalesce((
-                       SELECT string_agg(name, ' ') FROM (
-                           SELECT name FROM topics t WHERE t.stage = r.stage AND t.id = ANY(r.topic_ids)
-                           UNION ALL
-                           SELECT name FROM resource_types y
-                            WHERE y.stage = r.stage AND y.id = ANY(r.type_ids)) AS linked), '')), 'B')
-                || setweight(to_tsvector('english',
-                       coalesce(r.summary, '') || ' ' || coalesce(r.publisher, '')), 'C')
-          WHERE r.stage = $1 AND (r.topic_ids @> ARRAY[$2] OR r.type_ids @> ARRAY[$2])",
-    )
-    .bind::<Text, _>(stage.as_str())
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    diesel::sql_query(
-        "UPDATE modules AS m
-            SET search_vector = setweight(to_tsvector('english', m.title), 'A')
-                || setweight(to_tsvector('english', coalesce((
-                       SELECT name FROM topics t WHERE t.stage = m.stage AND t.id = m.topic_id), '')), 'B')
-                || setweight(to_tsvector('english', m.intro), 'C')
-          WHERE m.stage = $1 AND m.topic_id = $2",
-    )
-    .bind::<Text, _>(stage.as_str())
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    projection::refresh_search_vectors(conn, stage, Refresh::Linking(id)).await
 }
 
 /// A new document whose first version is a draft, visible in preview only.
@@ -258,6 +229,11 @@ pub async fn publish(conn: &mut AsyncPgConnection, id: Uuid, content: &Content) 
         search_vector: None,
     };
     projection::publish_drafts(conn, std::slice::from_ref(&item)).await?;
+    // The draft row's search text names its labels as they are in draft.
+    if matches!(content, Content::Resource(_) | Content::Module(_)) {
+        projection::refresh_search_vectors(conn, Stage::Published, Refresh::Documents(&[id]))
+            .await?;
+    }
     refresh_dependents(conn, Stage::Published, content, id).await
 }
 

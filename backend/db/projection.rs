@@ -143,6 +143,121 @@ const RESOURCE_SEARCH_VECTOR: &str = "setweight(to_tsvector('english', title), '
     || setweight(to_tsvector('english',
            coalesce(summary, '') || ' ' || coalesce(publisher, '')), 'C')";
 
+/// A module's search text: title (A), its topic's name (B), intro (C).
+const MODULE_SEARCH_VECTOR: &str = "setweight(to_tsvector('english', title), 'A')
+    || setweight(to_tsvector('english', related_names), 'B')
+    || setweight(to_tsvector('english', intro), 'C')";
+
+/// Which rows [`refresh_search_vectors`] recomputes.
+#[derive(Debug, Clone, Copy)]
+pub enum Refresh<'a> {
+    /// These documents.
+    Documents(&'a [Uuid]),
+    /// Every row linking to this topic or resource type.
+    Linking(Uuid),
+}
+
+/// Recomputes the search vectors of resources and modules in `stage` from
+/// the names their topics and types have *in that stage*: a published row's
+/// search text names only published labels, under their published names,
+/// so search never reveals a draft-only topic or a rename not yet public.
+/// The one place the related-names part of the search text is read from
+/// the projections.
+pub async fn refresh_search_vectors(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    which: Refresh<'_>,
+) -> DbResult<()> {
+    let (resources, modules, ids): (&str, &str, Vec<Uuid>) = match which {
+        Refresh::Documents(ids) => ("x.id = ANY($2)", "x.id = ANY($2)", ids.to_vec()),
+        Refresh::Linking(label) => (
+            "(x.topic_ids && $2 OR x.type_ids && $2)",
+            "x.topic_id = ANY($2)",
+            vec![label],
+        ),
+    };
+    diesel::sql_query(format!(
+        "UPDATE resources AS r SET search_vector = v.vector
+           FROM (SELECT id, {RESOURCE_SEARCH_VECTOR} AS vector
+                   FROM (SELECT x.id, x.title, x.summary, x.publisher,
+                                coalesce((SELECT string_agg(name, ' ') FROM (
+                                    SELECT name FROM topics t
+                                     WHERE t.stage = x.stage AND t.id = ANY(x.topic_ids)
+                                    UNION ALL
+                                    SELECT name FROM resource_types y
+                                     WHERE y.stage = x.stage AND y.id = ANY(x.type_ids)) AS linked),
+                                    '') AS related_names
+                           FROM resources x WHERE x.stage = $1 AND {resources}) AS texts) AS v
+          WHERE r.stage = $1 AND r.id = v.id"
+    ))
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(format!(
+        "UPDATE modules AS m SET search_vector = v.vector
+           FROM (SELECT id, {MODULE_SEARCH_VECTOR} AS vector
+                   FROM (SELECT x.id, x.title, x.intro,
+                                coalesce((SELECT name FROM topics t
+                                           WHERE t.stage = x.stage AND t.id = x.topic_id), '')
+                                    AS related_names
+                           FROM modules x WHERE x.stage = $1 AND {modules}) AS texts) AS v
+          WHERE m.stage = $1 AND m.id = v.id"
+    ))
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Topics and types whose draft name is not public: never published, or
+/// renamed in draft. A published row built from draft names (as a seed job
+/// or a publish copies them) must be recomputed when it links to one.
+pub async fn labels_with_unpublished_names(conn: &mut AsyncPgConnection) -> DbResult<Vec<Uuid>> {
+    #[derive(diesel::QueryableByName)]
+    struct Label {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let rows: Vec<Label> = diesel::sql_query(
+        "WITH labels AS (SELECT stage, id, name FROM topics
+                         UNION ALL SELECT stage, id, name FROM resource_types)
+         SELECT d.id FROM labels d
+          WHERE d.stage = 'draft'
+            AND NOT EXISTS (SELECT 1 FROM labels p
+                             WHERE p.stage = 'published' AND p.id = d.id AND p.name = d.name)",
+    )
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// Published resources and modules among `ids` that link to one of
+/// `labels`: the rows whose copied search text may name draft-only labels.
+pub async fn published_linking_any(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    labels: &[Uuid],
+) -> DbResult<Vec<Uuid>> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT id FROM resources WHERE stage = 'published' AND id = ANY($1)
+            AND (topic_ids && $2 OR type_ids && $2)
+         UNION ALL
+         SELECT id FROM modules WHERE stage = 'published' AND id = ANY($1) AND topic_id = ANY($2)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<SqlUuid>, _>(labels)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
 /// What one resource's search vector is made of.
 pub struct SearchText<'a> {
     pub title: &'a str,
@@ -358,19 +473,17 @@ async fn project_modules(
     if modules.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO modules (stage, id, version, slug, title, topic_id, intro, hero_image_alt,
                               resources_heading, disclaimer, source_file, source_checksum,
                               resource_ids, tag_ids, search_vector)
          SELECT $1, id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
                 disclaimer, source_file, source_checksum, resource_ids::uuid[], tag_ids::uuid[],
-                setweight(to_tsvector('english', title), 'A')
-                || setweight(to_tsvector('english', related_names), 'B')
-                || setweight(to_tsvector('english', intro), 'C')
+                {MODULE_SEARCH_VECTOR}
            FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              AS m(id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
-                  disclaimer, source_file, source_checksum, resource_ids, tag_ids, related_names)",
-    )
+                  disclaimer, source_file, source_checksum, resource_ids, tag_ids, related_names)"
+    ))
     .bind::<Text, _>(stage.as_str())
     .bind::<Array<SqlUuid>, _>(column(&modules, |(item, _)| item.id))
     .bind::<Array<Int4>, _>(column(&modules, |(item, _)| item.version))

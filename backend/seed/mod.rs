@@ -461,6 +461,22 @@ async fn write(
     projection::project(conn, Stage::Draft, &items).await?;
     progress.step("publishing");
     projection::publish_drafts(conn, &items).await?;
+    // Published rows were copied with the search text of the draft stage;
+    // those naming a label that is not public (yet, or by that name) are
+    // recomputed from the published labels.
+    let hidden = projection::labels_with_unpublished_names(conn).await?;
+    if !hidden.is_empty() {
+        let changed_ids: Vec<Uuid> = items.iter().map(|item| item.id).collect();
+        let stale = projection::published_linking_any(conn, &changed_ids, &hidden).await?;
+        if !stale.is_empty() {
+            projection::refresh_search_vectors(
+                conn,
+                Stage::Published,
+                projection::Refresh::Documents(&stale),
+            )
+            .await?;
+        }
+    }
     if !rebuilt.is_empty() {
         progress.step(&format!("building {} indexes", rebuilt.len()));
         projection::rebuild_indexes(conn, &rebuilt).await?;

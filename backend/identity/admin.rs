@@ -1,0 +1,233 @@
+//! Privileged changes to accounts and API tokens. The GraphQL API and the
+//! command line both come here, so the rules hold whichever door a change
+//! comes through: the caller must be allowed, nobody changes the account
+//! they act for, nobody grants more than they hold, and every change writes
+//! its audit entry in the same transaction.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::{Identity, IdentityError, IdentityResult};
+use crate::db::editorial::{self as audit_store, NewAuditEntry};
+use crate::db::identity::{self as store, ApiTokenRow, UserRow};
+use crate::domain::access::{self, Action, Actor, Role};
+
+/// Who asks for a privileged change, as the audit log records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub actor: &'a Actor,
+    pub request_id: Option<&'a str>,
+}
+
+impl<'a> Caller<'a> {
+    /// Someone at the command line.
+    pub fn operator() -> Caller<'static> {
+        Caller {
+            actor: &Actor::Operator,
+            request_id: None,
+        }
+    }
+
+    fn authorize(&self, action: Action) -> IdentityResult<()> {
+        access::authorize(self.actor, action)?;
+        Ok(())
+    }
+
+    /// An admin demoting or disabling themselves would leave nobody to undo
+    /// it; a token changing its creator's account would let a stolen or
+    /// orphaned token restore what an admin took away.
+    fn refuse_own_account(&self, user: Uuid, what: &str) -> IdentityResult<()> {
+        if self.actor.acting_for() == Some(user) {
+            let whose = match self.actor {
+                Actor::ApiToken { .. } => "the account that made this token",
+                _ => "your own account",
+            };
+            return Err(IdentityError::NotPermitted(format!(
+                "you cannot {what} of {whose}; ask another admin"
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse_above_own_role(&self, role: Role) -> IdentityResult<()> {
+        if !access::may_grant(self.actor, role) {
+            return Err(IdentityError::NotPermitted(format!(
+                "you cannot grant the {} role: it is above your own",
+                role.as_str().to_ascii_uppercase()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        conn: &mut AsyncPgConnection,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> IdentityResult<()> {
+        let label = self.actor.label();
+        audit_store::audit(
+            conn,
+            &NewAuditEntry {
+                actor: &label,
+                actor_user_id: self.actor.user_id(),
+                action,
+                document_id: None,
+                kind: None,
+                from_version: None,
+                to_version: None,
+                from_status: None,
+                to_status: None,
+                request_id: self.request_id,
+                detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+pub async fn create_user(
+    conn: &mut AsyncPgConnection,
+    caller: Caller<'_>,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> IdentityResult<UserRow> {
+    caller.authorize(Action::ManageUsers)?;
+    caller.refuse_above_own_role(role)?;
+    let user = super::create_user(conn, email, name, role, password).await?;
+    caller
+        .audit(
+            conn,
+            "createUser",
+            serde_json::json!({ "userId": user.id, "email": user.email, "role": user.role }),
+        )
+        .await?;
+    Ok(user)
+}
+
+pub async fn set_user_role(
+    conn: &mut AsyncPgConnection,
+    caller: Caller<'_>,
+    user: Uuid,
+    role: Role,
+) -> IdentityResult<UserRow> {
+    caller.authorize(Action::ManageUsers)?;
+    caller.refuse_own_account(user, "change the role")?;
+    caller.refuse_above_own_role(role)?;
+    conn.transaction::<_, IdentityError, _>(async |conn| {
+        let before = store::user_by_id(conn, user)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        let after = store::set_role(conn, user, role.as_str())
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        caller
+            .audit(
+                conn,
+                "setUserRole",
+                serde_json::json!({ "userId": user, "from": before.role, "to": after.role }),
+            )
+            .await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Disabling a user ends their sessions and stops their API tokens.
+pub async fn set_user_disabled(
+    conn: &mut AsyncPgConnection,
+    caller: Caller<'_>,
+    user: Uuid,
+    disabled: bool,
+) -> IdentityResult<UserRow> {
+    caller.authorize(Action::ManageUsers)?;
+    caller.refuse_own_account(user, if disabled { "disable" } else { "enable" })?;
+    conn.transaction::<_, IdentityError, _>(async |conn| {
+        let row = store::set_disabled(conn, user, disabled)
+            .await?
+            .ok_or(IdentityError::NotFound("user"))?;
+        caller
+            .audit(
+                conn,
+                if disabled { "disableUser" } else { "enableUser" },
+                serde_json::json!({ "userId": user }),
+            )
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// An operator's password reset; the user's sessions end.
+pub async fn reset_password(
+    conn: &mut AsyncPgConnection,
+    caller: Caller<'_>,
+    user: Uuid,
+    password: &str,
+) -> IdentityResult<()> {
+    caller.authorize(Action::ManageUsers)?;
+    super::reset_password(conn, user, password).await?;
+    caller
+        .audit(
+            conn,
+            "resetPassword",
+            serde_json::json!({ "userId": user }),
+        )
+        .await
+}
+
+pub async fn revoke_api_token(
+    conn: &mut AsyncPgConnection,
+    caller: Caller<'_>,
+    id: Uuid,
+) -> IdentityResult<ApiTokenRow> {
+    caller.authorize(Action::ManageApiTokens)?;
+    conn.transaction::<_, IdentityError, _>(async |conn| {
+        let row = store::revoke_api_token(conn, id)
+            .await?
+            .ok_or(IdentityError::NotFound("API token"))?;
+        caller
+            .audit(
+                conn,
+                "revokeApiToken",
+                serde_json::json!({ "tokenId": id, "name": row.name }),
+            )
+            .await?;
+        Ok(row)
+    })
+    .await
+}
+
+impl Identity {
+    /// A new API token, tied to the account the caller acts for (none at
+    /// the command line) and never above the caller's own role.
+    pub async fn create_api_token_as(
+        &self,
+        conn: &mut AsyncPgConnection,
+        caller: Caller<'_>,
+        name: &str,
+        role: Role,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> IdentityResult<(ApiTokenRow, String)> {
+        caller.authorize(Action::ManageApiTokens)?;
+        caller.refuse_above_own_role(role)?;
+        let created_by = caller.actor.acting_for();
+        conn.transaction::<_, IdentityError, _>(async |conn| {
+            let (row, secret) = self
+                .create_api_token(conn, name, role, expires_at, created_by)
+                .await?;
+            caller
+                .audit(
+                    conn,
+                    "createApiToken",
+                    serde_json::json!({ "tokenId": row.id, "name": row.name, "role": row.role }),
+                )
+                .await?;
+            Ok((row, secret))
+        })
+        .await
+    }
+}
