@@ -535,33 +535,36 @@ async fn two_schedulers_publish_each_due_item_exactly_once() {
 }
 
 #[tokio::test]
-async fn a_schedule_made_stale_by_an_edit_is_skipped_and_explained() {
+async fn a_schedule_made_stale_by_an_edit_is_cancelled_and_explained() {
     let app = TestApp::new().await;
     let item = app.tag_in(State::Scheduled).await;
     let editor = app.sign_in_as(Role::Editor).await;
-    app.query_as(&editor, "mutation($id: ID!) { updateTag(id: $id, expectedVersion: 1, input: { name: \"Changed after approval\" }) { status } }", json!({ "id": item.id }))
+    let edited = app.query_as(&editor, "mutation($id: ID!) { updateTag(id: $id, expectedVersion: 1, input: { name: \"Changed after approval\" }) { status scheduledPublishAt comments { author body } } }", json!({ "id": item.id }))
         .await;
+    assert_eq!(edited["updateTag"]["scheduledPublishAt"], Value::Null);
+    assert_eq!(edited["updateTag"]["comments"][0]["author"], "scheduler");
     let mut conn = app.database.connection().await.unwrap();
     use diesel_async::RunQueryDsl;
     diesel::sql_query("UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL")
         .execute(&mut conn)
         .await
         .unwrap();
-    assert_eq!(Editorial::default().run_due(&mut conn).await.unwrap(), 1);
+    assert_eq!(Editorial::default().run_due(&mut conn).await.unwrap(), 0);
     let admin = app.sign_in_as(Role::Admin).await;
     let log = app
         .query_as(
             &admin,
-            "{ auditLog(first: 1) { action detail } }",
+            "{ auditLog(first: 2) { action detail } }",
             json!({}),
         )
         .await;
-    assert_eq!(log["auditLog"][0]["action"], "scheduleSkipped");
+    assert_eq!(log["auditLog"][0]["action"], "update");
+    assert_eq!(log["auditLog"][1]["action"], "scheduleCancelled");
     assert!(
-        log["auditLog"][0]["detail"]
+        log["auditLog"][1]["detail"]
             .as_str()
             .unwrap()
-            .contains("DRAFT")
+            .contains("version 1 was scheduled")
     );
     assert_eq!(
         app.query("{ tags { slug } }", json!({})).await["tags"],

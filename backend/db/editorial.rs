@@ -23,6 +23,9 @@ pub struct DocumentMeta {
     pub scheduled_publish_at: Option<DateTime<Utc>>,
     pub scheduled_unpublish_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The draft version a publish schedule was set on: the only one the
+    /// scheduler may publish.
+    pub scheduled_publish_version: Option<i32>,
 }
 
 /// The document, locked for the rest of the transaction: whoever changes
@@ -43,6 +46,23 @@ pub async fn metas(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<D
         .select(DocumentMeta::as_select())
         .load(conn)
         .await
+}
+
+/// Those of `ids` whose documents have a published version.
+pub async fn published_among(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> DbResult<std::collections::HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let found: Vec<Uuid> = documents::table
+        .filter(documents::id.eq_any(ids))
+        .filter(documents::published_version.is_not_null())
+        .select(documents::id)
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// Ids of the documents of `kind` whose current drafts have these slugs.
@@ -156,15 +176,18 @@ pub async fn set_status(conn: &mut AsyncPgConnection, id: Uuid, status: &str) ->
     Ok(())
 }
 
+/// A document's schedules: when to publish (and which version), when to
+/// unpublish.
 pub async fn set_schedule(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-    publish_at: Option<DateTime<Utc>>,
+    publish: Option<(DateTime<Utc>, i32)>,
     unpublish_at: Option<DateTime<Utc>>,
 ) -> DbResult<()> {
     diesel::update(documents::table.find(id))
         .set((
-            documents::scheduled_publish_at.eq(publish_at),
+            documents::scheduled_publish_at.eq(publish.map(|(at, _)| at)),
+            documents::scheduled_publish_version.eq(publish.map(|(_, version)| version)),
             documents::scheduled_unpublish_at.eq(unpublish_at),
             documents::updated_at.eq(diesel::dsl::now),
         ))

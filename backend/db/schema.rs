@@ -79,6 +79,7 @@ diesel::table! {
         owner_id -> Nullable<Uuid>,
         scheduled_publish_at -> Nullable<Timestamptz>,
         scheduled_unpublish_at -> Nullable<Timestamptz>,
+        scheduled_publish_version -> Nullable<Int4>,
     }
 }
 

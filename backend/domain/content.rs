@@ -154,6 +154,45 @@ impl Content {
         }
     }
 
+    /// Every document the snapshot links to.
+    pub fn linked_ids(&self) -> Vec<Uuid> {
+        match self {
+            Content::Topic(_) | Content::ResourceType(_) | Content::Tag(_) => Vec::new(),
+            Content::Resource(resource) => resource
+                .types
+                .iter()
+                .chain(&resource.topics)
+                .chain(&resource.tags)
+                .copied()
+                .collect(),
+            Content::Module(module) => module
+                .topic
+                .iter()
+                .chain(&module.resources)
+                .chain(&module.tags)
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// The snapshot without its links to documents `visible` rejects: what
+    /// the public sees of it, as reads join links against the stage.
+    pub fn retain_links(&mut self, visible: impl Fn(&Uuid) -> bool) {
+        match self {
+            Content::Topic(_) | Content::ResourceType(_) | Content::Tag(_) => {}
+            Content::Resource(resource) => {
+                resource.types.retain(&visible);
+                resource.topics.retain(&visible);
+                resource.tags.retain(&visible);
+            }
+            Content::Module(module) => {
+                module.topic = module.topic.filter(&visible);
+                module.resources.retain(&visible);
+                module.tags.retain(&visible);
+            }
+        }
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
             Content::Topic(topic) => serde_json::to_value(topic),

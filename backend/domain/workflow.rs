@@ -185,6 +185,29 @@ pub struct InvalidTransition {
     pub allowed: Vec<WorkflowAction>,
 }
 
+/// A due publish schedule found a draft other than the one scheduled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "version {scheduled} was scheduled for publishing, but the draft is now version {current}; a publisher must schedule it again"
+)]
+pub struct ScheduleVoided {
+    pub scheduled: i32,
+    pub current: i32,
+}
+
+/// A publish schedule publishes exactly the version the publisher
+/// scheduled: a draft saved since (by anyone, approved or not) voids it, so
+/// nothing reaches the public that a publisher did not choose.
+pub fn check_scheduled_version(scheduled: Option<i32>, current: i32) -> Result<(), ScheduleVoided> {
+    match scheduled {
+        Some(scheduled) if scheduled == current => Ok(()),
+        other => Err(ScheduleVoided {
+            scheduled: other.unwrap_or(0),
+            current,
+        }),
+    }
+}
+
 fn can_publish(status: Status, policy: Policy) -> bool {
     match status {
         Status::Approved => true,
@@ -275,6 +298,19 @@ mod tests {
     use super::*;
     use Status::*;
     use WorkflowAction as W;
+
+    #[test]
+    fn a_schedule_publishes_only_the_version_it_was_set_on() {
+        assert_eq!(check_scheduled_version(Some(3), 3), Ok(()));
+        assert_eq!(
+            check_scheduled_version(Some(3), 4),
+            Err(ScheduleVoided {
+                scheduled: 3,
+                current: 4
+            })
+        );
+        assert!(check_scheduled_version(None, 1).is_err());
+    }
 
     const REVIEW: Policy = Policy {
         review_required: true,

@@ -236,6 +236,49 @@ async fn record(
     Ok(())
 }
 
+/// Records that a publish schedule was dropped because the draft is no
+/// longer the version scheduled, in the audit log and as a comment on the
+/// item, where its editors see it.
+async fn void_publish_schedule(
+    conn: &mut AsyncPgConnection,
+    who: &Who,
+    meta: &DocumentMeta,
+    action: &str,
+    voided: &workflow::ScheduleVoided,
+) -> EditorialResult<()> {
+    let reason = voided.to_string();
+    record(
+        conn,
+        who,
+        Change {
+            action,
+            meta,
+            to_version: voided.current,
+            to_status: state_of(meta).status,
+            detail: serde_json::json!({
+                "action": WorkflowAction::Publish.name(),
+                "scheduledVersion": voided.scheduled,
+                "reason": reason,
+            }),
+        },
+    )
+    .await?;
+    store::insert_comment(
+        conn,
+        &CommentRow {
+            id: Uuid::now_v7(),
+            document_id: meta.id,
+            version: voided.current,
+            author_id: None,
+            author: Actor::Scheduler.label(),
+            body: format!("The scheduled publish was cancelled: {reason}."),
+            created_at: Utc::now(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Writes the outbox event of a change partners must hear about, in the
 /// change's own transaction.
 async fn announce(
@@ -247,6 +290,18 @@ async fn announce(
     snapshot: Option<&Content>,
 ) -> EditorialResult<()> {
     let kind = Kind::parse(&meta.kind).ok_or(EditorialError::NotFound)?;
+    // Receivers are told only what is or was public: links to documents
+    // that are not published are left out, as partner reads leave them out.
+    let snapshot = match snapshot {
+        Some(content) => {
+            let published = store::published_among(conn, &content.linked_ids()).await?;
+            let mut public = content.clone();
+            public.retain_links(|id| published.contains(id));
+            Some(public)
+        }
+        None => None,
+    };
+    let snapshot = snapshot.as_ref();
     let origin = events::Origin {
         actor: who.label(),
         request_id: who.request_id.clone(),
@@ -288,6 +343,7 @@ impl Editorial {
                 scheduled_publish_at: None,
                 scheduled_unpublish_at: None,
                 updated_at: Utc::now(),
+                scheduled_publish_version: None,
             };
             let detail = serde_json::json!({ "message": message });
             record(
@@ -388,6 +444,16 @@ impl Editorial {
         let version =
             documents::save_draft(conn, meta.id, content, who.author(&label), message).await?;
         store::set_status(conn, meta.id, to_status.as_str()).await?;
+        if meta.scheduled_publish_at.is_some() {
+            // The schedule was for the version a publisher chose; this one
+            // needs its own decision.
+            store::set_schedule(conn, meta.id, None, meta.scheduled_unpublish_at).await?;
+            let voided = workflow::ScheduleVoided {
+                scheduled: meta.scheduled_publish_version.unwrap_or(meta.draft_version),
+                current: version,
+            };
+            void_publish_schedule(conn, who, meta, "scheduleCancelled", &voided).await?;
+        }
         record(
             conn,
             who,
@@ -450,7 +516,10 @@ impl Editorial {
     ) -> EditorialResult<()> {
         let transition = workflow::transition(state_of(meta), action, self.policy)?;
         let mut detail = serde_json::Map::new();
-        let mut publish_at = meta.scheduled_publish_at;
+        let scheduled_publish = meta
+            .scheduled_publish_at
+            .zip(meta.scheduled_publish_version);
+        let mut publish = scheduled_publish;
         let mut unpublish_at = meta.scheduled_unpublish_at;
         match transition.effect {
             Effect::None | Effect::NewVersion => {}
@@ -465,7 +534,7 @@ impl Editorial {
                             error.into()
                         }
                     })?;
-                publish_at = None;
+                publish = None;
                 announce(
                     conn,
                     who,
@@ -486,13 +555,16 @@ impl Editorial {
                 documents::withdraw(conn, meta.id, &content, transition.to.as_str()).await?;
                 unpublish_at = None;
                 let event = if transition.to == Status::Archived {
-                    publish_at = None;
+                    publish = None;
                     EventType::Archived
                 } else {
                     EventType::Unpublished
                 };
-                let version = meta.published_version.unwrap_or(meta.draft_version);
-                announce(conn, who, meta, event, version, withdrawn.as_ref()).await?;
+                // Archiving a draft the public never saw changes nothing
+                // public: receivers hear nothing of it, not even its slug.
+                if let (Some(version), Some(withdrawn)) = (meta.published_version, &withdrawn) {
+                    announce(conn, who, meta, event, version, Some(withdrawn)).await?;
+                }
             }
             Effect::SetPublishSchedule | Effect::SetUnpublishSchedule => {
                 let at = arguments.at.ok_or_else(|| invalid("at", "is required"))?;
@@ -501,13 +573,14 @@ impl Editorial {
                 }
                 detail.insert("at".into(), at.to_rfc3339().into());
                 if transition.effect == Effect::SetPublishSchedule {
-                    publish_at = Some(at);
+                    detail.insert("version".into(), meta.draft_version.into());
+                    publish = Some((at, meta.draft_version));
                 } else {
                     unpublish_at = Some(at);
                 }
             }
             Effect::ClearSchedules => {
-                publish_at = None;
+                publish = None;
                 unpublish_at = None;
             }
         }
@@ -531,8 +604,8 @@ impl Editorial {
             .await?;
             detail.insert("comment".into(), body.into());
         }
-        if (publish_at, unpublish_at) != (meta.scheduled_publish_at, meta.scheduled_unpublish_at) {
-            store::set_schedule(conn, meta.id, publish_at, unpublish_at).await?;
+        if (publish, unpublish_at) != (scheduled_publish, meta.scheduled_unpublish_at) {
+            store::set_schedule(conn, meta.id, publish, unpublish_at).await?;
         }
         store::set_status(conn, meta.id, transition.to.as_str()).await?;
         record(

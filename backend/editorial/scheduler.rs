@@ -9,7 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::{Arguments, Change, Editorial, EditorialError, Who, record, state_of};
+use super::{
+    Arguments, Change, Editorial, EditorialError, Who, record, state_of, void_publish_schedule,
+};
 use crate::db::PgPool;
 use crate::db::editorial::{self as store, DocumentMeta};
 use crate::domain::access::Actor;
@@ -67,15 +69,26 @@ impl Editorial {
             if !due {
                 continue;
             }
-            match workflow::transition(state_of(&meta), action, self.policy) {
-                Ok(_) => {
-                    self.carry_out(conn, &who, &meta, action, &Arguments::default())
-                        .await?
-                }
-                Err(refused) => {
-                    // The item changed since it was scheduled (edited after
-                    // approval, say): drop the schedule and say why.
-                    record(
+            let voided = match action {
+                WorkflowAction::Publish => workflow::check_scheduled_version(
+                    meta.scheduled_publish_version,
+                    meta.draft_version,
+                )
+                .err(),
+                _ => None,
+            };
+            if let Some(voided) = voided {
+                void_publish_schedule(conn, &who, &meta, "scheduleSkipped", &voided).await?;
+            } else {
+                match workflow::transition(state_of(&meta), action, self.policy) {
+                    Ok(_) => {
+                        self.carry_out(conn, &who, &meta, action, &Arguments::default())
+                            .await?
+                    }
+                    Err(refused) => {
+                        // The item changed since it was scheduled (edited after
+                        // approval, say): drop the schedule and say why.
+                        record(
                         conn,
                         &who,
                         Change {
@@ -87,18 +100,21 @@ impl Editorial {
                         },
                     )
                     .await?;
+                    }
                 }
             }
             // What the action left, for the next one.
             if action == WorkflowAction::Publish {
                 meta.scheduled_publish_at = None;
+                meta.scheduled_publish_version = None;
             } else {
                 meta.scheduled_unpublish_at = None;
             }
             store::set_schedule(
                 conn,
                 meta.id,
-                meta.scheduled_publish_at,
+                meta.scheduled_publish_at
+                    .zip(meta.scheduled_publish_version),
                 meta.scheduled_unpublish_at,
             )
             .await?;
