@@ -10,6 +10,7 @@ use super::{identity, migrate_reporting};
 use crate::config::{GlobalOptions, TokenCommand, UserCommand};
 use crate::db::Database;
 use crate::db::identity as store;
+use crate::identity::admin::{self, Caller};
 use crate::identity::{self as accounts, IdentityError, IdentitySettings, credentials};
 
 /// A password from a file's first line, or from standard input: asked for
@@ -48,9 +49,10 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
         } => {
             let role = accounts::parse_role(role).map_err(explain)?;
             let password = read_password(password_file.as_deref())?;
-            let user = accounts::create_user(&mut conn, email, name, role, &password)
-                .await
-                .map_err(explain)?;
+            let user =
+                admin::create_user(&mut conn, Caller::operator(), email, name, role, &password)
+                    .await
+                    .map_err(explain)?;
             println!(
                 "Created {} <{}> as {} (id {}).",
                 user.display_name,
@@ -80,7 +82,9 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
             let found = accounts::find_user(&mut conn, user)
                 .await
                 .map_err(explain)?;
-            store::set_disabled(&mut conn, found.id, disabled).await?;
+            admin::set_user_disabled(&mut conn, Caller::operator(), found.id, disabled)
+                .await
+                .map_err(explain)?;
             println!(
                 "{} <{}> is {}.",
                 found.display_name,
@@ -97,7 +101,9 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
             let found = accounts::find_user(&mut conn, user)
                 .await
                 .map_err(explain)?;
-            store::set_role(&mut conn, found.id, role.as_str()).await?;
+            admin::set_user_role(&mut conn, Caller::operator(), found.id, role)
+                .await
+                .map_err(explain)?;
             println!(
                 "{} <{}> is now {}.",
                 found.display_name,
@@ -113,7 +119,7 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
                 .await
                 .map_err(explain)?;
             let password = read_password(password_file.as_deref())?;
-            accounts::reset_password(&mut conn, found.id, &password)
+            admin::reset_password(&mut conn, Caller::operator(), found.id, &password)
                 .await
                 .map_err(explain)?;
             println!(
@@ -151,7 +157,7 @@ pub async fn token(
             // A token made with another key than the servers' would never work.
             identity.check_key(&mut conn, false).await?;
             let (row, secret) = identity
-                .create_api_token(&mut conn, name, role, expires_at, None)
+                .create_api_token_as(&mut conn, Caller::operator(), name, role, expires_at)
                 .await
                 .map_err(explain)?;
             eprintln!(
@@ -192,13 +198,15 @@ pub async fn token(
                 );
             }
         }
-        TokenCommand::Revoke { id } => match store::revoke_api_token(&mut conn, *id).await? {
-            Some(token) => println!(
+        TokenCommand::Revoke { id } => {
+            let token = admin::revoke_api_token(&mut conn, Caller::operator(), *id)
+                .await
+                .map_err(explain)?;
+            println!(
                 "Revoked API token {:?} ({}); requests with it are refused from now on.",
                 token.name, token.id
-            ),
-            None => anyhow::bail!("there is no API token with id {id}"),
-        },
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -250,6 +250,51 @@ pub async fn api_token(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<Optio
         .optional()
 }
 
+/// What authenticating a token needs of its creator: their role and
+/// whether they are disabled.
+#[derive(Debug, Clone)]
+pub struct TokenCreator {
+    pub role: String,
+    pub disabled: bool,
+}
+
+/// The token with its creator's role and state, in one statement.
+pub async fn api_token_with_creator(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> DbResult<Option<(ApiTokenRow, Option<TokenCreator>)>> {
+    let found: Option<(ApiTokenRow, Option<String>, Option<bool>)> = api_tokens::table
+        .left_join(users::table.on(api_tokens::created_by.eq(users::id.nullable())))
+        .filter(api_tokens::id.eq(id))
+        .select((
+            ApiTokenRow::as_select(),
+            users::role.nullable(),
+            users::disabled.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(token, role, disabled)| {
+        let creator = role
+            .zip(disabled)
+            .map(|(role, disabled)| TokenCreator { role, disabled });
+        (token, creator)
+    }))
+}
+
+/// Newest first, each with the name of the user who made it (none for
+/// tokens made on the command line).
+pub async fn list_api_tokens_with_creators(
+    conn: &mut AsyncPgConnection,
+) -> DbResult<Vec<(ApiTokenRow, Option<UserRow>)>> {
+    api_tokens::table
+        .left_join(users::table.on(api_tokens::created_by.eq(users::id.nullable())))
+        .order((api_tokens::created_at.desc(), api_tokens::id))
+        .select((ApiTokenRow::as_select(), Option::<UserRow>::as_select()))
+        .load(conn)
+        .await
+}
+
 /// Newest first.
 pub async fn list_api_tokens(conn: &mut AsyncPgConnection) -> DbResult<Vec<ApiTokenRow>> {
     api_tokens::table
@@ -301,25 +346,71 @@ pub async fn recent_failures(
         .await
 }
 
-/// Records a failure for each subject and forgets theirs older than `since`.
-pub async fn record_failure(
+/// What [`claim_attempt`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptClaim {
+    /// The attempt is recorded as a failure (rows with these ids) until
+    /// the caller proves it was not one.
+    Claimed(Vec<i64>),
+    /// A subject is at its limit; its oldest failure in the window.
+    Refused { oldest: Option<DateTime<Utc>> },
+}
+
+/// Counts a password attempt *before* the password is checked: under a lock
+/// per subject, refuses it when a subject has `limit` failures since
+/// `since`, and otherwise records it as a failure. Parallel attempts for one
+/// account are so counted one after another, and no more of them reach the
+/// password check than the limit allows.
+pub async fn claim_attempt(
     conn: &mut AsyncPgConnection,
-    subjects: &[String],
+    limits: &[(String, i64)],
     since: DateTime<Utc>,
-) -> DbResult<()> {
-    diesel::delete(
-        login_failures::table
-            .filter(login_failures::subject.eq_any(subjects))
-            .filter(login_failures::failed_at.le(since)),
-    )
-    .execute(conn)
-    .await?;
-    let rows: Vec<_> = subjects
-        .iter()
-        .map(|subject| login_failures::subject.eq(subject))
-        .collect();
-    diesel::insert_into(login_failures::table)
-        .values(rows)
+) -> DbResult<AttemptClaim> {
+    use diesel_async::AsyncConnection;
+    let mut subjects: Vec<String> = limits.iter().map(|(subject, _)| subject.clone()).collect();
+    // One order for every caller, so two attempts never wait on each other.
+    subjects.sort();
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        for subject in &subjects {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+                .bind::<diesel::sql_types::Text, _>(subject)
+                .execute(conn)
+                .await?;
+        }
+        diesel::delete(
+            login_failures::table
+                .filter(login_failures::subject.eq_any(&subjects))
+                .filter(login_failures::failed_at.le(since)),
+        )
+        .execute(conn)
+        .await?;
+        for (subject, count, oldest) in recent_failures(conn, &subjects, since).await? {
+            let limit = limits
+                .iter()
+                .find(|(name, _)| *name == subject)
+                .map_or(i64::MAX, |(_, limit)| *limit);
+            if count >= limit {
+                return Ok(AttemptClaim::Refused { oldest });
+            }
+        }
+        let rows: Vec<_> = subjects
+            .iter()
+            .map(|subject| login_failures::subject.eq(subject))
+            .collect();
+        let ids = diesel::insert_into(login_failures::table)
+            .values(rows)
+            .returning(login_failures::id)
+            .get_results(conn)
+            .await?;
+        Ok(AttemptClaim::Claimed(ids))
+    })
+    .await
+}
+
+/// Takes back failures [`claim_attempt`] recorded for an attempt that
+/// turned out right.
+pub async fn forget_attempt(conn: &mut AsyncPgConnection, ids: &[i64]) -> DbResult<()> {
+    diesel::delete(login_failures::table.filter(login_failures::id.eq_any(ids)))
         .execute(conn)
         .await?;
     Ok(())

@@ -161,10 +161,16 @@ pub enum Actor {
         id: Uuid,
         role: Role,
     },
+    /// An API token. Its role is at most its creator's current role.
     ApiToken {
         id: Uuid,
         role: Role,
+        /// The user who made it; `None` for tokens made on the command line.
+        creator: Option<Uuid>,
     },
+    /// Someone at the command line with the database's credentials: an
+    /// operator, who holds every permission.
+    Operator,
     /// Beacon itself, carrying out a schedule someone allowed to schedule
     /// set. It holds no role: it never passes a permission check.
     Scheduler,
@@ -174,7 +180,20 @@ impl Actor {
     pub fn role(&self) -> Option<Role> {
         match self {
             Actor::Anonymous | Actor::Scheduler => None,
+            Actor::Operator => Some(Role::Admin),
             Actor::User { role, .. } | Actor::ApiToken { role, .. } => Some(*role),
+        }
+    }
+
+    /// The user account the actor acts for: a signed-in user's own, or the
+    /// account that made an API token. Nobody may change the account they
+    /// act for through their own powers (a token cannot re-promote its
+    /// creator; an admin cannot lock themselves out).
+    pub fn acting_for(&self) -> Option<Uuid> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            Actor::ApiToken { creator, .. } => *creator,
+            _ => None,
         }
     }
 
@@ -192,6 +211,7 @@ impl Actor {
             Actor::Anonymous => "anonymous".into(),
             Actor::User { id, .. } => format!("user:{id}"),
             Actor::ApiToken { id, .. } => format!("token:{id}"),
+            Actor::Operator => "operator".into(),
             Actor::Scheduler => "scheduler".into(),
         }
     }
@@ -219,6 +239,22 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Forbidden> {
     } else {
         Err(Forbidden { role, action })
     }
+}
+
+/// What an API token may do: its own role, but never more than its
+/// creator's role now. A token made by a user who has since been demoted
+/// is demoted with them.
+pub fn token_role(token_role: Role, creator_role: Option<Role>) -> Role {
+    match creator_role {
+        Some(creator) => token_role.min(creator),
+        None => token_role,
+    }
+}
+
+/// Whether `actor` may hand out `role` (to a user or a token): nobody grants
+/// more than they hold.
+pub fn may_grant(actor: &Actor, role: Role) -> bool {
+    actor.role().is_some_and(|held| role <= held)
 }
 
 /// The stage a read sees: published content, unless the request asks for
@@ -292,6 +328,7 @@ mod tests {
             Actor::ApiToken {
                 id,
                 role: Role::Partner,
+                creator: None,
             },
             Actor::User {
                 id,
@@ -304,6 +341,7 @@ mod tests {
             Actor::ApiToken {
                 id,
                 role: Role::Publisher,
+                creator: Some(id),
             },
             Actor::User {
                 id,
@@ -331,6 +369,21 @@ mod tests {
     }
 
     #[test]
+    fn a_token_never_holds_more_than_its_creator_now() {
+        assert_eq!(token_role(Role::Admin, Some(Role::Author)), Role::Author);
+        assert_eq!(token_role(Role::Partner, Some(Role::Admin)), Role::Partner);
+        assert_eq!(token_role(Role::Admin, None), Role::Admin);
+        let publisher_token = Actor::ApiToken {
+            id: Uuid::nil(),
+            role: Role::Publisher,
+            creator: None,
+        };
+        assert!(may_grant(&publisher_token, Role::Publisher));
+        assert!(!may_grant(&publisher_token, Role::Admin));
+        assert!(!may_grant(&Actor::Anonymous, Role::Partner));
+    }
+
+    #[test]
     fn preview_needs_the_permission_and_the_request() {
         for actor in actors() {
             assert_eq!(read_stage(&actor, false), Ok(Stage::Published));
@@ -349,6 +402,7 @@ mod tests {
         let partner = Actor::ApiToken {
             id: Uuid::nil(),
             role: Role::Partner,
+            creator: None,
         };
         let error = read_stage(&partner, true).unwrap_err();
         assert_eq!(

@@ -120,6 +120,9 @@ pub fn identity_error(error: IdentityError) -> Error {
         IdentityError::InvalidCredentials => unauthenticated(error.to_string()),
         IdentityError::Unauthenticated => unauthenticated(error.to_string()),
         IdentityError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),
+        IdentityError::Forbidden(_) | IdentityError::NotPermitted(_) => {
+            client_error(ErrorCode::Forbidden, error.to_string())
+        }
         IdentityError::RateLimited { retry_after } => {
             let seconds = retry_after.as_secs().max(1);
             Error::new(error.to_string()).extend_with(move |_, extensions| {

@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::access::{require, viewer};
-use super::error::{ErrorCode, bad_input, client_error, identity_error, internal, unauthenticated};
+use super::error::{bad_input, identity_error, internal, unauthenticated};
 use super::query::connection_to_db;
 use crate::db::identity::{self as store, ApiTokenRow, UserRow};
 use crate::domain::access::{self, Action, Actor};
-use crate::identity::{self, Identity, SessionGrant, credentials};
+use crate::identity::{self, Identity, SessionGrant, admin, credentials};
 
 /// What a signed-in user or API token may do; anonymous clients only read
 /// published content.
@@ -144,6 +144,18 @@ impl ApiToken {
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
+    /// The user who made it, who must stay enabled for it to work and
+    /// whose role caps its own; null for tokens made on the command line.
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(creator) = self.0.created_by else {
+            return Ok(None);
+        };
+        let mut conn = connection_to_db(ctx).await?;
+        let user = store::user_by_id(&mut conn, creator)
+            .await
+            .map_err(internal)?;
+        Ok(user.map(User))
+    }
     /// Whether requests with it are accepted now.
     async fn active(&self) -> bool {
         self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|at| at > Utc::now())
@@ -233,7 +245,7 @@ impl IdentityQuery {
         let actor = viewer(ctx).actor().clone();
         let mut conn = connection_to_db(ctx).await?;
         let (user, api_token) = match &actor {
-            Actor::Anonymous | Actor::Scheduler => return Ok(None),
+            Actor::Anonymous | Actor::Scheduler | Actor::Operator => return Ok(None),
             Actor::User { id, .. } => (
                 store::user_by_id(&mut conn, *id).await.map_err(internal)?,
                 None,
@@ -361,10 +373,10 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new user.")] input: CreateUserInput,
     ) -> Result<User> {
-        require(ctx, Action::ManageUsers)?;
         let mut conn = connection_to_db(ctx).await?;
-        let row = identity::create_user(
+        let row = admin::create_user(
             &mut conn,
+            caller(ctx),
             &input.email,
             &input.name,
             input.role.into(),
@@ -384,12 +396,11 @@ impl IdentityMutation {
     ) -> Result<User> {
         require(ctx, Action::ManageUsers)?;
         let id = parse_id(&id, "user")?;
-        refuse_self(ctx, id, "change your own role")?;
         let mut conn = connection_to_db(ctx).await?;
-        let row = store::set_role(&mut conn, id, access::Role::from(role).as_str())
+        let row = admin::set_user_role(&mut conn, caller(ctx), id, role.into())
             .await
-            .map_err(internal)?;
-        row.map(User).ok_or_else(user_not_found)
+            .map_err(identity_error)?;
+        Ok(User(row))
     }
 
     /// Disables a user (ending their sessions) or enables them again.
@@ -402,12 +413,11 @@ impl IdentityMutation {
     ) -> Result<User> {
         require(ctx, Action::ManageUsers)?;
         let id = parse_id(&id, "user")?;
-        refuse_self(ctx, id, "disable yourself")?;
         let mut conn = connection_to_db(ctx).await?;
-        let row = store::set_disabled(&mut conn, id, disabled)
+        let row = admin::set_user_disabled(&mut conn, caller(ctx), id, disabled)
             .await
-            .map_err(internal)?;
-        row.map(User).ok_or_else(user_not_found)
+            .map_err(identity_error)?;
+        Ok(User(row))
     }
 
     /// Creates an API token. The secret is in the answer and nowhere else.
@@ -418,11 +428,10 @@ impl IdentityMutation {
         #[graphql(desc = "The new token.")] input: CreateApiTokenInput,
     ) -> Result<CreatedApiToken> {
         require(ctx, Action::ManageApiTokens)?;
-        let created_by = viewer(ctx).actor().user_id();
         let role = input.role.unwrap_or(Role::Partner).into();
         let mut conn = connection_to_db(ctx).await?;
         let (row, secret) = identity(ctx)
-            .create_api_token(&mut conn, &input.name, role, input.expires_at, created_by)
+            .create_api_token_as(&mut conn, caller(ctx), &input.name, role, input.expires_at)
             .await
             .map_err(identity_error)?;
         Ok(CreatedApiToken {
@@ -440,25 +449,18 @@ impl IdentityMutation {
         require(ctx, Action::ManageApiTokens)?;
         let id = parse_id(&id, "API token")?;
         let mut conn = connection_to_db(ctx).await?;
-        let row = store::revoke_api_token(&mut conn, id)
+        let row = admin::revoke_api_token(&mut conn, caller(ctx), id)
             .await
-            .map_err(internal)?;
-        row.map(ApiToken)
-            .ok_or_else(|| client_error(ErrorCode::NotFound, "there is no API token with that id"))
+            .map_err(identity_error)?;
+        Ok(ApiToken(row))
     }
 }
 
-fn user_not_found() -> async_graphql::Error {
-    client_error(ErrorCode::NotFound, "there is no user with that id")
-}
-
-/// An admin locking themselves out would leave nobody to undo it.
-fn refuse_self(ctx: &Context<'_>, id: Uuid, what: &str) -> Result<()> {
-    if viewer(ctx).actor().user_id() == Some(id) {
-        return Err(client_error(
-            ErrorCode::Forbidden,
-            format!("you cannot {what}; ask another admin"),
-        ));
+/// The request's actor, for the identity service's rules and audit entries.
+fn caller<'c>(ctx: &Context<'c>) -> admin::Caller<'c> {
+    let viewer = viewer(ctx);
+    admin::Caller {
+        actor: viewer.actor(),
+        request_id: viewer.request_id.as_deref(),
     }
-    Ok(())
 }

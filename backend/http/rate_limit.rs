@@ -162,7 +162,7 @@ impl RateLimiter {
                 Some(limiter) => limiter.check_key_n(id, cells),
                 None => return Ok(()),
             },
-            Actor::Anonymous | Actor::Scheduler => match &self.by_address {
+            Actor::Anonymous | Actor::Scheduler | Actor::Operator => match &self.by_address {
                 // Requests handed to the router without a socket (tests, a
                 // proxy's unix socket) share one allowance.
                 Some(limiter) => {
@@ -233,6 +233,7 @@ mod tests {
         let token = Actor::ApiToken {
             id: Uuid::new_v4(),
             role: crate::domain::access::Role::Partner,
+            creator: None,
         };
         // A batch costs one request per operation.
         assert!(limiter.check(&token, here, 3).is_ok());

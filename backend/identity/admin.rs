@@ -152,7 +152,11 @@ pub async fn set_user_disabled(
         caller
             .audit(
                 conn,
-                if disabled { "disableUser" } else { "enableUser" },
+                if disabled {
+                    "disableUser"
+                } else {
+                    "enableUser"
+                },
                 serde_json::json!({ "userId": user }),
             )
             .await?;
@@ -171,11 +175,7 @@ pub async fn reset_password(
     caller.authorize(Action::ManageUsers)?;
     super::reset_password(conn, user, password).await?;
     caller
-        .audit(
-            conn,
-            "resetPassword",
-            serde_json::json!({ "userId": user }),
-        )
+        .audit(conn, "resetPassword", serde_json::json!({ "userId": user }))
         .await
 }
 

@@ -3,6 +3,7 @@
 //! domain's business ([`crate::domain::access`]); this module establishes
 //! who is asking.
 
+pub mod admin;
 pub mod credentials;
 pub mod password;
 pub mod secret;
@@ -15,7 +16,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::db::identity::{self as store, ApiTokenRow, NewApiToken, NewSession, NewUser, UserRow};
-use crate::domain::access::{Actor, Role};
+use crate::domain::access::{self, Actor, Role};
 use credentials::{ServerKey, TokenKind};
 
 /// Sign-in throttling and session lifetime.
@@ -57,6 +58,12 @@ pub enum IdentityError {
     NotFound(&'static str),
     #[error("a user with that email already exists")]
     EmailTaken,
+    #[error(transparent)]
+    Forbidden(#[from] access::Forbidden),
+    /// Allowed in general, but not this change (on one's own account, or a
+    /// role above one's own).
+    #[error("{0}")]
+    NotPermitted(String),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
@@ -157,7 +164,16 @@ async fn hash_password(password: &str) -> String {
         .expect("password hashing does not panic")
 }
 
+/// Password checks running at once in this process. Each takes tens of
+/// milliseconds of one core and 19 MiB: past the cores there are, more at
+/// once only queue in memory, so a flood of sign-ins waits here instead.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 async fn verify_password(password: &str, stored: Option<String>) -> bool {
+    let _turn = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let password = password.to_string();
     tokio::task::spawn_blocking(move || match stored {
         Some(stored) => password::verify(&password, &stored),
@@ -244,21 +260,27 @@ impl Identity {
                 })
             }
             TokenKind::ApiToken => {
-                let row = store::api_token(conn, id)
+                let (row, creator) = store::api_token_with_creator(conn, id)
                     .await?
                     .ok_or(IdentityError::Unauthenticated)?;
                 let genuine = self.key.verify(token, &row.secret_hash);
                 let expired = row.expires_at.is_some_and(|at| at <= now);
-                if !genuine || row.revoked_at.is_some() || expired {
+                // A token acts for its creator: it stops with them.
+                let creator_disabled = creator.as_ref().is_some_and(|creator| creator.disabled);
+                if !genuine || row.revoked_at.is_some() || expired || creator_disabled {
                     return Err(IdentityError::Unauthenticated);
                 }
+                let creator_role = creator
+                    .map(|creator| stored_role(&creator.role))
+                    .transpose()?;
                 if stale(row.last_used_at, now) {
                     store::touch_api_token(conn, id).await?;
                 }
                 Ok(Authenticated {
                     actor: Actor::ApiToken {
                         id,
-                        role: stored_role(&row.role)?,
+                        role: access::token_role(stored_role(&row.role)?, creator_role),
+                        creator: row.created_by,
                     },
                     session_id: None,
                 })
@@ -277,39 +299,54 @@ impl Identity {
         address: Option<IpAddr>,
     ) -> IdentityResult<SessionGrant> {
         let email = email.trim().to_lowercase();
-        let account = format!("account:{email}");
-        let mut subjects = vec![account.clone()];
+        let user = store::user_by_email(conn, &email).await?;
+        let usable = user.as_ref().filter(|user| !user.disabled);
+        let stored = usable.map(|user| user.password_hash.clone());
+        self.check_password_throttled(conn, &email, address, password, stored)
+            .await?;
+        let user = user.expect("a verified password has a user");
+        self.open_session(conn, user, address).await
+    }
+
+    /// A password check counted against the account (by its email) and the
+    /// client address, whoever asks for it: signing in, or changing a
+    /// password with a session that may have been stolen. The attempt is
+    /// counted before the check (see [`store::claim_attempt`]) and taken
+    /// back when the password was right.
+    async fn check_password_throttled(
+        &self,
+        conn: &mut AsyncPgConnection,
+        email: &str,
+        address: Option<IpAddr>,
+        password: &str,
+        stored: Option<String>,
+    ) -> IdentityResult<()> {
+        let account = format!("account:{}", email.to_lowercase());
+        let mut limits = vec![(account.clone(), self.settings.failures_per_account)];
         if let Some(address) = address {
-            subjects.push(format!("address:{address}"));
+            limits.push((
+                format!("address:{address}"),
+                self.settings.failures_per_address,
+            ));
         }
         let window = chrono::TimeDelta::from_std(self.settings.failure_window)
             .unwrap_or(chrono::TimeDelta::minutes(15));
         let now = Utc::now();
-        let since = now - window;
-        for (subject, count, oldest) in store::recent_failures(conn, &subjects, since).await? {
-            let limit = if subject == account {
-                self.settings.failures_per_account
-            } else {
-                self.settings.failures_per_address
-            };
-            if count >= limit {
+        let attempt = match store::claim_attempt(conn, &limits, now - window).await? {
+            store::AttemptClaim::Claimed(ids) => ids,
+            store::AttemptClaim::Refused { oldest } => {
                 let retry_after = oldest
                     .map(|oldest| (oldest + window - now).to_std().unwrap_or_default())
                     .unwrap_or(self.settings.failure_window);
                 return Err(IdentityError::RateLimited { retry_after });
             }
-        }
-
-        let user = store::user_by_email(conn, &email).await?;
-        let usable = user.as_ref().filter(|user| !user.disabled);
-        let stored = usable.map(|user| user.password_hash.clone());
+        };
         if !verify_password(password, stored).await {
-            store::record_failure(conn, &subjects, since).await?;
             return Err(IdentityError::InvalidCredentials);
         }
-        let user = user.expect("a verified password has a user");
+        store::forget_attempt(conn, &attempt).await?;
         store::clear_failures(conn, &account).await?;
-        self.open_session(conn, user, address).await
+        Ok(())
     }
 
     async fn open_session(
@@ -355,9 +392,14 @@ impl Identity {
         let user = store::user_by_id(conn, user_id)
             .await?
             .ok_or(IdentityError::NotFound("user"))?;
-        if !verify_password(current, Some(user.password_hash.clone())).await {
-            return Err(IdentityError::InvalidCredentials);
-        }
+        self.check_password_throttled(
+            conn,
+            &user.email,
+            address,
+            current,
+            Some(user.password_hash.clone()),
+        )
+        .await?;
         let hash = hash_password(new).await;
         store::set_password(conn, user_id, &hash).await?;
         self.open_session(conn, user, address).await
