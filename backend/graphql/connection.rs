@@ -117,16 +117,37 @@ fn encode_cursor(order: &str, row: &PageRow) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).expect("cursors serialize"))
 }
 
-fn decode_cursor(cursor: &str, argument: &str, order: &str) -> Result<Position> {
+/// Whether a cursor's sort key could have come from this API for `field`:
+/// the keys go into SQL as typed values, and a forged one must be refused
+/// as bad input, not fail in the database.
+fn plausible_key(field: OrderField, key: &serde_json::Value) -> bool {
+    match field {
+        OrderField::Title => key.is_string(),
+        OrderField::Year => key.as_i64().is_some_and(|year| i32::try_from(year).is_ok()),
+        OrderField::PublishedAt => key
+            .as_str()
+            .is_some_and(|at| chrono::DateTime::parse_from_rfc3339(at).is_ok()),
+        OrderField::Relevance => key.as_f64().is_some_and(f64::is_finite),
+    }
+}
+
+fn decode_cursor(cursor: &str, argument: &str, order: &[Order]) -> Result<Position> {
     let invalid = || bad_input(format!("`{argument}` is not a cursor returned by this API"));
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    if data.o != order {
+    if data.o != order_signature(order) {
         return Err(bad_input(format!(
             "`{argument}` belongs to a different `orderBy`; start again without it"
         )));
     }
-    if !data.k.is_array() {
+    let plausible = data.k.as_array().is_some_and(|keys| {
+        keys.len() == order.len()
+            && keys
+                .iter()
+                .zip(order)
+                .all(|(key, order)| plausible_key(order.field, key))
+    });
+    if !plausible {
         return Err(invalid());
     }
     Ok(Position {
@@ -200,10 +221,9 @@ pub fn page_query(stage: Stage, scope: Scope, args: ConnectionArgs) -> Result<Pa
             },
         });
     }
-    let signature = order_signature(&order);
     let from = match (&args.after, &args.before) {
-        (Some(after), _) => Some(decode_cursor(after, "after", &signature)?),
-        (_, Some(before)) => Some(decode_cursor(before, "before", &signature)?),
+        (Some(after), _) => Some(decode_cursor(after, "after", &order)?),
+        (_, Some(before)) => Some(decode_cursor(before, "before", &order)?),
         _ => None,
     };
     Ok(PageQuery {

@@ -409,11 +409,15 @@ impl<'a> Costing<'a> {
                 .map(|(_, value)| self.resolve(&value.node))
         };
         if shape.paged {
-            let size = argument("first")
-                .or_else(|| argument("last"))
-                .flatten()
-                .and_then(|value| value.as_u64())
-                .unwrap_or(DEFAULT_PAGE as u64);
+            // Whichever of `first` and `last` asks for more, however it is
+            // given (literal, variable, null): a null `first` beside a
+            // `last` must not pass for the default page.
+            let sizes: Vec<u64> = ["first", "last"]
+                .into_iter()
+                .filter_map(|name| argument(name).flatten())
+                .filter_map(|value| value.as_u64())
+                .collect();
+            let size = sizes.into_iter().max().unwrap_or(DEFAULT_PAGE as u64);
             return size.min(MAX_PAGE as u64) as usize;
         }
         if !shape.list {
@@ -649,6 +653,7 @@ impl SchemaShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const SDL: &str = "
         type Query { resources(first: Int, last: Int): ResourceConnection! topics: [Topic!]!
@@ -767,6 +772,33 @@ mod tests {
                 "{ resources(first: 100) { nodes { topics { resources(first: 100) { nodes { title } } } } } }"
             ),
             Err("QUERY_TOO_COMPLEX")
+        );
+    }
+
+    #[test]
+    fn a_null_first_does_not_hide_a_large_last() {
+        assert_eq!(
+            code(
+                Limits::default(),
+                "{ resources(first: null, last: 100) { nodes { topics { resources(first: null, last: 100) { nodes { title } } } } } }"
+            ),
+            Err("QUERY_TOO_COMPLEX")
+        );
+        let by_variables = |variables| {
+            complexity(
+                "query($f: Int, $l: Int) { resources(first: $f, last: $l) { nodes { title } } }",
+                variables,
+            )
+        };
+        let hundred = complexity("{ resources(last: 100) { nodes { title } } }", json!({}));
+        assert_eq!(by_variables(json!({ "f": null, "l": 100 })), hundred);
+        assert_eq!(by_variables(json!({ "f": 3, "l": 100 })), hundred);
+        assert_eq!(
+            complexity(
+                "{ resources(first: null, last: 7) { nodes { title } } }",
+                json!({})
+            ),
+            complexity("{ resources(first: 7) { nodes { title } } }", json!({}))
         );
     }
 
