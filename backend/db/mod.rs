@@ -238,6 +238,81 @@ impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
     }
 }
 
+/// How many distinct texts of *generated* statements each connection may
+/// keep prepared. The resource index's text varies with the filter fields,
+/// orders and page direction a request names: thousands of combinations,
+/// each of which PostgreSQL would otherwise keep planned on every pooled
+/// connection for good, so that anonymous callers could grow the server's
+/// memory without bound. Shapes past this many run as unnamed statements:
+/// parsed and planned each time, and gone after.
+pub const GENERATED_STATEMENT_SHAPES: usize = 128;
+
+/// The generated statement texts (by hash) allowed into connections'
+/// statement caches: the first [`GENERATED_STATEMENT_SHAPES`] seen by this
+/// process. Every connection caches the same ones, so the bound holds per
+/// connection however requests are spread over the pool.
+fn admitted(sql: &str) -> bool {
+    use std::collections::HashSet;
+    use std::hash::{Hash, Hasher};
+    static ADMITTED: std::sync::Mutex<Option<HashSet<u64>>> = std::sync::Mutex::new(None);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    sql.hash(&mut hasher);
+    let hash = hasher.finish();
+    let mut admitted = ADMITTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let set = admitted.get_or_insert_with(HashSet::new);
+    if set.contains(&hash) {
+        return true;
+    }
+    if set.len() < GENERATED_STATEMENT_SHAPES {
+        set.insert(hash);
+        return true;
+    }
+    false
+}
+
+/// A generated statement: prepared and cached like [`Prepared`] while its
+/// shape is among the admitted ones, run unprepared otherwise.
+#[derive(Debug, Clone)]
+pub struct Generated<Q> {
+    query: Q,
+    cache: bool,
+}
+
+impl<Q> Generated<Q> {
+    pub fn new(sql: &str, query: Q) -> Self {
+        Generated {
+            query,
+            cache: admitted(sql),
+        }
+    }
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Generated<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        self.query.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(self.cache)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Generated<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Generated<Q> {
+    type SqlType = Q::SqlType;
+}
+
 impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
     type QueryId = ();
     // Cached by its SQL text and bind types.

@@ -16,7 +16,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::content::{LabelRow, ResourceRow, TopicRow};
-use super::{DbResult, Prepared};
+use super::{DbResult, Generated};
 use crate::domain::Stage;
 
 /// Which resources a filter lets through. Lists hold slugs: values inside
@@ -204,7 +204,8 @@ impl Statement {
     fn query(
         self,
         sql: String,
-    ) -> Prepared<BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>> {
+    ) -> Generated<BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>> {
+        let shape = sql.clone();
         let mut query = diesel::sql_query(sql).into_boxed::<Pg>();
         for bind in self.binds {
             query = match bind {
@@ -216,7 +217,7 @@ impl Statement {
                 Bind::Uuid(value) => query.bind::<SqlUuid, _>(value),
             };
         }
-        Prepared(query)
+        Generated::new(&shape, query)
     }
 }
 
