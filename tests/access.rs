@@ -630,6 +630,10 @@ async fn target_variables(app: &TestApp, target: Target) -> Value {
         Target::Webhook => {
             let webhook = beacon::events::webhooks::create(
                 &mut conn,
+                beacon::events::webhooks::Admin {
+                    actor: &beacon::domain::access::Actor::Operator,
+                    request_id: None,
+                },
                 &beacon::events::webhooks::NewWebhook {
                     url: "https://hooks.example.org/matrix",
                     events: &[beacon::domain::webhook::EventType::Published],
@@ -637,7 +641,6 @@ async fn target_variables(app: &TestApp, target: Target) -> Value {
                     description: "",
                 },
                 false,
-                "test",
             )
             .await
             .unwrap();

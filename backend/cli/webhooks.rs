@@ -11,7 +11,10 @@ use crate::domain::webhook::EventType;
 use crate::events::webhooks::{self as service, NewWebhook};
 
 /// Who the audit trail names for changes made from the command line.
-const OPERATOR: &str = "cli";
+const OPERATOR: service::Admin<'static> = service::Admin {
+    actor: &crate::domain::access::Actor::Operator,
+    request_id: None,
+};
 
 pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Result<ExitCode> {
     migrate_reporting(database).await?;
@@ -48,6 +51,7 @@ pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Resul
             };
             let webhook = service::create(
                 &mut conn,
+                OPERATOR,
                 &NewWebhook {
                     url,
                     events: &events,
@@ -55,7 +59,6 @@ pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Resul
                     description,
                 },
                 *allow_private,
-                OPERATOR,
             )
             .await?;
             println!("{}  {}", webhook.id, webhook.url);
@@ -98,20 +101,19 @@ pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Resul
         }
         WebhookCommand::Disable { id } | WebhookCommand::Enable { id } => {
             let enabled = matches!(command, WebhookCommand::Enable { .. });
-            outbox::set_webhook_enabled(&mut conn, *id, enabled)
-                .await?
-                .with_context(|| format!("there is no webhook {id}"))?;
+            service::set_enabled(&mut conn, OPERATOR, *id, enabled)
+                .await
+                .with_context(|| format!("webhook {id}"))?;
             println!("{id} {}", if enabled { "enabled" } else { "disabled" });
         }
         WebhookCommand::Delete { id } => {
-            anyhow::ensure!(
-                outbox::delete_webhook(&mut conn, *id).await?,
-                "there is no webhook {id}"
-            );
+            service::delete(&mut conn, OPERATOR, *id)
+                .await
+                .with_context(|| format!("webhook {id}"))?;
             println!("{id} deleted");
         }
         WebhookCommand::Redeliver { event_id, webhook } => {
-            let made = service::redeliver(&mut conn, *event_id, *webhook).await?;
+            let made = service::redeliver(&mut conn, OPERATOR, *event_id, *webhook).await?;
             println!("{made} delivery(ies) queued");
         }
     }

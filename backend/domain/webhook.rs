@@ -90,9 +90,13 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<url::Url, UrlRefused>
     Ok(parsed)
 }
 
-/// Whether `address` is on the public internet: not loopback, private,
-/// link-local (cloud metadata lives there), shared (carrier NAT),
-/// unspecified, multicast, documentation or reserved space.
+/// Whether `address` is on the public internet: outside every range of
+/// IANA's IPv4 and IPv6 special-purpose address registries (loopback,
+/// private, link-local where cloud metadata lives, shared carrier NAT,
+/// documentation, benchmarking, reserved...). IPv6 forms that carry an
+/// IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) reach whatever
+/// that address is through a translator, so only a mapped public address
+/// passes; the others are refused outright.
 pub fn is_public(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -103,31 +107,60 @@ pub fn is_public(address: IpAddr) -> bool {
     }
 }
 
+/// IANA IPv4 special-purpose ranges, as (first octets, prefix length).
+const SPECIAL_V4: &[([u8; 4], u8)] = &[
+    ([0, 0, 0, 0], 8),       // "this network"
+    ([10, 0, 0, 0], 8),      // private
+    ([100, 64, 0, 0], 10),   // shared address space (carrier NAT)
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link-local
+    ([172, 16, 0, 0], 12),   // private
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // documentation
+    ([192, 31, 196, 0], 24), // AS112
+    ([192, 52, 193, 0], 24), // AMT
+    ([192, 88, 99, 0], 24),  // deprecated 6to4 relay anycast
+    ([192, 168, 0, 0], 16),  // private
+    ([192, 175, 48, 0], 24), // AS112 direct delegation
+    ([198, 18, 0, 0], 15),   // benchmarking
+    ([198, 51, 100, 0], 24), // documentation
+    ([203, 0, 113, 0], 24),  // documentation
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, and broadcast
+];
+
 fn is_public_v4(address: Ipv4Addr) -> bool {
-    let [a, b, ..] = address.octets();
-    !(address.is_loopback()
-        || address.is_private()
-        || address.is_link_local()
-        || address.is_unspecified()
-        || address.is_broadcast()
-        || address.is_multicast()
-        || address.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240)
+    let bits = u32::from(address);
+    !SPECIAL_V4.iter().any(|(network, prefix)| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
+        bits & mask == u32::from(Ipv4Addr::from(*network)) & mask
+    })
 }
 
+/// IANA IPv6 special-purpose ranges (and the transition forms that embed
+/// an IPv4 address), as (first segments, prefix length).
+const SPECIAL_V6: &[([u16; 8], u8)] = &[
+    ([0, 0, 0, 0, 0, 0, 0, 0], 96), // unspecified, loopback, IPv4-compatible
+    ([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96), // NAT64
+    ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), // local-use NAT64
+    ([0x100, 0, 0, 0, 0, 0, 0, 0], 64), // discard-only
+    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments, Teredo
+    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation
+    ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16), // 6to4
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
+    ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16), // segment routing
+    ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), // unique local
+    ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), // link-local
+    ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), // deprecated site-local
+    ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8), // multicast
+];
+
 fn is_public_v6(address: Ipv6Addr) -> bool {
-    let first = address.segments()[0];
-    !(address.is_loopback()
-        || address.is_unspecified()
-        || address.is_multicast()
-        || address.is_unique_local()
-        || address.is_unicast_link_local()
-        // Documentation (2001:db8::/32) and the deprecated site-local range.
-        || (first == 0x2001 && address.segments()[1] == 0x0db8)
-        || (first & 0xffc0) == 0xfec0)
+    let bits = u128::from(address);
+    !SPECIAL_V6.iter().any(|(network, prefix)| {
+        let mask = u128::MAX.checked_shl(128 - u32::from(*prefix)).unwrap_or(0);
+        bits & mask == u128::from(Ipv6Addr::from(*network)) & mask
+    })
 }
 
 /// The `Beacon-Signature` header of a delivery sent at `timestamp` (Unix
@@ -235,6 +268,8 @@ mod tests {
             "https://hooks.example.org/beacon",
             "http://93.184.216.34:8080/in",
             "https://[2606:4700::1111]/x",
+            "http://[::ffff:93.184.216.34]/mapped",
+            "http://192.0.3.1/",
         ] {
             assert!(check_url(good, false).is_ok(), "{good}");
         }
@@ -262,6 +297,27 @@ mod tests {
             // Decimal and hex forms of 127.0.0.1 are normalized by the parser.
             ("http://2130706433/", UrlRefused::PrivateAddress),
             ("http://0x7f.1/", UrlRefused::PrivateAddress),
+            // IPv4 inside IPv6: compatible, NAT64, 6to4, Teredo.
+            ("http://[::127.0.0.1]/", UrlRefused::PrivateAddress),
+            ("http://[::8.8.8.8]/", UrlRefused::PrivateAddress),
+            ("http://[64:ff9b::7f00:1]/", UrlRefused::PrivateAddress),
+            ("http://[64:ff9b:1::a00:1]/", UrlRefused::PrivateAddress),
+            ("http://[2002:7f00:1::1]/", UrlRefused::PrivateAddress),
+            (
+                "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+                UrlRefused::PrivateAddress,
+            ),
+            // Other IANA special-purpose ranges.
+            ("http://192.0.0.1/", UrlRefused::PrivateAddress),
+            ("http://192.0.0.170/", UrlRefused::PrivateAddress),
+            ("http://192.88.99.1/", UrlRefused::PrivateAddress),
+            ("http://198.18.0.1/", UrlRefused::PrivateAddress),
+            ("http://203.0.113.9/", UrlRefused::PrivateAddress),
+            ("http://255.255.255.255/", UrlRefused::PrivateAddress),
+            ("http://[100::1]/", UrlRefused::PrivateAddress),
+            ("http://[3fff::1]/", UrlRefused::PrivateAddress),
+            ("http://[fec0::1]/", UrlRefused::PrivateAddress),
+            ("http://[ff02::1]/", UrlRefused::PrivateAddress),
         ];
         for (url, reason) in refused {
             assert_eq!(check_url(url, false).err(), Some(reason), "{url}");

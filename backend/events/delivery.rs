@@ -70,6 +70,10 @@ impl Worker {
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             // A redirect could lead anywhere, private addresses included.
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve receivers' names itself, past the check
+            // below: HTTP(S)_PROXY in the server's environment is not for
+            // webhooks.
+            .no_proxy()
             .dns_resolver(Arc::new(PublicOnly {
                 allow_private: settings.allow_private,
             }))

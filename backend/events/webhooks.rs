@@ -4,7 +4,9 @@
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
+use crate::db::editorial::{self as audit_store, NewAuditEntry};
 use crate::db::outbox::{self, WebhookRow};
+use crate::domain::access::{self, Action, Actor, Forbidden};
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::{self, EventType, MIN_SECRET_CHARS};
 
@@ -14,6 +16,8 @@ pub enum WebhookError {
     Invalid(FieldError),
     #[error("there is no such {0}")]
     NotFound(&'static str),
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
@@ -23,6 +27,48 @@ fn invalid(field: &'static str, message: impl Into<String>) -> WebhookError {
         field,
         message: message.into(),
     })
+}
+
+/// Who changes webhooks: the GraphQL API's caller, or the operator at the
+/// command line. Every change is authorized and audited here.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin<'a> {
+    pub actor: &'a Actor,
+    pub request_id: Option<&'a str>,
+}
+
+impl Admin<'_> {
+    fn authorize(&self) -> Result<(), WebhookError> {
+        access::authorize(self.actor, Action::ManageWebhooks)?;
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        conn: &mut AsyncPgConnection,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), WebhookError> {
+        let label = self.actor.label();
+        audit_store::audit(
+            conn,
+            &NewAuditEntry {
+                actor: &label,
+                actor_user_id: self.actor.user_id(),
+                action,
+                document_id: None,
+                kind: None,
+                from_version: None,
+                to_version: None,
+                from_status: None,
+                to_status: None,
+                request_id: self.request_id,
+                detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// What an admin asks for.
@@ -37,10 +83,11 @@ pub struct NewWebhook<'a> {
 /// [`webhook::check_url`]), events and secret.
 pub async fn create(
     conn: &mut AsyncPgConnection,
+    admin: Admin<'_>,
     new: &NewWebhook<'_>,
     allow_private: bool,
-    created_by: &str,
 ) -> Result<WebhookRow, WebhookError> {
+    admin.authorize()?;
     let url = webhook::check_url(new.url, allow_private)
         .map_err(|refused| invalid("url", refused.to_string()))?;
     if new.events.is_empty() {
@@ -62,25 +109,79 @@ pub async fn create(
             names.push(name);
         }
     }
-    Ok(outbox::create_webhook(
+    let row = outbox::create_webhook(
         conn,
         Uuid::now_v7(),
         url.as_str(),
         &names,
         new.secret,
         new.description.trim(),
-        created_by,
+        &admin.actor.label(),
     )
-    .await?)
+    .await?;
+    admin
+        .audit(
+            conn,
+            "createWebhook",
+            serde_json::json!({ "webhookId": row.id, "url": row.url, "events": names }),
+        )
+        .await?;
+    Ok(row)
+}
+
+/// Enables or disables a webhook.
+pub async fn set_enabled(
+    conn: &mut AsyncPgConnection,
+    admin: Admin<'_>,
+    id: Uuid,
+    enabled: bool,
+) -> Result<WebhookRow, WebhookError> {
+    admin.authorize()?;
+    let row = outbox::set_webhook_enabled(conn, id, enabled)
+        .await?
+        .ok_or(WebhookError::NotFound("webhook"))?;
+    admin
+        .audit(
+            conn,
+            if enabled {
+                "enableWebhook"
+            } else {
+                "disableWebhook"
+            },
+            serde_json::json!({ "webhookId": id }),
+        )
+        .await?;
+    Ok(row)
+}
+
+/// Deletes a webhook; its delivery history stays.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    admin: Admin<'_>,
+    id: Uuid,
+) -> Result<(), WebhookError> {
+    admin.authorize()?;
+    if !outbox::delete_webhook(conn, id).await? {
+        return Err(WebhookError::NotFound("webhook"));
+    }
+    admin
+        .audit(
+            conn,
+            "deleteWebhook",
+            serde_json::json!({ "webhookId": id }),
+        )
+        .await
 }
 
 /// New deliveries of an event: to `webhook` only, or to every enabled
 /// webhook receiving its type. Returns how many were made.
 pub async fn redeliver(
     conn: &mut AsyncPgConnection,
+    admin: Admin<'_>,
     event: Uuid,
     webhook: Option<Uuid>,
 ) -> Result<usize, WebhookError> {
+    admin.authorize()?;
     if outbox::find_event(conn, event).await?.is_none() {
         return Err(WebhookError::NotFound("event"));
     }
@@ -94,6 +195,13 @@ pub async fn redeliver(
     if made > 0 {
         outbox::wake_workers(conn).await?;
     }
+    admin
+        .audit(
+            conn,
+            "redeliver",
+            serde_json::json!({ "eventId": event, "webhookId": webhook, "deliveries": made }),
+        )
+        .await?;
     Ok(made)
 }
 

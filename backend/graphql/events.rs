@@ -59,7 +59,17 @@ fn webhook_error(error: WebhookError) -> async_graphql::Error {
     match error {
         WebhookError::Invalid(field) => validation_failed(field.field, &field),
         WebhookError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),
+        WebhookError::Forbidden(_) => client_error(ErrorCode::Forbidden, error.to_string()),
         WebhookError::Database(error) => internal(error),
+    }
+}
+
+/// The request's actor, for the webhook service's checks and audit entries.
+fn admin<'c>(ctx: &Context<'c>) -> service::Admin<'c> {
+    let viewer = viewer(ctx);
+    service::Admin {
+        actor: viewer.actor(),
+        request_id: viewer.request_id.as_deref(),
     }
 }
 
@@ -347,6 +357,7 @@ impl EventsMutation {
         let mut conn = connection_to_db(ctx).await?;
         let row = service::create(
             &mut conn,
+            admin(ctx),
             &NewWebhook {
                 url: &url,
                 events: &events,
@@ -354,7 +365,6 @@ impl EventsMutation {
                 description: description.as_deref().unwrap_or(""),
             },
             allow_private,
-            &viewer(ctx).actor().label(),
         )
         .await
         .map_err(webhook_error)?;
@@ -375,11 +385,10 @@ impl EventsMutation {
         require(ctx, Action::ManageWebhooks)?;
         let id = parse_uuid(&id, "webhook")?;
         let mut conn = connection_to_db(ctx).await?;
-        outbox::set_webhook_enabled(&mut conn, id, enabled)
+        service::set_enabled(&mut conn, admin(ctx), id, enabled)
             .await
-            .map_err(internal)?
             .map(Webhook)
-            .ok_or_else(|| webhook_error(WebhookError::NotFound("webhook")))
+            .map_err(webhook_error)
     }
 
     /// Deletes a webhook: it receives nothing more and its pending
@@ -392,12 +401,9 @@ impl EventsMutation {
         require(ctx, Action::ManageWebhooks)?;
         let id = parse_uuid(&id, "webhook")?;
         let mut conn = connection_to_db(ctx).await?;
-        let deleted = outbox::delete_webhook(&mut conn, id)
+        service::delete(&mut conn, admin(ctx), id)
             .await
-            .map_err(internal)?;
-        if !deleted {
-            return Err(webhook_error(WebhookError::NotFound("webhook")));
-        }
+            .map_err(webhook_error)?;
         Ok(true)
     }
 
@@ -416,7 +422,7 @@ impl EventsMutation {
             .map(|id| parse_uuid(id, "webhook"))
             .transpose()?;
         let mut conn = connection_to_db(ctx).await?;
-        let made = service::redeliver(&mut conn, event, webhook)
+        let made = service::redeliver(&mut conn, admin(ctx), event, webhook)
             .await
             .map_err(webhook_error)?;
         Ok(made as i32)
