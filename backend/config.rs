@@ -335,9 +335,15 @@ pub struct ServeArgs {
     #[arg(long, env = "BEACON_SUBSCRIPTION_RECHECK", default_value = "30s", value_parser = humantime::parse_duration)]
     pub subscription_recheck: std::time::Duration,
 
-    /// Serve Prometheus metrics on GET /metrics.
+    /// Serve Prometheus metrics on GET /metrics, on the --metrics-bind
+    /// listener (never on the API's).
     #[arg(long, env = "BEACON_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub metrics: bool,
+
+    /// Where metrics are served. Loopback by default: the figures name
+    /// editors' operations. Port 0 picks a free port (logged).
+    #[arg(long, env = "BEACON_METRICS_BIND", default_value = "127.0.0.1:9464")]
+    pub metrics_bind: std::net::SocketAddr,
 
     #[command(flatten)]
     pub edge: EdgeArgs,
@@ -545,7 +551,6 @@ impl EdgeArgs {
                 authenticated: self.token_rate_limit.0,
             },
             trusted_proxies: self.trusted_proxies.clone(),
-            metrics: true,
         }
     }
 }

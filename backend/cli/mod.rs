@@ -158,14 +158,14 @@ async fn serve(
         metrics: Default::default(),
         allow_private_webhooks: args.webhooks.webhook_allow_private,
     };
-    let background = start_background_work(database, &runtime, editorial, args)?;
-    let mut settings = args.edge.settings(args.graphiql);
-    settings.metrics = args.metrics;
-    let served = http::serve(
-        listener,
-        http::AppState::with_runtime(database.clone(), identity, editorial, settings, runtime),
-    )
-    .await;
+    let mut background = start_background_work(database, &runtime, editorial, args)?;
+    let settings = args.edge.settings(args.graphiql);
+    let state =
+        http::AppState::with_runtime(database.clone(), identity, editorial, settings, runtime);
+    if args.metrics {
+        background.push(serve_metrics(args.metrics_bind, state.clone()).await);
+    }
+    let served = http::serve(listener, state).await;
     // Stopped before the database goes away, so none of them reports it
     // gone. A delivery cut off here is sent again by whichever server next
     // finds its lease expired.
@@ -174,6 +174,30 @@ async fn serve(
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The metrics listener. A server that cannot have its address (another
+/// server on the same machine has it) still serves the API, and says so.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    state: http::AppState,
+) -> tokio::task::JoinHandle<()> {
+    match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!("metrics on http://{address}/metrics");
+            }
+            tokio::spawn(async move {
+                if let Err(error) = http::serve_metrics(listener, state).await {
+                    tracing::error!(%error, "metrics listener failed");
+                }
+            })
+        }
+        Err(error) => {
+            tracing::warn!(%error, %address, "metrics are not served: cannot listen on --metrics-bind");
+            tokio::spawn(async {})
+        }
+    }
 }
 
 /// What every server runs besides answering requests: the scheduler, the

@@ -10,6 +10,7 @@ pub mod rate_limit;
 mod subscriptions;
 
 pub use observe::current_request_id;
+pub use subscriptions::{SOCKETS_PER_ADDRESS, SUBSCRIPTIONS_PER_SOCKET};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,8 +63,6 @@ pub struct EdgeSettings {
     /// Proxies (load balancers, CDNs) whose `X-Forwarded-For` names the
     /// client, for rate limits and sign-in throttling.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Serve Prometheus metrics on `GET /metrics`.
-    pub metrics: bool,
 }
 
 impl Default for EdgeSettings {
@@ -82,7 +81,6 @@ impl Default for EdgeSettings {
             cors_origins: Vec::new(),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
-            metrics: true,
         }
     }
 }
@@ -112,6 +110,7 @@ pub struct AppState {
     settings: Arc<EdgeSettings>,
     rate_limiter: Arc<RateLimiter>,
     persisted: Arc<PersistedQueries>,
+    sockets: Arc<subscriptions::OpenSockets>,
     runtime: Runtime,
 }
 
@@ -151,6 +150,7 @@ impl AppState {
             quiet_schema: build_schema(Some(services()), false),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             persisted: Arc::new(PersistedQueries::new(settings.apq_cache_size)),
+            sockets: Arc::default(),
             settings: Arc::new(settings),
             database,
             identity,
@@ -169,13 +169,10 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
-    if state.settings.metrics {
-        router = router.route("/metrics", get(observe::metrics));
-    }
     let router = router.with_state(state);
     let router = match cors {
         Some(cors) => router.layer(cors),
@@ -275,6 +272,25 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     // Peer addresses feed rate limits and sign-in throttling per client.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+/// `GET /metrics`, on a listener of its own: the figures name editors'
+/// operations and the server's state, which are not the public's business.
+/// Like other Prometheus exporters, it listens on loopback unless told
+/// otherwise (`--metrics-bind`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(observe::metrics))
+        .with_state(state)
+}
+
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -7,8 +7,10 @@
 //! refused. Only subscriptions run here, under the same document limits as
 //! HTTP; queries and mutations belong on HTTP, where rates and caching apply.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
@@ -26,6 +28,55 @@ use crate::domain::access::Actor;
 use crate::graphql::BeaconSchema;
 use crate::graphql::events::SubscriberToken;
 use crate::graphql::limits::{Budget, SchemaShape};
+
+/// Subscriptions one socket may run at once: a live-preview screen needs a
+/// few, and each costs the server a stream and a share of every change.
+pub const SUBSCRIPTIONS_PER_SOCKET: usize = 10;
+/// Sockets one client address may hold open at once.
+pub const SOCKETS_PER_ADDRESS: usize = 16;
+
+/// Open sockets per client address, shared by a server's connections.
+#[derive(Debug, Default)]
+pub struct OpenSockets {
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One open socket; its count is given back when the socket ends.
+pub struct SocketSlot {
+    sockets: Arc<OpenSockets>,
+    address: IpAddr,
+}
+
+impl OpenSockets {
+    /// A slot for a new socket from `address`; `None` past the limit.
+    /// Requests without a peer address (in-process tests) share one slot
+    /// count, like their rate allowance.
+    pub fn open(self: &Arc<Self>, address: Option<IpAddr>) -> Option<SocketSlot> {
+        let address = address.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let mut open = self.by_address.lock().expect("socket counts");
+        let count = open.entry(address).or_default();
+        if *count >= SOCKETS_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot {
+            sockets: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.sockets.by_address.lock().expect("socket counts");
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
 
 pub async fn upgrade(
     state: AppState,
@@ -59,10 +110,19 @@ pub async fn upgrade(
     if let Err(wait) = state.rate_limiter.check(from_header.actor(), address, 1) {
         return super::endpoint::rate_limited(wait).render(MediaType::Json);
     }
+    let Some(slot) = state.sockets.open(address) else {
+        return Refusal::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("at most {SOCKETS_PER_ADDRESS} WebSockets may be open from one address; close one first"),
+        )
+        .render(MediaType::Json);
+    };
     let executor = SubscriptionsOnly {
         schema: state.schema.clone(),
         shape: state.shape.clone(),
         limits: state.settings.limits.clone(),
+        running: Arc::new(AtomicUsize::new(0)),
     };
     let header_token = headers
         .get(header::AUTHORIZATION)
@@ -71,19 +131,33 @@ pub async fn upgrade(
     let request_id = request_id.to_string();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            // Held for as long as the socket is served.
+            let _slot = slot;
             GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = token_in(&payload).or(header_token);
                     let viewer = match token_in(&payload) {
                         Some(authorization) => {
+                            // A token tried here counts like one on a request.
+                            if state.rate_limiter.credentials_blocked(address).is_some() {
+                                return Err(async_graphql::Error::new(
+                                    "too many bad credentials from this address; wait before trying again",
+                                ));
+                            }
                             let mut headers = HeaderMap::new();
                             let value = HeaderValue::from_str(&authorization)
                                 .map_err(|_| async_graphql::Error::new("malformed Authorization"))?;
                             headers.insert(header::AUTHORIZATION, value);
-                            auth::viewer(&state, &headers, address, &request_id)
-                                .await
-                                .map_err(|refusal| async_graphql::Error::new(refusal.message))?
+                            match auth::viewer(&state, &headers, address, &request_id).await {
+                                Ok(viewer) => viewer,
+                                Err(refusal) => {
+                                    if refusal.status == axum::http::StatusCode::UNAUTHORIZED {
+                                        state.rate_limiter.credentials_failed(address);
+                                    }
+                                    return Err(async_graphql::Error::new(refusal.message));
+                                }
+                            }
                         }
                         None => from_header,
                     };
@@ -100,6 +174,7 @@ pub async fn upgrade(
                     Ok(data)
                 })
                 .serve()
+                .await
         })
         .into_response()
 }
@@ -130,6 +205,17 @@ struct SubscriptionsOnly {
     schema: BeaconSchema,
     shape: Arc<SchemaShape>,
     limits: crate::graphql::limits::Limits,
+    /// Subscriptions running on this socket.
+    running: Arc<AtomicUsize>,
+}
+
+/// Gives a socket's subscription back when its stream ends or is dropped.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn refused(code: &'static str, message: impl Into<String>) -> Response {
@@ -189,7 +275,29 @@ impl Executor for SubscriptionsOnly {
             })
             .boxed();
         }
+        let taken = self
+            .running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |running| {
+                (running < SUBSCRIPTIONS_PER_SOCKET).then_some(running + 1)
+            });
+        if taken.is_err() {
+            return stream::once(async {
+                refused(
+                    "RATE_LIMITED",
+                    format!(
+                        "at most {SUBSCRIPTIONS_PER_SOCKET} subscriptions may run on one socket; complete one first"
+                    ),
+                )
+            })
+            .boxed();
+        }
+        let running = Running(self.running.clone());
         request.set_parsed_query(document);
         Executor::execute_stream(&self.schema, request, session_data)
+            .map(move |response| {
+                let _held = &running;
+                response
+            })
+            .boxed()
     }
 }
