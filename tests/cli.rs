@@ -452,6 +452,36 @@ fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
         .unwrap();
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+
+    // Every account change made here is audited, as the operator's.
+    let actions = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn =
+            <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url)
+                .await
+                .unwrap();
+        beacon::db::editorial::audit_entries(&mut conn, &Default::default(), None, 100)
+            .await
+            .unwrap()
+    });
+    let operator_actions: std::collections::BTreeSet<&str> = actions
+        .iter()
+        .filter(|entry| entry.actor == "operator")
+        .map(|entry| entry.action.as_str())
+        .collect();
+    for action in [
+        "createUser",
+        "setUserRole",
+        "disableUser",
+        "enableUser",
+        "resetPassword",
+        "createApiToken",
+        "revokeApiToken",
+    ] {
+        assert!(
+            operator_actions.contains(action),
+            "{action} not audited: {operator_actions:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -578,6 +608,27 @@ async fn webhooks_are_managed_on_the_command_line() {
     assert!(run(&["webhook", "delete", &id]).status.success());
     assert!(stdout(&run(&["webhook", "list"])).contains("No webhooks."));
     assert!(!run(&["webhook", "delete", &id]).status.success());
+
+    // Every change made here is audited, as the operator's.
+    let audit = beacon::db::editorial::audit_entries(&mut conn, &Default::default(), None, 100)
+        .await
+        .unwrap();
+    let mut operator_actions: Vec<&str> = audit
+        .iter()
+        .filter(|entry| entry.actor == "operator")
+        .map(|entry| entry.action.as_str())
+        .collect();
+    operator_actions.sort();
+    assert_eq!(
+        operator_actions,
+        [
+            "createWebhook",
+            "deleteWebhook",
+            "disableWebhook",
+            "enableWebhook",
+            "redeliver"
+        ]
+    );
 }
 
 /// A small benchmark end to end: it must load, start a server, get clean

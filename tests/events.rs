@@ -22,6 +22,11 @@ use crate::support::TestApp;
 use crate::support::workflow::State;
 
 const SECRET: &str = "a webhook secret for tests";
+/// Webhooks registered as the operator would, at the command line.
+const OPERATOR: service::Admin<'static> = service::Admin {
+    actor: &beacon::domain::access::Actor::Operator,
+    request_id: None,
+};
 /// The key `support::test_identity` signs tokens with, for child servers.
 const SERVER_SECRET: &str = "test key, test key, test key, test key";
 
@@ -129,6 +134,7 @@ async fn register(app: &TestApp, url: &str, events: &[EventType]) -> uuid::Uuid 
     let mut conn = app.database.connection().await.unwrap();
     service::create(
         &mut conn,
+        OPERATOR,
         &NewWebhook {
             url,
             events,
@@ -136,7 +142,6 @@ async fn register(app: &TestApp, url: &str, events: &[EventType]) -> uuid::Uuid 
             description: "test receiver",
         },
         true,
-        "test",
     )
     .await
     .unwrap()
@@ -257,7 +262,8 @@ async fn publishing_writes_its_event_in_the_same_transaction_and_nothing_else_do
     let queued = deliveries(&app, event.id).await;
     assert_eq!(queued, vec![("PENDING".to_string(), vec![])]);
 
-    // Unpublishing and archiving are events too, with what the public saw.
+    // Unpublishing and archiving are events too, with what the public saw;
+    // archiving what the public no longer sees changes nothing public.
     for action in [
         beacon::domain::workflow::WorkflowAction::Unpublish,
         beacon::domain::workflow::WorkflowAction::Archive,
@@ -267,12 +273,30 @@ async fn publishing_writes_its_event_in_the_same_transaction_and_nothing_else_do
             .await
             .unwrap();
     }
-    let types: Vec<String> = events_of(&app)
+    let other = app.tag_in(State::Published).await;
+    let (_, other_id) = ids::decode(&other.id).unwrap();
+    editorial
+        .act(
+            &mut conn,
+            &who,
+            other_id,
+            None,
+            beacon::domain::workflow::WorkflowAction::Archive,
+            Arguments::default(),
+        )
         .await
+        .unwrap();
+    let events = events_of(&app).await;
+    let types: Vec<&str> = events
         .iter()
-        .map(|event| event.event_type.clone())
+        .map(|event| event.event_type.as_str())
         .collect();
-    assert_eq!(types, ["ARCHIVED", "UNPUBLISHED", "PUBLISHED"]);
+    assert_eq!(types, ["ARCHIVED", "PUBLISHED", "UNPUBLISHED", "PUBLISHED"]);
+    assert_eq!(events[0].payload["item"]["id"], other.id);
+    assert_eq!(
+        events[0].payload["snapshot"]["slug"],
+        events[1].payload["snapshot"]["slug"]
+    );
 
     // A seed run is one event listing what it changed.
     app.seed(&[crate::support::repo_path("seeds")])
@@ -300,7 +324,7 @@ async fn publishing_writes_its_event_in_the_same_transaction_and_nothing_else_do
         .await
         .unwrap();
     app.tag_in(State::Published).await;
-    assert_eq!(events_of(&app).await.len(), 6);
+    assert_eq!(events_of(&app).await.len(), 7);
     let total: i64 = {
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
@@ -310,7 +334,7 @@ async fn publishing_writes_its_event_in_the_same_transaction_and_nothing_else_do
             .await
             .unwrap()
     };
-    assert_eq!(total, 5, "one delivery per event while it was enabled");
+    assert_eq!(total, 6, "one delivery per event while it was enabled");
 }
 
 #[tokio::test]
@@ -553,6 +577,8 @@ async fn webhooks_are_for_admins_and_refuse_private_addresses_unless_allowed() {
 struct Process {
     child: tokio::process::Child,
     port: u16,
+    /// Where its `--metrics-bind` listener is.
+    metrics_port: u16,
 }
 
 impl Process {
@@ -565,25 +591,44 @@ impl Process {
         extra: &[&str],
         stderr: std::process::Stdio,
     ) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Process::start_in(database_url, extra, stderr, &[]).await
+    }
+
+    /// With these environment variables besides the usual ones.
+    async fn start_in(
+        database_url: &str,
+        extra: &[&str],
+        stderr: std::process::Stdio,
+        environment: &[(&str, &str)],
+    ) -> Process {
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (port, metrics_port) = (free_port(), free_port());
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
             .current_dir(crate::support::repo_path(""))
             .env("DATABASE_URL", database_url)
             .env("BEACON_SECRET", SERVER_SECRET)
             .env("BEACON_LOG", "warn")
             .env("BEACON_WEBHOOK_ALLOW_PRIVATE", "1")
+            .envs(environment.iter().copied())
             .args(["serve", "--no-seed", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-bind", &format!("127.0.0.1:{metrics_port}")])
             .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let process = Process { child, port };
+        let process = Process {
+            child,
+            port,
+            metrics_port,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(response) = reqwest::get(process.url("/readyz")).await
@@ -936,8 +981,11 @@ async fn metrics_report_requests_statements_pool_and_the_outbox() {
         .await
         .unwrap();
     assert_eq!(form.status(), 415);
+    // Not on the API's listener: the figures name editors' operations.
+    let public = client.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
     let text = client
-        .get(server.url("/metrics"))
+        .get(format!("http://127.0.0.1:{}/metrics", server.metrics_port))
         .send()
         .await
         .unwrap()
@@ -1252,4 +1300,174 @@ async fn bad_input_to_the_webhook_api_is_a_typed_error_and_writes_nothing() {
     let mut conn = app.database.connection().await.unwrap();
     assert_eq!(outbox::list_webhooks(&mut conn).await.unwrap().len(), 1);
     assert_eq!(app.snapshot().await, before);
+}
+
+/// The answer to a WebSocket upgrade that was refused, or `None` if it opened.
+async fn refused_upgrade(url: &str) -> Option<u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Ok(_) => None,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Some(response.status().as_u16())
+        }
+        Err(other) => panic!("the upgrade failed: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn one_client_gets_a_bounded_number_of_sockets_and_subscriptions() {
+    let app = TestApp::new().await;
+    let editor = app.api_token(beacon::domain::access::Role::Editor).await;
+    let address = app.spawn_server().await;
+    let url = format!("ws://{address}/graphql");
+
+    // Subscriptions per socket.
+    let mut socket = connect(&url).await;
+    init(&mut socket, &editor).await;
+    let limit = beacon::http::SUBSCRIPTIONS_PER_SOCKET;
+    for id in 0..limit {
+        subscribe(
+            &mut socket,
+            &id.to_string(),
+            "subscription { contentChanged { id } }",
+        )
+        .await;
+    }
+    subscribe(
+        &mut socket,
+        "one too many",
+        "subscription { contentChanged { id } }",
+    )
+    .await;
+    let refused = tokio::time::timeout(Duration::from_secs(10), next_json(&mut socket))
+        .await
+        .expect("the subscription past the limit is refused");
+    assert_eq!(refused["id"], "one too many", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{refused}"
+    );
+
+    // Sockets per address: the first one above is still open.
+    let mut sockets = vec![socket];
+    for _ in 1..beacon::http::SOCKETS_PER_ADDRESS {
+        let mut socket = connect(&url).await;
+        init(&mut socket, &editor).await;
+        sockets.push(socket);
+    }
+    assert_eq!(refused_upgrade(&url).await, Some(429));
+    // Closing one frees its place.
+    let mut closed = sockets.pop().unwrap();
+    closed.close(None).await.unwrap();
+    crate::support::wait::until_true(
+        "a closed socket's place to be free",
+        Duration::from_secs(10),
+        || async {
+            match refused_upgrade(&url).await {
+                None => true,
+                Some(429) => false,
+                Some(other) => panic!("refused with {other}"),
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_tokens_in_connection_init_count_against_the_address() {
+    let app = TestApp::new().await;
+    let address = app.spawn_server().await;
+    let url = format!("ws://{address}/graphql");
+    let attempts = beacon::http::rate_limit::FAILED_CREDENTIALS_PER_MINUTE as usize + 1;
+    for attempt in 0..attempts {
+        // Each socket is refused at its connection_init; its place may take
+        // a moment to be given back once the server closes it.
+        let mut socket =
+            crate::support::wait::until("a socket to open", Duration::from_secs(10), || async {
+                use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+                let mut request = url.as_str().into_client_request().unwrap();
+                request.headers_mut().insert(
+                    "sec-websocket-protocol",
+                    "graphql-transport-ws".parse().unwrap(),
+                );
+                tokio_tungstenite::connect_async(request)
+                    .await
+                    .ok()
+                    .map(|(socket, _)| socket)
+            })
+            .await;
+        socket
+            .send(text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer bcn_pat_bogus{attempt}") } })))
+            .await
+            .unwrap();
+        while let Some(Ok(message)) = socket.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+    }
+    // The address is now held off before any token is looked at, on HTTP
+    // and on the upgrade alike.
+    assert_eq!(refused_upgrade(&url).await, Some(429));
+    let answer = reqwest::Client::new()
+        .post(format!("http://{address}/graphql"))
+        .bearer_auth("bcn_pat_another_bogus")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 429);
+}
+
+#[tokio::test]
+async fn webhooks_ignore_the_proxy_in_the_servers_environment() {
+    let app = TestApp::new().await;
+    // A "proxy" that counts who connects to it and answers nothing.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let proxied = Arc::new(AtomicUsize::new(0));
+    let counter = proxied.clone();
+    tokio::spawn(async move {
+        while let Ok((connection, _)) = proxy.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(connection);
+        }
+    });
+    let receiver = Receiver::start().await;
+    // By name: a proxy would resolve it itself, past the address check.
+    let url = receiver.url().replace("127.0.0.1", "localhost");
+    register(&app, &url, &[EventType::Published]).await;
+    let _server = Process::start_in(
+        app.database.url(),
+        &["--webhook-poll-interval", "100ms"],
+        std::process::Stdio::null(),
+        &[
+            ("HTTP_PROXY", proxy_url.as_str()),
+            ("http_proxy", proxy_url.as_str()),
+            ("HTTPS_PROXY", proxy_url.as_str()),
+            ("ALL_PROXY", proxy_url.as_str()),
+            ("NO_PROXY", ""),
+        ],
+    )
+    .await;
+    app.tag_in(State::Published).await;
+    let event = events_of(&app).await[0].id;
+    crate::support::wait::until_true(
+        "the delivery to be recorded as made",
+        Duration::from_secs(20),
+        || async { deliveries(&app, event).await[0].0 != "PENDING" },
+    )
+    .await;
+    assert_eq!(deliveries(&app, event).await[0].0, "DELIVERED");
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(
+        proxied.load(Ordering::SeqCst),
+        0,
+        "nothing went through the proxy"
+    );
 }

@@ -11,5 +11,6 @@ mod events;
 mod graphql_read;
 mod identity;
 mod schema;
+mod security;
 mod seed_jobs;
 mod workflow;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod generate;
+pub mod wait;
 pub mod workflow;
 
 use std::net::SocketAddr;
