@@ -413,6 +413,11 @@ pub struct EdgeArgs {
     #[arg(long, env = "BEACON_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 
+    /// Largest answer, in bytes: past it, RESPONSE_TOO_LARGE instead (a
+    /// backstop behind the complexity limit).
+    #[arg(long, env = "BEACON_MAX_RESPONSE_BYTES", default_value_t = 8 << 20)]
+    pub max_response_bytes: usize,
+
     /// Deepest nesting of fields in a query.
     #[arg(long, env = "BEACON_MAX_DEPTH", default_value_t = Limits::default().max_depth)]
     pub max_depth: usize,
@@ -532,6 +537,7 @@ impl EdgeArgs {
                 max_input_depth: self.max_input_depth,
             },
             max_body_bytes: self.max_body_bytes,
+            max_response_bytes: self.max_response_bytes,
             max_batch: self.max_batch,
             request_timeout: self.request_timeout,
             cache_max_age: self.cache_max_age,

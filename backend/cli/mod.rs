@@ -165,6 +165,11 @@ async fn serve(
     if args.metrics {
         background.push(serve_metrics(args.metrics_bind, state.clone()).await);
     }
+    background.push(crate::graphql::limits::spawn_list_measurement(
+        database.pool.clone(),
+        state.shape(),
+        LIST_MEASUREMENT_INTERVAL,
+    ));
     let served = http::serve(listener, state).await;
     // Stopped before the database goes away, so none of them reports it
     // gone. A delivery cut off here is sent again by whichever server next
@@ -175,6 +180,9 @@ async fn serve(
     served?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// How often list lengths are measured for query costs.
+const LIST_MEASUREMENT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The metrics listener. A server that cannot have its address (another
 /// server on the same machine has it) still serves the API, and says so.

@@ -658,3 +658,72 @@ pub async fn is_empty(conn: &mut AsyncPgConnection) -> DbResult<bool> {
 fn corrupt(id: Uuid, what: &str) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("document {id}: {what}").into())
 }
+
+/// How long the lists that grow with the content are at most, in either
+/// stage: (type, field, length), for costing queries by what they return.
+pub async fn list_lengths(
+    conn: &mut AsyncPgConnection,
+) -> DbResult<Vec<(&'static str, &'static str, i64)>> {
+    #[derive(QueryableByName)]
+    struct Lengths {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        modules: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        topics: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        resource_types: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tags: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        module_resources: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        module_tags: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        resource_topics: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        resource_types_each: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        resource_tags: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        resource_modules: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        years: i64,
+    }
+    let row: Lengths = Prepared(diesel::sql_query(
+        "SELECT
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM modules GROUP BY stage) x) AS modules,
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM topics GROUP BY stage) x) AS topics,
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM resource_types GROUP BY stage) x)
+               AS resource_types,
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM tags GROUP BY stage) x) AS tags,
+           (SELECT coalesce(max(cardinality(resource_ids)), 0)::int8 FROM modules) AS module_resources,
+           (SELECT coalesce(max(cardinality(tag_ids)), 0)::int8 FROM modules) AS module_tags,
+           r.topics AS resource_topics, r.types AS resource_types_each, r.tags AS resource_tags,
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM modules, unnest(resource_ids) AS l(id)
+                                             GROUP BY stage, l.id) x) AS resource_modules,
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT year) n FROM resources GROUP BY stage) x)
+               AS years
+         FROM (SELECT coalesce(max(cardinality(topic_ids)), 0)::int8 AS topics,
+                      coalesce(max(cardinality(type_ids)), 0)::int8 AS types,
+                      coalesce(max(cardinality(tag_ids)), 0)::int8 AS tags
+                 FROM resources) AS r",
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(vec![
+        ("Query", "modules", row.modules),
+        ("Query", "topics", row.topics),
+        ("Query", "resourceTypes", row.resource_types),
+        ("Query", "tags", row.tags),
+        ("Module", "resources", row.module_resources),
+        ("Module", "tags", row.module_tags),
+        ("Resource", "topics", row.resource_topics),
+        ("Resource", "types", row.resource_types_each),
+        ("Resource", "tags", row.resource_tags),
+        ("Resource", "modules", row.resource_modules),
+        ("ResourceFacets", "topics", row.topics),
+        ("ResourceFacets", "types", row.resource_types),
+        ("ResourceFacets", "tags", row.tags),
+        ("ResourceFacets", "years", row.years),
+    ])
+}

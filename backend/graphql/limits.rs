@@ -393,14 +393,14 @@ impl<'a> Costing<'a> {
         if field.alias.is_some() {
             cost.aliases = cost.aliases.saturating_add(1);
         }
-        let items = shape.map_or(1, |shape| self.items(shape, field));
+        let items = shape.map_or(1, |shape| self.items(on, shape, field));
         cost.complexity = items.saturating_mul(cost.complexity).saturating_add(1);
         Ok(cost)
     }
 
     /// How many items a field returns, for complexity: its page size, the
     /// number of ids asked for, or an estimate for a list without either.
-    fn items(&self, shape: &FieldShape, field: &Field) -> usize {
+    fn items(&self, on: &str, shape: &FieldShape, field: &Field) -> usize {
         let argument = |name: &str| {
             field
                 .arguments
@@ -429,7 +429,11 @@ impl<'a> Costing<'a> {
                 .and_then(|value| value.as_array().map(Vec::len))
                 .unwrap_or(LIST_ESTIMATE);
         }
-        shape.estimate
+        let name = field.name.node.as_str();
+        self.shape
+            .list_lengths
+            .get(on, name)
+            .unwrap_or(shape.estimate)
     }
 
     /// An argument's value, looking variables up.
@@ -507,6 +511,107 @@ pub struct SchemaShape {
     query: String,
     mutation: String,
     documents: ParsedDocuments,
+    /// How long the unpaged lists are in the content now.
+    pub list_lengths: ListLengths,
+}
+
+/// The unpaged lists whose length grows with the content, by the type and
+/// field that return them. Their cost is their measured length, not a
+/// guess: with 500 modules, `{ modules { resources { … } } }` costs what
+/// it returns.
+pub const MEASURED_LISTS: [(&str, &str); 14] = [
+    ("Query", "modules"),
+    ("Query", "topics"),
+    ("Query", "resourceTypes"),
+    ("Query", "tags"),
+    ("Module", "resources"),
+    ("Module", "tags"),
+    ("Resource", "topics"),
+    ("Resource", "types"),
+    ("Resource", "tags"),
+    ("Resource", "modules"),
+    ("ResourceFacets", "topics"),
+    ("ResourceFacets", "types"),
+    ("ResourceFacets", "tags"),
+    ("ResourceFacets", "years"),
+];
+
+/// The longest each of [`MEASURED_LISTS`] is in the content, as last
+/// measured (see `db::content::list_lengths`); until a first measurement,
+/// the estimates apply.
+#[derive(Debug)]
+pub struct ListLengths {
+    lengths: [AtomicUsize; MEASURED_LISTS.len()],
+}
+
+/// Not measured yet.
+const UNMEASURED: usize = usize::MAX;
+
+/// Measures how long the content's lists are now into `shape`.
+pub async fn measure_lists(
+    conn: &mut diesel_async::AsyncPgConnection,
+    shape: &SchemaShape,
+) -> crate::db::DbResult<()> {
+    for (on, field, length) in crate::db::content::list_lengths(conn).await? {
+        shape
+            .list_lengths
+            .set(on, field, usize::try_from(length).unwrap_or(0));
+    }
+    Ok(())
+}
+
+/// Measures the lists every `interval` for as long as the process lives:
+/// content grows while the server runs.
+pub fn spawn_list_measurement(
+    pool: crate::db::PgPool,
+    shape: Arc<SchemaShape>,
+    interval: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let measured = match pool.get().await {
+                Ok(mut conn) => measure_lists(&mut conn, &shape)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            if let Err(error) = measured {
+                tracing::warn!(%error, "measuring list lengths for query costs failed");
+            }
+        }
+    })
+}
+
+impl Default for ListLengths {
+    fn default() -> Self {
+        ListLengths {
+            lengths: std::array::from_fn(|_| AtomicUsize::new(UNMEASURED)),
+        }
+    }
+}
+
+impl ListLengths {
+    fn index(on: &str, field: &str) -> Option<usize> {
+        MEASURED_LISTS
+            .iter()
+            .position(|(list_on, list_field)| *list_on == on && *list_field == field)
+    }
+
+    /// The measured length of a list, if it is one of those measured.
+    pub fn get(&self, on: &str, field: &str) -> Option<usize> {
+        let length = self.lengths[Self::index(on, field)?].load(Ordering::Relaxed);
+        (length != UNMEASURED).then_some(length)
+    }
+
+    /// Records a measurement; lists not in [`MEASURED_LISTS`] are ignored.
+    pub fn set(&self, on: &str, field: &str, length: usize) {
+        if let Some(index) = Self::index(on, field) {
+            self.lengths[index].store(length.min(UNMEASURED - 1), Ordering::Relaxed);
+        }
+    }
 }
 
 /// Documents already parsed, by their text. Partners send the same few

@@ -201,7 +201,21 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
             started.elapsed().as_secs_f64(),
             statements,
         );
-        rendered.push(outcome.render(media));
+        let mut item = outcome.render(media);
+        if item.body.len() > state.settings.max_response_bytes {
+            // The complexity limit costs lists by their measured lengths;
+            // this catches whatever still slips past it.
+            item = Outcome::Refused(Refusal::of_document(
+                "RESPONSE_TOO_LARGE",
+                format!(
+                    "the answer would be {} bytes; at most {} are sent. Ask for fewer fields or smaller pages",
+                    item.body.len(),
+                    state.settings.max_response_bytes
+                ),
+            ))
+            .render(media);
+        }
+        rendered.push(item);
     }
     let clean = rendered.iter().all(|item| item.clean);
     let (status, extra_headers, bytes) = if batch {

@@ -41,6 +41,8 @@ pub struct EdgeSettings {
     pub limits: Limits,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Largest answer a request may get; larger ones are refused.
+    pub max_response_bytes: usize,
     /// Largest batch (a JSON array of requests); 0 turns batching off.
     pub max_batch: usize,
     /// Longest a query may run before the client gets `TIMEOUT`.
@@ -70,6 +72,7 @@ impl Default for EdgeSettings {
         EdgeSettings {
             limits: Limits::default(),
             max_body_bytes: 1 << 20,
+            max_response_bytes: 8 << 20,
             max_batch: 0,
             request_timeout: Duration::from_secs(10),
             cache_max_age: Duration::from_secs(60),
@@ -156,6 +159,11 @@ impl AppState {
             identity,
             runtime,
         }
+    }
+
+    /// The schema's shape, whose list lengths the server measures.
+    pub fn shape(&self) -> Arc<SchemaShape> {
+        self.shape.clone()
     }
 
     /// The pool published (non-preview) reads use.
