@@ -709,3 +709,84 @@ async fn a_cursor_with_a_bad_key_is_bad_input() {
         assert_eq!(code, "BAD_USER_INPUT", "{text} → {tampered_text}");
     }
 }
+
+#[tokio::test]
+async fn unpaged_lists_are_costed_by_their_measured_lengths() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::support::synthetic_file(
+        dir.path(),
+        beacon::seed::synthetic::Sizes {
+            resources: 3000,
+            topics: 20,
+            types: 5,
+            tags: 30,
+            modules: 500,
+            resources_per_module: 100,
+        },
+    );
+    app.seed(&[file]).await.unwrap();
+    let state = beacon::http::AppState::new(
+        app.database.clone(),
+        app.identity.clone(),
+        Editorial::default(),
+        app.settings.clone(),
+    );
+    {
+        let mut conn = app.database.connection().await.unwrap();
+        beacon::graphql::limits::measure_lists(&mut conn, &state.shape())
+            .await
+            .unwrap();
+    }
+    let router = beacon::http::router(state);
+    let post = |query: &'static str| {
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            let request = axum::http::Request::post("/graphql")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    json!({ "query": query }).to_string(),
+                ))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    // 500 modules of 100 resources: 50,000 titles, costed as such.
+    let (status, body) = post("{ modules { slug resources { title } } }").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{}",
+        body["errors"]
+    );
+    // What is small still runs.
+    let (status, body) = post("{ topics { name } resourceTypes { name } }").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn an_answer_past_the_size_limit_is_refused_with_its_code() {
+    let mut app = TestApp::seeded().await;
+    app.settings.max_response_bytes = 500;
+    let (status, body) = app
+        .post(
+            "{ resources(first: 100) { nodes { title summary publisher } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "RESPONSE_TOO_LARGE"
+    );
+    assert!(body.get("data").is_none());
+    let (status, _) = app.post("{ topics { name } }", json!({})).await;
+    assert_eq!(status, 200);
+}
