@@ -1,7 +1,7 @@
 //! The `beacon` binary, end to end.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -31,17 +31,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 /// POSTs a query to a server started by the test; `None` until it answers.
@@ -97,10 +86,10 @@ impl Server {
             .spawn()
             .unwrap();
         let server = Server { child, port };
-        assert!(
-            wait_until(Duration::from_secs(60), || graphql(port, "{ __typename }")
-                .is_some()),
-            "the server did not come up"
+        crate::support::wait::blocking_until(
+            "the server to answer",
+            Duration::from_secs(120),
+            || graphql(port, "{ __typename }").is_some(),
         );
         server
     }
@@ -178,12 +167,11 @@ fn a_killed_server_leaves_no_postgres_behind() {
     let mut server = Server::start(dir.path());
     server.signal(nix::sys::signal::Signal::SIGKILL);
     server.child.wait().unwrap();
-    assert!(
-        wait_until(Duration::from_secs(20), || !dir
-            .path()
-            .join("postgres/postmaster.pid")
-            .exists()),
-        "the watchdog stops the orphaned cluster"
+    // The watchdog stops the orphaned cluster.
+    crate::support::wait::blocking_until(
+        "the watchdog to stop the orphaned cluster",
+        Duration::from_secs(60),
+        || !dir.path().join("postgres/postmaster.pid").exists(),
     );
     // And the next start works from there.
     let again = Server::start(dir.path());

@@ -703,9 +703,23 @@ async fn two_servers_publish_a_scheduled_item_and_deliver_its_webhook_exactly_on
             .await
             .unwrap();
     }
-    let received = receiver.wait_for(3, Duration::from_secs(20)).await;
+    let received = receiver.wait_for(3, Duration::from_secs(30)).await;
     assert_eq!(received.len(), 3);
-    // Time for a duplicate to show, if there were one.
+    let events = crate::support::wait::until(
+        "three events with their deliveries recorded",
+        Duration::from_secs(30),
+        || async {
+            let events = events_of(&app).await;
+            let mut recorded = events.len() == 3;
+            for event in &events {
+                recorded &= deliveries(&app, event.id).await[0].0 != "PENDING";
+            }
+            recorded.then_some(events)
+        },
+    )
+    .await;
+    // Time for a duplicate to show, if there were one: the absence of a
+    // request can only be waited out.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let received = receiver.received();
     let mut published: Vec<String> = received
@@ -719,8 +733,6 @@ async fn two_servers_publish_a_scheduled_item_and_deliver_its_webhook_exactly_on
         published, expected,
         "each item published and delivered once"
     );
-    let events = events_of(&app).await;
-    assert_eq!(events.len(), 3);
     for event in &events {
         assert_eq!(event.payload["actor"], "scheduler");
         assert_eq!(
@@ -768,8 +780,19 @@ async fn deliveries_in_flight_when_a_server_is_killed_are_made_after_a_restart()
         redelivered, expected,
         "every event delivered after the restart"
     );
+    // The receiver saw the requests before the server recorded their
+    // answers: wait for the record, which is what this test is about.
     for event in &expected {
-        let states = deliveries(&app, event.parse().unwrap()).await;
+        let event = event.parse().unwrap();
+        let states = crate::support::wait::until(
+            "every delivery to be recorded as made after the restart",
+            Duration::from_secs(30),
+            || async {
+                let states = deliveries(&app, event).await;
+                (states[0].0 != "PENDING").then_some(states)
+            },
+        )
+        .await;
         assert_eq!(states[0].0, "DELIVERED", "{states:?}");
     }
     drop(restarted);
@@ -858,25 +881,36 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
         "subscription { contentChanged(kinds: [TAG]) { id kind action status version actor } }",
     )
     .await;
-    // Let the subscription register before the change.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let created = other
-        .graphql(
-            &editor,
-            "mutation { createTag(input: { name: \"Live preview\" }) { id version } }",
-            json!({}),
-        )
-        .await;
-    let id = created["data"]["createTag"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let change = tokio::time::timeout(Duration::from_secs(10), next_json(&mut editor_socket))
-        .await
-        .expect("the change arrives");
-    assert_eq!(change["type"], "next", "{change}");
+    // The protocol does not say when a subscription is listening: make
+    // changes until one is heard (a change made before it listened is not).
+    let mut created = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let change = loop {
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for the subscription to hear a change made through the other server"
+        );
+        let answer = other
+            .graphql(
+                &editor,
+                "mutation($n: String!) { createTag(input: { name: $n }) { id version } }",
+                json!({ "n": format!("Live preview {}", created.len()) }),
+            )
+            .await;
+        created.push(
+            answer["data"]["createTag"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        if let Ok(change) =
+            tokio::time::timeout(Duration::from_millis(500), next_json(&mut editor_socket)).await
+        {
+            break change;
+        }
+    };
     let payload = &change["payload"]["data"]["contentChanged"];
-    assert_eq!(payload["id"], id);
+    assert!(created.iter().any(|id| payload["id"] == *id), "{payload}");
     assert_eq!(payload["kind"], "TAG");
     assert_eq!(payload["action"], "create");
     assert_eq!(payload["status"], "DRAFT");
@@ -897,9 +931,18 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
             json!({}),
         )
         .await;
-    let ended = tokio::time::timeout(Duration::from_secs(10), next_json(&mut editor_socket))
-        .await
-        .expect("the subscription ends");
+    // Changes made while it was being heard may still be queued ahead of
+    // the end.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let message = next_json(&mut editor_socket).await;
+            if message["type"] != "next" {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("the subscription ends");
     assert_eq!(ended, json!({ "id": "2", "type": "complete" }));
 }
 

@@ -157,19 +157,15 @@ async fn an_item_goes_from_author_to_public_with_every_step_audited() {
         scheduled["schedulePublish"]["scheduledPublishAt"],
         Value::Null
     );
-    let mut title = Value::Null;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        title =
-            data(call(address, None, PUBLIC_TITLE, json!({})).await)["resource"]["title"].clone();
-        if title == "Playbook, Second Edition" {
-            break;
-        }
-    }
-    assert_eq!(
-        title, "Playbook, Second Edition",
-        "the scheduler published it"
-    );
+    crate::support::wait::until_true(
+        "the scheduler to publish the second edition",
+        Duration::from_secs(60),
+        || async {
+            data(call(address, None, PUBLIC_TITLE, json!({})).await)["resource"]["title"]
+                == "Playbook, Second Edition"
+        },
+    )
+    .await;
 
     // Revert brings the first title back as a new draft.
     let reverted = data(call(address, Some(&editor),
