@@ -8,6 +8,7 @@ mod cluster;
 mod delivery;
 mod edge;
 mod events;
+mod front_door;
 mod graphql_read;
 mod identity;
 mod schema;
