@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod order;
 pub mod query;
 pub mod search;
 pub mod types;

@@ -332,6 +332,8 @@ async fn run_operation(
             variables.clone(),
         )));
     }
+    // Mutations run their fields one after another, in order already.
+    let asked = (kind != Some(OperationType::Mutation)).then(|| document.clone());
     request.set_parsed_query(document);
     if anonymous && !settings.anonymous_introspection {
         request = request.disable_introspection();
@@ -346,7 +348,7 @@ async fn run_operation(
         published: state.published_pool(),
     };
     let execution = graphql::execute(schema, pools, viewer.clone(), request);
-    let response = if kind == Some(OperationType::Mutation) {
+    let mut response = if kind == Some(OperationType::Mutation) {
         // A mutation cut off halfway would leave its client unsure what
         // happened; the statement timeout bounds it instead.
         execution.await
@@ -365,6 +367,13 @@ async fn run_operation(
             }
         }
     };
+    if let Some(document) = &asked {
+        graphql::order::order_as_asked(
+            &mut response.data,
+            document,
+            params.operation_name.as_deref(),
+        );
+    }
     if let Some(hash) = resolved.remember
         && response.errors.is_empty()
     {

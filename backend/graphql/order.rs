@@ -1,0 +1,146 @@
+//! Answers list their fields in the order the query asked for them.
+//!
+//! async-graphql 7 resolves a selection set's fields concurrently and keeps
+//! them in the order they *finish*, so two identical requests could get
+//! the same data in different orders: different bytes, different ETags, and
+//! no revalidation. The GraphQL specification asks for the order of the
+//! query (CollectFields); this puts every object of an answer in that order.
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
+use async_graphql::{Name, Value};
+
+/// Fragments spreading fragments are followed at most this deep (the
+/// limits refuse deeper chains before execution anyway).
+const MAX_SPREAD_DEPTH: usize = 64;
+
+/// Reorders `data`, the answer to `operation` (or the only operation) of
+/// `document`, into the order of the query.
+pub fn order_as_asked(data: &mut Value, document: &ExecutableDocument, operation: Option<&str>) {
+    let set = match (&document.operations, operation) {
+        (DocumentOperations::Single(single), _) => &single.node.selection_set.node,
+        (DocumentOperations::Multiple(operations), Some(wanted)) => {
+            match operations.iter().find(|(name, _)| name.as_str() == wanted) {
+                Some((_, found)) => &found.node.selection_set.node,
+                None => return,
+            }
+        }
+        (DocumentOperations::Multiple(operations), None) => match operations.values().next() {
+            Some(only) if operations.len() == 1 => &only.node.selection_set.node,
+            _ => return,
+        },
+    };
+    order(data, document, &[set]);
+}
+
+/// The fields `sets` select, by response key in the order they are first
+/// asked for, each with the selection sets asked of it.
+fn collect<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    depth: usize,
+    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let field = &field.node;
+                let key = field.response_key().node.as_str();
+                let child = &field.selection_set.node;
+                match out.iter_mut().find(|(seen, _)| *seen == key) {
+                    Some((_, sets)) => sets.push(child),
+                    None => out.push((key, vec![child])),
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                collect(document, &inline.node.selection_set.node, depth, out);
+            }
+            Selection::FragmentSpread(spread) => {
+                if depth >= MAX_SPREAD_DEPTH {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    collect(document, &fragment.node.selection_set.node, depth + 1, out);
+                }
+            }
+        }
+    }
+}
+
+fn order(value: &mut Value, document: &ExecutableDocument, sets: &[&SelectionSet]) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                order(item, document, sets);
+            }
+        }
+        Value::Object(map) => {
+            let mut fields = Vec::new();
+            for set in sets {
+                collect(document, set, 0, &mut fields);
+            }
+            let position = |key: &Name| {
+                fields
+                    .iter()
+                    .position(|(asked, _)| *asked == key.as_str())
+                    .unwrap_or(usize::MAX)
+            };
+            let in_order = map
+                .keys()
+                .map(position)
+                .collect::<Vec<_>>()
+                .windows(2)
+                .all(|pair| pair[0] <= pair[1]);
+            if !in_order {
+                map.sort_by(|a, _, b, _| position(a).cmp(&position(b)));
+            }
+            for (key, child) in map.iter_mut() {
+                if let Some((_, child_sets)) =
+                    fields.iter().find(|(asked, _)| *asked == key.as_str())
+                    && child_sets.iter().any(|set| !set.items.is_empty())
+                {
+                    order(child, document, child_sets);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_come_in_the_order_asked_through_aliases_and_fragments() {
+        let query = "{ b: topics { name slug } a { ...F } } fragment F on A { y ... on A { x } }";
+        let data = serde_json::json!({
+            "a": { "x": 1, "y": 2 },
+            "b": [{ "slug": "s", "name": "n" }, { "name": "m", "slug": "t" }],
+        });
+        // serde_json sorts these keys: "a" first, "slug" before "name".
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let mut value = Value::from_json(data).unwrap();
+        order_as_asked(&mut value, &document, None);
+        let Value::Object(root) = &value else {
+            panic!()
+        };
+        assert_eq!(
+            root.keys().map(Name::as_str).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+        let Value::Object(a) = &root["a"] else {
+            panic!()
+        };
+        assert_eq!(a.keys().map(Name::as_str).collect::<Vec<_>>(), ["y", "x"]);
+        let Value::List(b) = &root["b"] else { panic!() };
+        for item in b {
+            let Value::Object(item) = item else { panic!() };
+            assert_eq!(
+                item.keys().map(Name::as_str).collect::<Vec<_>>(),
+                ["name", "slug"]
+            );
+        }
+    }
+}
