@@ -20,6 +20,15 @@ async fn some_type(app: &TestApp) -> String {
         .to_string()
 }
 
+/// Signed-in AUTHOR, EDITOR and PUBLISHER sessions.
+async fn newsroom(app: &TestApp) -> (String, String, String) {
+    (
+        app.sign_in_as(Role::Author).await,
+        app.sign_in_as(Role::Editor).await,
+        app.sign_in_as(Role::Publisher).await,
+    )
+}
+
 /// A failing call's first error code.
 async fn error_code(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> String {
     let (_, body) = app.post_as(token, query, variables).await;
@@ -46,6 +55,23 @@ async fn public_matches(app: &TestApp, words: &str) -> (i64, i64) {
     )
 }
 
+/// A draft resource of `kind` linked to `topic` (by slug), by `author`.
+async fn resource_linking(
+    app: &TestApp,
+    author: &str,
+    title: &str,
+    kind: &str,
+    topic: &Value,
+) -> Value {
+    app.query_as(
+        author,
+        "mutation($title: String!, $t: [String!], $k: [String!]) { createResource(input: { title: $title, types: $k, topics: $t }) { id version } }",
+        json!({ "title": title, "t": [topic["slug"]], "k": [kind] }),
+    )
+    .await["createResource"]
+    .clone()
+}
+
 /// Publishes any content item through review, as `editor` then `publisher`.
 async fn publish(app: &TestApp, editor: &str, publisher: &str, id: &str, version: i64) {
     for (token, action) in [
@@ -67,9 +93,7 @@ async fn publish(app: &TestApp, editor: &str, publisher: &str, id: &str, version
 #[tokio::test]
 async fn published_search_text_names_only_published_labels() {
     let app = TestApp::seeded().await;
-    let author = app.sign_in_as(Role::Author).await;
-    let editor = app.sign_in_as(Role::Editor).await;
-    let publisher = app.sign_in_as(Role::Publisher).await;
+    let (author, editor, publisher) = newsroom(&app).await;
     let kind = some_type(&app).await;
 
     let topic = app
@@ -80,14 +104,7 @@ async fn published_search_text_names_only_published_labels() {
         )
         .await["createTopic"]
         .clone();
-    let resource = app
-        .query_as(
-            &author,
-            "mutation($t: [String!], $k: [String!]) { createResource(input: { title: \"Ordinary guide\", types: $k, topics: $t }) { id version } }",
-            json!({ "t": [topic["slug"]], "k": [kind] }),
-        )
-        .await["createResource"]
-        .clone();
+    let resource = resource_linking(&app, &author, "Ordinary guide", &kind, &topic).await;
     let module = app
         .query_as(
             &author,
@@ -384,9 +401,7 @@ async fn prepared_statements_stay_bounded_under_distinct_query_shapes() {
 #[tokio::test]
 async fn events_tell_receivers_only_what_was_public() {
     let app = TestApp::seeded().await;
-    let author = app.sign_in_as(Role::Author).await;
-    let editor = app.sign_in_as(Role::Editor).await;
-    let publisher = app.sign_in_as(Role::Publisher).await;
+    let (author, editor, publisher) = newsroom(&app).await;
     let kind = some_type(&app).await;
     // A draft the public never saw, archived: no event at all.
     let secret = app
@@ -413,14 +428,7 @@ async fn events_tell_receivers_only_what_was_public() {
         )
         .await["createTopic"]
         .clone();
-    let resource = app
-        .query_as(
-            &author,
-            "mutation($t: [String!], $k: [String!]) { createResource(input: { title: \"Public guide\", types: $k, topics: $t }) { id } }",
-            json!({ "t": [topic["slug"]], "k": [kind] }),
-        )
-        .await["createResource"]
-        .clone();
+    let resource = resource_linking(&app, &author, "Public guide", &kind, &topic).await;
     publish(
         &app,
         &editor,

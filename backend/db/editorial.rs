@@ -284,6 +284,32 @@ pub struct AuditRow {
     pub detail: serde_json::Value,
 }
 
+impl<'a> NewAuditEntry<'a> {
+    /// An entry about no content item: an account, a token, a webhook, a
+    /// seed run.
+    pub fn general(
+        actor: &'a str,
+        actor_user_id: Option<Uuid>,
+        action: &'a str,
+        request_id: Option<&'a str>,
+        detail: serde_json::Value,
+    ) -> Self {
+        NewAuditEntry {
+            actor,
+            actor_user_id,
+            action,
+            document_id: None,
+            kind: None,
+            from_version: None,
+            to_version: None,
+            from_status: None,
+            to_status: None,
+            request_id,
+            detail,
+        }
+    }
+}
+
 pub async fn audit(conn: &mut AsyncPgConnection, entry: &NewAuditEntry<'_>) -> DbResult<()> {
     diesel::insert_into(audit_log::table)
         .values(entry)

@@ -52,19 +52,13 @@ impl Admin<'_> {
         let label = self.actor.label();
         audit_store::audit(
             conn,
-            &NewAuditEntry {
-                actor: &label,
-                actor_user_id: self.actor.user_id(),
+            &NewAuditEntry::general(
+                &label,
+                self.actor.user_id(),
                 action,
-                document_id: None,
-                kind: None,
-                from_version: None,
-                to_version: None,
-                from_status: None,
-                to_status: None,
-                request_id: self.request_id,
+                self.request_id,
                 detail,
-            },
+            ),
         )
         .await?;
         Ok(())

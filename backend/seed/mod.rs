@@ -315,19 +315,9 @@ async fn apply(
             crate::events::emit_seed_run(conn, &summary, &origin).await?;
             crate::db::editorial::audit(
                 conn,
-                &crate::db::editorial::NewAuditEntry {
-                    actor: &actor,
-                    actor_user_id: None,
-                    action: "seedRun",
-                    document_id: None,
-                    kind: None,
-                    from_version: None,
-                    to_version: None,
-                    from_status: None,
-                    to_status: None,
-                    request_id: None,
-                    detail,
-                },
+                &crate::db::editorial::NewAuditEntry::general(
+                    &actor, None, "seedRun", None, detail,
+                ),
             )
             .await?;
             progress.step("committing");
