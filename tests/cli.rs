@@ -440,6 +440,17 @@ fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
         .unwrap();
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let nobody = beacon()
+        .args(["user", "disable", "nobody@example.org"])
+        .envs(envs)
+        .output()
+        .unwrap();
+    assert!(!nobody.status.success());
+    let said = String::from_utf8_lossy(&nobody.stderr);
+    assert!(
+        said.contains("there is no user with the email nobody@example.org"),
+        "{said}"
+    );
 
     // Every account change made here is audited, as the operator's.
     let actions = tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -119,7 +119,9 @@ pub fn identity_error(error: IdentityError) -> Error {
         IdentityError::EmailTaken => validation_failed("email", "email: is already in use"),
         IdentityError::InvalidCredentials => unauthenticated(error.to_string()),
         IdentityError::Unauthenticated => unauthenticated(error.to_string()),
-        IdentityError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),
+        IdentityError::NotFound(_) | IdentityError::NoSuchEmail(_) => {
+            client_error(ErrorCode::NotFound, error.to_string())
+        }
         IdentityError::Forbidden(_) | IdentityError::NotPermitted(_) => {
             client_error(ErrorCode::Forbidden, error.to_string())
         }

@@ -56,6 +56,8 @@ pub enum IdentityError {
     Unauthenticated,
     #[error("there is no {0} with that id")]
     NotFound(&'static str),
+    #[error("there is no user with the email {0}")]
+    NoSuchEmail(String),
     #[error("a user with that email already exists")]
     EmailTaken,
     #[error(transparent)]
@@ -485,11 +487,14 @@ pub async fn reset_password(
 
 /// A user named by id or by email (case-insensitive), as the CLI accepts.
 pub async fn find_user(conn: &mut AsyncPgConnection, who: &str) -> IdentityResult<UserRow> {
-    let found = match Uuid::parse_str(who) {
-        Ok(id) => store::user_by_id(conn, id).await?,
-        Err(_) => store::user_by_email(conn, who.trim()).await?,
-    };
-    found.ok_or(IdentityError::NotFound("user"))
+    match Uuid::parse_str(who) {
+        Ok(id) => store::user_by_id(conn, id)
+            .await?
+            .ok_or(IdentityError::NotFound("user")),
+        Err(_) => store::user_by_email(conn, who.trim())
+            .await?
+            .ok_or_else(|| IdentityError::NoSuchEmail(who.trim().to_string())),
+    }
 }
 
 pub fn role_of(user: &UserRow) -> IdentityResult<Role> {
