@@ -583,6 +583,13 @@ pub struct SeedArgs {
     /// Refuse at once instead of waiting when another seed job is running.
     #[arg(long)]
     pub no_wait: bool,
+
+    /// Create the topics, resource types and tags that structured (.json,
+    /// .toml) files name without declaring them. Without it such a name is
+    /// an error naming the nearest existing slugs: a typo never becomes
+    /// published content. Module pages (.txt) always create new labels.
+    #[arg(long)]
+    pub create_missing: bool,
 }
 
 #[derive(Debug, Args)]

@@ -534,7 +534,7 @@ async fn relations_work_in_both_directions() {
     let file = dir.path().join("tags.toml");
     std::fs::write(
         &file,
-        "[[resources]]\ntitle = \"How to Successfully Implement a Mobile Crisis Team\"\nyear = 2021\ntypes = [\"Guidebook/Tool\"]\ntags = [\"Field Guide\"]\n\n[[modules]]\ntitle = \"Community Trust and Partnerships\"\ntopic = \"community-trust-and-partnerships\"\ntags = [\"field-guide\"]\nresources = [\"how-to-successfully-implement-a-mobile-crisis-team\"]\n",
+        "[[tags]]\nname = \"Field Guide\"\n\n[[resources]]\ntitle = \"How to Successfully Implement a Mobile Crisis Team\"\nyear = 2021\ntypes = [\"Guidebook/Tool\"]\ntags = [\"Field Guide\"]\n\n[[modules]]\ntitle = \"Community Trust and Partnerships\"\ntopic = \"community-trust-and-partnerships\"\ntags = [\"field-guide\"]\nresources = [\"how-to-successfully-implement-a-mobile-crisis-team\"]\n",
     )
     .unwrap();
     app.seed(&[file]).await.unwrap();

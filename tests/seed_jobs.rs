@@ -355,6 +355,9 @@ async fn an_export_loads_into_an_empty_database_unchanged() {
 [[tags]]
 name = "De-escalation"
 
+[[tags]]
+name = "Training"
+
 [[resources]]
 title = "Use-of-Force Reporting in Practice"
 types = ["webinar"]
@@ -584,4 +587,65 @@ async fn a_large_first_load_builds_the_resource_indexes_after_loading_and_keeps_
     let report = app.seed(std::slice::from_ref(&file)).await.unwrap();
     assert_eq!(counts(&report, "resource").0, 500);
     assert_eq!(resource_indexes(&app.database).await, before);
+}
+
+/// A mistyped reference in a structured file is an error naming the file,
+/// the record and the nearest slugs, and writes nothing; a file that
+/// declares the label, or `--create-missing`, creates it.
+#[tokio::test]
+async fn a_mistyped_reference_in_a_structured_file_is_refused_with_suggestions() {
+    let app = TestApp::seeded().await;
+    let before = app.snapshot().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typos.toml");
+    let typo = |types: &str, topics: &str, tags: &str| {
+        format!(
+            "[[resources]]\ntitle = \"A guide with a typo\"\nyear = 2024\ntypes = [{types}]\ntopics = [{topics}]\ntags = [{tags}]\n"
+        )
+    };
+    for (text, expected) in [
+        (
+            typo("\"Vidoe\"", "", ""),
+            "types: there is no resource type \"Vidoe\"; did you mean `video`?",
+        ),
+        (
+            typo("\"video\"", "\"use-of-forse\"", ""),
+            "topics: there is no topic \"use-of-forse\"; did you mean `use-of-force`?",
+        ),
+        (
+            typo("\"video\"", "\"use-of-force\"", "\"Undeclared\""),
+            "tags: there is no tag \"Undeclared\" (declare it",
+        ),
+    ] {
+        std::fs::write(&file, &text).unwrap();
+        let error = app
+            .seed(std::slice::from_ref(&file))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("typos.toml: resources[0]"), "{error}");
+        assert!(error.contains(expected), "{error}");
+        assert_eq!(app.snapshot().await, before, "nothing written for {text}");
+    }
+
+    // Declared in the file: created.
+    std::fs::write(
+        &file,
+        format!(
+            "[[tags]]\nname = \"Undeclared\"\n\n{}",
+            typo("\"video\"", "", "\"undeclared\"")
+        ),
+    )
+    .unwrap();
+    app.seed(std::slice::from_ref(&file)).await.unwrap();
+
+    // Or with --create-missing.
+    std::fs::write(&file, typo("\"Webinar\"", "", "")).unwrap();
+    let mut options = crate::support::seed_options(std::slice::from_ref(&file), false);
+    options.create_missing = true;
+    beacon::seed::run(&app.database, &options).await.unwrap();
+    let types = app
+        .query("{ resourceTypes { slug } }", serde_json::json!({}))
+        .await;
+    assert!(types.to_string().contains("\"webinar\""), "{types}");
 }

@@ -128,6 +128,7 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
             dry_run: false,
             wait: true,
             progress: true,
+            create_missing: false,
         },
     )
     .await

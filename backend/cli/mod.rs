@@ -253,6 +253,7 @@ async fn seed_if_empty(database: &Database, args: &ServeArgs) -> anyhow::Result<
             dry_run: false,
             wait: true,
             progress: false,
+            create_missing: false,
         },
     )
     .await
@@ -273,6 +274,7 @@ async fn seed_command(database: &Database, args: &SeedArgs) -> anyhow::Result<Ex
         dry_run: args.dry_run,
         wait: !args.no_wait,
         progress: true,
+        create_missing: args.create_missing,
     };
     match seed::run(database, &options).await {
         Ok(report) => {

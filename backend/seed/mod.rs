@@ -63,6 +63,9 @@ pub struct SeedOptions {
     pub paths: Vec<PathBuf>,
     pub dry_run: bool,
     pub wait: bool,
+    /// Create topics, types and tags that structured files name but
+    /// neither declare nor find in the database (module pages always may).
+    pub create_missing: bool,
     /// Progress lines (or a bar on a terminal) on stderr.
     pub progress: bool,
 }
@@ -258,7 +261,7 @@ async fn apply(
             "resolving against {} existing item(s)",
             existing.len()
         ));
-        let mut resolver = resolve::resolve(set, existing)?;
+        let mut resolver = resolve::resolve(set, existing, options.create_missing)?;
         // Nothing editors do is silently lost: what they took over stays
         // theirs, and the report names it.
         let mut kept = Vec::new();

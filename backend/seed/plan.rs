@@ -42,6 +42,10 @@ pub enum ResourceRef {
 pub struct Planned<T> {
     pub record: T,
     pub origin: Origin,
+    /// Read from a module page (`.txt`), whose labels are names to create
+    /// when new; a structured file's references must name what exists or
+    /// what it declares.
+    pub from_page: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +55,8 @@ pub struct PlannedModule {
     pub titled_by_topic: bool,
     pub resources: Vec<ResourceRef>,
     pub origin: Origin,
+    /// See [`Planned::from_page`].
+    pub from_page: bool,
 }
 
 /// Everything a seed job's files say, resources already merged by identity.
@@ -179,7 +185,7 @@ impl SeedSet {
                 topics: entry.topics.clone(),
                 tags: Vec::new(),
             };
-            let index = self.add_resource(record, Origin(format!("{file}:{}", entry.line)));
+            let index = self.add_resource(record, Origin(format!("{file}:{}", entry.line)), true);
             if !resources.contains(&ResourceRef::InRun(index)) {
                 resources.push(ResourceRef::InRun(index));
             }
@@ -208,6 +214,7 @@ impl SeedSet {
             resources,
             titled_by_topic: page.title.is_none(),
             origin: Origin(format!("{file}:{}", page.heading_line)),
+            from_page: true,
         });
     }
 
@@ -217,22 +224,25 @@ impl SeedSet {
             self.topics.push(Planned {
                 record: topic,
                 origin: at("topics", index),
+                from_page: false,
             });
         }
         for (index, label) in content.resource_types.into_iter().enumerate() {
             self.resource_types.push(Planned {
                 record: label,
                 origin: at("resourceTypes", index),
+                from_page: false,
             });
         }
         for (index, label) in content.tags.into_iter().enumerate() {
             self.tags.push(Planned {
                 record: label,
                 origin: at("tags", index),
+                from_page: false,
             });
         }
         for (index, resource) in content.resources.into_iter().enumerate() {
-            self.add_resource(resource, at("resources", index));
+            self.add_resource(resource, at("resources", index), false);
         }
         for (index, module) in content.modules.into_iter().enumerate() {
             let resources = module
@@ -245,6 +255,7 @@ impl SeedSet {
                 titled_by_topic: false,
                 resources,
                 origin: at("modules", index),
+                from_page: false,
             });
         }
     }
@@ -252,7 +263,7 @@ impl SeedSet {
     /// Adds a resource, merging it into an earlier one with the same
     /// identity: types, topics and tags are united, and fields the earlier
     /// listing left empty are filled in.
-    fn add_resource(&mut self, record: ResourceRecord, origin: Origin) -> usize {
+    fn add_resource(&mut self, record: ResourceRecord, origin: Origin, from_page: bool) -> usize {
         let key = resource_key(&record.title, record.year);
         if let Some(&index) = self.resource_index.get(&key) {
             let existing = &mut self.resources[index].record;
@@ -266,7 +277,11 @@ impl SeedSet {
             existing.summary = existing.summary.take().or(record.summary);
             return index;
         }
-        self.resources.push(Planned { record, origin });
+        self.resources.push(Planned {
+            record,
+            origin,
+            from_page,
+        });
         self.resource_index.insert(key, self.resources.len() - 1);
         self.resources.len() - 1
     }

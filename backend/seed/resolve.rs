@@ -50,6 +50,9 @@ pub struct Resolver {
     by_seed_key: HashMap<(Kind, String), usize>,
     /// Normalized names (and topic aliases) → document.
     by_name: HashMap<(Kind, String), usize>,
+    /// Structured files may name labels that neither the database nor the
+    /// run has (`--create-missing`): they are created like a page's.
+    create_missing: bool,
 }
 
 impl Resolver {
@@ -60,6 +63,7 @@ impl Resolver {
             by_slug: HashMap::new(),
             by_seed_key: HashMap::new(),
             by_name: HashMap::new(),
+            create_missing: false,
         };
         for document in existing {
             resolver.push(document);
@@ -177,12 +181,33 @@ impl Resolver {
     }
 
     /// A topic by slug, name or alias; created when nothing matches.
-    fn topic(&mut self, reference: &str, origin: &Origin) -> Result<Uuid, SeedError> {
-        self.label(Kind::Topic, reference, origin)
+    fn topic(&mut self, reference: &str, at: Place<'_>) -> Result<Uuid, SeedError> {
+        self.label(Kind::Topic, reference, at)
     }
 
-    /// A topic, resource type or tag by slug or name; created when unknown.
-    fn label(&mut self, kind: Kind, reference: &str, origin: &Origin) -> Result<Uuid, SeedError> {
+    /// The slugs of `kind` closest to `slug`, nearest first: what a typo
+    /// most likely meant.
+    fn nearest_slugs(&self, kind: Kind, slug: &str) -> Vec<String> {
+        let mut scored: Vec<(usize, &str)> = self
+            .by_slug
+            .keys()
+            .filter(|(of, _)| *of == kind)
+            .map(|(_, known)| (strsim::levenshtein(slug, known), known.as_str()))
+            .filter(|(distance, known)| *distance <= (known.len().max(slug.len()) / 3).max(2))
+            .collect();
+        scored.sort();
+        scored
+            .into_iter()
+            .take(3)
+            .map(|(_, known)| known.to_string())
+            .collect()
+    }
+
+    /// A topic, resource type or tag by slug or name; created when unknown
+    /// and named by a page (or with `--create-missing`), an error naming
+    /// the nearest slugs when a structured file names it.
+    fn label(&mut self, kind: Kind, reference: &str, at: Place<'_>) -> Result<Uuid, SeedError> {
+        let origin = at.origin;
         let name = reference.trim();
         let slug = slugify(name);
         let found = self
@@ -193,6 +218,29 @@ impl Resolver {
         let index = match found {
             Some(index) => index,
             None => {
+                if !at.from_page && !self.create_missing {
+                    let what = kind.as_str().replace('_', " ");
+                    let nearest = self.nearest_slugs(kind, &slug);
+                    let hint = match nearest.as_slice() {
+                        [] => String::new(),
+                        [only] => format!("; did you mean `{only}`?"),
+                        several => format!(
+                            "; did you mean one of {}?",
+                            several
+                                .iter()
+                                .map(|slug| format!("`{slug}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    return Err(SeedError::invalid(
+                        origin,
+                        format!(
+                            "{field}: there is no {what} {name:?}{hint} (declare it in the file, or pass --create-missing to create it)",
+                            field = at.field,
+                        ),
+                    ));
+                }
                 if slug.is_empty() {
                     return Err(SeedError::invalid(
                         origin,
@@ -232,11 +280,11 @@ impl Resolver {
         &mut self,
         kind: Kind,
         references: &[String],
-        origin: &Origin,
+        at: Place<'_>,
     ) -> Result<Vec<Uuid>, SeedError> {
         let mut ids = Vec::new();
         for reference in references {
-            let id = self.label(kind, reference, origin)?;
+            let id = self.label(kind, reference, at)?;
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -317,9 +365,14 @@ impl Resolver {
         let record = &planned.record;
         let origin = &planned.origin;
         let key = resource_key(&record.title, record.year);
-        let types = self.labels(Kind::ResourceType, &record.types, origin)?;
-        let topics = self.labels(Kind::Topic, &record.topics, origin)?;
-        let tags = self.labels(Kind::Tag, &record.tags, origin)?;
+        let at = |field| Place {
+            origin,
+            field,
+            from_page: planned.from_page,
+        };
+        let types = self.labels(Kind::ResourceType, &record.types, at("types"))?;
+        let topics = self.labels(Kind::Topic, &record.topics, at("topics"))?;
+        let tags = self.labels(Kind::Tag, &record.tags, at("tags"))?;
         let existing = self.find(
             Kind::Resource,
             record.id,
@@ -403,10 +456,25 @@ impl Resolver {
             }
         }
         let topic = match &record.topic {
-            Some(topic) => Some(self.topic(topic, origin)?),
+            Some(topic) => Some(self.topic(
+                topic,
+                Place {
+                    origin,
+                    field: "topic",
+                    from_page: planned.from_page,
+                },
+            )?),
             None => None,
         };
-        let tags = self.labels(Kind::Tag, &record.tags, origin)?;
+        let tags = self.labels(
+            Kind::Tag,
+            &record.tags,
+            Place {
+                origin,
+                field: "tags",
+                from_page: planned.from_page,
+            },
+        )?;
         // "Resources Related to <alias>" names the topic by its canonical name.
         let title = match (planned.titled_by_topic, topic) {
             (true, Some(topic)) => match &self.documents[self.by_id[&topic]].content {
@@ -456,10 +524,23 @@ fn union(first: &[Uuid], second: &[Uuid]) -> Vec<Uuid> {
     all
 }
 
+/// Where a label reference was read, for its error.
+#[derive(Debug, Clone, Copy)]
+struct Place<'a> {
+    origin: &'a Origin,
+    field: &'static str,
+    from_page: bool,
+}
+
 /// Applies the seed set to the existing documents. Declared topics, types and
 /// tags come first so that names on pages resolve to them (aliases included).
-pub fn resolve(set: &SeedSet, existing: Vec<WorkingDocument>) -> Result<Resolver, SeedError> {
+pub fn resolve(
+    set: &SeedSet,
+    existing: Vec<WorkingDocument>,
+    create_missing: bool,
+) -> Result<Resolver, SeedError> {
     let mut resolver = Resolver::new(existing);
+    resolver.create_missing = create_missing;
     for topic in &set.topics {
         resolver.declared_topic(topic)?;
     }

@@ -455,6 +455,7 @@ pub fn seed_options(paths: &[PathBuf], dry_run: bool) -> SeedOptions {
         dry_run,
         wait: true,
         progress: false,
+        create_missing: false,
     }
 }
 
