@@ -336,6 +336,22 @@ async fn every_run_is_recorded_with_files_counts_and_errors() {
     assert_eq!(succeeded.counts["resource"]["created"], 8);
     let sha = succeeded.files[0]["sha256"].as_str().unwrap();
     assert_eq!(sha.len(), 64);
+
+    // A file that is not there fails the run, which is recorded too.
+    let missing = std::path::PathBuf::from("/nonexistent/seeds-folder");
+    let _ = app.seed(&[missing]).await.unwrap_err();
+    let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0].outcome, "failed");
+    assert!(
+        runs[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("/nonexistent/seeds-folder"),
+        "{:?}",
+        runs[0].error
+    );
 }
 
 #[tokio::test]

@@ -167,11 +167,16 @@ fn changed_items(counts: &BTreeMap<String, Counts>) -> u64 {
 pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
     let progress = Progress::new(options.progress);
-    let files = plan::collect_files(&options.paths)?;
-    progress.step(&format!("reading {} file(s)", files.len()));
-    let read = tokio::task::spawn_blocking(move || SeedSet::read(&files))
-        .await
-        .map_err(|error| SeedError::Other(error.to_string()))?;
+    // A missing file fails the run like a broken one, and is recorded too.
+    let read = match plan::collect_files(&options.paths) {
+        Ok(files) => {
+            progress.step(&format!("reading {} file(s)", files.len()));
+            tokio::task::spawn_blocking(move || SeedSet::read(&files))
+                .await
+                .map_err(|error| SeedError::Other(error.to_string()))?
+        }
+        Err(error) => Err(error),
+    };
     let run_id = Uuid::now_v7();
     let mut conn = database
         .connection()
