@@ -295,8 +295,10 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
 
     /// Seeds loaded on first start, when the database holds no content.
-    #[arg(long, env = "BEACON_SEEDS", default_value = "seeds")]
-    pub seeds: PathBuf,
+    /// Without it: `./seeds` when there is such a folder, otherwise the
+    /// seeds built into the binary (the Knowledge Lab's first module).
+    #[arg(long, env = "BEACON_SEEDS")]
+    pub seeds: Option<PathBuf>,
 
     /// Do not load seeds on first start.
     #[arg(long, env = "BEACON_NO_SEED")]

@@ -705,3 +705,31 @@ async fn the_benchmark_runs_and_reports_every_query() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds content"));
 }
+
+/// Started outside the checkout, with no `seeds/` folder in sight, the
+/// server loads the seeds built into it.
+#[test]
+fn serve_started_anywhere_loads_the_built_in_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = beacon()
+        .current_dir(elsewhere.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("BEACON_DATA_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server { child, port };
+    crate::support::wait::blocking_until("the server to answer", Duration::from_secs(120), || {
+        graphql(port, "{ __typename }").is_some()
+    });
+    let modules = graphql(port, "{ modules { slug } resources { totalCount } }").unwrap();
+    assert_eq!(
+        modules["data"]["modules"],
+        json!([{ "slug": "community-trust-and-partnerships" }]),
+        "{modules}"
+    );
+    assert_eq!(modules["data"]["resources"]["totalCount"], 8);
+}

@@ -1,6 +1,7 @@
 //! What each command does.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -241,15 +242,27 @@ async fn seed_if_empty(database: &Database, args: &ServeArgs) -> anyhow::Result<
         return Ok(());
     }
     drop(conn);
-    if !args.seeds.exists() {
-        tracing::warn!(path = %args.seeds.display(), "the database is empty and there is no seeds folder to load");
-        return Ok(());
-    }
-    tracing::info!(path = %args.seeds.display(), "empty database: loading seeds");
+    let local = PathBuf::from("seeds");
+    let (folder, _extracted) = match &args.seeds {
+        Some(folder) => {
+            anyhow::ensure!(
+                folder.exists(),
+                "--seeds {}: there is no such folder or file",
+                folder.display()
+            );
+            (folder.clone(), None)
+        }
+        None if local.is_dir() => (local, None),
+        None => {
+            let extracted = seed::embedded::extract()?;
+            (extracted.path().to_path_buf(), Some(extracted))
+        }
+    };
+    tracing::info!(path = %folder.display(), "empty database: loading seeds");
     let report = seed::run(
         database,
         &SeedOptions {
-            paths: vec![args.seeds.clone()],
+            paths: vec![folder],
             dry_run: false,
             wait: true,
             progress: false,

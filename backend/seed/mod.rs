@@ -1,6 +1,7 @@
 //! Seed-loading jobs: module pages and structured files in, published
 //! documents out — idempotent, all-or-nothing, one job at a time, recorded.
 
+pub mod embedded;
 pub mod export;
 pub mod format;
 pub mod page;
