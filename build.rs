@@ -5,10 +5,13 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    // Read when the script runs, not baked in when it is compiled: a target
+    // directory shared by several checkouts reuses the compiled script.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let seeds = Path::new(&manifest).join("seeds");
     println!("cargo:rerun-if-changed={}", seeds.display());
     let mut files: Vec<_> = std::fs::read_dir(&seeds)
-        .expect("the seeds folder")
+        .unwrap_or_else(|error| panic!("reading {}: {error}", seeds.display()))
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.is_file())

@@ -211,16 +211,18 @@ pub async fn refresh_search_vectors(
     Ok(())
 }
 
+/// A statement's answer of document ids.
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
 /// Topics and types whose draft name is not public: never published, or
 /// renamed in draft. A published row built from draft names (as a seed job
 /// or a publish copies them) must be recomputed when it links to one.
 pub async fn labels_with_unpublished_names(conn: &mut AsyncPgConnection) -> DbResult<Vec<Uuid>> {
-    #[derive(diesel::QueryableByName)]
-    struct Label {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-    }
-    let rows: Vec<Label> = diesel::sql_query(
+    let rows: Vec<IdRow> = diesel::sql_query(
         "WITH labels AS (SELECT stage, id, name FROM topics
                          UNION ALL SELECT stage, id, name FROM resource_types)
          SELECT d.id FROM labels d
@@ -240,12 +242,7 @@ pub async fn published_linking_any(
     ids: &[Uuid],
     labels: &[Uuid],
 ) -> DbResult<Vec<Uuid>> {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-    }
-    let rows: Vec<Row> = diesel::sql_query(
+    let rows: Vec<IdRow> = diesel::sql_query(
         "SELECT id FROM resources WHERE stage = 'published' AND id = ANY($1)
             AND (topic_ids && $2 OR type_ids && $2)
          UNION ALL
