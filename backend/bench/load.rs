@@ -97,6 +97,10 @@ async fn worker(
             .header(HOST, "127.0.0.1")
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(body.clone()))?;
+        // The connection takes the next request only once it has finished
+        // with the last answer, which can lag the body being read: wait for
+        // it ("connection was not ready" otherwise, now and then).
+        sender.ready().await?;
         let response = sender.send_request(request).await?;
         let ok = response.status() == 200;
         let answer = response.into_body().collect().await?.to_bytes();
