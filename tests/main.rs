@@ -3,6 +3,7 @@
 mod support;
 
 mod access;
+mod browser;
 mod cli;
 mod cluster;
 mod delivery;

@@ -12,14 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql_axum::GraphQLProtocol;
 use axum::body::Body;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::auth::{self, PeerAddress};
@@ -79,7 +78,7 @@ pub async fn get(
     }
     let raw = raw.unwrap_or_default();
     match protocol::negotiate(&headers, state.settings.graphiql && raw.is_empty()) {
-        Wanted::Html => Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response(),
+        Wanted::Html => super::graphiql::page(),
         Wanted::Nothing => refuse_unread(&state, not_acceptable(), MediaType::Json),
         Wanted::GraphQL(media) => match protocol::parse_url(&raw) {
             Ok(params) => {

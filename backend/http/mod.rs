@@ -3,6 +3,7 @@
 mod auth;
 pub mod cache;
 mod endpoint;
+mod graphiql;
 mod observe;
 pub mod persisted;
 pub mod protocol;
@@ -177,10 +178,13 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
+    if state.settings.graphiql {
+        router = router.route("/graphiql/{tag}/{file}", get(graphiql::asset));
+    }
     let router = router.with_state(state);
     let router = match cors {
         Some(cors) => router.layer(cors),
