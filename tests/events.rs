@@ -840,14 +840,18 @@ async fn a_subscription_hears_a_change_made_through_another_server() {
         .send(text(json!({ "type": "connection_init" })))
         .await
         .unwrap();
-    let refused = anonymous.next().await;
-    assert!(
-        matches!(
-            refused,
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None
-        ),
-        "{refused:?}"
-    );
+    let (code, reason) = close_frame(&mut anonymous).await;
+    assert_eq!(code, 4401, "{reason}");
+    assert!(reason.contains("need credentials"), "{reason}");
+
+    // So is a token that is not valid.
+    let mut bogus = connect(&ws_url).await;
+    bogus
+        .send(text(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer bcn_pat_bogus" } })))
+        .await
+        .unwrap();
+    let (code, reason) = close_frame(&mut bogus).await;
+    assert_eq!(code, 4401, "{reason}");
 
     // A partner token may connect but not preview.
     let mut partner_socket = connect(&ws_url).await;
@@ -961,6 +965,22 @@ async fn connect(url: &str) -> Socket {
 
 fn text(value: Value) -> tokio_tungstenite::tungstenite::Message {
     tokio_tungstenite::tungstenite::Message::Text(value.to_string().into())
+}
+
+/// The code and reason of the frame that closes `socket`.
+async fn close_frame(socket: &mut Socket) -> (u16, String) {
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return (frame.code.into(), frame.reason.to_string());
+            }
+            Ok(Some(Ok(Message::Close(None)))) | Ok(None) => panic!("closed with no code"),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(error))) => panic!("socket failed: {error}"),
+            Err(_) => panic!("not closed within 10 s"),
+        }
+    }
 }
 
 async fn init(socket: &mut Socket, token: &str) {
@@ -1426,6 +1446,8 @@ async fn bad_tokens_in_connection_init_count_against_the_address() {
     let app = TestApp::new().await;
     let address = app.spawn_server().await;
     let url = format!("ws://{address}/graphql");
+    // Opened before the address is held off; its connection_init comes after.
+    let mut opened_before = connect(&url).await;
     let attempts = beacon::http::rate_limit::FAILED_CREDENTIALS_PER_MINUTE as usize + 1;
     for attempt in 0..attempts {
         // Each socket is refused at its connection_init; its place may take
@@ -1448,12 +1470,16 @@ async fn bad_tokens_in_connection_init_count_against_the_address() {
             .send(text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer bcn_pat_bogus{attempt}") } })))
             .await
             .unwrap();
-        while let Some(Ok(message)) = socket.next().await {
-            if message.is_close() {
-                break;
-            }
-        }
+        let (code, reason) = close_frame(&mut socket).await;
+        assert_eq!(code, 4401, "{reason}");
     }
+    let token = app.api_token(beacon::domain::access::Role::Editor).await;
+    opened_before
+        .send(text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })))
+        .await
+        .unwrap();
+    let (code, reason) = close_frame(&mut opened_before).await;
+    assert_eq!(code, 4429, "{reason}");
     // The address is now held off before any token is looked at, on HTTP
     // and on the upgrade alike.
     assert_eq!(refused_upgrade(&url).await, Some(429));

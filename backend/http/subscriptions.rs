@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -17,8 +17,10 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Data, Executor, Request, Response, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::WebSocketUpgrade;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::ws::{CloseFrame, Message};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use futures::SinkExt;
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::AppState;
@@ -134,36 +136,56 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             // Held for as long as the socket is served.
             let _slot = slot;
-            GraphQLWebSocket::new(socket, executor, protocol)
+            // async-graphql closes a refused connection_init with 1002
+            // (protocol error); graphql-transport-ws clients tell "sign in"
+            // from "not allowed" by 4401 and 4403, so the refusal leaves
+            // its code here and the outgoing close frame takes it.
+            let refusal_code = Arc::new(AtomicU16::new(0));
+            let (sink, incoming) = socket.split();
+            let sink = sink.with({
+                let refusal_code = refusal_code.clone();
+                move |message: Message| {
+                    let message = with_refusal_code(message, refusal_code.load(Ordering::SeqCst));
+                    async move { Ok::<_, axum::Error>(message) }
+                }
+            });
+            let refuse = move |code: u16, message: String| {
+                refusal_code.store(code, Ordering::SeqCst);
+                async_graphql::Error::new(message)
+            };
+            GraphQLWebSocket::new_with_pair(sink, incoming, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = token_in(&payload).or(header_token);
                     let viewer = match token_in(&payload) {
                         Some(authorization) => {
                             // A token tried here counts like one on a request.
                             if state.rate_limiter.credentials_blocked(address).is_some() {
-                                return Err(async_graphql::Error::new(
-                                    "too many bad credentials from this address; wait before trying again",
+                                return Err(refuse(
+                                    CLOSE_TOO_MANY_REQUESTS,
+                                    "too many bad credentials from this address; wait before trying again".into(),
                                 ));
                             }
                             let mut headers = HeaderMap::new();
-                            let value = HeaderValue::from_str(&authorization)
-                                .map_err(|_| async_graphql::Error::new("malformed Authorization"))?;
+                            let value = HeaderValue::from_str(&authorization).map_err(|_| {
+                                refuse(CLOSE_UNAUTHORIZED, "malformed Authorization".into())
+                            })?;
                             headers.insert(header::AUTHORIZATION, value);
                             match auth::viewer(&state, &headers, address, &request_id).await {
                                 Ok(viewer) => viewer,
                                 Err(refusal) => {
-                                    if refusal.status == axum::http::StatusCode::UNAUTHORIZED {
+                                    if refusal.status == StatusCode::UNAUTHORIZED {
                                         state.rate_limiter.credentials_failed(address);
                                     }
-                                    return Err(async_graphql::Error::new(refusal.message));
+                                    return Err(refuse(close_code(refusal.status), refusal.message));
                                 }
                             }
                         }
                         None => from_header,
                     };
                     if matches!(viewer.actor(), Actor::Anonymous) {
-                        return Err(async_graphql::Error::new(
-                            "subscriptions need credentials: send {\"Authorization\": \"Bearer <token>\"} in connection_init",
+                        return Err(refuse(
+                            CLOSE_UNAUTHORIZED,
+                            "subscriptions need credentials: send {\"Authorization\": \"Bearer <token>\"} in connection_init".into(),
                         ));
                     }
                     let mut data = Data::default();
@@ -177,6 +199,37 @@ pub async fn upgrade(
                 .await
         })
         .into_response()
+}
+
+/// graphql-transport-ws's close codes for a refused `connection_init`.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+const CLOSE_FORBIDDEN: u16 = 4403;
+const CLOSE_TOO_MANY_REQUESTS: u16 = 4429;
+const CLOSE_INTERNAL: u16 = 4500;
+
+/// The close code for a refused `connection_init`, from the status the same
+/// credentials would get on an HTTP request.
+fn close_code(status: StatusCode) -> u16 {
+    match status {
+        StatusCode::UNAUTHORIZED => CLOSE_UNAUTHORIZED,
+        StatusCode::TOO_MANY_REQUESTS => CLOSE_TOO_MANY_REQUESTS,
+        status if status.is_server_error() => CLOSE_INTERNAL,
+        _ => CLOSE_FORBIDDEN,
+    }
+}
+
+/// The close frame async-graphql sends after a refused `connection_init`
+/// (1002) gets the refusal's own code; every other message passes as it is.
+fn with_refusal_code(message: Message, refusal_code: u16) -> Message {
+    match message {
+        Message::Close(Some(CloseFrame { code: 1002, reason })) if refusal_code != 0 => {
+            Message::Close(Some(CloseFrame {
+                code: refusal_code,
+                reason,
+            }))
+        }
+        message => message,
+    }
 }
 
 fn bearer_token(authorization: &str) -> Option<&str> {
