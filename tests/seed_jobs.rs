@@ -58,17 +58,17 @@ async fn an_invalid_value_fails_with_its_place() {
     let before = app.snapshot().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.json");
-    std::fs::write(
-        &file,
-        json!({"resources": [
-            {"title": "Fine", "types": ["Report"], "year": 2020},
-            {"title": "Too old", "types": ["Report"], "year": 1200}
-        ]})
-        .to_string(),
-    )
+    let text = serde_json::to_string_pretty(&json!({"resources": [
+        {"title": "Fine", "types": ["Report"], "year": 2020},
+        {"title": "Too old", "types": ["Report"], "year": 1200}
+    ]}))
     .unwrap();
+    std::fs::write(&file, &text).unwrap();
     let message = app.seed(&[file]).await.unwrap_err().to_string();
-    assert!(message.contains("bad.json: resources[1]"), "{message}");
+    // The line where the bad record starts.
+    let record_start = text[..text.find("Too old").unwrap()].rfind('{').unwrap();
+    let line = text[..record_start].matches('\n').count() + 1;
+    assert!(message.contains(&format!("bad.json:{line}: ")), "{message}");
     assert!(message.contains("year"), "{message}");
     assert_eq!(app.snapshot().await, before);
 
@@ -80,6 +80,70 @@ async fn an_invalid_value_fails_with_its_place() {
     .unwrap();
     let message = app.seed(&[unparseable]).await.unwrap_err().to_string();
     assert!(message.contains("broken.toml:5"), "{message}");
+    assert_eq!(app.snapshot().await, before);
+}
+
+/// One run names every mistake in its files, each with its file and line;
+/// a JSON file's type error reads like a TOML one (one place, no Rust type
+/// names).
+#[tokio::test]
+async fn a_run_reports_every_mistake_with_its_file_and_line() {
+    let app = TestApp::seeded().await;
+    let before = app.snapshot().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("more.toml");
+    std::fs::write(
+        &toml,
+        "[[resources]]\ntitle = \"One\"\ntypes = [\"Vidoe\", \"Reprot\"]\n\n\
+         [[resources]]\ntitle = \"Two\"\ntypes = [\"video\"]\ntopics = [\"use-of-forse\"]\nyear = 1200\n",
+    )
+    .unwrap();
+    let json = dir.path().join("more.json");
+    std::fs::write(
+        &json,
+        "{\n  \"resources\": [\n    {\"title\": \"Three\", \"types\": [\"video\"]},\n    {\"title\": \"Four\",\n     \"types\": [\"Webnar\"]}\n  ]\n}\n",
+    )
+    .unwrap();
+    let error = app.seed(&[toml, json]).await.unwrap_err().to_string();
+    for expected in [
+        "5 errors:",
+        "more.toml:1: types: there is no resource type \"Vidoe\"",
+        "more.toml:1: types: there is no resource type \"Reprot\"; did you mean `report`?",
+        "more.toml:5: topics: there is no topic \"use-of-forse\"",
+        "more.toml:5: year",
+        "more.json:4: types: there is no resource type \"Webnar\"",
+    ] {
+        assert!(error.contains(expected), "{expected} in {error}");
+    }
+    assert_eq!(app.snapshot().await, before);
+
+    // Files that do not parse are all named too; JSON's own location and
+    // serde's type names stay out of the message.
+    let typed = dir.path().join("typed.json");
+    std::fs::write(
+        &typed,
+        "{\"resources\": [\n  {\"title\": \"Five\", \"types\": [\"video\"],\n   \"year\": \"soon\"}\n]}\n",
+    )
+    .unwrap();
+    let typed_toml = dir.path().join("typed.toml");
+    std::fs::write(
+        &typed_toml,
+        "[[resources]]\ntitle = \"Six\"\ntypes = [\"video\"]\nyear = \"soon\"\n",
+    )
+    .unwrap();
+    let error = app
+        .seed(&[typed, typed_toml])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("2 errors:"), "{error}");
+    assert!(
+        error.contains("typed.json:3: invalid type: string \"soon\", expected a whole number"),
+        "{error}"
+    );
+    assert!(error.contains("typed.toml:4: "), "{error}");
+    assert!(!error.contains("at line"), "{error}");
+    assert!(!error.contains("i32"), "{error}");
     assert_eq!(app.snapshot().await, before);
 }
 
@@ -639,7 +703,7 @@ async fn a_mistyped_reference_in_a_structured_file_is_refused_with_suggestions()
             .await
             .unwrap_err()
             .to_string();
-        assert!(error.contains("typos.toml: resources[0]"), "{error}");
+        assert!(error.contains("typos.toml:1: "), "{error}");
         assert!(error.contains(expected), "{error}");
         assert_eq!(app.snapshot().await, before, "nothing written for {text}");
     }

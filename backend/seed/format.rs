@@ -113,16 +113,211 @@ pub struct ModuleRecord {
 }
 
 /// Reads a structured file; the error names the line where one is known.
-pub fn parse_json(text: &str) -> Result<ContentFile, (usize, String)> {
-    serde_json::from_str(text).map_err(|error| (error.line(), error.to_string()))
+pub fn parse_json(text: &str) -> Result<(ContentFile, RecordLines), (usize, String)> {
+    match serde_json::from_str(text) {
+        Ok(file) => Ok((file, RecordLines::of_json(text))),
+        // serde_json's message ends with its own " at line L column C"; the
+        // caller puts the line in front, as for TOML.
+        Err(error) => {
+            let message = error.to_string();
+            let message = match message.rfind(" at line ") {
+                Some(at) => message[..at].to_string(),
+                None => message,
+            };
+            Err((error.line(), plain_words(&message)))
+        }
+    }
 }
 
-pub fn parse_toml(text: &str) -> Result<ContentFile, (usize, String)> {
-    toml::from_str(text).map_err(|error| {
-        let line = error
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(1);
-        (line, error.message().to_string())
-    })
+pub fn parse_toml(text: &str) -> Result<(ContentFile, RecordLines), (usize, String)> {
+    match toml::from_str(text) {
+        Ok(file) => Ok((file, RecordLines::of_toml(text))),
+        Err(error) => {
+            let line = error
+                .span()
+                .map(|span| line_at(text, span.start))
+                .unwrap_or(1);
+            Err((line, plain_words(error.message())))
+        }
+    }
+}
+
+/// serde names the Rust types it expected ("expected i32"); people writing
+/// a seed file know numbers and text.
+fn plain_words(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected u32", "expected a whole number of 0 or more"),
+        ("expected a string", "expected text in quotes"),
+        ("expected a sequence", "expected a list"),
+        ("expected struct ContentFile", "expected a table of content"),
+        ("expected struct TopicRecord", "expected a topic"),
+        ("expected struct LabelRecord", "expected a resource type or tag"),
+        ("expected struct ResourceRecord", "expected a resource"),
+        ("expected struct ModuleRecord", "expected a module"),
+        ("expected struct SourceFile", "expected a source (file and checksum)"),
+        ("expected a formatted UUID string", "expected a UUID"),
+    ];
+    let mut message = message.trim().to_string();
+    for (rust, plain) in WORDS {
+        message = message.replace(rust, plain);
+    }
+    message
+}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line where each record of a structured file starts, so an error in
+/// a record names its line rather than its position in a list.
+#[derive(Debug, Default)]
+pub struct RecordLines(std::collections::HashMap<(&'static str, usize), usize>);
+
+/// The lists of a content file, as they are spelled in it.
+const SECTIONS: [&str; 5] = ["topics", "resourceTypes", "tags", "resources", "modules"];
+
+impl RecordLines {
+    /// The line of `section[index]`, when known.
+    pub fn line(&self, section: &str, index: usize) -> Option<usize> {
+        SECTIONS
+            .iter()
+            .find(|known| **known == section)
+            .and_then(|section| self.0.get(&(*section, index)).copied())
+    }
+
+    fn of_toml(text: &str) -> RecordLines {
+        use serde::de::IgnoredAny;
+        use toml::Spanned;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Spans {
+            #[serde(default)]
+            topics: Vec<Spanned<IgnoredAny>>,
+            #[serde(default)]
+            resource_types: Vec<Spanned<IgnoredAny>>,
+            #[serde(default)]
+            tags: Vec<Spanned<IgnoredAny>>,
+            #[serde(default)]
+            resources: Vec<Spanned<IgnoredAny>>,
+            #[serde(default)]
+            modules: Vec<Spanned<IgnoredAny>>,
+        }
+        let mut lines = RecordLines::default();
+        let Ok(spans) = toml::from_str::<Spans>(text) else {
+            return lines;
+        };
+        let lists = [
+            spans.topics,
+            spans.resource_types,
+            spans.tags,
+            spans.resources,
+            spans.modules,
+        ];
+        for (section, records) in SECTIONS.into_iter().zip(lists) {
+            for (index, record) in records.iter().enumerate() {
+                lines
+                    .0
+                    .insert((section, index), line_at(text, record.span().start));
+            }
+        }
+        lines
+    }
+
+    /// A scan of the JSON text (already known to parse): the elements of
+    /// the top-level object's lists, one level down.
+    fn of_json(text: &str) -> RecordLines {
+        let mut lines = RecordLines::default();
+        let (mut depth, mut line) = (0usize, 1usize);
+        let mut string_start = None;
+        let mut escaped = false;
+        let (mut last_string, mut last_key) = (None::<&str>, None::<&str>);
+        let mut section = None::<&'static str>;
+        let (mut index, mut expecting_record) = (0usize, false);
+        for (offset, byte) in text.bytes().enumerate() {
+            if byte == b'\n' {
+                line += 1;
+            }
+            if let Some(start) = string_start {
+                match byte {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => {
+                        string_start = None;
+                        if depth == 1 {
+                            last_string = Some(&text[start + 1..offset]);
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            let starts_record = matches!(byte, b'{' | b'[' | b'"') || byte.is_ascii_alphanumeric();
+            if depth == 2 && expecting_record && starts_record {
+                if let Some(section) = section {
+                    lines.0.insert((section, index), line);
+                }
+                index += 1;
+                expecting_record = false;
+            }
+            match byte {
+                b'"' => string_start = Some(offset),
+                b':' if depth == 1 => last_key = last_string.take(),
+                b'{' | b'[' => {
+                    if byte == b'[' && depth == 1 {
+                        section = SECTIONS.into_iter().find(|known| Some(*known) == last_key);
+                        index = 0;
+                        expecting_record = true;
+                    }
+                    depth += 1;
+                }
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 1 {
+                        section = None;
+                    }
+                }
+                b',' if depth == 2 => expecting_record = true,
+                _ => {}
+            }
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_records_are_found_on_their_lines_past_strings_and_nesting() {
+        let text = r#"{
+  "format": "beacon-content/1",
+  "tags": [{"name": "a [tricky] {name}, \"quoted\""},
+           {"name": "b"}],
+  "resources": [
+    {"title": "One", "types": ["video", "report"], "topics": []},
+
+    {"title": "Two\\", "types": ["video"]}
+  ]
+}"#;
+        let (file, lines) = parse_json(text).unwrap();
+        assert_eq!(file.resources.len(), 2);
+        assert_eq!(lines.line("tags", 0), Some(3));
+        assert_eq!(lines.line("tags", 1), Some(4));
+        assert_eq!(lines.line("resources", 0), Some(6));
+        assert_eq!(lines.line("resources", 1), Some(8));
+        assert_eq!(lines.line("resources", 2), None);
+        assert_eq!(lines.line("modules", 0), None);
+    }
+
+    #[test]
+    fn toml_records_are_found_on_their_lines() {
+        let text = "[[topics]]\nname = \"A\"\n\n[[resources]]\ntitle = \"One\"\ntypes = [\"video\"]\n\n[[resources]]\ntitle = \"Two\"\ntypes = [\"video\"]\n";
+        let (_, lines) = parse_toml(text).unwrap();
+        assert_eq!(lines.line("topics", 0), Some(1));
+        assert_eq!(lines.line("resources", 0), Some(4));
+        assert_eq!(lines.line("resources", 1), Some(8));
+    }
 }

@@ -35,9 +35,47 @@ pub enum SeedError {
     Database(#[from] diesel::result::Error),
     #[error("{0}")]
     Other(String),
+    /// Every problem a run found in its files (at most
+    /// [`SeedError::MOST_LISTED`] listed), so one run shows them all.
+    #[error("{}", list_errors(.0))]
+    Several(Vec<SeedError>),
+}
+
+fn list_errors(errors: &[SeedError]) -> String {
+    let mut text = format!("{} errors:", errors.len());
+    for error in errors.iter().take(SeedError::MOST_LISTED) {
+        text.push_str(&format!("\n  {error}"));
+    }
+    if errors.len() > SeedError::MOST_LISTED {
+        text.push_str(&format!(
+            "\n  … and {} more",
+            errors.len() - SeedError::MOST_LISTED
+        ));
+    }
+    text
 }
 
 impl SeedError {
+    /// A run with thousands of mistakes (a file in the wrong format) lists
+    /// the first ones; the rest are counted.
+    pub const MOST_LISTED: usize = 50;
+
+    /// Nothing when `errors` is empty, the one error when there is one.
+    pub fn all(errors: Vec<SeedError>) -> Result<(), SeedError> {
+        let mut errors: Vec<SeedError> = errors
+            .into_iter()
+            .flat_map(|error| match error {
+                SeedError::Several(errors) => errors,
+                error => vec![error],
+            })
+            .collect();
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(SeedError::Several(errors)),
+        }
+    }
+
     pub fn at(path: &Path, line: usize, message: impl std::fmt::Display) -> Self {
         let place = if line == 0 {
             path.display().to_string()

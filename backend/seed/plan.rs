@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::SeedError;
-use super::format::{self, ContentFile, LabelRecord, ModuleRecord, ResourceRecord, TopicRecord};
+use super::format::{
+    self, ContentFile, LabelRecord, ModuleRecord, RecordLines, ResourceRecord, TopicRecord,
+};
 use super::page;
 use crate::domain::content::SourceFile;
 use crate::domain::slug::normalize_name;
@@ -131,39 +133,49 @@ fn is_seed_file(path: &Path) -> bool {
 }
 
 impl SeedSet {
-    /// Reads and parses every file; the first unreadable or unparseable one
-    /// fails the whole set.
+    /// Reads and parses every file. Any unreadable or unparseable file
+    /// fails the whole set, and every such file is named, not only the
+    /// first.
     pub fn read(files: &[PathBuf]) -> Result<SeedSet, SeedError> {
         let mut set = SeedSet::default();
+        let mut errors = Vec::new();
         for path in files {
-            let bytes = std::fs::read(path).map_err(|error| SeedError::at(path, 0, error))?;
-            let text = String::from_utf8(bytes.clone())
-                .map_err(|_| SeedError::at(path, 0, "not UTF-8 text"))?;
-            let checksum = hex(&Sha256::digest(&bytes));
-            let display = path.display().to_string();
-            match path.extension().and_then(|extension| extension.to_str()) {
-                Some("txt") => {
-                    let page = page::parse(&text)
-                        .map_err(|error| SeedError::at(path, error.line, error.message))?;
-                    set.add_page(&display, &checksum, page);
-                }
-                Some("json") => {
-                    let file = format::parse_json(&text)
-                        .map_err(|(line, message)| SeedError::at(path, line, message))?;
-                    set.add_content_file(&display, file);
-                }
-                _ => {
-                    let file = format::parse_toml(&text)
-                        .map_err(|(line, message)| SeedError::at(path, line, message))?;
-                    set.add_content_file(&display, file);
-                }
+            if let Err(error) = set.read_file(path) {
+                errors.push(error);
             }
-            set.files.push(SeedFile {
-                path: display,
-                sha256: checksum,
-            });
         }
+        SeedError::all(errors)?;
         Ok(set)
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<(), SeedError> {
+        let bytes = std::fs::read(path).map_err(|error| SeedError::at(path, 0, error))?;
+        let text =
+            String::from_utf8(bytes.clone()).map_err(|_| SeedError::at(path, 0, "not UTF-8 text"))?;
+        let checksum = hex(&Sha256::digest(&bytes));
+        let display = path.display().to_string();
+        match path.extension().and_then(|extension| extension.to_str()) {
+            Some("txt") => {
+                let page = page::parse(&text)
+                    .map_err(|error| SeedError::at(path, error.line, error.message))?;
+                self.add_page(&display, &checksum, page);
+            }
+            Some("json") => {
+                let (file, lines) = format::parse_json(&text)
+                    .map_err(|(line, message)| SeedError::at(path, line, message))?;
+                self.add_content_file(&display, file, &lines);
+            }
+            _ => {
+                let (file, lines) = format::parse_toml(&text)
+                    .map_err(|(line, message)| SeedError::at(path, line, message))?;
+                self.add_content_file(&display, file, &lines);
+            }
+        }
+        self.files.push(SeedFile {
+            path: display,
+            sha256: checksum,
+        });
+        Ok(())
     }
 
     fn add_page(&mut self, file: &str, checksum: &str, page: page::Page) {
@@ -218,8 +230,11 @@ impl SeedSet {
         });
     }
 
-    fn add_content_file(&mut self, file: &str, content: ContentFile) {
-        let at = |section: &str, index: usize| Origin(format!("{file}: {section}[{index}]"));
+    fn add_content_file(&mut self, file: &str, content: ContentFile, lines: &RecordLines) {
+        let at = |section: &str, index: usize| match lines.line(section, index) {
+            Some(line) => Origin(format!("{file}:{line}")),
+            None => Origin(format!("{file}: {section}[{index}]")),
+        };
         for (index, topic) in content.topics.into_iter().enumerate() {
             self.topics.push(Planned {
                 record: topic,

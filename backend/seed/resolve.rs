@@ -53,6 +53,10 @@ pub struct Resolver {
     /// Structured files may name labels that neither the database nor the
     /// run has (`--create-missing`): they are created like a page's.
     create_missing: bool,
+    /// (record, field) pairs with a reference that did not resolve: that
+    /// field's other complaints ("needs at least one type") would only
+    /// repeat the error already reported.
+    unresolved: std::collections::HashSet<(String, &'static str)>,
 }
 
 impl Resolver {
@@ -64,6 +68,7 @@ impl Resolver {
             by_seed_key: HashMap::new(),
             by_name: HashMap::new(),
             create_missing: false,
+            unresolved: Default::default(),
         };
         for document in existing {
             resolver.push(document);
@@ -233,6 +238,7 @@ impl Resolver {
                                 .join(", ")
                         ),
                     };
+                    self.unresolved.insert((origin.0.clone(), at.field));
                     return Err(SeedError::invalid(
                         origin,
                         format!(
@@ -282,14 +288,28 @@ impl Resolver {
         references: &[String],
         at: Place<'_>,
     ) -> Result<Vec<Uuid>, SeedError> {
+        let (ids, errors) = self.labels_found(kind, references, at);
+        SeedError::all(errors)?;
+        Ok(ids)
+    }
+
+    /// The labels that resolve, and an error for each that does not.
+    fn labels_found(
+        &mut self,
+        kind: Kind,
+        references: &[String],
+        at: Place<'_>,
+    ) -> (Vec<Uuid>, Vec<SeedError>) {
         let mut ids = Vec::new();
+        let mut errors = Vec::new();
         for reference in references {
-            let id = self.label(kind, reference, at)?;
-            if !ids.contains(&id) {
-                ids.push(id);
+            match self.label(kind, reference, at) {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => {}
+                Err(error) => errors.push(error),
             }
         }
-        Ok(ids)
+        (ids, errors)
     }
 
     fn declared_topic(
@@ -370,9 +390,29 @@ impl Resolver {
             field,
             from_page: planned.from_page,
         };
-        let types = self.labels(Kind::ResourceType, &record.types, at("types"))?;
-        let topics = self.labels(Kind::Topic, &record.topics, at("topics"))?;
-        let tags = self.labels(Kind::Tag, &record.tags, at("tags"))?;
+        // A reference that does not resolve is reported, and the resource
+        // is still built from the rest, so its own fields are checked too.
+        let (types, mut unresolved) =
+            self.labels_found(Kind::ResourceType, &record.types, at("types"));
+        let (topics, errors) = self.labels_found(Kind::Topic, &record.topics, at("topics"));
+        unresolved.extend(errors);
+        let (tags, errors) = self.labels_found(Kind::Tag, &record.tags, at("tags"));
+        unresolved.extend(errors);
+        let index = self.resource_from(planned, key, types, topics, tags)?;
+        SeedError::all(unresolved)?;
+        Ok(index)
+    }
+
+    fn resource_from(
+        &mut self,
+        planned: &Planned<crate::seed::format::ResourceRecord>,
+        key: String,
+        types: Vec<Uuid>,
+        topics: Vec<Uuid>,
+        tags: Vec<Uuid>,
+    ) -> Result<usize, SeedError> {
+        let record = &planned.record;
+        let origin = &planned.origin;
         let existing = self.find(
             Kind::Resource,
             record.id,
@@ -432,17 +472,22 @@ impl Resolver {
         }
     }
 
+    /// `resources_in_run` has `None` for resources that failed (their error
+    /// is already reported); a module leaves them out.
     fn module(
         &mut self,
         planned: &PlannedModule,
-        resources_in_run: &[usize],
+        resources_in_run: &[Option<usize>],
     ) -> Result<(), SeedError> {
         let record = &planned.record;
         let origin = &planned.origin;
         let mut resources = Vec::new();
         for reference in &planned.resources {
             let index = match reference {
-                ResourceRef::InRun(position) => resources_in_run[*position],
+                ResourceRef::InRun(position) => match resources_in_run[*position] {
+                    Some(index) => index,
+                    None => continue,
+                },
                 ResourceRef::Slug(slug) => *self
                     .by_slug
                     .get(&(Kind::Resource, slug.clone()))
@@ -541,35 +586,49 @@ pub fn resolve(
 ) -> Result<Resolver, SeedError> {
     let mut resolver = Resolver::new(existing);
     resolver.create_missing = create_missing;
+    // Every record is resolved even after one fails, so the run reports
+    // all its mistakes at once.
+    let mut errors = Vec::new();
     for topic in &set.topics {
-        resolver.declared_topic(topic)?;
+        errors.extend(resolver.declared_topic(topic).err());
     }
     for label in &set.resource_types {
-        resolver.declared_label(Kind::ResourceType, label)?;
+        errors.extend(resolver.declared_label(Kind::ResourceType, label).err());
     }
     for label in &set.tags {
-        resolver.declared_label(Kind::Tag, label)?;
+        errors.extend(resolver.declared_label(Kind::Tag, label).err());
     }
     let mut resources_in_run = Vec::with_capacity(set.resources.len());
     for resource in &set.resources {
-        resources_in_run.push(resolver.resource(resource)?);
+        match resolver.resource(resource) {
+            Ok(index) => resources_in_run.push(Some(index)),
+            Err(error) => {
+                errors.push(error);
+                resources_in_run.push(None);
+            }
+        }
     }
     for module in &set.modules {
-        resolver.module(module, &resources_in_run)?;
+        errors.extend(resolver.module(module, &resources_in_run).err());
     }
     for document in resolver
         .documents
         .iter()
         .filter(|document| document.is_changed())
     {
-        let errors = validate(&document.content);
-        if let Some(first) = errors.first() {
-            let origin = document
-                .origin
-                .clone()
-                .unwrap_or_else(|| Origin(document.slug.clone()));
-            return Err(SeedError::invalid(&origin, first.to_string()));
+        let origin = document
+            .origin
+            .clone()
+            .unwrap_or_else(|| Origin(document.slug.clone()));
+        for problem in validate(&document.content) {
+            if !resolver
+                .unresolved
+                .contains(&(origin.0.clone(), problem.field))
+            {
+                errors.push(SeedError::invalid(&origin, problem.to_string()));
+            }
         }
     }
+    SeedError::all(errors)?;
     Ok(resolver)
 }
