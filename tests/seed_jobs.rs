@@ -160,6 +160,35 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
         "the crisis report is merged"
     );
     assert!(report.to_string().contains("nothing written"));
+    // Each item is listed with what would change, not only counted.
+    let listed = report.to_string();
+    assert!(
+        listed.contains("\n  create module use-of-force\n"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("\n  create resource de-escalation-what-works-what-doesnt-and-why\n"),
+        "{listed}"
+    );
+    let updates: Vec<String> = report
+        .changes
+        .iter()
+        .filter(|change| !change.created)
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert!(updates[0].starts_with("update resource "), "{updates:?}");
+    assert!(updates[0].contains(": topics"), "{updates:?}");
+    assert_eq!(
+        report.changes.len() as u64,
+        ["topic", "resource_type", "tag", "resource", "module"]
+            .iter()
+            .map(|kind| {
+                let (created, updated, _) = counts(&report, kind);
+                created + updated
+            })
+            .sum::<u64>()
+    );
     assert_eq!(app.snapshot().await, before);
     let mut conn = app.database.connection().await.unwrap();
     let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();

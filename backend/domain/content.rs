@@ -124,6 +124,32 @@ pub struct SourceFile {
     pub checksum: String,
 }
 
+/// The fields (as a version's JSON names them) whose values differ
+/// between two snapshots of one item, in name order.
+pub fn changed_fields(old: &Content, new: &Content) -> Vec<String> {
+    let as_map = |content: &Content| match content.to_json() {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    differing_fields(&as_map(old), &as_map(new))
+}
+
+/// The keys whose values differ between two JSON objects (present in one
+/// only counts), in name order.
+pub fn differing_fields(
+    old: &serde_json::Map<String, serde_json::Value>,
+    new: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    fields
+        .into_iter()
+        .filter(|field| old.get(*field) != new.get(*field))
+        .cloned()
+        .collect()
+}
+
 /// One version's snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {

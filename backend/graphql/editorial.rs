@@ -209,17 +209,13 @@ pub async fn diff(
         Ok(json.as_object().cloned().unwrap_or_default())
     };
     let (old, new) = (snapshot(from).await?, snapshot(to).await?);
-    let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
-    fields.sort();
-    fields.dedup();
     Ok(Some(
-        fields
+        crate::domain::content::differing_fields(&old, &new)
             .into_iter()
-            .filter(|field| old.get(*field) != new.get(*field))
             .map(|field| FieldChange {
-                field: field.clone(),
-                from: old.get(field).map(ToString::to_string),
-                to: new.get(field).map(ToString::to_string),
+                from: old.get(&field).map(ToString::to_string),
+                to: new.get(&field).map(ToString::to_string),
+                field,
             })
             .collect(),
     ))

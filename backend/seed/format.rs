@@ -153,10 +153,16 @@ fn plain_words(message: &str) -> String {
         ("expected a sequence", "expected a list"),
         ("expected struct ContentFile", "expected a table of content"),
         ("expected struct TopicRecord", "expected a topic"),
-        ("expected struct LabelRecord", "expected a resource type or tag"),
+        (
+            "expected struct LabelRecord",
+            "expected a resource type or tag",
+        ),
         ("expected struct ResourceRecord", "expected a resource"),
         ("expected struct ModuleRecord", "expected a module"),
-        ("expected struct SourceFile", "expected a source (file and checksum)"),
+        (
+            "expected struct SourceFile",
+            "expected a source (file and checksum)",
+        ),
         ("expected a formatted UUID string", "expected a UUID"),
     ];
     let mut message = message.trim().to_string();

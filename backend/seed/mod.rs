@@ -128,7 +128,35 @@ pub struct SeedReport {
     /// Items the files would change that editors have taken over since the
     /// last seed (edited, unpublished or archived in Beacon): left as they are.
     pub kept: Vec<String>,
+    /// Every item the run creates or changes, in the order resolved.
+    pub changes: Vec<PlannedChange>,
     pub elapsed_ms: u128,
+}
+
+/// One item a run creates or changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedChange {
+    #[serde(serialize_with = "kind_name")]
+    pub kind: Kind,
+    pub slug: String,
+    /// Empty for a new item: all of it is new.
+    pub fields: Vec<String>,
+    pub created: bool,
+}
+
+fn kind_name<S: serde::Serializer>(kind: &Kind, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(kind.as_str())
+}
+
+impl std::fmt::Display for PlannedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = self.kind.as_str().replace('_', " ");
+        if self.created {
+            write!(f, "create {kind} {}", self.slug)
+        } else {
+            write!(f, "update {kind} {}: {}", self.slug, self.fields.join(", "))
+        }
+    }
 }
 
 impl SeedReport {
@@ -172,6 +200,13 @@ impl std::fmt::Display for SeedReport {
                 f,
                 "Nothing changed: the database already matches these files."
             )?;
+        } else if self.dry_run {
+            // What an operator checks before the real run: each item, not
+            // only how many.
+            writeln!(f, "Changes:")?;
+            for change in &self.changes {
+                writeln!(f, "  {change}")?;
+            }
         }
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
@@ -236,9 +271,9 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
         seed_runs::start(&mut conn, run_id, &set.files).await?;
     }
     let outcome = apply(&mut conn, database, &set, run_id, options, &progress).await;
-    if let Ok((counts, _)) = &outcome
+    if let Ok(applied) = &outcome
         && !options.dry_run
-        && changed_items(counts) >= REFRESH_STATISTICS_AFTER
+        && changed_items(&applied.counts) >= REFRESH_STATISTICS_AFTER
     {
         // Without fresh statistics the planner ignores the new rows' indexes
         // until autovacuum comes round; a large load is worth the seconds.
@@ -247,7 +282,11 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
     }
     let elapsed_ms = started.elapsed().as_millis();
     match outcome {
-        Ok((counts, kept)) => {
+        Ok(Applied {
+            counts,
+            kept,
+            changes,
+        }) => {
             if !options.dry_run {
                 seed_runs::succeed(&mut conn, run_id, &counts).await?;
             }
@@ -259,6 +298,7 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
                 counts,
                 warnings: set.warnings,
                 kept,
+                changes,
                 elapsed_ms,
             })
         }
@@ -279,7 +319,7 @@ async fn apply(
     run_id: Uuid,
     options: &SeedOptions,
     progress: &Progress,
-) -> Result<(BTreeMap<String, Counts>, Vec<String>), SeedError> {
+) -> Result<Applied, SeedError> {
     let dry_run = options.dry_run;
     let wait = options.wait;
     conn.transaction::<_, SeedError, _>(async |conn| {
@@ -323,6 +363,7 @@ async fn apply(
             }
         }
         let counts = count(&resolver.documents);
+        let changes = planned_changes(&resolver.documents);
         if !dry_run {
             let changed: Vec<&WorkingDocument> = resolver
                 .documents
@@ -369,9 +410,41 @@ async fn apply(
             .await?;
             progress.step("committing");
         }
-        Ok((counts, kept))
+        Ok(Applied {
+            counts,
+            kept,
+            changes,
+        })
     })
     .await
+}
+
+/// What a run did (or, dry, would do).
+struct Applied {
+    counts: BTreeMap<String, Counts>,
+    kept: Vec<String>,
+    changes: Vec<PlannedChange>,
+}
+
+/// Labels first, then resources, then modules (as they are written), each
+/// kind in the order resolved.
+fn planned_changes(documents: &[WorkingDocument]) -> Vec<PlannedChange> {
+    let mut changes: Vec<PlannedChange> = documents
+        .iter()
+        .filter(|document| document.is_changed())
+        .map(|document| PlannedChange {
+            kind: document.kind,
+            slug: document.slug.clone(),
+            fields: document
+                .original
+                .as_ref()
+                .map(|original| crate::domain::content::changed_fields(original, &document.content))
+                .unwrap_or_default(),
+            created: document.is_new(),
+        })
+        .collect();
+    changes.sort_by_key(|change| change.kind);
+    changes
 }
 
 fn count(documents: &[WorkingDocument]) -> BTreeMap<String, Counts> {

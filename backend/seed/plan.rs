@@ -150,8 +150,8 @@ impl SeedSet {
 
     fn read_file(&mut self, path: &Path) -> Result<(), SeedError> {
         let bytes = std::fs::read(path).map_err(|error| SeedError::at(path, 0, error))?;
-        let text =
-            String::from_utf8(bytes.clone()).map_err(|_| SeedError::at(path, 0, "not UTF-8 text"))?;
+        let text = String::from_utf8(bytes.clone())
+            .map_err(|_| SeedError::at(path, 0, "not UTF-8 text"))?;
         let checksum = hex(&Sha256::digest(&bytes));
         let display = path.display().to_string();
         match path.extension().and_then(|extension| extension.to_str()) {
