@@ -92,7 +92,9 @@ pub enum Command {
     /// Run a seed-loading job: load module pages (.txt) and structured
     /// content files (.json, .toml) into the database, all or nothing.
     Seed(SeedArgs),
-    /// Write all content in Beacon's structured format.
+    /// Write the published content in Beacon's structured format (the
+    /// format `beacon seed` reads), as partners see it: drafts and
+    /// unpublished changes only with --include-drafts, archived items never.
     Export(ExportArgs),
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
@@ -599,6 +601,10 @@ pub struct ExportArgs {
     /// Folder to write `content.json` into; standard output when omitted.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write each item's current draft instead: items never published and
+    /// changes not yet published are included (archived items are not).
+    #[arg(long)]
+    pub include_drafts: bool,
 }
 
 #[cfg(test)]

@@ -224,6 +224,73 @@ async fn seed_and_export_use_an_external_database_url() {
     );
 }
 
+/// `export` writes what partners see; `--include-drafts` writes what
+/// editors have: new drafts and unpublished changes.
+#[tokio::test]
+async fn export_writes_published_content_and_drafts_only_when_asked() {
+    let app = crate::support::TestApp::seeded().await;
+    let editor = app.sign_in_as(beacon::domain::access::Role::Editor).await;
+    app.query_as(
+        &editor,
+        r#"mutation { createResource(input: { title: "A Draft Not Yet Public",
+             types: ["report"], topics: ["use-of-force"], year: 2025 }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    let published = app
+        .query(
+            r#"{ resource(slug: "how-to-successfully-implement-a-mobile-crisis-team") { id title } }"#,
+            json!({}),
+        )
+        .await;
+    let id = published["resource"]["id"].as_str().unwrap().to_string();
+    app.query_as(
+        &editor,
+        r#"mutation($id: ID!) { updateResource(id: $id, expectedVersion: 1,
+             input: { title: "Mobile Crisis Teams, Revised", types: ["guidebook-tool"], year: 2021,
+                      topics: ["community-trust-and-partnerships", "mental-health-and-crisis-response"] }) { version } }"#,
+        json!({ "id": id }),
+    )
+    .await;
+
+    let url = app.database.url();
+    let export = |args: &[&str]| -> Value {
+        let output = on_database(url, args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let titles = |exported: &Value| -> Vec<String> {
+        exported["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|resource| resource["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let public = titles(&export(&["export"]));
+    assert_eq!(public.len(), 8);
+    assert!(public.contains(&"How to Successfully Implement a Mobile Crisis Team".to_string()));
+    assert!(
+        !public
+            .iter()
+            .any(|title| title.contains("Draft") || title.contains("Revised"))
+    );
+
+    let drafts = titles(&export(&["export", "--include-drafts"]));
+    assert_eq!(drafts.len(), 9, "{drafts:?}");
+    assert!(drafts.contains(&"A Draft Not Yet Public".to_string()));
+    assert!(drafts.contains(&"Mobile Crisis Teams, Revised".to_string()));
+
+    let help = beacon().args(["export", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("published content"), "{help}");
+    assert!(help.contains("--include-drafts"), "{help}");
+}
+
 #[test]
 fn help_documents_every_command_and_schema_prints_the_sdl() {
     let help = beacon().arg("--help").output().unwrap();

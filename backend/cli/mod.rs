@@ -344,7 +344,11 @@ async fn seed_history(database: &Database, limit: i64) -> anyhow::Result<ExitCod
 async fn export(database: &Database, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     migrate_reporting(database).await?;
     let mut conn = database.connection().await?;
-    let documents = content::load_published_documents(&mut conn).await?;
+    let documents = if args.include_drafts {
+        content::load_draft_documents(&mut conn).await?
+    } else {
+        content::load_published_documents(&mut conn).await?
+    };
     let file = seed::export::build(documents);
     let json = serde_json::to_string_pretty(&file)? + "\n";
     match &args.out {

@@ -620,6 +620,27 @@ pub async fn load_published_documents(
         .select((documents::id, documents::kind, document_versions::content))
         .load(conn)
         .await?;
+    decode_documents(rows)
+}
+
+/// The current draft of every item that is not archived, published or not.
+pub async fn load_draft_documents(conn: &mut AsyncPgConnection) -> DbResult<Vec<(Uuid, Content)>> {
+    let rows: Vec<(Uuid, String, serde_json::Value)> = documents::table
+        .inner_join(
+            document_versions::table.on(document_versions::document_id
+                .eq(documents::id)
+                .and(document_versions::version.eq(documents::draft_version))),
+        )
+        .filter(documents::status.ne("archived"))
+        .select((documents::id, documents::kind, document_versions::content))
+        .load(conn)
+        .await?;
+    decode_documents(rows)
+}
+
+fn decode_documents(
+    rows: Vec<(Uuid, String, serde_json::Value)>,
+) -> DbResult<Vec<(Uuid, Content)>> {
     rows.into_iter()
         .map(|(id, kind, json)| {
             let kind = Kind::parse(&kind).ok_or_else(|| corrupt(id, "unknown kind"))?;
