@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod delivery;
+mod docs;
 mod edge;
 mod events;
 mod front_door;

@@ -453,6 +453,29 @@ async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
         );
         assert!(!body.to_string().contains("SQL") && !body.to_string().contains("diesel"));
     }
+    // Several problems at once: each field is named, with its own message.
+    let (_, body) = app
+        .post_as(
+            Some(&author),
+            r#"mutation { createResource(input: { title: "  ", types: [], year: 1066, url: "ftp://x" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let extensions = &body["errors"][0]["extensions"];
+    assert_eq!(extensions["code"], "VALIDATION_FAILED", "{body}");
+    let fields: Vec<&str> = extensions["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|entry| entry["field"].as_str().unwrap())
+        .collect();
+    for field in ["input.title", "input.types", "input.year", "input.url"] {
+        assert!(fields.contains(&field), "{field} in {body}");
+    }
+    assert_eq!(extensions["field"], fields[0]);
+    for entry in extensions["fields"].as_array().unwrap() {
+        assert!(!entry["message"].as_str().unwrap().is_empty(), "{body}");
+    }
     let taken = app
         .post_as(Some(&author), r#"mutation { createTopic(input: { name: "Community Trust and Partnerships" }) { id } }"#, json!({}))
         .await

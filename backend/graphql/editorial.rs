@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::access::{loaders, require, viewer};
-use super::error::{ErrorCode, client_error, internal, validation_failed};
+use super::error::{ErrorCode, client_error, internal};
 use super::ids::{NodeType, decode, encode};
 use super::loaders::{
     CommentsOf, HistoryOf, MetaById, ModuleById, ResourceById, ResourceTypeById, TagById,
@@ -351,18 +351,18 @@ fn editorial_error(error: EditorialError, input_fields: bool) -> async_graphql::
             })
         }
         EditorialError::Invalid(errors) => {
-            let message = errors
-                .iter()
-                .map(|error| error.to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-            let first = errors.first().map(|error| error.field).unwrap_or("input");
-            let field = if input_fields && !["at", "comment", "toVersion"].contains(&first) {
-                format!("input.{first}")
-            } else {
-                first.to_string()
+            let path = |field: &str| {
+                if input_fields && !["at", "comment", "toVersion"].contains(&field) {
+                    format!("input.{field}")
+                } else {
+                    field.to_string()
+                }
             };
-            validation_failed(&field, message)
+            let fields: Vec<(String, String)> = errors
+                .iter()
+                .map(|error| (path(error.field), error.to_string()))
+                .collect();
+            super::error::validation_failed_fields(fields)
         }
         EditorialError::Database(error) => internal(error),
     }

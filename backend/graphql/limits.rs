@@ -10,6 +10,7 @@
 //! from the schema's shape ([`SchemaShape`]): a field costs 1 plus, for a
 //! list, its page size (or an estimate) times what each item asks for.
 
+use crate::graphql::error::ErrorCode;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,12 +69,12 @@ const MAX_FRAGMENT_CHAIN: usize = 64;
 /// Why a document is refused, with the stable code clients see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl LimitError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         LimitError {
             code,
             message: message.into(),
@@ -123,7 +124,7 @@ impl Budget {
         .document()?;
         if cost.type_chain > MAX_TYPE_CHAIN {
             return Err(LimitError::new(
-                "QUERY_TOO_DEEP",
+                ErrorCode::QueryTooDeep,
                 format!(
                     "the query nests `ofType` {} deep; at most {MAX_TYPE_CHAIN} are allowed",
                     cost.type_chain
@@ -132,7 +133,7 @@ impl Budget {
         }
         if cost.depth > self.limits.max_depth {
             return Err(LimitError::new(
-                "QUERY_TOO_DEEP",
+                ErrorCode::QueryTooDeep,
                 format!(
                     "the query nests fields {} deep; at most {} are allowed",
                     cost.depth, self.limits.max_depth
@@ -141,22 +142,27 @@ impl Budget {
         }
         // The more telling limit first: a thousand aliases are also a
         // thousand selections.
-        charge(&self.aliases_left, cost.aliases, "TOO_MANY_ALIASES", || {
-            format!(
-                "the request uses {} aliases; at most {} are allowed",
-                cost.aliases, self.limits.max_aliases
-            )
-        })?;
+        charge(
+            &self.aliases_left,
+            cost.aliases,
+            ErrorCode::TooManyAliases,
+            || {
+                format!(
+                    "the request uses {} aliases; at most {} are allowed",
+                    cost.aliases, self.limits.max_aliases
+                )
+            },
+        )?;
         charge(
             &self.selections_left,
             cost.selections,
-            "TOO_MANY_SELECTIONS",
+            ErrorCode::TooManySelections,
             || too_many_selections(cost.selections, &self.limits).message,
         )?;
         charge(
             &self.complexity_left,
             cost.complexity,
-            "QUERY_TOO_COMPLEX",
+            ErrorCode::QueryTooComplex,
             || {
                 format!(
                     "the request's complexity is {}; at most {} is allowed (a list costs its \
@@ -171,7 +177,7 @@ impl Budget {
 
 fn too_many_selections(selections: usize, limits: &Limits) -> LimitError {
     LimitError::new(
-        "TOO_MANY_SELECTIONS",
+        ErrorCode::TooManySelections,
         format!(
             "the request makes {selections} selections (a fragment counts as often as it is \
              spread); at most {} are allowed",
@@ -183,7 +189,7 @@ fn too_many_selections(selections: usize, limits: &Limits) -> LimitError {
 fn charge(
     left: &AtomicUsize,
     amount: usize,
-    code: &'static str,
+    code: ErrorCode,
     message: impl FnOnce() -> String,
 ) -> Result<(), LimitError> {
     left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
@@ -240,7 +246,7 @@ fn scan_nesting(query: &str, max_input_depth: usize) -> Result<(), LimitError> {
                     value_depth += 1;
                     if value_depth > max_input_depth {
                         return Err(LimitError::new(
-                            "INPUT_TOO_DEEP",
+                            ErrorCode::InputTooDeep,
                             format!(
                                 "argument values nest more than {max_input_depth} lists or \
                                  objects deep"
@@ -253,7 +259,7 @@ fn scan_nesting(query: &str, max_input_depth: usize) -> Result<(), LimitError> {
                 }
                 if open.len() > MAX_TEXT_NESTING {
                     return Err(LimitError::new(
-                        "QUERY_TOO_DEEP",
+                        ErrorCode::QueryTooDeep,
                         format!("brackets nest more than {MAX_TEXT_NESTING} deep"),
                     ));
                 }
@@ -333,7 +339,7 @@ impl<'a> Costing<'a> {
     fn directives(&self, directives: &[Positioned<Directive>]) -> Result<(), LimitError> {
         if directives.len() > self.limits.max_directives {
             return Err(LimitError::new(
-                "TOO_MANY_DIRECTIVES",
+                ErrorCode::TooManyDirectives,
                 format!(
                     "{} directives on one selection; at most {} are allowed",
                     directives.len(),
@@ -349,7 +355,7 @@ impl<'a> Costing<'a> {
             Some(FragmentState::Done(cost)) => return Ok(*cost),
             Some(FragmentState::Visiting) => {
                 return Err(LimitError::new(
-                    "FRAGMENT_CYCLE",
+                    ErrorCode::FragmentCycle,
                     format!("fragment `{name}` spreads itself"),
                 ));
             }
@@ -357,7 +363,7 @@ impl<'a> Costing<'a> {
         }
         if chain > MAX_FRAGMENT_CHAIN {
             return Err(LimitError::new(
-                "QUERY_TOO_DEEP",
+                ErrorCode::QueryTooDeep,
                 format!("fragments spread each other more than {MAX_FRAGMENT_CHAIN} deep"),
             ));
         }
@@ -658,7 +664,10 @@ impl ParsedDocuments {
             return Ok(ExecutableDocument::clone(&document));
         }
         let document = async_graphql::parser::parse_query(query).map_err(|error| {
-            LimitError::new("GRAPHQL_PARSE_FAILED", format!("syntax error: {error}"))
+            LimitError::new(
+                ErrorCode::GraphqlParseFailed,
+                format!("syntax error: {error}"),
+            )
         })?;
         if query.len() <= Self::MAX_TEXT {
             self.lock()
@@ -796,7 +805,7 @@ mod tests {
         Budget::new(&limits, &Arc::new(SchemaShape::from_sdl(SDL)))
     }
 
-    fn code(limits: Limits, query: &str) -> Result<(), &'static str> {
+    fn code(limits: Limits, query: &str) -> Result<(), ErrorCode> {
         budget(limits)
             .admit(query, None)
             .map(drop)
@@ -833,7 +842,7 @@ mod tests {
                 .admit(query, None)
                 .map(drop)
                 .map_err(|error| error.code),
-            Err("TOO_MANY_SELECTIONS")
+            Err(ErrorCode::TooManySelections)
         );
         // Neither texts that fail to parse nor very long ones are kept.
         assert!(
@@ -898,7 +907,7 @@ mod tests {
                 Limits::default(),
                 "{ resources(first: 100) { nodes { topics { resources(first: 100) { nodes { title } } } } } }"
             ),
-            Err("QUERY_TOO_COMPLEX")
+            Err(ErrorCode::QueryTooComplex)
         );
     }
 
@@ -909,7 +918,7 @@ mod tests {
                 Limits::default(),
                 "{ resources(first: null, last: 100) { nodes { topics { resources(first: null, last: 100) { nodes { title } } } } } }"
             ),
-            Err("QUERY_TOO_COMPLEX")
+            Err(ErrorCode::QueryTooComplex)
         );
         let by_variables = |variables| {
             complexity(
@@ -935,28 +944,28 @@ mod tests {
         assert_eq!(code(limits.clone(), "{ topics { name } }"), Ok(()));
         assert_eq!(
             code(limits.clone(), "{ topics { name }"),
-            Err("GRAPHQL_PARSE_FAILED")
+            Err(ErrorCode::GraphqlParseFailed)
         );
         let deep = format!(
             "{{ {} title {} }}",
             "topics { resources { nodes { ".repeat(5),
             "} } } ".repeat(5)
         );
-        assert_eq!(code(limits.clone(), &deep), Err("QUERY_TOO_DEEP"));
+        assert_eq!(code(limits.clone(), &deep), Err(ErrorCode::QueryTooDeep));
         let aliases: String = (0..51).map(|i| format!("a{i}: __typename ")).collect();
         assert_eq!(
             code(limits.clone(), &format!("{{ {aliases} }}")),
-            Err("TOO_MANY_ALIASES")
+            Err(ErrorCode::TooManyAliases)
         );
         let fields = "__typename ".repeat(501);
         assert_eq!(
             code(limits.clone(), &format!("{{ {fields} }}")),
-            Err("TOO_MANY_SELECTIONS")
+            Err(ErrorCode::TooManySelections)
         );
         let directives = "@skip(if: false) ".repeat(6);
         assert_eq!(
             code(limits.clone(), &format!("{{ __typename {directives} }}")),
-            Err("TOO_MANY_DIRECTIVES")
+            Err(ErrorCode::TooManyDirectives)
         );
         let nested = format!("{}1{}", "[".repeat(11), "]".repeat(11));
         assert_eq!(
@@ -964,14 +973,14 @@ mod tests {
                 limits.clone(),
                 &format!("{{ nodes(ids: {nested}) {{ id }} }}")
             ),
-            Err("INPUT_TOO_DEEP")
+            Err(ErrorCode::InputTooDeep)
         );
         assert_eq!(
             code(
                 limits.clone(),
                 "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
             ),
-            Err("FRAGMENT_CYCLE")
+            Err(ErrorCode::FragmentCycle)
         );
         // Brackets inside strings and comments are not nesting.
         let quoted = format!(
@@ -994,10 +1003,16 @@ mod tests {
             ));
         }
         query.push_str("fragment F40 on Query { __typename }\n");
-        assert_eq!(code(Limits::default(), &query), Err("TOO_MANY_SELECTIONS"));
+        assert_eq!(
+            code(Limits::default(), &query),
+            Err(ErrorCode::TooManySelections)
+        );
         // Unused, the bomb is refused all the same.
         let unused = query.replacen("{ ...F0 }", "{ __typename }", 1);
-        assert_eq!(code(Limits::default(), &unused), Err("TOO_MANY_SELECTIONS"));
+        assert_eq!(
+            code(Limits::default(), &unused),
+            Err(ErrorCode::TooManySelections)
+        );
     }
 
     #[test]
@@ -1014,6 +1029,6 @@ mod tests {
         let refused = budget
             .admit("{ c: __typename d: __typename }", None)
             .unwrap_err();
-        assert_eq!(refused.code, "TOO_MANY_ALIASES");
+        assert_eq!(refused.code, ErrorCode::TooManyAliases);
     }
 }

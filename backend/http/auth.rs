@@ -1,5 +1,6 @@
 //! `Authorization: Bearer <token>` → the request's [`Viewer`].
 
+use crate::graphql::error::ErrorCode;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -62,14 +63,19 @@ pub async fn viewer(
 fn unavailable() -> Refusal {
     Refusal::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "INTERNAL",
+        ErrorCode::Internal,
         "the server cannot check credentials right now",
     )
 }
 
 fn unauthorized(message: &str, reason: &'static str) -> Refusal {
     let challenge = format!("Bearer error=\"{reason}\"");
-    Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message).with_header(
+    Refusal::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+        message,
+    )
+    .with_header(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_str(&challenge).expect("ASCII header value"),
     )

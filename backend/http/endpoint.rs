@@ -7,6 +7,7 @@
 //! Everything refused before execution is refused without touching the
 //! database, except credentials and persisted-operation lookups.
 
+use crate::graphql::error::ErrorCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,7 +116,7 @@ async fn read_payload(
     let too_large = || {
         Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            ErrorCode::PayloadTooLarge,
             format!("request bodies are limited to {limit} bytes"),
         )
     };
@@ -205,7 +206,7 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
             // The complexity limit costs lists by their measured lengths;
             // this catches whatever still slips past it.
             item = Outcome::Refused(Refusal::of_document(
-                "RESPONSE_TOO_LARGE",
+                ErrorCode::ResponseTooLarge,
                 format!(
                     "the answer would be {} bytes; at most {} are sent. Ask for fewer fields or smaller pages",
                     item.body.len(),
@@ -298,7 +299,7 @@ async fn run_operation(
         && crate::graphql::limits::asks_for_introspection(&document)
     {
         return Outcome::Refused(Refusal::of_document(
-            "INTROSPECTION_DISABLED",
+            ErrorCode::IntrospectionDisabled,
             "introspection needs credentials here; the schema is published as schema.graphql",
         ));
     }
@@ -315,7 +316,7 @@ async fn run_operation(
         return Outcome::Refused(
             Refusal::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
+                ErrorCode::MethodNotAllowed,
                 "mutations must be sent with POST",
             )
             .with_header(header::ALLOW, HeaderValue::from_static("POST")),
@@ -357,7 +358,7 @@ async fn run_operation(
             Err(_) => {
                 return Outcome::Refused(Refusal::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "TIMEOUT",
+                    ErrorCode::Timeout,
                     format!(
                         "the query ran longer than {}; ask for less",
                         humantime::format_duration(settings.request_timeout)
@@ -396,9 +397,9 @@ fn operation_type(document: &ExecutableDocument, wanted: Option<&str>) -> Option
 /// The `outcome` label of a refused operation in the metrics.
 fn outcome_label(refusal: &Refusal) -> &'static str {
     match refusal.code {
-        "RATE_LIMITED" => "rate_limited",
-        "TIMEOUT" => "timeout",
-        "UNAUTHENTICATED" => "unauthenticated",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::Timeout => "timeout",
+        ErrorCode::Unauthenticated => "unauthenticated",
         _ if refusal.request_error => "request_error",
         _ => "refused",
     }
@@ -419,7 +420,7 @@ pub(super) fn rate_limited(wait: std::time::Duration) -> Refusal {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
     Refusal::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        ErrorCode::RateLimited,
         format!("too many requests: try again in {seconds} s"),
     )
     .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
@@ -432,7 +433,7 @@ fn refuse(refusal: Refusal, media: MediaType) -> Response {
 fn not_acceptable() -> Refusal {
     Refusal::new(
         StatusCode::NOT_ACCEPTABLE,
-        "NOT_ACCEPTABLE",
+        ErrorCode::NotAcceptable,
         "answers are application/graphql-response+json or application/json: accept one of them",
     )
 }

@@ -13,6 +13,7 @@ mod subscriptions;
 pub use observe::current_request_id;
 pub use subscriptions::{SOCKETS_PER_ADDRESS, SUBSCRIPTIONS_PER_SOCKET};
 
+use crate::graphql::error::ErrorCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -244,7 +245,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     protocol::Refusal::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL",
+        ErrorCode::Internal,
         "internal error",
     )
     .render(protocol::MediaType::Json)

@@ -9,6 +9,7 @@
 //! resend of the text). In allow-list mode, anonymous clients may run only
 //! registered operations and cannot add to the cache.
 
+use crate::graphql::error::ErrorCode;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,14 +100,14 @@ impl PersistedQueries {
                         Some(query) => query,
                         None if self.automatic.is_none() && !registered_only => {
                             return Err(Refusal::of_document(
-                                "PERSISTED_QUERY_NOT_SUPPORTED",
+                                ErrorCode::PersistedQueryNotSupported,
                                 "this server keeps no automatic persisted queries and no \
                                  registered operation has this hash: send the query text",
                             ));
                         }
                         None => {
                             return Err(Refusal::of_document(
-                                "PERSISTED_QUERY_NOT_FOUND",
+                                ErrorCode::PersistedQueryNotFound,
                                 "PersistedQueryNotFound",
                             ));
                         }
@@ -137,7 +138,7 @@ impl PersistedQueries {
             tracing::error!(%error, "looking up a persisted operation failed");
             Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "INTERNAL",
+                ErrorCode::Internal,
                 "the server cannot look up persisted operations right now",
             )
         };
@@ -159,7 +160,7 @@ impl PersistedQueries {
 fn not_allowed() -> Refusal {
     Refusal::new(
         StatusCode::FORBIDDEN,
-        "OPERATION_NOT_ALLOWED",
+        ErrorCode::OperationNotAllowed,
         "anonymous clients may run only registered operations here: send a registered \
          operation's hash in extensions.persistedQuery, or an API token",
     )

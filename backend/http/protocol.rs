@@ -2,6 +2,7 @@
 //! must look like, which media type an answer takes, and which status code
 //! goes with it.
 
+use crate::graphql::error::ErrorCode;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -95,7 +96,7 @@ pub enum Payload {
 pub struct Refusal {
     /// The status under `application/graphql-response+json`.
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// A GraphQL request error (the document or its variables), which
     /// `application/json` clients get with status 200; anything else (the
@@ -107,10 +108,10 @@ pub struct Refusal {
 impl Refusal {
     /// The HTTP request is not a well-formed GraphQL-over-HTTP request.
     pub fn malformed(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+        Refusal::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
     }
 
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Refusal {
             status,
             code,
@@ -121,7 +122,7 @@ impl Refusal {
     }
 
     /// A refusal of the document, reported like a validation error.
-    pub fn of_document(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn of_document(code: ErrorCode, message: impl Into<String>) -> Self {
         Refusal {
             request_error: true,
             ..Refusal::new(StatusCode::BAD_REQUEST, code, message)
@@ -134,7 +135,7 @@ impl Refusal {
     }
 
     pub fn to_json(&self) -> Value {
-        let mut extensions = serde_json::json!({ "code": self.code });
+        let mut extensions = serde_json::json!({ "code": self.code.as_str() });
         if let Some(request_id) = crate::http::current_request_id() {
             extensions["requestId"] = request_id.into();
         }
@@ -223,7 +224,8 @@ fn render_executed(response: async_graphql::Response, media: MediaType) -> Rende
     };
     let body = body.unwrap_or_else(|error| {
         tracing::error!(%error, "a GraphQL response did not serialize");
-        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+        br#"{"errors":[{"message":"internal error","extensions":{"code":ErrorCode::Internal}}]}"#
+            .to_vec()
     });
     // Sign-in refused for its rate alone answers 429 with `Retry-After`,
     // as clients and proxies expect.
@@ -262,7 +264,7 @@ fn label_request_errors(body: &mut Value) {
         if let Some(extensions) = extensions.as_object_mut() {
             extensions
                 .entry("code")
-                .or_insert_with(|| Value::from("GRAPHQL_VALIDATION_FAILED"));
+                .or_insert_with(|| Value::from(ErrorCode::GraphqlValidationFailed.as_str()));
         }
     }
 }
@@ -274,7 +276,7 @@ fn rate_limited(response: &async_graphql::Response) -> Option<u64> {
     }
     response.errors.iter().find_map(|error| {
         let extensions = error.extensions.as_ref()?;
-        if *extensions.get("code")? != async_graphql::Value::from("RATE_LIMITED") {
+        if *extensions.get("code")? != async_graphql::Value::from(ErrorCode::RateLimited.as_str()) {
             return None;
         }
         match extensions.get("retryAfter")? {
@@ -305,7 +307,7 @@ pub fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
     let unsupported = |message: &str| {
         Refusal::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::UnsupportedMediaType,
             message,
         )
         .with_header(
@@ -346,14 +348,14 @@ pub fn parse_body(bytes: &[u8], max_batch: usize) -> Result<Payload, Refusal> {
             if max_batch == 0 {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "BATCHING_DISABLED",
+                    ErrorCode::BatchingDisabled,
                     "this server does not take batches: send one request object",
                 ));
             }
             if items.is_empty() || items.len() > max_batch {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    "BATCH_TOO_LARGE",
+                    ErrorCode::BatchTooLarge,
                     format!(
                         "a batch holds 1 to {max_batch} requests; this one holds {}",
                         items.len()
@@ -533,7 +535,7 @@ mod tests {
         }
         assert_eq!(
             single(r#"[{"query":"{a}"}]"#).unwrap_err().code,
-            "BATCHING_DISABLED"
+            ErrorCode::BatchingDisabled
         );
         assert!(matches!(
             parse_body(br#"[{"query":"{a}"},{"query":"{b}"}]"#, 2),
@@ -543,7 +545,7 @@ mod tests {
             parse_body(br#"[{"query":"{a}"},{"query":"{b}"},{"query":"{c}"}]"#, 2)
                 .unwrap_err()
                 .code,
-            "BATCH_TOO_LARGE"
+            ErrorCode::BatchTooLarge
         );
     }
 

@@ -7,6 +7,7 @@
 //! refused. Only subscriptions run here, under the same document limits as
 //! HTTP; queries and mutations belong on HTTP, where rates and caching apply.
 
+use crate::graphql::error::ErrorCode;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
@@ -115,7 +116,7 @@ pub async fn upgrade(
     let Some(slot) = state.sockets.open(address) else {
         return Refusal::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            ErrorCode::RateLimited,
             format!("at most {SOCKETS_PER_ADDRESS} WebSockets may be open from one address; close one first"),
         )
         .render(MediaType::Json);
@@ -271,10 +272,10 @@ impl Drop for Running {
     }
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> Response {
+fn refused(code: ErrorCode, message: impl Into<String>) -> Response {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
+    extensions.set("code", code.as_str());
     error.extensions = Some(extensions);
     Response::from_errors(vec![error])
 }
@@ -282,7 +283,7 @@ fn refused(code: &'static str, message: impl Into<String>) -> Response {
 impl Executor for SubscriptionsOnly {
     async fn execute(&self, _request: Request) -> Response {
         refused(
-            "OPERATION_NOT_ALLOWED",
+            ErrorCode::OperationNotAllowed,
             "only subscriptions run over WebSocket; send queries and mutations over HTTP",
         )
     }
@@ -322,7 +323,7 @@ impl Executor for SubscriptionsOnly {
         if !is_subscription {
             return stream::once(async {
                 refused(
-                    "OPERATION_NOT_ALLOWED",
+                    ErrorCode::OperationNotAllowed,
                     "only subscriptions run over WebSocket; send queries and mutations over HTTP",
                 )
             })
@@ -336,7 +337,7 @@ impl Executor for SubscriptionsOnly {
         if taken.is_err() {
             return stream::once(async {
                 refused(
-                    "RATE_LIMITED",
+                    ErrorCode::RateLimited,
                     format!(
                         "at most {SUBSCRIPTIONS_PER_SOCKET} subscriptions may run on one socket; complete one first"
                     ),

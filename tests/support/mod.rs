@@ -415,6 +415,27 @@ impl TestApp {
         address
     }
 
+    /// As [`TestApp::spawn_server`], with the notification listener `serve`
+    /// runs, so subscriptions hear changes.
+    pub async fn spawn_live_server(&self) -> SocketAddr {
+        let runtime = beacon::http::Runtime::default();
+        beacon::events::listener::spawn(self.database.url().to_string(), runtime.hub.clone());
+        let state = AppState::with_runtime(
+            self.database.clone(),
+            self.identity.clone(),
+            beacon::editorial::Editorial::default(),
+            self.settings.clone(),
+            runtime,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        address
+    }
+
     /// Everything in the database that content writes touch, as one value,
     /// to prove a failed job left it exactly as it was.
     pub async fn snapshot(&self) -> String {
