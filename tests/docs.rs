@@ -153,10 +153,10 @@ fn shows(documented: &Value, actual: &Value) -> Result<(), String> {
                 shows(shown, real).map_err(|error| format!("{key}: {error}"))?;
             }
             let elided = shown.contains_key("…");
-            if let Some(extra) = real.keys().find(|key| !shown.contains_key(*key)) {
-                if !elided {
-                    return Err(format!("the server also sends {extra}, which is not shown"));
-                }
+            if let Some(extra) = real.keys().find(|key| !shown.contains_key(*key))
+                && !elided
+            {
+                return Err(format!("the server also sends {extra}, which is not shown"));
             }
             Ok(())
         }
@@ -341,4 +341,285 @@ async fn subscription_example(
             _ => panic!("{place}: {message}"),
         }
     }
+}
+
+/// Words of a command line, honouring double quotes.
+fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for character in line.chars() {
+        match character {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            character => {
+                word.push(character);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(word);
+    }
+    words
+}
+
+/// The `beacon …` command lines of README's shell blocks, comments and
+/// redirections left off, optional parts (`[--limit 20]`) taken, and each
+/// `a | b | c` alternative written out in full.
+fn commands(markdown: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for block in blocks(markdown)
+        .iter()
+        .filter(|block| block.language == "sh")
+    {
+        for (offset, line) in block.text.lines().enumerate() {
+            let line = line.split(" #").next().unwrap().trim();
+            let line = line.split(" > ").next().unwrap().trim();
+            let line = line.replace("cargo run --release --", "beacon");
+            if !line.starts_with("beacon") {
+                continue;
+            }
+            let line = line.replace("[PATH...]", "").replace(['[', ']'], "");
+            let mut alternatives = line.split(" | ");
+            let first = alternatives.next().unwrap().trim().to_string();
+            let prefix: Vec<&str> = first.split_whitespace().take(2).collect();
+            found.push((block.line + 1 + offset, first.clone()));
+            for alternative in alternatives {
+                found.push((
+                    block.line + 1 + offset,
+                    format!("{} {}", prefix.join(" "), alternative.trim()),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// Every command line in README is one `beacon` accepts, and those that
+/// need nothing made up (no server to keep running, no id to invent) run
+/// against a database of their own and succeed, in README's order.
+#[tokio::test]
+async fn every_command_in_the_readme_is_accepted_and_the_runnable_ones_succeed() {
+    use clap::Parser;
+
+    let readme = readme();
+    let commands = commands(&readme);
+    assert!(commands.len() >= 25, "{commands:?}");
+    let url = crate::support::empty_database_url().await;
+    let folder = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo_path("seeds"), folder.path().join("seeds")).unwrap();
+    // The structured file README shows, under the name its commands use.
+    let content_file = blocks(&readme)
+        .into_iter()
+        .find(|block| block.language == "toml")
+        .expect("README shows a content file");
+    std::fs::write(folder.path().join("more.toml"), &content_file.text).unwrap();
+
+    let mut ran = Vec::new();
+    // The id `token list` printed last, for `token revoke ID`.
+    let mut token_id: Option<String> = None;
+    for (line, command) in commands {
+        let mut command = command
+            .replace(" USER", " ada@example.org")
+            .replace(" ROLE", " editor");
+        let mut made_up = false;
+        if let Some(id) = &token_id
+            && command == "beacon token revoke ID"
+        {
+            command = format!("beacon token revoke {id}");
+        }
+        for (placeholder, value) in [
+            (
+                " EVENT_ID",
+                " 00000000-0000-0000-0000-000000000000".to_string(),
+            ),
+            (" ID", " 00000000-0000-0000-0000-000000000000".to_string()),
+            (" SHA256", format!(" {}", "0".repeat(64))),
+        ] {
+            if command.ends_with(placeholder) || command.contains(&format!("{placeholder} ")) {
+                command = command.replace(placeholder, &value);
+                made_up = true;
+            }
+        }
+        let place = format!("README.md:{line}: {command}");
+        let args = words(&command);
+        match beacon::config::Cli::try_parse_from(&args) {
+            Ok(_) => {}
+            Err(error) if error.kind() == clap::error::ErrorKind::DisplayHelp => {}
+            Err(error) => panic!("{place}: {error}"),
+        }
+        let needs_more = ["serve", "bench", "generate", "add", "create --url"]
+            .iter()
+            .any(|word| command.contains(&format!(" {word}")))
+            || args.iter().any(|arg| arg == "--help");
+        if made_up || needs_more {
+            continue;
+        }
+        let output = run_beacon(folder.path(), &url, &args[1..]);
+        assert!(
+            output.status.success(),
+            "{place}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if command == "beacon token list" {
+            token_id = String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .next()
+                .map(str::to_string);
+        }
+        if args[1] == "schema" {
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                std::fs::read_to_string(repo_path("schema.graphql")).unwrap(),
+                "{place}"
+            );
+        }
+        ran.push(command);
+    }
+    for expected in [
+        "beacon migrate",
+        "beacon seed",
+        "beacon seed --dry-run seeds",
+        "beacon seed --create-missing more.toml",
+        "beacon export --out backup/",
+        "beacon user set-password ada@example.org",
+        "beacon token list",
+    ] {
+        assert!(
+            ran.iter().any(|command| command == expected),
+            "{expected} did not run: {ran:?}"
+        );
+    }
+    assert!(
+        ran.iter()
+            .any(|command| command.starts_with("beacon token revoke ")),
+        "{ran:?}"
+    );
+    assert!(folder.path().join("backup/content.json").is_file());
+}
+
+/// Runs `beacon` in `folder` on `url`; a password, where asked, comes on
+/// standard input.
+fn run_beacon(folder: &Path, url: &str, args: &[String]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .args(args)
+        .current_dir(folder)
+        .env("DATABASE_URL", url)
+        .env("BEACON_DATA_DIR", folder.join(".beacon"))
+        .env("BEACON_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{ADA_PASSWORD}\n").as_bytes())
+        .unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// The output README shows for a file it shows is what `beacon seed`
+/// prints for that file.
+#[tokio::test]
+async fn the_seed_errors_readme_shows_are_what_beacon_prints() {
+    let readme = readme();
+    let blocks = blocks(&readme);
+    let app = TestApp::seeded().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for pair in blocks.windows(2) {
+        let [file, shown] = pair else { unreachable!() };
+        if shown.language != "text" || !shown.text.starts_with("seed failed") {
+            continue;
+        }
+        assert_eq!(file.language, "toml", "README.md:{}", shown.line);
+        std::fs::write(folder.path().join("more.toml"), &file.text).unwrap();
+        let output = run_beacon(
+            folder.path(),
+            app.database.url(),
+            &["seed".to_string(), "more.toml".to_string()],
+        );
+        assert_eq!(output.status.code(), Some(1), "README.md:{}", shown.line);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.ends_with(&shown.text),
+            "README.md:{} shows\n{}beacon prints\n{stderr}",
+            shown.line,
+            shown.text
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}
+
+/// README's curl session runs against a seeded server and prints what it
+/// shows; an ETag shown as "ETAG" is the one the server sent.
+#[tokio::test]
+async fn the_readmes_curl_session_prints_what_it_shows() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI needs curl");
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let app = TestApp::seeded().await;
+    let address = app.spawn_server().await;
+    let readme = readme();
+    let mut etag = String::new();
+    let mut checked = 0;
+    for block in blocks(&readme)
+        .iter()
+        .filter(|block| block.language == "console")
+    {
+        let mut lines = block.text.lines().peekable();
+        while let Some(line) = lines.next() {
+            let command = line
+                .strip_prefix("$ ")
+                .expect("a console block starts with a command");
+            let command = command
+                .replace("http://127.0.0.1:8080", &format!("http://{address}"))
+                .replace("\"ETAG\"", &etag);
+            // Asynchronously: the server answering it runs on this thread.
+            let output = tokio::process::Command::new("sh")
+                .args(["-c", &command])
+                .output()
+                .await
+                .unwrap();
+            let printed = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+            let mut printed = printed.lines();
+            while let Some(shown) = lines.next_if(|line| !line.starts_with("$ ")) {
+                let actual = printed.next().unwrap_or_else(|| {
+                    panic!(
+                        "README.md:{}: `{command}` printed less than shown",
+                        block.line
+                    )
+                });
+                match shown.split_once("\"ETAG\"") {
+                    Some((before, _)) => {
+                        assert!(
+                            actual.starts_with(before),
+                            "README.md:{}: {actual:?} for {shown:?}",
+                            block.line
+                        );
+                        etag = actual[before.len()..].to_string();
+                    }
+                    None => assert_eq!(actual, shown, "README.md:{}: {command}", block.line),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "{checked}");
 }
