@@ -1,10 +1,10 @@
 //! The editorial API: content mutations, workflow actions, and the
 //! editor-facing fields every content type carries.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{
     Context, Enum, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
 };
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::access::{loaders, require, viewer};
@@ -71,7 +71,7 @@ pub struct Version {
     /// Who wrote it: a user's name, or what wrote it (`seed:<run>`, `scheduler`).
     author: String,
     /// When it was written.
-    created_at: DateTime<Utc>,
+    created_at: Timestamp,
     /// What the author said about it.
     message: String,
 }
@@ -99,7 +99,7 @@ pub struct Comment {
     /// The draft version it was written on.
     version: i32,
     /// When.
-    created_at: DateTime<Utc>,
+    created_at: Timestamp,
 }
 
 /// One change, as the audit log records it.
@@ -113,8 +113,8 @@ impl AuditEntry {
         ID(self.0.id.to_string())
     }
     /// When it happened.
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> Timestamp {
+        self.0.at.into()
     }
     /// Who did it: `user:<id>`, `token:<id>`, `scheduler` or `seed:<run>`.
     async fn actor(&self) -> &str {
@@ -183,7 +183,7 @@ pub async fn versions(
             .map(|row| Version {
                 number: row.version,
                 author: row.author_name.unwrap_or(row.author),
-                created_at: row.created_at,
+                created_at: row.created_at.into(),
                 message: row.message,
             })
             .collect(),
@@ -237,7 +237,7 @@ pub async fn comments(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<Comment>
                 author: author_name.unwrap_or(row.author),
                 body: row.body,
                 version: row.version,
-                created_at: row.created_at,
+                created_at: row.created_at.into(),
             })
             .collect(),
     ))
@@ -286,13 +286,13 @@ macro_rules! editor_fields {
             }
             /// When it will be published; null when not scheduled or
             /// without the PREVIEW permission.
-            async fn scheduled_publish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
-                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_publish_at))
+            async fn scheduled_publish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$crate::graphql::scalars::Timestamp>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_publish_at).map(Into::into))
             }
             /// When it will be unpublished; null when not scheduled or
             /// without the PREVIEW permission.
-            async fn scheduled_unpublish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
-                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_unpublish_at))
+            async fn scheduled_unpublish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$crate::graphql::scalars::Timestamp>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_unpublish_at).map(Into::into))
             }
             /// Its versions, newest first. Null without the PREVIEW permission.
             async fn versions(
@@ -866,10 +866,10 @@ impl EditorialMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
-        #[graphql(desc = "When, in the future.")] at: DateTime<Utc>,
+        #[graphql(desc = "When, in the future.")] at: Timestamp,
     ) -> Result<ContentItem> {
         let arguments = Arguments {
-            at: Some(at),
+            at: Some(at.0),
             ..Default::default()
         };
         act(
@@ -888,10 +888,10 @@ impl EditorialMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Any content item's global id.")] id: ID,
         #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
-        #[graphql(desc = "When, in the future.")] at: DateTime<Utc>,
+        #[graphql(desc = "When, in the future.")] at: Timestamp,
     ) -> Result<ContentItem> {
         let arguments = Arguments {
-            at: Some(at),
+            at: Some(at.0),
             ..Default::default()
         };
         act(

@@ -1,7 +1,7 @@
 //! Webhooks and events for admins, and live preview for editors.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Subscription};
-use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
@@ -115,8 +115,8 @@ impl Webhook {
         &self.0.created_by
     }
     /// When it was registered.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
     /// Its latest deliveries, newest first, each with its attempts.
     async fn deliveries(
@@ -196,23 +196,23 @@ impl WebhookDelivery {
         self.row.attempts
     }
     /// When the next attempt is due, while pending.
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.row.state == "PENDING").then_some(self.row.next_attempt_at)
+    async fn next_attempt_at(&self) -> Option<Timestamp> {
+        (self.row.state == "PENDING").then_some(self.row.next_attempt_at.into())
     }
     /// When it was made.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.row.created_at.into()
     }
     /// When it was delivered or given up.
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.row.completed_at
+    async fn completed_at(&self) -> Option<Timestamp> {
+        self.row.completed_at.map(Into::into)
     }
     /// Every finished attempt, oldest first.
     async fn attempts(&self) -> Vec<WebhookAttempt> {
         self.attempts
             .iter()
             .map(|attempt| WebhookAttempt {
-                attempted_at: attempt.attempted_at,
+                attempted_at: attempt.attempted_at.into(),
                 status_code: attempt.status_code,
                 latency_ms: attempt.latency_ms,
                 error: attempt.error.clone(),
@@ -226,7 +226,7 @@ impl WebhookDelivery {
 #[derive(SimpleObject)]
 pub struct WebhookAttempt {
     /// When it was made.
-    attempted_at: DateTime<Utc>,
+    attempted_at: Timestamp,
     /// The receiver's HTTP status; null when no answer came.
     status_code: Option<i32>,
     /// How long the receiver took, in milliseconds.
@@ -252,8 +252,8 @@ impl Event {
         crate::domain::webhook::EventType::parse(&self.0.event_type).map(EventType::from)
     }
     /// When it happened.
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+    async fn occurred_at(&self) -> Timestamp {
+        self.0.occurred_at.into()
     }
     /// The JSON body receivers get.
     async fn payload(&self) -> String {
@@ -446,7 +446,7 @@ pub struct ContentChanged {
     /// Who made it (`user:<id>`, `token:<id>`, `scheduler`, `seed:<run id>`).
     actor: String,
     /// When it was made.
-    at: DateTime<Utc>,
+    at: Timestamp,
 }
 
 impl ContentChanged {
@@ -463,7 +463,7 @@ impl ContentChanged {
                 .map(Into::into),
             version: change.version,
             actor: change.actor,
-            at: change.at,
+            at: change.at.into(),
         })
     }
 }

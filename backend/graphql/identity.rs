@@ -1,8 +1,9 @@
 //! Users, sessions and API tokens over GraphQL: `login`, `logout`, `me`,
 //! and the administration of users and tokens.
 
+use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use uuid::Uuid;
 
 use super::access::{require, viewer};
@@ -98,8 +99,8 @@ impl User {
         self.0.disabled
     }
     /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
 }
 
@@ -129,20 +130,20 @@ impl ApiToken {
         credentials::display_prefix(credentials::TokenKind::ApiToken, self.0.id)
     }
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
     }
     /// When it stops working; null for never.
-    async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at
+    async fn expires_at(&self) -> Option<Timestamp> {
+        self.0.expires_at.map(Into::into)
     }
     /// When it was last used (to the minute); null if never.
-    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_used_at
+    async fn last_used_at(&self) -> Option<Timestamp> {
+        self.0.last_used_at.map(Into::into)
     }
     /// When it was revoked; null while it works.
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+    async fn revoked_at(&self) -> Option<Timestamp> {
+        self.0.revoked_at.map(Into::into)
     }
     /// The user who made it, who must stay enabled for it to work and
     /// whose role caps its own; null for tokens made on the command line.
@@ -168,7 +169,7 @@ pub struct Session {
     /// Send it as `Authorization: Bearer <token>`. Shown only now.
     token: String,
     /// When it stops working.
-    expires_at: DateTime<Utc>,
+    expires_at: Timestamp,
     /// Who signed in.
     user: User,
 }
@@ -177,7 +178,7 @@ impl From<SessionGrant> for Session {
     fn from(grant: SessionGrant) -> Self {
         Session {
             token: grant.token,
-            expires_at: grant.expires_at,
+            expires_at: grant.expires_at.into(),
             user: User(grant.user),
         }
     }
@@ -300,7 +301,7 @@ pub struct CreateApiTokenInput {
     /// What it may do; PARTNER when omitted.
     role: Option<Role>,
     /// When it stops working; never when omitted.
-    expires_at: Option<DateTime<Utc>>,
+    expires_at: Option<Timestamp>,
 }
 
 #[derive(Default)]
@@ -431,7 +432,13 @@ impl IdentityMutation {
         let role = input.role.unwrap_or(Role::Partner).into();
         let mut conn = connection_to_db(ctx).await?;
         let (row, secret) = identity(ctx)
-            .create_api_token_as(&mut conn, caller(ctx), &input.name, role, input.expires_at)
+            .create_api_token_as(
+                &mut conn,
+                caller(ctx),
+                &input.name,
+                role,
+                input.expires_at.map(|at| at.0),
+            )
             .await
             .map_err(identity_error)?;
         Ok(CreatedApiToken {

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod order;
 pub mod query;
+pub mod scalars;
 pub mod search;
 pub mod types;
 
@@ -140,7 +141,8 @@ async fn guarded(
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, true).sdl()
+    build_schema(None, true)
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 #[cfg(test)]

@@ -523,8 +523,8 @@ editor_fields! {
             Ok(rows.map(Tag::shared(self.stage)).collect())
         }
         /// When it was first published in Beacon (ISO 8601).
-        async fn published_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-            self.row.published_at
+        async fn published_at(&self) -> Option<crate::graphql::scalars::Timestamp> {
+            self.row.published_at.map(Into::into)
         }
         /// Modules that list this resource, by title.
         async fn modules(&self, ctx: &Context<'_>) -> Result<Vec<Module>> {
