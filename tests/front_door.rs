@@ -40,10 +40,7 @@ async fn standard_introspection_queries_are_answered() {
                 "https://datatracker.ietf.org/doc/html/rfc3339"
             );
             assert!(
-                !date_time["description"]
-                    .as_str()
-                    .unwrap()
-                    .contains("Utc>"),
+                !date_time["description"].as_str().unwrap().contains("Utc>"),
                 "no Rust type names: {date_time}"
             );
             assert!(
