@@ -834,6 +834,18 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
             [N; 6],
         ));
     }
+    for (field, arguments) in [
+        ("addModuleResource", ", resource: \"any\""),
+        ("removeModuleResource", ", resource: \"any\""),
+        ("moveModuleResource", ", resource: \"any\", position: 0"),
+    ] {
+        operations.push(operation(
+            field,
+            &format!("mutation($id: ID!, $v: Int!) {{ {field}(id: $id, expectedVersion: $v{arguments}) {{ id }} }}"),
+            Target::Item(State::Draft),
+            [N; 6],
+        ));
+    }
     operations.push(operation(
         "addComment",
         "mutation($id: ID!) { addComment(id: $id, body: \"Looks good\") { id } }",

@@ -585,7 +585,11 @@ async fn an_api_token_never_outlives_or_outranks_its_creator() {
 
     // Every privileged change above is in the audit log.
     let audit = app
-        .query_as(&other_admin, "{ auditLog { action actor } }", json!({}))
+        .query_as(
+            &other_admin,
+            "{ auditLog { action actor { id } } }",
+            json!({}),
+        )
         .await;
     let actions: Vec<&str> = audit["auditLog"]
         .as_array()

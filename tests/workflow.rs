@@ -175,14 +175,15 @@ async fn an_item_goes_from_author_to_public_with_every_step_audited() {
     assert_eq!(reverted["version"], 3);
     assert_eq!(reverted["title"], "Community Policing Playbook");
     assert_eq!(reverted["diff"][0]["field"], "title");
-    assert_eq!(reverted["diff"][0]["to"], "\"Community Policing Playbook\"");
+    // Values are JSON, not JSON encoded in a string.
+    assert_eq!(reverted["diff"][0]["to"], "Community Policing Playbook");
     assert_eq!(reverted["versions"][0]["message"], "Reverted to version 1");
     assert_eq!(reverted["versions"][2]["message"], "First draft");
     assert_eq!(reverted["versions"][2]["author"], "Test User");
 
     // The audit log has every step, with its actor.
     let log = data(call(address, Some(&admin),
-        "query($id: ID!) { auditLog(filter: { itemId: $id }) { actor action fromStatus toStatus requestId } }",
+        "query($id: ID!) { auditLog(filter: { itemId: $id }) { actor { id kind name email } action fromStatus toStatus requestId } }",
         json!({ "id": id })).await);
     let actions: Vec<&str> = log["auditLog"]
         .as_array()
@@ -207,18 +208,37 @@ async fn an_item_goes_from_author_to_public_with_every_step_audited() {
         ]
     );
     let entries = log["auditLog"].as_array().unwrap();
-    assert_eq!(entries[1]["actor"], "scheduler");
+    assert_eq!(
+        entries[1]["actor"],
+        json!({ "id": "scheduler", "kind": "SCHEDULER", "name": "Scheduler", "email": null })
+    );
+    // People are named, and admins (who read the log) see their email.
+    for entry in entries.iter().filter(|e| e["actor"]["kind"] != "SCHEDULER") {
+        let actor = &entry["actor"];
+        assert_eq!(actor["kind"], "USER", "{entry}");
+        assert!(
+            actor["id"].as_str().unwrap().starts_with("user:"),
+            "{entry}"
+        );
+        assert_eq!(actor["name"], "Test User", "{entry}");
+        assert!(
+            actor["email"].as_str().unwrap().ends_with("@example.org"),
+            "{entry}"
+        );
+        assert!(entry["requestId"].is_string(), "{entry}");
+    }
+    // An item's history names them too, without emails for non-admins.
+    let history = data(call(address, Some(&editor),
+        "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { history { actor { kind name email } } } } }",
+        json!({ "id": id })).await);
+    let history = history["node"]["history"].as_array().unwrap();
     assert!(
-        entries
-            .iter()
-            .all(|entry| entry["actor"].as_str().unwrap() == "scheduler"
-                || entry["actor"].as_str().unwrap().starts_with("user:"))
+        history.iter().any(|e| e["actor"]["name"] == "Test User"),
+        "{history:?}"
     );
     assert!(
-        entries
-            .iter()
-            .filter(|e| e["actor"] != "scheduler")
-            .all(|e| e["requestId"].is_string())
+        history.iter().all(|e| e["actor"]["email"].is_null()),
+        "{history:?}"
     );
     let history = data(call(address, Some(&editor),
         "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { history { action } } } }",
@@ -533,7 +553,7 @@ async fn two_schedulers_publish_each_due_item_exactly_once() {
     let log = app
         .query_as(
             &admin,
-            "{ auditLog(filter: { action: \"publish\" }, first: 100) { actor itemId } }",
+            "{ auditLog(filter: { action: \"publish\" }, first: 100) { actor { id } itemId } }",
             json!({}),
         )
         .await;
@@ -541,7 +561,7 @@ async fn two_schedulers_publish_each_due_item_exactly_once() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["actor"] == "scheduler")
+        .filter(|e| e["actor"]["id"] == "scheduler")
         .collect();
     assert_eq!(published.len(), 12);
     let again = {
@@ -674,7 +694,7 @@ async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
     let log = app
         .query_as(
             &admin,
-            "{ auditLog(filter: { action: \"seedRun\" }) { actor detail } }",
+            "{ auditLog(filter: { action: \"seedRun\" }) { actor { id kind } detail } }",
             json!({}),
         )
         .await;
@@ -684,11 +704,12 @@ async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
         "one per seed run that wrote"
     );
     assert!(
-        log["auditLog"][0]["actor"]
+        log["auditLog"][0]["actor"]["id"]
             .as_str()
             .unwrap()
             .starts_with("seed:")
     );
+    assert_eq!(log["auditLog"][0]["actor"]["kind"], "SEED_RUN");
 }
 
 #[tokio::test]
@@ -839,4 +860,121 @@ async fn requested_changes_come_back_with_their_comment_and_go_round_again() {
         still["approve"]["status"], "APPROVED",
         "the refused request changed nothing"
     );
+}
+
+/// One resource of a module's ordered list is added, moved and removed
+/// without resending the others, each guarded by `expectedVersion`; a bad
+/// edit is a typed error naming its argument and changes nothing.
+#[tokio::test]
+async fn a_modules_resources_are_edited_one_at_a_time() {
+    let app = TestApp::seeded().await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    let module = "{ module(slug: \"community-trust-and-partnerships\", preview: true) { id version resources { slug } } }";
+    let read = || async {
+        let data = app.query_as(&editor, module, json!({})).await;
+        let module = &data["module"];
+        let slugs: Vec<String> = module["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|resource| resource["slug"].as_str().unwrap().to_string())
+            .collect();
+        (
+            module["id"].as_str().unwrap().to_string(),
+            module["version"].as_i64().unwrap(),
+            slugs,
+        )
+    };
+    let (id, version, original) = read().await;
+    let created = app
+        .query_as(
+            &editor,
+            r#"mutation { createResource(input: { title: "Outside the Module", types: ["report"] }) { slug } }"#,
+            json!({}),
+        )
+        .await;
+    let outsider = created["createResource"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!original.contains(&outsider));
+    let edit = |mutation: &str, version: i64, resource: &str, position: Option<i64>| {
+        let query = format!(
+            "mutation($id: ID!, $v: Int!, $r: String!{}) {{ {mutation}(id: $id, expectedVersion: $v, resource: $r{}) {{ version }} }}",
+            if position.is_some() { ", $p: Int!" } else { "" },
+            if position.is_some() {
+                ", position: $p"
+            } else {
+                ""
+            },
+        );
+        let variables = json!({ "id": id, "v": version, "r": resource, "p": position });
+        let editor = editor.clone();
+        let app = &app;
+        async move { app.post_as(Some(&editor), &query, variables).await.1 }
+    };
+
+    let added = edit("addModuleResource", version, &outsider, Some(0)).await;
+    assert!(added.get("errors").is_none(), "{added}");
+    let (_, version, listed) = read().await;
+    assert_eq!(listed[0], outsider);
+    assert_eq!(listed[1..], original[..]);
+
+    let last = original.len() as i64;
+    let moved = edit("moveModuleResource", version, &outsider, Some(last)).await;
+    assert!(moved.get("errors").is_none(), "{moved}");
+    let (_, version, listed) = read().await;
+    assert_eq!(listed[..original.len()], original[..]);
+    assert_eq!(listed[original.len()], outsider);
+
+    // Refused edits: each names its argument, and the list stays.
+    for (mutation, resource, position, code, field) in [
+        (
+            "addModuleResource",
+            original[0].as_str(),
+            None,
+            "VALIDATION_FAILED",
+            "resource",
+        ),
+        (
+            "addModuleResource",
+            "no-such-resource",
+            None,
+            "VALIDATION_FAILED",
+            "resource",
+        ),
+        (
+            "moveModuleResource",
+            outsider.as_str(),
+            Some(last + 1),
+            "VALIDATION_FAILED",
+            "position",
+        ),
+        (
+            "moveModuleResource",
+            outsider.as_str(),
+            Some(-1),
+            "BAD_USER_INPUT",
+            "",
+        ),
+    ] {
+        let refused = edit(mutation, version, resource, position).await;
+        let extensions = &refused["errors"][0]["extensions"];
+        assert_eq!(extensions["code"], code, "{refused}");
+        if !field.is_empty() {
+            assert_eq!(extensions["field"], field, "{refused}");
+        }
+    }
+    let stale = edit("removeModuleResource", version - 1, &outsider, None).await;
+    assert_eq!(
+        stale["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{stale}"
+    );
+    let (_, unchanged_version, unchanged) = read().await;
+    assert_eq!((unchanged_version, &unchanged), (version, &listed));
+
+    let removed = edit("removeModuleResource", version, &outsider, None).await;
+    assert!(removed.get("errors").is_none(), "{removed}");
+    let (_, _, listed) = read().await;
+    assert_eq!(listed, original);
 }

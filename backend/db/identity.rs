@@ -106,6 +106,17 @@ pub async fn user_by_id(conn: &mut AsyncPgConnection, id: Uuid) -> DbResult<Opti
         .optional()
 }
 
+pub async fn api_tokens_by_id(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> DbResult<Vec<ApiTokenRow>> {
+    api_tokens::table
+        .filter(api_tokens::id.eq_any(ids))
+        .select(ApiTokenRow::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn users_by_id(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<UserRow>> {
     users::table
         .filter(users::id.eq_any(ids))

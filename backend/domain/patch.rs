@@ -35,6 +35,80 @@ pub struct ModulePatch {
     pub resources: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     pub disclaimer: Option<Option<String>>,
+    /// One change to the resource list, made on the list as it stands, so
+    /// an editor need not resend the rest.
+    pub resource_edit: Option<ResourceEdit>,
+}
+
+/// One resource added to, removed from or moved in a module's ordered list
+/// (by slug; positions count from 0).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceEdit {
+    /// At `position`, or at the end.
+    Add {
+        slug: String,
+        position: Option<usize>,
+    },
+    Remove {
+        slug: String,
+    },
+    Move {
+        slug: String,
+        position: usize,
+    },
+}
+
+impl ResourceEdit {
+    fn slug(&self) -> &str {
+        match self {
+            ResourceEdit::Add { slug, .. }
+            | ResourceEdit::Remove { slug }
+            | ResourceEdit::Move { slug, .. } => slug,
+        }
+    }
+
+    /// The list after the edit, or what is wrong with it.
+    pub fn apply(&self, list: &[Uuid], resource: Uuid) -> Result<Vec<Uuid>, FieldError> {
+        let mut list = list.to_vec();
+        let listed = list.iter().position(|id| *id == resource);
+        let out_of_range = |last: usize| FieldError {
+            field: "position",
+            message: format!("must be between 0 and {last}"),
+        };
+        let not_listed = || FieldError {
+            field: "resource",
+            message: format!("{:?} is not in the module's list", self.slug()),
+        };
+        match (self, listed) {
+            (ResourceEdit::Add { .. }, Some(_)) => {
+                return Err(FieldError {
+                    field: "resource",
+                    message: format!("{:?} is already in the module's list", self.slug()),
+                });
+            }
+            (ResourceEdit::Add { position, .. }, None) => {
+                let position = position.unwrap_or(list.len());
+                if position > list.len() {
+                    return Err(out_of_range(list.len()));
+                }
+                list.insert(position, resource);
+            }
+            (ResourceEdit::Remove { .. }, Some(at)) => {
+                list.remove(at);
+            }
+            (ResourceEdit::Move { position, .. }, Some(at)) => {
+                if *position >= list.len() {
+                    return Err(out_of_range(list.len() - 1));
+                }
+                let id = list.remove(at);
+                list.insert(*position, id);
+            }
+            (ResourceEdit::Remove { .. } | ResourceEdit::Move { .. }, None) => {
+                return Err(not_listed());
+            }
+        }
+        Ok(list)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -109,9 +183,15 @@ impl Patch {
                         kind: Kind::Topic,
                         slugs: vec![slug.as_str()],
                     });
+                let edited = p.resource_edit.as_ref().map(|edit| Reference {
+                    field: "resource",
+                    kind: Kind::Resource,
+                    slugs: vec![edit.slug()],
+                });
                 [
                     topic,
                     reference("resources", Kind::Resource, &p.resources),
+                    edited,
                     reference("tags", Kind::Tag, &p.tags),
                 ]
                 .into_iter()
@@ -131,6 +211,8 @@ impl Patch {
         lookup: impl Fn(Kind, &str) -> Option<Uuid>,
     ) -> Result<Content, Vec<FieldError>> {
         let mut errors = Vec::new();
+        // Found while `ids` holds `errors`; reported after it.
+        let mut edit_error = None;
         let mut ids = |field: &'static str, kind: Kind, slugs: &[String]| -> Vec<Uuid> {
             let mut found = Vec::new();
             for slug in slugs {
@@ -223,10 +305,28 @@ impl Patch {
                         .resources_heading
                         .clone()
                         .unwrap_or(base.resources_heading),
-                    resources: p
-                        .resources
-                        .as_ref()
-                        .map_or(base.resources, |s| ids("resources", Kind::Resource, s)),
+                    resources: {
+                        let resources = p
+                            .resources
+                            .as_ref()
+                            .map_or(base.resources, |s| ids("resources", Kind::Resource, s));
+                        match &p.resource_edit {
+                            None => resources,
+                            Some(edit) => {
+                                let slug = [edit.slug().to_string()];
+                                match ids("resource", Kind::Resource, &slug).first() {
+                                    Some(resource) => match edit.apply(&resources, *resource) {
+                                        Ok(edited) => edited,
+                                        Err(error) => {
+                                            edit_error = Some(error);
+                                            resources
+                                        }
+                                    },
+                                    None => resources,
+                                }
+                            }
+                        }
+                    },
                     tags: p
                         .tags
                         .as_ref()
@@ -274,6 +374,7 @@ impl Patch {
                 })
             }
         };
+        errors.extend(edit_error);
         if errors.is_empty() {
             Ok(content)
         } else {
@@ -354,6 +455,36 @@ mod tests {
         assert_eq!((next.title.as_str(), next.slug.as_str()), ("New", "old"));
         assert_eq!(next.summary, None);
         assert_eq!(next.year, Some(2020));
+    }
+
+    #[test]
+    fn one_resource_is_added_removed_or_moved_in_place() {
+        let [a, b, c, d] = [1, 2, 3, 4].map(Uuid::from_u128);
+        let list = [a, b, c];
+        let add = |position| ResourceEdit::Add {
+            slug: "d".into(),
+            position,
+        };
+        assert_eq!(add(None).apply(&list, d).unwrap(), [a, b, c, d]);
+        assert_eq!(add(Some(0)).apply(&list, d).unwrap(), [d, a, b, c]);
+        assert_eq!(add(Some(4)).unwrap_err_field(&list, d), "position");
+        assert_eq!(add(None).unwrap_err_field(&list, b), "resource");
+        let remove = ResourceEdit::Remove { slug: "b".into() };
+        assert_eq!(remove.apply(&list, b).unwrap(), [a, c]);
+        assert_eq!(remove.unwrap_err_field(&list, d), "resource");
+        let to = |position| ResourceEdit::Move {
+            slug: "c".into(),
+            position,
+        };
+        assert_eq!(to(0).apply(&list, c).unwrap(), [c, a, b]);
+        assert_eq!(to(2).apply(&list, a).unwrap(), [b, c, a]);
+        assert_eq!(to(3).unwrap_err_field(&list, c), "position");
+    }
+
+    impl ResourceEdit {
+        fn unwrap_err_field(&self, list: &[Uuid], resource: Uuid) -> &'static str {
+            self.apply(list, resource).unwrap_err().field
+        }
     }
 
     #[test]

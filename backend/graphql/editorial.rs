@@ -11,7 +11,7 @@ use super::access::{loaders, require, viewer};
 use super::error::{ErrorCode, client_error, internal};
 use super::ids::{NodeType, decode, encode};
 use super::loaders::{
-    CommentsOf, HistoryOf, MetaById, ModuleById, ResourceById, ResourceTypeById, TagById,
+    ActorRef, CommentsOf, HistoryOf, MetaById, ModuleById, ResourceById, ResourceTypeById, TagById,
     TopicById, VersionsOf,
 };
 use super::query::connection_to_db;
@@ -20,7 +20,9 @@ use crate::db::editorial::{
     self as store, AuditFilter as StoreAuditFilter, AuditRow, DocumentMeta,
 };
 use crate::domain::access::{self, Action};
-use crate::domain::patch::{LabelPatch, ModulePatch, Patch, ResourcePatch, TopicPatch};
+use crate::domain::patch::{
+    LabelPatch, ModulePatch, Patch, ResourceEdit, ResourcePatch, TopicPatch,
+};
 use crate::domain::workflow::{Status, WorkflowAction};
 use crate::domain::{Kind, Stage};
 use crate::editorial::{Arguments, Editorial, EditorialError, Who};
@@ -81,10 +83,11 @@ pub struct Version {
 pub struct FieldChange {
     /// The field, as the read API names it.
     field: String,
-    /// Its value in the older version, as JSON; null when absent.
-    from: Option<String>,
-    /// Its value in the newer version, as JSON; null when absent.
-    to: Option<String>,
+    /// Its value in the older version (a string, number, list or object as
+    /// the version stores it); null when absent or empty.
+    from: Option<serde_json::Value>,
+    /// Its value in the newer version; null when absent or empty.
+    to: Option<serde_json::Value>,
 }
 
 /// A comment on an item.
@@ -102,6 +105,105 @@ pub struct Comment {
     created_at: Timestamp,
 }
 
+/// What kind of actor made a change.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A person who signed in.
+    User,
+    /// A program, with an API token.
+    ApiToken,
+    /// The scheduler, publishing or unpublishing at the time set.
+    Scheduler,
+    /// A seed job.
+    SeedRun,
+    /// Someone at the server's command line.
+    Operator,
+}
+
+/// Who made a change: a person, a program's API token, the scheduler, a
+/// seed job or an operator.
+pub struct Actor {
+    reference: String,
+    kind: ActorKind,
+    /// The user or token, for looking up its name.
+    named: Option<ActorRef>,
+}
+
+impl Actor {
+    /// From the reference the audit log stores (`user:<id>`, `token:<id>`,
+    /// `scheduler`, `seed:<run id>`, `operator`).
+    pub fn from_reference(reference: &str) -> Actor {
+        let id = |prefix: &str| {
+            reference
+                .strip_prefix(prefix)
+                .and_then(|id| Uuid::parse_str(id).ok())
+        };
+        let (kind, named) = if let Some(user) = id("user:") {
+            (ActorKind::User, Some(ActorRef::User(user)))
+        } else if let Some(token) = id("token:") {
+            (ActorKind::ApiToken, Some(ActorRef::ApiToken(token)))
+        } else if reference.starts_with("seed:") {
+            (ActorKind::SeedRun, None)
+        } else if reference == "scheduler" {
+            (ActorKind::Scheduler, None)
+        } else {
+            (ActorKind::Operator, None)
+        };
+        Actor {
+            reference: reference.to_string(),
+            kind,
+            named,
+        }
+    }
+
+    async fn named(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::loaders::ActorName>> {
+        let Some(named) = self.named else {
+            return Ok(None);
+        };
+        loaders(ctx, Stage::Published)?
+            .load_one(named)
+            .await
+            .map_err(internal)
+    }
+}
+
+/// Who made a change: a person, a program's API token, the scheduler, a
+/// seed job or an operator.
+#[Object]
+impl Actor {
+    /// The reference the audit log keeps: `user:<id>`, `token:<id>`,
+    /// `scheduler`, `seed:<run id>` or `operator` (what `AuditLogFilter.actor`
+    /// takes).
+    async fn id(&self) -> &str {
+        &self.reference
+    }
+    /// What kind of actor.
+    async fn kind(&self) -> ActorKind {
+        self.kind
+    }
+    /// The user's name or the API token's name; for the scheduler, a seed
+    /// job or an operator, what it is. Null for a user or token since deleted.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(match self.kind {
+            ActorKind::User | ActorKind::ApiToken => self.named(ctx).await?.map(|named| named.name),
+            ActorKind::Scheduler => Some("Scheduler".into()),
+            ActorKind::SeedRun => Some(format!(
+                "Seed run {}",
+                self.reference.trim_start_matches("seed:")
+            )),
+            ActorKind::Operator => Some("Operator (command line)".into()),
+        })
+    }
+    /// The user's sign-in email, for admins (who manage users); null for
+    /// everyone else and for other kinds of actor.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if crate::domain::access::authorize(viewer(ctx).actor(), Action::ManageUsers).is_err() {
+            return Ok(None);
+        }
+        Ok(self.named(ctx).await?.and_then(|named| named.email))
+    }
+}
+
 /// One change, as the audit log records it.
 pub struct AuditEntry(AuditRow);
 
@@ -116,9 +218,9 @@ impl AuditEntry {
     async fn at(&self) -> Timestamp {
         self.0.at.into()
     }
-    /// Who did it: `user:<id>`, `token:<id>`, `scheduler` or `seed:<run>`.
-    async fn actor(&self) -> &str {
-        &self.0.actor
+    /// Who did it.
+    async fn actor(&self) -> Actor {
+        Actor::from_reference(&self.0.actor)
     }
     /// The mutation (`create`, `update`, `publish`, …) or `scheduleSkipped`.
     async fn action(&self) -> &str {
@@ -213,8 +315,8 @@ pub async fn diff(
         crate::domain::content::differing_fields(&old, &new)
             .into_iter()
             .map(|field| FieldChange {
-                from: old.get(&field).map(ToString::to_string),
-                to: new.get(&field).map(ToString::to_string),
+                from: old.get(&field).cloned(),
+                to: new.get(&field).cloned(),
                 field,
             })
             .collect(),
@@ -352,7 +454,8 @@ fn editorial_error(error: EditorialError, input_fields: bool) -> async_graphql::
         }
         EditorialError::Invalid(errors) => {
             let path = |field: &str| {
-                if input_fields && !["at", "comment", "toVersion"].contains(&field) {
+                let argument = ["at", "comment", "toVersion", "resource", "position"];
+                if input_fields && !argument.contains(&field) {
                     format!("input.{field}")
                 } else {
                     field.to_string()
@@ -514,6 +617,7 @@ impl From<ModuleInput> for Patch {
             resources: input.resources,
             tags: input.tags,
             disclaimer: maybe(input.disclaimer),
+            resource_edit: None,
         })
     }
 }
@@ -644,6 +748,30 @@ async fn step(
     .await
 }
 
+fn list_position(position: i32) -> Result<usize> {
+    usize::try_from(position).map_err(|_| super::error::bad_input("`position` counts from 0"))
+}
+
+/// One edit of a module's resource list, made by the editorial service on
+/// the list as it stands at `expected_version`.
+async fn edit_module_resources(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    edit: ResourceEdit,
+    message: Option<String>,
+) -> Result<Module> {
+    let patch = Patch::Module(ModulePatch {
+        resource_edit: Some(edit),
+        ..Default::default()
+    });
+    let item = update(ctx, id, expected_version, patch, message).await?;
+    expect(item, |item| match item {
+        ContentItem::Module(module) => Some(module),
+        _ => None,
+    })
+}
+
 fn expect<T>(item: ContentItem, pick: impl FnOnce(ContentItem) -> Option<T>) -> Result<T> {
     pick(item).ok_or_else(|| internal("a mutation returned another kind of item"))
 }
@@ -713,6 +841,59 @@ impl EditorialMutation {
             ContentItem::Module(m) => Some(m),
             _ => None,
         })
+    }
+
+    /// Adds one resource to a module's ordered list, at `position` or at
+    /// the end, without resending the rest. CONFLICT (with
+    /// `extensions.currentVersion`) when `expectedVersion` is not current.
+    async fn add_module_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The resource, by slug.")] resource: String,
+        #[graphql(desc = "Where it goes, counting from 0; at the end when omitted.")]
+        position: Option<i32>,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let position = position.map(list_position).transpose()?;
+        let edit = ResourceEdit::Add {
+            slug: resource,
+            position,
+        };
+        edit_module_resources(ctx, &id, expected_version, edit, message).await
+    }
+
+    /// Takes one resource out of a module's ordered list (see
+    /// `addModuleResource`).
+    async fn remove_module_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The resource, by slug.")] resource: String,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let edit = ResourceEdit::Remove { slug: resource };
+        edit_module_resources(ctx, &id, expected_version, edit, message).await
+    }
+
+    /// Moves one resource of a module's ordered list to `position` (see
+    /// `addModuleResource`).
+    async fn move_module_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The resource, by slug.")] resource: String,
+        #[graphql(desc = "Its new place, counting from 0.")] position: i32,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let edit = ResourceEdit::Move {
+            slug: resource,
+            position: list_position(position)?,
+        };
+        edit_module_resources(ctx, &id, expected_version, edit, message).await
     }
 
     /// Creates a topic as a draft owned by the caller. AUTHOR and up.

@@ -329,6 +329,64 @@ impl Loader<MetaById> for ContentLoader {
     }
 }
 
+/// A person or program named in the audit log, by its stored reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorRef {
+    User(Uuid),
+    ApiToken(Uuid),
+}
+
+/// What the audit log's reader may learn about an actor.
+#[derive(Debug, Clone)]
+pub struct ActorName {
+    pub name: String,
+    /// A user's sign-in email; none for tokens.
+    pub email: Option<String>,
+}
+
+impl Loader<ActorRef> for ContentLoader {
+    type Value = ActorName;
+    type Error = LoadError;
+
+    /// One statement for the users and one for the tokens of a round.
+    async fn load(&self, keys: &[ActorRef]) -> Result<HashMap<ActorRef, ActorName>, LoadError> {
+        let (mut user_ids, mut token_ids) = (Vec::new(), Vec::new());
+        for key in keys {
+            match key {
+                ActorRef::User(id) => user_ids.push(*id),
+                ActorRef::ApiToken(id) => token_ids.push(*id),
+            }
+        }
+        let mut conn = self.connection().await?;
+        let mut names = HashMap::new();
+        if !user_ids.is_empty() {
+            for user in crate::db::identity::users_by_id(&mut conn, &user_ids)
+                .await
+                .map_err(db_error)?
+            {
+                let name = ActorName {
+                    name: user.display_name,
+                    email: Some(user.email),
+                };
+                names.insert(ActorRef::User(user.id), name);
+            }
+        }
+        if !token_ids.is_empty() {
+            for token in crate::db::identity::api_tokens_by_id(&mut conn, &token_ids)
+                .await
+                .map_err(db_error)?
+            {
+                let name = ActorName {
+                    name: token.name,
+                    email: None,
+                };
+                names.insert(ActorRef::ApiToken(token.id), name);
+            }
+        }
+        Ok(names)
+    }
+}
+
 /// Loads rows that belong to documents, grouped by owner, in one statement.
 macro_rules! owned_rows_loader {
     ($key:ident, $value:ty, |$conn:ident, $ids:ident| $load:expr, |$row:ident| $owner:expr) => {
