@@ -72,6 +72,18 @@ pub struct GlobalOptions {
     pub statement_timeout: std::time::Duration,
 }
 
+impl GlobalOptions {
+    /// What the database layer needs of these options.
+    pub fn database(&self) -> crate::db::DatabaseSettings {
+        crate::db::DatabaseSettings {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            db_pool_size: self.db_pool_size,
+            statement_timeout: self.statement_timeout,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines.

@@ -672,10 +672,15 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
     let admin_only = [F, F, F, F, F, A];
     let mut operations = vec![
         operation("me", "{ me { role } }", Target::None, [A; 6]),
-        operation("users", "{ users { id } }", Target::None, admin_only),
+        operation(
+            "users",
+            "{ users { nodes { id } } }",
+            Target::None,
+            admin_only,
+        ),
         operation(
             "apiTokens",
-            "{ apiTokens { id } }",
+            "{ apiTokens { nodes { id } } }",
             Target::None,
             admin_only,
         ),
@@ -731,14 +736,14 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
     ];
     operations.push(operation(
         "auditLog",
-        "{ auditLog { id } }",
+        "{ auditLog { nodes { id } } }",
         Target::None,
         admin_only,
     ));
     // Webhooks and their events.
     for (field, query, target) in [
-        ("webhooks", "{ webhooks { id } }", Target::None),
-        ("events", "{ events { id } }", Target::None),
+        ("webhooks", "{ webhooks { nodes { id } } }", Target::None),
+        ("events", "{ events { nodes { id } } }", Target::None),
         (
             "createWebhook",
             "mutation { createWebhook(url: \"https://hooks.example.org/in\", events: [PUBLISHED]) { secret } }",

@@ -175,7 +175,7 @@ fn a_killed_server_leaves_no_postgres_behind() {
     );
     // And the next start works from there.
     let again = Server::start(dir.path());
-    assert!(graphql(again.port, "{ modules { slug } }").is_some());
+    assert!(graphql(again.port, "{ modules { nodes { slug } } }").is_some());
 }
 
 #[tokio::test]
@@ -557,7 +557,7 @@ async fn operations_registered_on_the_command_line_are_found_by_hash() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("partner");
     std::fs::create_dir(&nested).unwrap();
-    let topics = "query Topics { topics { slug } }\n";
+    let topics = "query Topics { topics { nodes { slug } } }\n";
     std::fs::write(nested.join("topics.graphql"), topics).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not an operation").unwrap();
     let hash = beacon::http::persisted::sha256_hex(topics);
@@ -792,9 +792,13 @@ fn serve_started_anywhere_loads_the_built_in_seeds() {
     crate::support::wait::blocking_until("the server to answer", Duration::from_secs(120), || {
         graphql(port, "{ __typename }").is_some()
     });
-    let modules = graphql(port, "{ modules { slug } resources { totalCount } }").unwrap();
+    let modules = graphql(
+        port,
+        "{ modules { nodes { slug } } resources { totalCount } }",
+    )
+    .unwrap();
     assert_eq!(
-        modules["data"]["modules"],
+        modules["data"]["modules"]["nodes"],
         json!([{ "slug": "community-trust-and-partnerships" }]),
         "{modules}"
     );

@@ -222,9 +222,9 @@ async fn the_attack_suite_is_refused() {
     let rss_before = resident_memory_kib();
 
     let deep = format!(
-        "{{ {} name {} }}",
-        "topics { resources { nodes { topics { ".repeat(4),
-        "} } } } ".repeat(4)
+        "{{ topics {{ nodes {{ {} name {} }} }} }}",
+        "resources { nodes { topics { ".repeat(4),
+        "} } } ".repeat(4)
     );
     let aliases: String = (0..1000).map(|i| format!("a{i}: __typename ")).collect();
     let duplicates = "__typename ".repeat(1000);
@@ -366,10 +366,12 @@ async fn the_attack_suite_is_refused() {
         assert!(json["data"]["topic"].is_null());
     }
     let answer = edge
-        .send(edge.post(&json!({ "query": "{ topics { slug } }" })))
+        .send(edge.post(&json!({ "query": "{ topics { nodes { slug } } }" })))
         .await;
     assert_eq!(
-        answer.json()["data"]["topics"].as_array().map(Vec::len),
+        answer.json()["data"]["topics"]["nodes"]
+            .as_array()
+            .map(Vec::len),
         Some(5)
     );
 
@@ -398,8 +400,8 @@ async fn public_answers_are_cacheable_and_revalidate() {
     let app = TestApp::seeded().await;
     app.tag_in(State::Published).await;
     let edge = Edge::serve(&app).await;
-    let tags = "{ tags { name } }";
-    let modules = "{ modules { title } }";
+    let tags = "{ tags { nodes { name } } }";
+    let modules = "{ modules { nodes { title } } }";
 
     let first = edge.send(edge.get(tags)).await;
     assert_eq!(first.status, 200);
@@ -448,7 +450,7 @@ async fn public_answers_are_cacheable_and_revalidate() {
     let editor = app.sign_in_as(Role::Editor).await;
     let preview = edge
         .send(
-            edge.get("{ tags(preview: true) { name } }")
+            edge.get("{ tags(preview: true) { nodes { name } } }")
                 .bearer_auth(&editor),
         )
         .await;
@@ -471,7 +473,7 @@ fn persisted(hash: &str) -> Value {
 async fn persisted_queries_and_the_allow_list() {
     let app = TestApp::seeded().await;
     let edge = Edge::serve(&app).await;
-    let query = "{ topics { slug } }";
+    let query = "{ topics { nodes { slug } } }";
     let hash = beacon::http::persisted::sha256_hex(query);
     let by_hash = |hash: &str| {
         edge.client
@@ -500,7 +502,7 @@ async fn persisted_queries_and_the_allow_list() {
     let mut app = app;
     app.settings.allow_list = true;
     let edge = Edge::serve(&app).await;
-    let allowed = "query Topics { topics { name } }";
+    let allowed = "query Topics { topics { nodes { name } } }";
     let allowed_hash = beacon::http::persisted::sha256_hex(allowed);
     let mut conn = app.database.connection().await.unwrap();
     beacon::db::persisted::add(&mut conn, &allowed_hash, allowed, "topics.graphql")
@@ -612,7 +614,7 @@ async fn batches_are_bounded_and_share_one_request_s_limits() {
     let edge = Edge::serve(&app).await;
     let batch = json!([
         { "query": "{ a: __typename }" },
-        { "query": "{ topics { slug } }" },
+        { "query": "{ topics { nodes { slug } } }" },
         { "query": "{ b: __typename c: __typename }" },
         { "query": "{ d: __typename }" },
     ]);
@@ -621,7 +623,9 @@ async fn batches_are_bounded_and_share_one_request_s_limits() {
     let results = answer.json();
     assert_eq!(results[0]["data"]["a"], "Query");
     assert_eq!(
-        results[1]["data"]["topics"].as_array().map(Vec::len),
+        results[1]["data"]["topics"]["nodes"]
+            .as_array()
+            .map(Vec::len),
         Some(5)
     );
     assert_eq!(results[2]["data"]["b"], "Query");
@@ -647,7 +651,7 @@ async fn slow_queries_time_out_with_a_typed_error() {
     for _ in 0..pool.status().max_size {
         held.push(pool.get().await.unwrap());
     }
-    let topics = json!({ "query": "{ topics { name } }" });
+    let topics = json!({ "query": "{ topics { nodes { name } } }" });
     let answer = edge.send(edge.post(&topics)).await;
     assert_eq!(answer.status, 503);
     assert_eq!(answer.code(), "TIMEOUT");

@@ -84,9 +84,9 @@ async fn identical_requests_get_one_etag() {
     let address = app.spawn_server().await;
     let client = reqwest::Client::new();
     let queries = [
-        "{ topics { name slug } modules { slug title } resourceTypes { name } tags { name } }",
+        "{ topics { nodes { name slug } } modules { nodes { slug title } } resourceTypes { nodes { name } } tags { nodes { name } } }",
         "{ resources(first: 5) { totalCount facets { topics { count topic { name } } types { count type { name } } years { year count } } pageInfo { hasNextPage endCursor } nodes { title year topics { name } } } }",
-        "{ b: resources(first: 2) { nodes { title } totalCount } a: topics { slug } search(query: \"crisis\") { totalCount nodes { score } } }",
+        "{ b: resources(first: 2) { nodes { title } totalCount } a: topics { nodes { slug } } search(query: \"crisis\") { totalCount nodes { score } } }",
     ];
     for query in queries {
         let mut tags = std::collections::BTreeSet::new();
@@ -108,7 +108,7 @@ async fn identical_requests_get_one_etag() {
     let body = app_get(
         &client,
         address,
-        "{ tags { name } topics { slug name } b: modules { slug } a: resourceTypes { name } }",
+        "{ tags { nodes { name } } topics { nodes { slug name } } b: modules { nodes { slug } } a: resourceTypes { nodes { name } } }",
     )
     .await;
     let at = |key: &str| body.find(key).unwrap_or_else(|| panic!("{key} in {body}"));

@@ -103,11 +103,11 @@ async fn the_vocabularies_are_listed_with_descriptions_and_aliases() {
     let app = TestApp::seeded().await;
     let data = app
         .query(
-            "{ topics { slug name description aliases } resourceTypes { slug name } tags { slug } modules { slug } }",
+            "{ topics { nodes { slug name description aliases } } resourceTypes { nodes { slug name } } tags { nodes { slug } } modules { nodes { slug } } }",
             json!({}),
         )
         .await;
-    let topics = data["topics"].as_array().unwrap();
+    let topics = data["topics"]["nodes"].as_array().unwrap();
     assert_eq!(topics.len(), 5);
     let crime = topics
         .iter()
@@ -116,7 +116,7 @@ async fn the_vocabularies_are_listed_with_descriptions_and_aliases() {
     assert_eq!(crime["aliases"], json!(["Crime and Violence Reduction"]));
     assert!(!crime["description"].as_str().unwrap().is_empty());
     assert_eq!(
-        data["resourceTypes"],
+        data["resourceTypes"]["nodes"],
         json!([
             {"slug": "guidebook-tool", "name": "Guidebook/Tool"},
             {"slug": "report", "name": "Report"},
@@ -124,9 +124,9 @@ async fn the_vocabularies_are_listed_with_descriptions_and_aliases() {
             {"slug": "video", "name": "Video"}
         ])
     );
-    assert_eq!(data["tags"], json!([]));
+    assert_eq!(data["tags"]["nodes"], json!([]));
     assert_eq!(
-        data["modules"],
+        data["modules"]["nodes"],
         json!([{"slug": "community-trust-and-partnerships"}])
     );
     let topic = app
@@ -215,7 +215,7 @@ async fn the_api_answers_over_a_real_socket() {
     let client = reqwest::Client::new();
     let body: Value = client
         .post(format!("http://{address}/graphql"))
-        .json(&json!({ "query": "{ modules { title } }" }))
+        .json(&json!({ "query": "{ modules { nodes { title } } }" }))
         .send()
         .await
         .unwrap()
@@ -224,7 +224,7 @@ async fn the_api_answers_over_a_real_socket() {
         .unwrap();
     assert_eq!(
         body,
-        json!({"data": {"modules": [{"title": "Community Trust and Partnerships"}]}})
+        json!({"data": {"modules": {"nodes": [{"title": "Community Trust and Partnerships"}]}}})
     );
     let get = |path: &'static str, accept: &'static str| {
         client
@@ -269,4 +269,60 @@ async fn readiness_fails_until_migrations_are_applied() {
     assert_eq!(ready(&database).await, 503);
     database.migrate().await.unwrap();
     assert_eq!(ready(&database).await, 200);
+}
+
+/// The vocabularies page like every list that grows: keyset cursors that
+/// name their list, pages that neither skip nor repeat, a bounded size.
+#[tokio::test]
+async fn vocabularies_page_with_cursors_of_their_own() {
+    let app = TestApp::seeded().await;
+    let page = "query($after: String) { topics(first: 2, after: $after) { nodes { slug } pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+    let mut slugs = Vec::new();
+    let mut after = Value::Null;
+    let mut pages = 0;
+    loop {
+        let data = app.query(page, json!({ "after": after })).await;
+        let topics = &data["topics"];
+        assert_eq!(topics["pageInfo"]["hasPreviousPage"], !after.is_null());
+        for node in topics["nodes"].as_array().unwrap() {
+            slugs.push(node["slug"].as_str().unwrap().to_string());
+        }
+        pages += 1;
+        if topics["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = topics["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, 3);
+    let all = app
+        .query("{ topics(first: 100) { nodes { slug } } }", json!({}))
+        .await;
+    let expected: Vec<String> = all["topics"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(slugs, expected);
+
+    // A cursor belongs to its list; sizes are bounded.
+    let types = app
+        .query(
+            "{ resourceTypes(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let foreign = types["resourceTypes"]["pageInfo"]["endCursor"].clone();
+    for (query, variables) in [
+        (page, json!({ "after": foreign })),
+        (page, json!({ "after": "not a cursor" })),
+        ("{ tags(first: 101) { nodes { slug } } }", json!({})),
+        ("{ modules(first: -1) { nodes { slug } } }", json!({})),
+    ] {
+        let (_, body) = app.post(query, variables).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{query}: {body}"
+        );
+    }
 }

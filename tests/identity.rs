@@ -249,10 +249,14 @@ async fn admins_manage_api_tokens_whose_secret_is_shown_once() {
         .await;
     assert_eq!(me["me"]["apiToken"]["name"], "Build job");
     let listed = app
-        .query_as(&admin, "{ apiTokens { id name lastUsedAt } }", json!({}))
+        .query_as(
+            &admin,
+            "{ apiTokens { nodes { id name lastUsedAt } } }",
+            json!({}),
+        )
         .await;
     assert_ne!(
-        listed["apiTokens"][0]["lastUsedAt"],
+        listed["apiTokens"]["nodes"][0]["lastUsedAt"],
         Value::Null,
         "use is recorded"
     );
@@ -361,8 +365,10 @@ async fn user_administration_validates_its_input_and_protects_the_admin() {
         .await
         .1;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
-    let users = app.query_as(&admin, "{ users { email } }", json!({})).await;
-    assert_eq!(users["users"].as_array().unwrap().len(), 2);
+    let users = app
+        .query_as(&admin, "{ users { nodes { email } } }", json!({}))
+        .await;
+    assert_eq!(users["users"]["nodes"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]

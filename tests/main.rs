@@ -3,17 +3,20 @@
 mod support;
 
 mod access;
+mod architecture;
 mod browser;
 mod cli;
 mod cluster;
-mod delivery;
 mod docs;
 mod edge;
-mod events;
 mod front_door;
 mod graphql_read;
 mod identity;
+mod live_preview;
+mod operations;
+mod partner_api;
 mod schema;
 mod security;
 mod seed_jobs;
+mod webhooks;
 mod workflow;

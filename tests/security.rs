@@ -13,8 +13,10 @@ use crate::support::TestApp;
 
 /// A resource type slug the seeds made.
 async fn some_type(app: &TestApp) -> String {
-    let data = app.query("{ resourceTypes { slug } }", json!({})).await;
-    data["resourceTypes"][0]["slug"]
+    let data = app
+        .query("{ resourceTypes { nodes { slug } } }", json!({}))
+        .await;
+    data["resourceTypes"]["nodes"][0]["slug"]
         .as_str()
         .unwrap()
         .to_string()
@@ -166,11 +168,11 @@ async fn a_seed_run_publishes_no_draft_label_name_into_search() {
     let data = app
         .query_as(
             &editor,
-            "{ topics(preview: true) { id slug version } }",
+            "{ topics(preview: true) { nodes { id slug version } } }",
             json!({}),
         )
         .await;
-    let topic = data["topics"][0].clone();
+    let topic = data["topics"]["nodes"][0].clone();
     app.query_as(
         &editor,
         "mutation($id: ID!, $v: Int!) { updateTopic(id: $id, expectedVersion: $v, input: { name: \"Numbatsecret Area\" }) { version } }",
@@ -273,10 +275,10 @@ async fn a_schedule_publishes_only_the_version_the_publisher_scheduled() {
             meta.scheduled_publish_at, None,
             "the edit cancelled the schedule"
         );
-        let comments = beacon::db::editorial::comments_of(&mut conn, &[id])
+        let comments = beacon::db::editorial::comments_of(&mut conn, &[id], None, 100)
             .await
             .unwrap();
-        let (comment, _) = &comments[0];
+        let comment = &comments[0].comment;
         assert_eq!(comment.author, "scheduler");
         assert!(
             comment.body.contains("version 1 was scheduled"),
@@ -298,9 +300,9 @@ async fn a_schedule_publishes_only_the_version_the_publisher_scheduled() {
             .unwrap();
         }
         assert_eq!(editorial.run_due(&mut conn).await.unwrap(), 1);
-        let public = app.query("{ tags { name } }", json!({})).await;
+        let public = app.query("{ tags { nodes { name } } }", json!({})).await;
         assert_eq!(
-            public["tags"],
+            public["tags"]["nodes"],
             json!([]),
             "nothing unscheduled reached the public"
         );
@@ -517,11 +519,14 @@ async fn an_api_token_never_outlives_or_outranks_its_creator() {
     let listed = app
         .query_as(
             &other_admin,
-            "{ apiTokens { name createdBy { id } } }",
+            "{ apiTokens { nodes { name createdBy { id } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(listed["apiTokens"][0]["createdBy"]["id"], creator_id);
+    assert_eq!(
+        listed["apiTokens"]["nodes"][0]["createdBy"]["id"],
+        creator_id
+    );
 
     // The token cannot change its creator's account...
     let code = error_code(
@@ -541,7 +546,7 @@ async fn an_api_token_never_outlives_or_outranks_its_creator() {
     )
     .await;
     let (status, body) = app
-        .post_as(Some(&token), "{ users { id } }", json!({}))
+        .post_as(Some(&token), "{ users { nodes { id } } }", json!({}))
         .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
@@ -587,11 +592,11 @@ async fn an_api_token_never_outlives_or_outranks_its_creator() {
     let audit = app
         .query_as(
             &other_admin,
-            "{ auditLog { action actor { id } } }",
+            "{ auditLog(first: 100) { nodes { action actor { id } } } }",
             json!({}),
         )
         .await;
-    let actions: Vec<&str> = audit["auditLog"]
+    let actions: Vec<&str> = audit["auditLog"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -793,8 +798,12 @@ async fn unpaged_lists_are_costed_by_their_measured_lengths() {
             (status, serde_json::from_slice::<Value>(&bytes).unwrap())
         }
     };
-    // 500 modules of 100 resources: 50,000 titles, costed as such.
-    let (status, body) = post("{ modules { slug resources { title } } }").await;
+    // 500 modules of 100 resources, each resource in several modules: a
+    // page of modules, their resources and the modules those are in again
+    // is costed by the lists' measured lengths.
+    let (status, body) =
+        post("{ modules(first: 100) { nodes { slug resources { title modules { slug } } } } }")
+            .await;
     assert_eq!(status, 400);
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
@@ -802,7 +811,8 @@ async fn unpaged_lists_are_costed_by_their_measured_lengths() {
         body["errors"]
     );
     // What is small still runs.
-    let (status, body) = post("{ topics { name } resourceTypes { name } }").await;
+    let (status, body) =
+        post("{ topics { nodes { name } } resourceTypes { nodes { name } } }").await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -822,6 +832,6 @@ async fn an_answer_past_the_size_limit_is_refused_with_its_code() {
         "RESPONSE_TOO_LARGE"
     );
     assert!(body.get("data").is_none());
-    let (status, _) = app.post("{ topics { name } }", json!({})).await;
+    let (status, _) = app.post("{ topics { nodes { name } } }", json!({})).await;
     assert_eq!(status, 200);
 }

@@ -221,8 +221,8 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
                 resources { title year types { slug } topics { slug } }
               }
               force: module(slug: "use-of-force") { title heroImageAlt resources { slug types { slug } year } }
-              topics { slug name }
-              resourceTypes { slug name }
+              topics { nodes { slug name } }
+              resourceTypes { nodes { slug name } }
             }"#,
             json!({}),
         )
@@ -261,7 +261,7 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
         force["resources"][4]["slug"],
         "cafe-conversations-officers-and-residents-on-force"
     );
-    let topics: Vec<&str> = data["topics"]
+    let topics: Vec<&str> = data["topics"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -272,7 +272,7 @@ async fn pages_merge_shared_resources_resolve_aliases_and_create_new_types() {
         !topics.contains(&"crime-and-violence-reduction"),
         "alias, not a topic"
     );
-    let types: Vec<&str> = data["resourceTypes"]
+    let types: Vec<&str> = data["resourceTypes"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -754,7 +754,10 @@ async fn a_mistyped_reference_in_a_structured_file_is_refused_with_suggestions()
     options.create_missing = true;
     beacon::seed::run(&app.database, &options).await.unwrap();
     let types = app
-        .query("{ resourceTypes { slug } }", serde_json::json!({}))
+        .query(
+            "{ resourceTypes { nodes { slug } } }",
+            serde_json::json!({}),
+        )
         .await;
     assert!(types.to_string().contains("\"webinar\""), "{types}");
 }

@@ -101,7 +101,7 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     let mut report = Report::new(options);
 
     // 1. Content, through the seed path, into a database that has none.
-    let database = Database::open(global).await?;
+    let database = Database::open(&global.database()).await?;
     database.migrate().await?;
     {
         let mut conn = database.connection().await?;
@@ -149,7 +149,7 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
 
     // 3. Every query once in this process: its answer checked, its SQL
     // statements counted.
-    let database = Database::open(global).await?;
+    let database = Database::open(&global.database()).await?;
     let probe = Probe::new(global, &database)?;
     let variables = probe.variables().await?;
     for query in &QUERIES {
@@ -341,9 +341,12 @@ impl Probe {
     /// A module, a topic and search words the queries can use.
     async fn variables(&self) -> anyhow::Result<Value> {
         let data = self
-            .post("{ modules { slug } topics { slug } }", &json!({}))
+            .post(
+                "{ modules(first: 1) { nodes { slug } } topics(first: 1) { nodes { slug } } }",
+                &json!({}),
+            )
             .await?;
-        let first = |list: &str| data[list][0]["slug"].as_str().map(str::to_string);
+        let first = |list: &str| data[list]["nodes"][0]["slug"].as_str().map(str::to_string);
         let (Some(module), Some(topic)) = (first("modules"), first("topics")) else {
             bail!("the synthetic content has no module or topic");
         };

@@ -62,7 +62,7 @@ pub async fn user(database: &Database, command: &UserCommand) -> anyhow::Result<
             );
         }
         UserCommand::List => {
-            let users = store::list_users(&mut conn).await?;
+            let users = store::list_users(&mut conn, None, i64::MAX).await?;
             if users.is_empty() {
                 println!("No users yet: `beacon user create --email … --name … --role admin`.");
             }
@@ -173,7 +173,7 @@ pub async fn token(
             println!("{secret}");
         }
         TokenCommand::List => {
-            let tokens = store::list_api_tokens(&mut conn).await?;
+            let tokens = store::list_api_tokens(&mut conn, None, i64::MAX).await?;
             if tokens.is_empty() {
                 println!("No API tokens yet: `beacon token create --name … --role partner`.");
             }

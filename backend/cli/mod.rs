@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
-    let database = Database::open(&cli.global).await?;
+    let database = Database::open(&cli.global.database()).await?;
     let result = match &cli.command {
         Command::Serve(args) => serve(&database, &cli.global, args).await,
         Command::User(command) => accounts::user(&database, command).await,

@@ -67,7 +67,7 @@ pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Resul
             }
         }
         WebhookCommand::List => {
-            let webhooks = outbox::list_webhooks(&mut conn).await?;
+            let webhooks = outbox::list_webhooks(&mut conn, None, i64::MAX).await?;
             if webhooks.is_empty() {
                 println!("No webhooks.");
             }
@@ -78,7 +78,7 @@ pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Resul
                     .flatten()
                     .map(String::as_str)
                     .collect();
-                let latest = outbox::deliveries_of_webhook(&mut conn, webhook.id, 1).await?;
+                let latest = outbox::deliveries_of_webhook(&mut conn, webhook.id, None, 1).await?;
                 println!(
                     "{}  {}  {}  [{}]  last delivery: {}",
                     webhook.id,

@@ -14,7 +14,6 @@ use super::schema::{
 };
 use super::{DbResult, Prepared};
 use crate::domain::{Content, Kind, Stage};
-use crate::seed::resolve::WorkingDocument;
 use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
@@ -155,10 +154,26 @@ impl ContentReader {
         }
     }
 
-    pub async fn topics(&self, conn: &mut AsyncPgConnection) -> DbResult<Vec<TopicRow>> {
-        topics::table
+    /// A page of topics by name, after the (name, id) position `after`.
+    pub async fn topics(
+        &self,
+        conn: &mut AsyncPgConnection,
+        after: Option<&(String, Uuid)>,
+        limit: i64,
+    ) -> DbResult<Vec<TopicRow>> {
+        let mut query = topics::table
             .filter(topics::stage.eq(self.stage))
+            .into_boxed();
+        if let Some((name, id)) = after {
+            query = query.filter(
+                topics::name
+                    .gt(name.clone())
+                    .or(topics::name.eq(name.clone()).and(topics::id.gt(*id))),
+            );
+        }
+        query
             .order((topics::name.asc(), topics::id.asc()))
+            .limit(limit)
             .select(TopicRow::as_select())
             .load(conn)
             .await
@@ -219,10 +234,29 @@ impl ContentReader {
         Ok(rows.into_iter().map(AnyLabel::into_label).collect())
     }
 
-    pub async fn resource_types(&self, conn: &mut AsyncPgConnection) -> DbResult<Vec<LabelRow>> {
-        resource_types::table
+    /// A page of resource types by name, after the (name, id) position
+    /// `after`.
+    pub async fn resource_types(
+        &self,
+        conn: &mut AsyncPgConnection,
+        after: Option<&(String, Uuid)>,
+        limit: i64,
+    ) -> DbResult<Vec<LabelRow>> {
+        let mut query = resource_types::table
             .filter(resource_types::stage.eq(self.stage))
+            .into_boxed();
+        if let Some((name, id)) = after {
+            query = query.filter(
+                resource_types::name
+                    .gt(name.clone())
+                    .or(resource_types::name
+                        .eq(name.clone())
+                        .and(resource_types::id.gt(*id))),
+            );
+        }
+        query
             .order((resource_types::name.asc(), resource_types::id.asc()))
+            .limit(limit)
             .select((
                 resource_types::id,
                 resource_types::slug,
@@ -232,19 +266,49 @@ impl ContentReader {
             .await
     }
 
-    pub async fn tags(&self, conn: &mut AsyncPgConnection) -> DbResult<Vec<LabelRow>> {
-        tags::table
-            .filter(tags::stage.eq(self.stage))
+    /// A page of tags by name, after the (name, id) position `after`.
+    pub async fn tags(
+        &self,
+        conn: &mut AsyncPgConnection,
+        after: Option<&(String, Uuid)>,
+        limit: i64,
+    ) -> DbResult<Vec<LabelRow>> {
+        let mut query = tags::table.filter(tags::stage.eq(self.stage)).into_boxed();
+        if let Some((name, id)) = after {
+            query = query.filter(
+                tags::name
+                    .gt(name.clone())
+                    .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
+            );
+        }
+        query
             .order((tags::name.asc(), tags::id.asc()))
+            .limit(limit)
             .select((tags::id, tags::slug, tags::name))
             .load(conn)
             .await
     }
 
-    pub async fn modules(&self, conn: &mut AsyncPgConnection) -> DbResult<Vec<ModuleRow>> {
-        modules::table
+    /// A page of modules by title, after the (title, id) position `after`.
+    pub async fn modules(
+        &self,
+        conn: &mut AsyncPgConnection,
+        after: Option<&(String, Uuid)>,
+        limit: i64,
+    ) -> DbResult<Vec<ModuleRow>> {
+        let mut query = modules::table
             .filter(modules::stage.eq(self.stage))
+            .into_boxed();
+        if let Some((title, id)) = after {
+            query = query.filter(
+                modules::title
+                    .gt(title.clone())
+                    .or(modules::title.eq(title.clone()).and(modules::id.gt(*id))),
+            );
+        }
+        query
             .order((modules::title.asc(), modules::id.asc()))
+            .limit(limit)
             .select(ModuleRow::as_select())
             .load(conn)
             .await
@@ -261,38 +325,6 @@ impl ContentReader {
             .first(conn)
             .await
             .optional()
-    }
-
-    /// A page of resources in title order, after the (title, id) position
-    /// `after`; one more than `limit` is read to tell whether more follow.
-    pub async fn resources_page(
-        &self,
-        conn: &mut AsyncPgConnection,
-        after: Option<(&str, Uuid)>,
-        limit: i64,
-    ) -> DbResult<Vec<ResourceRow>> {
-        let mut query = resources::table
-            .filter(resources::stage.eq(self.stage))
-            .order((resources::title.asc(), resources::id.asc()))
-            .select(ResourceRow::as_select())
-            .limit(limit)
-            .into_boxed();
-        if let Some((title, id)) = after {
-            query = query.filter(
-                resources::title.gt(title.to_string()).or(resources::title
-                    .eq(title.to_string())
-                    .and(resources::id.gt(id))),
-            );
-        }
-        query.load(conn).await
-    }
-
-    pub async fn resource_count(&self, conn: &mut AsyncPgConnection) -> DbResult<i64> {
-        resources::table
-            .filter(resources::stage.eq(self.stage))
-            .count()
-            .get_result(conn)
-            .await
     }
 
     pub async fn resources_by_id(
@@ -548,13 +580,25 @@ struct OwnedResource {
     row: ResourceRow,
 }
 
-/// How seed jobs sign the versions they write.
-pub const SEED_AUTHOR: &str = "seed:";
+/// A document with its current draft snapshot, and who wrote that draft.
+#[derive(Debug, Clone)]
+pub struct CurrentDocument {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub slug: String,
+    pub seed_key: Option<String>,
+    pub version: i32,
+    pub content: Content,
+    /// Its workflow status (`draft`, `published`, …).
+    pub status: String,
+    /// The author of the current draft version.
+    pub author: String,
+}
 
-/// Every document with its current draft snapshot, for the seed resolver.
+/// Every document with its current draft snapshot, oldest first.
 pub async fn load_current_documents(
     conn: &mut AsyncPgConnection,
-) -> DbResult<Vec<WorkingDocument>> {
+) -> DbResult<Vec<CurrentDocument>> {
     type Row = (
         Uuid,
         String,
@@ -590,16 +634,15 @@ pub async fn load_current_documents(
                 let kind = Kind::parse(&kind).ok_or_else(|| corrupt(id, "unknown kind"))?;
                 let content = Content::from_json(kind, json)
                     .map_err(|error| corrupt(id, &error.to_string()))?;
-                Ok(WorkingDocument {
+                Ok(CurrentDocument {
                     id,
                     kind,
                     slug,
                     seed_key,
                     version,
-                    original: Some(content.clone()),
                     content,
-                    held_by_editors: status != "published" || !author.starts_with(SEED_AUTHOR),
-                    origin: None,
+                    status,
+                    author,
                 })
             },
         )
@@ -688,7 +731,7 @@ pub async fn list_lengths(
     #[derive(QueryableByName)]
     struct Lengths {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
-        modules: i64,
+        tag_modules: i64,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         topics: i64,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -712,7 +755,8 @@ pub async fn list_lengths(
     }
     let row: Lengths = Prepared(diesel::sql_query(
         "SELECT
-           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM modules GROUP BY stage) x) AS modules,
+           (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM modules, unnest(tag_ids) AS l(id)
+                                             GROUP BY stage, l.id) x) AS tag_modules,
            (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM topics GROUP BY stage) x) AS topics,
            (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM resource_types GROUP BY stage) x)
                AS resource_types,
@@ -732,16 +776,13 @@ pub async fn list_lengths(
     .get_result(conn)
     .await?;
     Ok(vec![
-        ("Query", "modules", row.modules),
-        ("Query", "topics", row.topics),
-        ("Query", "resourceTypes", row.resource_types),
-        ("Query", "tags", row.tags),
         ("Module", "resources", row.module_resources),
         ("Module", "tags", row.module_tags),
         ("Resource", "topics", row.resource_topics),
         ("Resource", "types", row.resource_types_each),
         ("Resource", "tags", row.resource_tags),
         ("Resource", "modules", row.resource_modules),
+        ("Tag", "modules", row.tag_modules),
         ("ResourceFacets", "topics", row.topics),
         ("ResourceFacets", "types", row.resource_types),
         ("ResourceFacets", "tags", row.tags),

@@ -41,20 +41,21 @@ async fn related_names(
     stage: Stage,
     content: &Content,
 ) -> DbResult<String> {
-    let (topics, types): (Vec<Uuid>, Vec<Uuid>) = match content {
-        Content::Resource(resource) => (resource.topics.clone(), resource.types.clone()),
-        Content::Module(module) => (module.topic.into_iter().collect(), Vec::new()),
-        _ => return Ok(String::new()),
-    };
+    let related = content.search_related();
+    if related.is_empty() {
+        return Ok(String::new());
+    }
+    // In the order the content names them, as seed jobs write them.
     let names: Names = diesel::sql_query(
-        "SELECT string_agg(name, ' ') AS names FROM (
-             SELECT name FROM topics WHERE stage = $1 AND id = ANY($2)
-             UNION ALL
-             SELECT name FROM resource_types WHERE stage = $1 AND id = ANY($3)) AS linked",
+        "SELECT string_agg(linked.name, ' ' ORDER BY wanted.position) AS names
+           FROM unnest($2::uuid[]) WITH ORDINALITY AS wanted(id, position)
+           JOIN (SELECT id, name FROM topics WHERE stage = $1
+                 UNION ALL
+                 SELECT id, name FROM resource_types WHERE stage = $1) AS linked
+             ON linked.id = wanted.id",
     )
     .bind::<Text, _>(stage.as_str())
-    .bind::<Array<SqlUuid>, _>(&topics)
-    .bind::<Array<SqlUuid>, _>(&types)
+    .bind::<Array<SqlUuid>, _>(&related)
     .get_result(conn)
     .await?;
     Ok(names.names.unwrap_or_default())

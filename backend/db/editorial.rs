@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::DbResult;
-use super::schema::{audit_log, comments, document_versions, documents, users};
+use super::schema::{audit_log, comments, document_versions, documents};
+use super::{DbResult, Prepared};
 
 /// A document's workflow state, without its content.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -76,18 +76,6 @@ pub async fn ids_by_slug(
         .filter(documents::slug.eq_any(slugs))
         .filter(documents::status.ne("archived"))
         .select((documents::slug, documents::id))
-        .load(conn)
-        .await
-}
-
-/// Slugs of documents by id, for showing relations in diffs.
-pub async fn slugs_by_id(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> DbResult<Vec<(Uuid, String)>> {
-    documents::table
-        .filter(documents::id.eq_any(ids))
-        .select((documents::id, documents::slug))
         .load(conn)
         .await
 }
@@ -215,7 +203,7 @@ pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec
         .await
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = comments)]
 pub struct CommentRow {
     pub id: Uuid,
@@ -235,19 +223,45 @@ pub async fn insert_comment(conn: &mut AsyncPgConnection, comment: &CommentRow) 
     Ok(())
 }
 
-/// Oldest first, as a conversation reads, each with its author's name when
-/// a user wrote it.
+/// A comment with its author's name when a user wrote it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CommentWithAuthor {
+    #[diesel(embed)]
+    pub comment: CommentRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub author_name: Option<String>,
+}
+
+/// A page of each document's comments, oldest first as a conversation
+/// reads, after the (created_at, id) position `after`: one statement for
+/// a page of items.
 pub async fn comments_of(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
-) -> DbResult<Vec<(CommentRow, Option<String>)>> {
-    comments::table
-        .left_join(users::table.on(comments::author_id.eq(users::id.nullable())))
-        .filter(comments::document_id.eq_any(ids))
-        .order((comments::created_at.asc(), comments::id.asc()))
-        .select((CommentRow::as_select(), users::display_name.nullable()))
-        .load(conn)
-        .await
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> DbResult<Vec<CommentWithAuthor>> {
+    let (after_at, after_id) = after.unzip();
+    Prepared(
+        diesel::sql_query(
+            "SELECT c.*, u.display_name AS author_name
+               FROM unnest($1::uuid[]) AS d(id)
+              CROSS JOIN LATERAL (
+                    SELECT * FROM comments
+                     WHERE document_id = d.id
+                       AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+                     ORDER BY created_at, id
+                     LIMIT $4) AS c
+               LEFT JOIN users u ON u.id = c.author_id
+              ORDER BY c.document_id, c.created_at, c.id",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(after_at)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(after_id)
+        .bind::<diesel::sql_types::BigInt, _>(limit),
+    )
+    .load(conn)
+    .await
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -266,7 +280,7 @@ pub struct NewAuditEntry<'a> {
     pub detail: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,
@@ -326,14 +340,31 @@ pub struct AuditFilter {
     pub action: Option<String>,
 }
 
-/// Each document's entries, newest first.
-pub async fn audit_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult<Vec<AuditRow>> {
-    audit_log::table
-        .filter(audit_log::document_id.eq_any(ids))
-        .order(audit_log::id.desc())
-        .select(AuditRow::as_select())
-        .load(conn)
-        .await
+/// A page of each document's entries, newest first, older than `before`:
+/// one statement for a page of items.
+pub async fn audit_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    before: Option<i64>,
+    limit: i64,
+) -> DbResult<Vec<AuditRow>> {
+    Prepared(
+        diesel::sql_query(
+            "SELECT a.*
+               FROM unnest($1::uuid[]) AS d(id)
+              CROSS JOIN LATERAL (
+                    SELECT * FROM audit_log
+                     WHERE document_id = d.id AND ($2::bigint IS NULL OR id < $2)
+                     ORDER BY id DESC
+                     LIMIT $3) AS a
+              ORDER BY a.document_id, a.id DESC",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(before)
+        .bind::<diesel::sql_types::BigInt, _>(limit),
+    )
+    .load(conn)
+    .await
 }
 
 /// Newest first, older than `before` when given.

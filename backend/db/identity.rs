@@ -125,9 +125,23 @@ pub async fn users_by_id(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> DbResult
         .await
 }
 
-pub async fn list_users(conn: &mut AsyncPgConnection) -> DbResult<Vec<UserRow>> {
-    users::table
-        .order(lower(users::email))
+/// Users by email, after the (lowercased email, id) position `after`.
+pub async fn list_users(
+    conn: &mut AsyncPgConnection,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+) -> DbResult<Vec<UserRow>> {
+    let mut query = users::table.into_boxed();
+    if let Some((email, id)) = after {
+        query = query.filter(
+            lower(users::email)
+                .gt(email.clone())
+                .or(lower(users::email).eq(email.clone()).and(users::id.gt(*id))),
+        );
+    }
+    query
+        .order((lower(users::email), users::id))
+        .limit(limit)
         .select(UserRow::as_select())
         .load(conn)
         .await
@@ -295,21 +309,23 @@ pub async fn api_token_with_creator(
 
 /// Newest first, each with the name of the user who made it (none for
 /// tokens made on the command line).
-pub async fn list_api_tokens_with_creators(
+/// Newest first, after the (created_at, id) position `after`.
+pub async fn list_api_tokens(
     conn: &mut AsyncPgConnection,
-) -> DbResult<Vec<(ApiTokenRow, Option<UserRow>)>> {
-    api_tokens::table
-        .left_join(users::table.on(api_tokens::created_by.eq(users::id.nullable())))
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> DbResult<Vec<ApiTokenRow>> {
+    let mut query = api_tokens::table.into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            api_tokens::created_at
+                .lt(at)
+                .or(api_tokens::created_at.eq(at).and(api_tokens::id.gt(id))),
+        );
+    }
+    query
         .order((api_tokens::created_at.desc(), api_tokens::id))
-        .select((ApiTokenRow::as_select(), Option::<UserRow>::as_select()))
-        .load(conn)
-        .await
-}
-
-/// Newest first.
-pub async fn list_api_tokens(conn: &mut AsyncPgConnection) -> DbResult<Vec<ApiTokenRow>> {
-    api_tokens::table
-        .order((api_tokens::created_at.desc(), api_tokens::id))
+        .limit(limit)
         .select(ApiTokenRow::as_select())
         .load(conn)
         .await

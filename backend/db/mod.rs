@@ -29,7 +29,6 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::cluster::{ClusterOptions, DATABASE_USER, EmbeddedCluster};
-use crate::config::GlobalOptions;
 
 pub use diesel::result::Error as DbError;
 pub type DbResult<T> = Result<T, DbError>;
@@ -49,10 +48,21 @@ pub struct Database {
     statements: Arc<AtomicU64>,
 }
 
+/// Where the database is and how to use it.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// A PostgreSQL server; the embedded cluster in `data_dir` when `None`.
+    pub database_url: Option<String>,
+    pub data_dir: std::path::PathBuf,
+    pub db_pool_size: usize,
+    /// PostgreSQL `statement_timeout` of pooled connections; zero for none.
+    pub statement_timeout: std::time::Duration,
+}
+
 impl Database {
-    /// Opens the configured database: `--database-url`, or else the embedded
-    /// cluster in `--data-dir` (started or joined).
-    pub async fn open(options: &GlobalOptions) -> anyhow::Result<Self> {
+    /// Opens the configured database: a server URL, or else the embedded
+    /// cluster in the data directory (started or joined).
+    pub async fn open(options: &DatabaseSettings) -> anyhow::Result<Self> {
         let statement_timeout =
             Some(options.statement_timeout).filter(|timeout| !timeout.is_zero());
         match &options.database_url {

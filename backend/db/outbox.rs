@@ -263,10 +263,25 @@ pub async fn create_webhook(
 }
 
 /// Webhooks not deleted, oldest first.
-pub async fn list_webhooks(conn: &mut AsyncPgConnection) -> DbResult<Vec<WebhookRow>> {
-    webhooks::table
+/// Oldest first, after the (created_at, id) position `after`.
+pub async fn list_webhooks(
+    conn: &mut AsyncPgConnection,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> DbResult<Vec<WebhookRow>> {
+    let mut query = webhooks::table
         .filter(webhooks::deleted_at.is_null())
+        .into_boxed();
+    if let Some((at, id)) = after {
+        query = query.filter(
+            webhooks::created_at
+                .gt(at)
+                .or(webhooks::created_at.eq(at).and(webhooks::id.gt(id))),
+        );
+    }
+    query
         .order((webhooks::created_at, webhooks::id))
+        .limit(limit)
         .select(WebhookRow::as_select())
         .load(conn)
         .await
@@ -380,10 +395,22 @@ pub async fn deliveries_of_events(
 pub async fn deliveries_of_webhook(
     conn: &mut AsyncPgConnection,
     webhook: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> DbResult<Vec<DeliveryRow>> {
-    webhook_deliveries::table
+    let mut query = webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(webhook))
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(
+            webhook_deliveries::created_at
+                .lt(at)
+                .or(webhook_deliveries::created_at
+                    .eq(at)
+                    .and(webhook_deliveries::id.lt(id))),
+        );
+    }
+    query
         .order((
             webhook_deliveries::created_at.desc(),
             webhook_deliveries::id.desc(),

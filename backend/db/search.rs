@@ -23,32 +23,65 @@ pub struct Hit {
     pub snippet: String,
 }
 
-/// Where a page of hits starts: after this rank, kind and id.
+/// A position in the results: a hit's rank, kind and id.
 #[derive(Debug, Clone)]
-pub struct After {
+pub struct Position {
     pub rank: f64,
     pub kind: String,
     pub id: Uuid,
 }
 
+/// Which hits a page holds: those after a position (best first), or those
+/// before one when paging backwards (the worst of them first: the caller
+/// reverses them).
+#[derive(Debug, Clone)]
+pub enum PageFrom {
+    Start,
+    After(Position),
+    End,
+    Before(Position),
+}
+
 const RESOURCE: &str = "resource";
 const MODULE: &str = "module";
 
-/// The hits of a page, best first (ties by kind, then id); reads `limit` rows.
+/// The hits of a page, ties ordered by kind, then id; reads `limit` rows.
 pub async fn hits(
     conn: &mut AsyncPgConnection,
     stage: Stage,
     query: &str,
     kinds: &[&str],
-    after: Option<&After>,
+    from: &PageFrom,
     limit: i32,
 ) -> DbResult<Vec<Hit>> {
     let kinds: Vec<String> = kinds.iter().map(|kind| kind.to_string()).collect();
-    let (after_rank, after_kind, after_id) = match after {
-        Some(after) => (after.rank, after.kind.clone(), after.id),
-        None => (f64::INFINITY, String::new(), Uuid::nil()),
+    let backward = matches!(from, PageFrom::End | PageFrom::Before(_));
+    let position = match from {
+        PageFrom::After(position) | PageFrom::Before(position) => position.clone(),
+        PageFrom::Start => Position {
+            rank: f64::INFINITY,
+            kind: String::new(),
+            id: Uuid::nil(),
+        },
+        PageFrom::End => Position {
+            rank: f64::NEG_INFINITY,
+            kind: "~".into(),
+            id: Uuid::max(),
+        },
     };
-    Prepared(diesel::sql_query(
+    // Two fixed texts, so each stays one prepared statement.
+    let (bound, order) = if backward {
+        (
+            "rank > $4 OR (rank = $4 AND (kind, id) < ($5, $6))",
+            "rank, kind DESC, id DESC",
+        )
+    } else {
+        (
+            "rank < $4 OR (rank = $4 AND (kind, id) > ($5, $6))",
+            "rank DESC, kind, id",
+        )
+    };
+    Prepared(diesel::sql_query(format!(
         "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q),
          matches AS (
              SELECT 'resource'::text AS kind, r.id,
@@ -62,8 +95,8 @@ pub async fn hits(
          ),
          page AS (
              SELECT * FROM matches
-              WHERE rank < $4 OR (rank = $4 AND (kind, id) > ($5, $6))
-              ORDER BY rank DESC, kind, id
+              WHERE {bound}
+              ORDER BY {order}
               LIMIT $7
          )
          SELECT page.kind, page.id, page.rank,
@@ -77,14 +110,14 @@ pub async fn hits(
                        FROM modules m WHERE page.kind = 'module' AND m.stage = $1 AND m.id = page.id),
                     '') AS snippet
            FROM page, q
-          ORDER BY page.rank DESC, page.kind, page.id",
-    )
+          ORDER BY {order}",
+    ))
     .bind::<Text, _>(stage.as_str())
     .bind::<Text, _>(query)
     .bind::<Array<Text>, _>(kinds)
-    .bind::<Double, _>(after_rank)
-    .bind::<Text, _>(after_kind)
-    .bind::<SqlUuid, _>(after_id)
+    .bind::<Double, _>(position.rank)
+    .bind::<Text, _>(position.kind)
+    .bind::<SqlUuid, _>(position.id)
     .bind::<Int4, _>(limit))
     .load(conn)
     .await

@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use super::DbResult;
 use super::schema::seed_runs;
-use crate::seed::Counts;
-use crate::seed::plan::SeedFile;
+use crate::domain::seed_run::{Counts, SeedFile};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = seed_runs)]

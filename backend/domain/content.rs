@@ -161,6 +161,22 @@ pub enum Content {
 }
 
 impl Content {
+    /// The topics and types whose names go into this item's search text
+    /// (weighted below its title): a resource's topics and types, a
+    /// module's topic.
+    pub fn search_related(&self) -> Vec<Uuid> {
+        match self {
+            Content::Resource(resource) => resource
+                .topics
+                .iter()
+                .chain(&resource.types)
+                .copied()
+                .collect(),
+            Content::Module(module) => module.topic.into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Content::Topic(_) => Kind::Topic,

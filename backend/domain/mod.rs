@@ -3,7 +3,9 @@
 
 pub mod access;
 pub mod content;
+pub mod ids;
 pub mod patch;
+pub mod seed_run;
 pub mod slug;
 pub mod validation;
 pub mod webhook;

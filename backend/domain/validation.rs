@@ -5,6 +5,12 @@ use super::slug::is_valid_slug;
 
 pub const MIN_YEAR: i32 = 1800;
 pub const MAX_YEAR: i32 = 2200;
+/// Most resources one module lists: a guidance page, not a catalogue (the
+/// catalogue is `resources`, which pages). Keeps `Module.resources` a list
+/// whose cost is known.
+pub const MAX_MODULE_RESOURCES: usize = 200;
+/// Most topics, types or tags one item carries.
+pub const MAX_LABELS: usize = 50;
 
 /// One broken rule: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +47,8 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
             year,
             url,
             types,
+            topics,
+            tags,
             ..
         }) => {
             check(!title.trim().is_empty(), "title", "must not be empty");
@@ -59,9 +67,28 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
                 "types",
                 "a resource needs at least one type",
             );
+            let too_many = format!("at most {MAX_LABELS}");
+            check(types.len() <= MAX_LABELS, "types", &too_many);
+            check(topics.len() <= MAX_LABELS, "topics", &too_many);
+            check(tags.len() <= MAX_LABELS, "tags", &too_many);
         }
-        Content::Module(ModuleContent { title, .. }) => {
+        Content::Module(ModuleContent {
+            title,
+            resources,
+            tags,
+            ..
+        }) => {
             check(!title.trim().is_empty(), "title", "must not be empty");
+            check(
+                resources.len() <= MAX_MODULE_RESOURCES,
+                "resources",
+                &format!("a module lists at most {MAX_MODULE_RESOURCES} resources"),
+            );
+            check(
+                tags.len() <= MAX_LABELS,
+                "tags",
+                &format!("at most {MAX_LABELS}"),
+            );
         }
     }
     // After the name: a missing title also makes an empty slug, and the
@@ -101,6 +128,33 @@ mod tests {
             topics: vec![],
             tags: vec![],
         })
+    }
+
+    #[test]
+    fn lists_on_an_item_are_bounded() {
+        let Content::Resource(mut resource) = resource(None, None) else {
+            unreachable!()
+        };
+        resource.tags = vec![Uuid::nil(); MAX_LABELS + 1];
+        let errors = validate(&Content::Resource(resource));
+        assert_eq!(errors.iter().map(|e| e.field).collect::<Vec<_>>(), ["tags"]);
+        let module = Content::Module(ModuleContent {
+            title: "A module".into(),
+            slug: "a-module".into(),
+            topic: None,
+            intro: String::new(),
+            hero_image_alt: None,
+            resources_heading: None,
+            resources: vec![Uuid::nil(); MAX_MODULE_RESOURCES + 1],
+            tags: vec![],
+            disclaimer: None,
+            source: None,
+        });
+        let errors = validate(&module);
+        assert_eq!(
+            errors.iter().map(|e| e.field).collect::<Vec<_>>(),
+            ["resources"]
+        );
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub enum EditorialError {
     InvalidTransition(#[from] InvalidTransition),
     #[error("{}", describe(.0))]
     Invalid(Vec<FieldError>),
+    /// A stored status this build does not know: the database holds
+    /// something no code of ours wrote (a newer version's, or a hand edit).
+    /// Treating it as a draft would let actions run that its real state
+    /// forbids.
+    #[error("item {id} has an unknown status {status:?}")]
+    UnknownStatus { id: Uuid, status: String },
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
@@ -100,12 +106,16 @@ impl Default for Editorial {
     }
 }
 
-fn state_of(meta: &DocumentMeta) -> DocumentState {
-    DocumentState {
-        status: Status::parse(&meta.status).unwrap_or(Status::Draft),
+fn state_of(meta: &DocumentMeta) -> EditorialResult<DocumentState> {
+    let status = Status::parse(&meta.status).ok_or_else(|| EditorialError::UnknownStatus {
+        id: meta.id,
+        status: meta.status.clone(),
+    })?;
+    Ok(DocumentState {
+        status,
         published: meta.published_version.is_some(),
         scheduled: meta.scheduled_publish_at.is_some() || meta.scheduled_unpublish_at.is_some(),
-    }
+    })
 }
 
 async fn locked(
@@ -254,7 +264,7 @@ async fn void_publish_schedule(
             action,
             meta,
             to_version: voided.current,
-            to_status: state_of(meta).status,
+            to_status: state_of(meta)?.status,
             detail: serde_json::json!({
                 "action": WorkflowAction::Publish.name(),
                 "scheduledVersion": voided.scheduled,
@@ -479,7 +489,7 @@ impl Editorial {
     ) -> EditorialResult<workflow::Transition> {
         authorize(who, meta, action)?;
         check_version(meta, expected)?;
-        Ok(workflow::transition(state_of(meta), action, self.policy)?)
+        Ok(workflow::transition(state_of(meta)?, action, self.policy)?)
     }
 
     /// A workflow action on any item: review, publishing, scheduling,
@@ -514,7 +524,7 @@ impl Editorial {
         action: WorkflowAction,
         arguments: &Arguments,
     ) -> EditorialResult<()> {
-        let transition = workflow::transition(state_of(meta), action, self.policy)?;
+        let transition = workflow::transition(state_of(meta)?, action, self.policy)?;
         let mut detail = serde_json::Map::new();
         let scheduled_publish = meta
             .scheduled_publish_at

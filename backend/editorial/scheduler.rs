@@ -80,7 +80,7 @@ impl Editorial {
             if let Some(voided) = voided {
                 void_publish_schedule(conn, &who, &meta, "scheduleSkipped", &voided).await?;
             } else {
-                match workflow::transition(state_of(&meta), action, self.policy) {
+                match workflow::transition(state_of(&meta)?, action, self.policy) {
                     Ok(_) => {
                         self.carry_out(conn, &who, &meta, action, &Arguments::default())
                             .await?
@@ -95,7 +95,7 @@ impl Editorial {
                             action: "scheduleSkipped",
                             meta: &meta,
                             to_version: meta.draft_version,
-                            to_status: state_of(&meta).status,
+                            to_status: state_of(&meta)?.status,
                             detail: serde_json::json!({ "action": action.name(), "reason": refused.to_string() }),
                         },
                     )

@@ -20,9 +20,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{DbResult, outbox};
+use crate::domain::ids;
 use crate::domain::webhook::EventType;
 use crate::domain::{Content, Kind};
-use crate::graphql::ids;
 
 /// At most this many items are listed in a seed run's event; receivers of
 /// a larger run are told the list was cut and should refetch.
@@ -46,7 +46,7 @@ pub struct Item<'a> {
 impl Item<'_> {
     fn to_json(&self) -> serde_json::Value {
         json!({
-            "id": ids::encode(self.kind.into(), self.id).to_string(),
+            "id": ids::encode(self.kind.into(), self.id),
             "documentId": self.id,
             "kind": ids::NodeType::from(self.kind).name(),
             "slug": self.slug,

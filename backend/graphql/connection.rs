@@ -14,15 +14,13 @@ use uuid::Uuid;
 use super::access::loaders;
 use super::error::{bad_input, internal};
 use super::loaders::{FacetKey, PageKey, TotalKey};
+use super::paging::{DEFAULT_PAGE_SIZE, PageInfo, page_size};
 use super::types::{LabelKinds, Resource, ResourceType, Tag, Topic};
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
     ResourceFilter as FilterSpec, Scope,
 };
 use crate::domain::Stage;
-
-pub const DEFAULT_PAGE_SIZE: i32 = 20;
-pub const MAX_PAGE_SIZE: i32 = 100;
 
 /// Which resources to return. Lists take slugs; values inside one list match
 /// any, different fields must all match. Unknown slugs match nothing.
@@ -156,15 +154,6 @@ fn decode_cursor(cursor: &str, argument: &str, order: &[Order]) -> Result<Positi
     })
 }
 
-fn page_size(value: Option<i32>, argument: &str) -> Result<Option<i32>> {
-    match value {
-        Some(size) if !(0..=MAX_PAGE_SIZE).contains(&size) => Err(bad_input(format!(
-            "`{argument}` must be between 0 and {MAX_PAGE_SIZE}, got {size}"
-        ))),
-        other => Ok(other),
-    }
-}
-
 /// Validates connection arguments into a page query.
 pub fn page_query(stage: Stage, scope: Scope, args: ConnectionArgs) -> Result<PageQuery> {
     let first = page_size(args.first, "first")?;
@@ -261,19 +250,6 @@ pub fn connection(
         page: Arc::new(query),
         owner,
     })
-}
-
-/// Pagination state of a connection.
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    /// Whether items follow the last one of this page.
-    pub has_next_page: bool,
-    /// Whether items precede the first one of this page.
-    pub has_previous_page: bool,
-    /// Cursor of the first item of this page.
-    pub start_cursor: Option<String>,
-    /// Cursor of the last item; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
 }
 
 /// A resource and its position in a connection.

@@ -5,6 +5,7 @@ use crate::graphql::scalars::Timestamp;
 use async_graphql::{
     Context, Enum, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
 };
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::access::{loaders, require, viewer};
@@ -14,6 +15,7 @@ use super::loaders::{
     ActorRef, CommentsOf, HistoryOf, MetaById, ModuleById, ResourceById, ResourceTypeById, TagById,
     TopicById, VersionsOf,
 };
+use super::paging::{Forward, connection_type};
 use super::query::connection_to_db;
 use super::types::{ContentItem, Module, Resource, ResourceType, Tag, Topic};
 use crate::db::editorial::{
@@ -210,7 +212,7 @@ pub struct AuditEntry(AuditRow);
 /// One change, as the audit log records it.
 #[Object]
 impl AuditEntry {
-    /// Its position in the log; pass it as `after` to read older entries.
+    /// Its number in the log; later entries have larger numbers.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
@@ -251,45 +253,62 @@ impl AuditEntry {
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
     }
-    /// Particulars (comment, schedule time, message) as JSON.
-    async fn detail(&self) -> String {
-        self.0.detail.to_string()
+    /// Particulars, an object whose keys depend on the action (a comment,
+    /// a schedule time, a message, a seed run's counts).
+    async fn detail(&self) -> &serde_json::Value {
+        &self.0.detail
     }
 }
+
+connection_type!(
+    VersionConnection,
+    VersionEdge,
+    Version,
+    "A page of an item's versions, newest first.",
+    "A version and its position in the list."
+);
+connection_type!(
+    CommentConnection,
+    CommentEdge,
+    Comment,
+    "A page of an item's comments, oldest first.",
+    "A comment and its position in the list."
+);
+connection_type!(
+    AuditEntryConnection,
+    AuditEntryEdge,
+    AuditEntry,
+    "A page of audit entries, newest first.",
+    "An audit entry and its position in the list."
+);
 
 pub async fn versions(
     ctx: &Context<'_>,
     id: Uuid,
     first: Option<i32>,
-    after: Option<i32>,
-) -> Result<Option<Vec<Version>>> {
+    after: Option<String>,
+) -> Result<Option<VersionConnection>> {
     if !may_preview(ctx) {
         return Ok(None);
     }
-    let first = first.unwrap_or(20);
-    if !(0..=100).contains(&first) {
-        return Err(super::error::bad_input("`first` must be between 0 and 100"));
-    }
+    let request = Forward::<i32>::new("versions", first, after.as_deref())?;
     let key = VersionsOf {
         id,
-        first,
-        before: after,
+        limit: request.limit(),
+        after: request.after,
     };
     let rows = loaders(ctx, Stage::Published)?
         .load_one(key)
         .await
         .map_err(internal)?
         .unwrap_or_default();
-    Ok(Some(
-        rows.into_iter()
-            .map(|row| Version {
-                number: row.version,
-                author: row.author_name.unwrap_or(row.author),
-                created_at: row.created_at.into(),
-                message: row.message,
-            })
-            .collect(),
-    ))
+    let page = request.page(rows, |row| row.version).map(|row| Version {
+        number: row.version,
+        author: row.author_name.unwrap_or(row.author),
+        created_at: row.created_at.into(),
+        message: row.message,
+    });
+    Ok(Some(page.into()))
 }
 
 pub async fn diff(
@@ -323,38 +342,61 @@ pub async fn diff(
     ))
 }
 
-pub async fn comments(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<Comment>>> {
+pub async fn comments(
+    ctx: &Context<'_>,
+    id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<CommentConnection>> {
     if !may_preview(ctx) {
         return Ok(None);
     }
+    let request = Forward::<(DateTime<Utc>, Uuid)>::new("comments", first, after.as_deref())?;
+    let key = CommentsOf {
+        id,
+        limit: request.limit(),
+        after: request.after,
+    };
     let rows = loaders(ctx, Stage::Published)?
-        .load_one(CommentsOf(id))
+        .load_one(key)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    let page = request
+        .page(rows, |row| (row.comment.created_at, row.comment.id))
+        .map(|row| Comment {
+            id: ID(row.comment.id.to_string()),
+            author: row.author_name.unwrap_or(row.comment.author),
+            body: row.comment.body,
+            version: row.comment.version,
+            created_at: row.comment.created_at.into(),
+        });
+    Ok(Some(page.into()))
+}
+
+pub async fn history(
+    ctx: &Context<'_>,
+    id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<AuditEntryConnection>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let request = Forward::<i64>::new("history", first, after.as_deref())?;
+    let key = HistoryOf {
+        id,
+        limit: request.limit(),
+        after: request.after,
+    };
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(key)
         .await
         .map_err(internal)?
         .unwrap_or_default();
     Ok(Some(
-        rows.into_iter()
-            .map(|(row, author_name)| Comment {
-                id: ID(row.id.to_string()),
-                author: author_name.unwrap_or(row.author),
-                body: row.body,
-                version: row.version,
-                created_at: row.created_at.into(),
-            })
-            .collect(),
+        request.page(rows, |row| row.id).map(AuditEntry).into(),
     ))
-}
-
-pub async fn history(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<AuditEntry>>> {
-    if !may_preview(ctx) {
-        return Ok(None);
-    }
-    let rows = loaders(ctx, Stage::Published)?
-        .load_one(HistoryOf(id))
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
-    Ok(Some(rows.into_iter().map(AuditEntry).collect()))
 }
 
 /// The editor-facing fields, identical on every content type.
@@ -400,9 +442,9 @@ macro_rules! editor_fields {
             async fn versions(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-                #[graphql(desc = "How many: 20 when omitted, at most 100.")] first: Option<i32>,
-                #[graphql(desc = "A version number: list the versions before it.")] after: Option<i32>,
-            ) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::Version>>> {
+                #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
+            ) -> async_graphql::Result<Option<$crate::graphql::editorial::VersionConnection>> {
                 $crate::graphql::editorial::versions(ctx, self.row.id, first, after).await
             }
             /// The fields that differ between two versions. Null without the
@@ -416,13 +458,23 @@ macro_rules! editor_fields {
                 $crate::graphql::editorial::diff(ctx, self.row.id, from, to).await
             }
             /// Comments, oldest first. Null without the PREVIEW permission.
-            async fn comments(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::Comment>>> {
-                $crate::graphql::editorial::comments(ctx, self.row.id).await
+            async fn comments(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
+            ) -> async_graphql::Result<Option<$crate::graphql::editorial::CommentConnection>> {
+                $crate::graphql::editorial::comments(ctx, self.row.id, first, after).await
             }
             /// Everything done to it, newest first. Null without the
             /// PREVIEW permission.
-            async fn history(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::AuditEntry>>> {
-                $crate::graphql::editorial::history(ctx, self.row.id).await
+            async fn history(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
+            ) -> async_graphql::Result<Option<$crate::graphql::editorial::AuditEntryConnection>> {
+                $crate::graphql::editorial::history(ctx, self.row.id, first, after).await
             }
         }
     };
@@ -467,6 +519,7 @@ fn editorial_error(error: EditorialError, input_fields: bool) -> async_graphql::
                 .collect();
             super::error::validation_failed_fields(fields)
         }
+        EditorialError::UnknownStatus { .. } => internal(error),
         EditorialError::Database(error) => internal(error),
     }
 }
@@ -1152,25 +1205,15 @@ impl EditorialQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which entries; all when omitted.")] filter: Option<AuditLogFilter>,
-        #[graphql(desc = "How many: 50 when omitted, at most 500.")] first: Option<i32>,
-        #[graphql(desc = "An entry id: list the entries before it.")] after: Option<ID>,
-    ) -> Result<Vec<AuditEntry>> {
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<AuditEntryConnection> {
         require(ctx, Action::ReadAuditLog)?;
-        let first = first.unwrap_or(50);
-        if !(0..=500).contains(&first) {
-            return Err(super::error::bad_input("`first` must be between 0 and 500"));
-        }
+        let request = Forward::<i64>::new("auditLog", first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
         let document_id = match &filter.item_id {
             Some(id) => Some(document_id(id, None)?),
-            None => None,
-        };
-        let after = match &after {
-            Some(after) => Some(
-                after
-                    .parse::<i64>()
-                    .map_err(|_| super::error::bad_input("`after` is not an audit entry id"))?,
-            ),
             None => None,
         };
         let mut conn = connection_to_db(ctx).await?;
@@ -1181,11 +1224,11 @@ impl EditorialQuery {
                 actor: filter.actor,
                 action: filter.action,
             },
-            after,
-            i64::from(first),
+            request.after,
+            request.limit(),
         )
         .await
         .map_err(internal)?;
-        Ok(rows.into_iter().map(AuditEntry).collect())
+        Ok(request.page(rows, |row| row.id).map(AuditEntry).into())
     }
 }

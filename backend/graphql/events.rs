@@ -2,17 +2,41 @@
 
 use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
 use super::access::{require, viewer};
 use super::error::{ErrorCode, bad_input, client_error, internal, validation_failed};
 use super::ids;
+use super::paging::{Forward, Page, connection_type};
 use super::query::connection_to_db;
 use crate::db::outbox::{self, AttemptRow, DeliveryRow, EventRow, WebhookRow};
 use crate::domain::access::Action;
 use crate::events::listener::{ContentChange, Hub};
 use crate::events::webhooks::{self as service, NewWebhook, WebhookError};
+
+connection_type!(
+    WebhookConnection,
+    WebhookEdge,
+    Webhook,
+    "A page of webhooks, oldest first.",
+    "A webhook and its position in the list."
+);
+connection_type!(
+    EventConnection,
+    EventEdge,
+    Event,
+    "A page of events, newest first.",
+    "An event and its position in the list."
+);
+connection_type!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery,
+    "A page of a webhook's deliveries, newest first.",
+    "A delivery and its position in the list."
+);
 
 /// Something partners can be told about by webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -118,21 +142,34 @@ impl Webhook {
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
     }
-    /// Its latest deliveries, newest first, each with its attempts.
+    /// Its deliveries, newest first, each with its attempts, a page at a
+    /// time.
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many: 20 when omitted, at most 100.")] first: Option<i32>,
-    ) -> Result<Vec<WebhookDelivery>> {
-        let first = first.unwrap_or(20);
-        if !(0..=100).contains(&first) {
-            return Err(bad_input("`first` must be between 0 and 100"));
-        }
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<WebhookDeliveryConnection> {
+        let request = Forward::<(DateTime<Utc>, Uuid)>::new("deliveries", first, after.as_deref())?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = outbox::deliveries_of_webhook(&mut conn, self.0.id, i64::from(first))
-            .await
-            .map_err(internal)?;
-        with_attempts(&mut conn, rows).await
+        let rows =
+            outbox::deliveries_of_webhook(&mut conn, self.0.id, request.after, request.limit())
+                .await
+                .map_err(internal)?;
+        let page = request.page(rows, |row| (row.created_at, row.id));
+        let keys: Vec<String> = page
+            .items
+            .iter()
+            .map(|(cursor, _)| cursor.clone())
+            .collect();
+        let rows = page.items.into_iter().map(|(_, row)| row).collect();
+        let deliveries = with_attempts(&mut conn, rows).await?;
+        Ok(Page {
+            items: keys.into_iter().zip(deliveries).collect(),
+            page_info: page.page_info,
+        }
+        .into())
     }
 }
 
@@ -284,12 +321,24 @@ pub struct EventsQuery;
 /// Webhooks and events. ADMIN only.
 #[Object]
 impl EventsQuery {
-    /// Registered webhooks, oldest first.
-    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+    /// Registered webhooks, oldest first, a page at a time.
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<WebhookConnection> {
         require(ctx, Action::ManageWebhooks)?;
+        let request = Forward::<(DateTime<Utc>, Uuid)>::new("webhooks", first, after.as_deref())?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = outbox::list_webhooks(&mut conn).await.map_err(internal)?;
-        Ok(rows.into_iter().map(Webhook).collect())
+        let rows = outbox::list_webhooks(&mut conn, request.after, request.limit())
+            .await
+            .map_err(internal)?;
+        Ok(request
+            .page(rows, |row| (row.created_at, row.id))
+            .map(Webhook)
+            .into())
     }
 
     /// Events, newest first.
@@ -297,32 +346,22 @@ impl EventsQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only events of this type.")] r#type: Option<EventType>,
-        #[graphql(desc = "How many: 20 when omitted, at most 100.")] first: Option<i32>,
-        #[graphql(desc = "An event id: list the events before it.")] after: Option<ID>,
-    ) -> Result<Vec<Event>> {
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<EventConnection> {
         require(ctx, Action::ManageWebhooks)?;
-        let first = first.unwrap_or(20);
-        if !(0..=100).contains(&first) {
-            return Err(bad_input("`first` must be between 0 and 100"));
-        }
+        let request = Forward::<(DateTime<Utc>, Uuid)>::new("events", first, after.as_deref())?;
         let mut conn = connection_to_db(ctx).await?;
-        let before = match after {
-            Some(after) => {
-                let id = parse_uuid(&after, "event")?;
-                let event = outbox::find_event(&mut conn, id)
-                    .await
-                    .map_err(internal)?
-                    .ok_or_else(|| bad_input("`after` is not an event id"))?;
-                Some((event.occurred_at, event.id))
-            }
-            None => None,
-        };
         let event_type =
             r#type.map(|event| crate::domain::webhook::EventType::from(event).as_str());
-        let rows = outbox::list_events(&mut conn, event_type, before, i64::from(first))
+        let rows = outbox::list_events(&mut conn, event_type, request.after, request.limit())
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(Event).collect())
+        Ok(request
+            .page(rows, |row| (row.occurred_at, row.id))
+            .map(Event)
+            .into())
     }
 }
 
@@ -508,7 +547,7 @@ impl SubscriptionRoot {
             every: hub.recheck_every,
             token: token.0.clone(),
             identity: ctx.data_unchecked::<crate::identity::Identity>().clone(),
-            pool: ctx.data_unchecked::<crate::db::PgPool>().clone(),
+            pool: ctx.data_unchecked::<super::Pools>().primary.clone(),
             checked: std::time::Instant::now(),
         });
         let changes = while_allowed(tokio_stream_of(hub.subscribe()), recheck);

@@ -3,15 +3,31 @@
 
 use crate::graphql::scalars::Timestamp;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::access::{require, viewer};
 use super::error::{bad_input, identity_error, internal, unauthenticated};
+use super::paging::{Forward, connection_type};
 use super::query::connection_to_db;
 use crate::db::identity::{self as store, ApiTokenRow, UserRow};
 use crate::domain::access::{self, Action, Actor};
 use crate::identity::{self, Identity, SessionGrant, admin, credentials};
+
+connection_type!(
+    UserConnection,
+    UserEdge,
+    User,
+    "A page of users, by email.",
+    "A user and their position in the list."
+);
+connection_type!(
+    ApiTokenConnection,
+    ApiTokenEdge,
+    ApiToken,
+    "A page of API tokens, newest first.",
+    "An API token and its position in the list."
+);
 
 /// What a signed-in user or API token may do; anonymous clients only read
 /// published content.
@@ -263,20 +279,45 @@ impl IdentityQuery {
         }))
     }
 
-    /// Every user, by email. Admins only.
-    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+    /// Users, by email, a page at a time. Admins only.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<UserConnection> {
         require(ctx, Action::ManageUsers)?;
+        let request = Forward::<(String, Uuid)>::new("users", first, after.as_deref())?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = store::list_users(&mut conn).await.map_err(internal)?;
-        Ok(rows.into_iter().map(User).collect())
+        let rows = store::list_users(&mut conn, request.after.as_ref(), request.limit())
+            .await
+            .map_err(internal)?;
+        Ok(request
+            .page(rows, |row| (row.email.to_lowercase(), row.id))
+            .map(User)
+            .into())
     }
 
-    /// Every API token, newest first, revoked ones included. Admins only.
-    async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
+    /// API tokens, newest first, revoked ones included, a page at a time.
+    /// Admins only.
+    async fn api_tokens(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<ApiTokenConnection> {
         require(ctx, Action::ManageApiTokens)?;
+        let request = Forward::<(DateTime<Utc>, Uuid)>::new("apiTokens", first, after.as_deref())?;
         let mut conn = connection_to_db(ctx).await?;
-        let rows = store::list_api_tokens(&mut conn).await.map_err(internal)?;
-        Ok(rows.into_iter().map(ApiToken).collect())
+        let rows = store::list_api_tokens(&mut conn, request.after, request.limit())
+            .await
+            .map_err(internal)?;
+        Ok(request
+            .page(rows, |row| (row.created_at, row.id))
+            .map(ApiToken)
+            .into())
     }
 }
 

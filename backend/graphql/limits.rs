@@ -508,10 +508,10 @@ pub fn asks_for_introspection(document: &ExecutableDocument) -> bool {
 }
 
 /// Page size a paged field is taken to have when the query gives none.
-const DEFAULT_PAGE: usize = 20;
+const DEFAULT_PAGE: usize = super::paging::DEFAULT_PAGE_SIZE as usize;
 /// The largest page any field accepts (larger sizes are refused by the
 /// field itself).
-const MAX_PAGE: usize = 100;
+const MAX_PAGE: usize = super::paging::MAX_PAGE_SIZE as usize;
 /// How long a list without a page size is taken to be.
 const LIST_ESTIMATE: usize = 10;
 
@@ -545,19 +545,16 @@ pub struct SchemaShape {
 
 /// The unpaged lists whose length grows with the content, by the type and
 /// field that return them. Their cost is their measured length, not a
-/// guess: with 500 modules, `{ modules { resources { … } } }` costs what
-/// it returns.
-pub const MEASURED_LISTS: [(&str, &str); 14] = [
-    ("Query", "modules"),
-    ("Query", "topics"),
-    ("Query", "resourceTypes"),
-    ("Query", "tags"),
+/// guess: with modules of 100 resources, a page of modules with their
+/// resources costs what it returns.
+pub const MEASURED_LISTS: [(&str, &str); 11] = [
     ("Module", "resources"),
     ("Module", "tags"),
     ("Resource", "topics"),
     ("Resource", "types"),
     ("Resource", "tags"),
     ("Resource", "modules"),
+    ("Tag", "modules"),
     ("ResourceFacets", "topics"),
     ("ResourceFacets", "types"),
     ("ResourceFacets", "tags"),

@@ -388,75 +388,66 @@ impl Loader<ActorRef> for ContentLoader {
 }
 
 /// Loads rows that belong to documents, grouped by owner, in one statement.
-macro_rules! owned_rows_loader {
-    ($key:ident, $value:ty, |$conn:ident, $ids:ident| $load:expr, |$row:ident| $owner:expr) => {
+/// A loader for a page of rows per document, read for many documents in
+/// one statement per distinct page shape (usually there is one).
+macro_rules! paged_rows_loader {
+    (
+        $(#[$meta:meta])* $key:ident, after: $after:ty, $value:ty,
+        |$conn:ident, $ids:ident, $after_value:ident, $limit:ident| $load:expr,
+        |$row:ident| $owner:expr
+    ) => {
+        $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $key(pub Uuid);
+        pub struct $key {
+            pub id: Uuid,
+            pub limit: i64,
+            pub after: Option<$after>,
+        }
 
         impl Loader<$key> for ContentLoader {
             type Value = Vec<$value>;
             type Error = LoadError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
-                let $ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
                 let mut connection = self.connection().await?;
-                let $conn = &mut connection;
-                let rows: Vec<$value> = $load.await.map_err(db_error)?;
-                Ok(group(
-                    keys,
-                    rows.into_iter().map(|$row| ($owner, $row)).collect(),
-                    $key,
-                ))
+                let mut out = HashMap::new();
+                for (($limit, $after_value), $ids) in
+                    by_query(keys, |key| ((key.limit, key.after), key.id))
+                {
+                    let $conn = &mut connection;
+                    let rows: Vec<$value> = $load.await.map_err(db_error)?;
+                    let owned = rows.into_iter().map(|$row| ($owner, $row)).collect();
+                    for (id, rows) in group(&$ids, owned, |id| id) {
+                        out.insert($key { id, limit: $limit, after: $after_value }, rows);
+                    }
+                }
+                Ok(out)
             }
         }
     };
 }
 
-owned_rows_loader!(
+paged_rows_loader!(
+    /// A page of one document's comments, oldest first.
     CommentsOf,
-    (crate::db::editorial::CommentRow, Option<String>),
-    |conn, ids| crate::db::editorial::comments_of(conn, &ids),
-    |row| row.0.document_id
+    after: (chrono::DateTime<chrono::Utc>, Uuid),
+    crate::db::editorial::CommentWithAuthor,
+    |conn, ids, after, limit| crate::db::editorial::comments_of(conn, &ids, after, limit),
+    |row| row.comment.document_id
 );
-owned_rows_loader!(
+paged_rows_loader!(
+    /// A page of one document's audit entries, newest first.
     HistoryOf,
+    after: i64,
     crate::db::editorial::AuditRow,
-    |conn, ids| crate::db::editorial::audit_of(conn, &ids),
+    |conn, ids, after, limit| crate::db::editorial::audit_of(conn, &ids, after, limit),
     |row| row.document_id.unwrap_or_default()
 );
-
-/// A page of one document's versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VersionsOf {
-    pub id: Uuid,
-    pub first: i32,
-    pub before: Option<i32>,
-}
-
-impl Loader<VersionsOf> for ContentLoader {
-    type Value = Vec<crate::db::editorial::VersionRow>;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[VersionsOf],
-    ) -> Result<HashMap<VersionsOf, Self::Value>, LoadError> {
-        let mut conn = self.connection().await?;
-        let mut out = HashMap::new();
-        // One statement per distinct page shape; usually there is one.
-        for ((first, before), ids) in by_query(keys, |key| ((key.first, key.before), key.id)) {
-            let rows = crate::db::editorial::versions_of(&mut conn, &ids, before, i64::from(first))
-                .await
-                .map_err(db_error)?;
-            let grouped = group(
-                &ids,
-                rows.into_iter().map(|row| (row.document_id, row)).collect(),
-                |id| id,
-            );
-            for (id, rows) in grouped {
-                out.insert(VersionsOf { id, first, before }, rows);
-            }
-        }
-        Ok(out)
-    }
-}
+paged_rows_loader!(
+    /// A page of one document's versions, newest first.
+    VersionsOf,
+    after: i32,
+    crate::db::editorial::VersionRow,
+    |conn, ids, after, limit| crate::db::editorial::versions_of(conn, &ids, after, limit),
+    |row| row.document_id
+);

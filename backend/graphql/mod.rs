@@ -12,6 +12,7 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod order;
+pub mod paging;
 pub mod query;
 pub mod scalars;
 pub mod search;
@@ -49,11 +50,18 @@ pub struct MutationRoot(
 
 pub type BeaconSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 
+/// The pools resolvers read from: published content from `published` (a
+/// read replica when one is configured, else the primary), drafts and
+/// every write from the primary, where editors' changes land.
+#[derive(Clone)]
+pub struct Pools {
+    pub primary: PgPool,
+    pub published: PgPool,
+}
+
 /// What resolvers need that lives as long as the server.
 pub struct Services {
-    pub pool: PgPool,
-    /// A replica for published reads, when there is one.
-    pub read_pool: Option<PgPool>,
+    pub pools: Pools,
     pub identity: Identity,
     pub editorial: crate::editorial::Editorial,
     /// Live-preview notifications.
@@ -80,30 +88,18 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
         builder = builder.disable_suggestions();
     }
     match services {
-        Some(services) => {
-            if let Some(read_pool) = services.read_pool {
-                builder = builder.data(query::ReadPool(read_pool));
-            }
-            builder
-                .data(services.pool)
-                .data(services.identity)
-                .data(services.editorial)
-                .data(services.hub)
-                .data(services.metrics)
-                .data(events::AllowPrivateWebhooks(
-                    services.allow_private_webhooks,
-                ))
-                .finish()
-        }
+        Some(services) => builder
+            .data(services.pools)
+            .data(services.identity)
+            .data(services.editorial)
+            .data(services.hub)
+            .data(services.metrics)
+            .data(events::AllowPrivateWebhooks(
+                services.allow_private_webhooks,
+            ))
+            .finish(),
         None => builder.finish(),
     }
-}
-
-/// The pools a request reads from: published content from `published`
-/// (a replica, when configured), drafts from the primary.
-pub struct ReadPools<'a> {
-    pub primary: &'a PgPool,
-    pub published: &'a PgPool,
 }
 
 /// Executes one request for `viewer`, with its own loaders: published ones
@@ -111,10 +107,12 @@ pub struct ReadPools<'a> {
 /// in it becomes an `INTERNAL` error.
 pub async fn execute(
     schema: &BeaconSchema,
-    pools: ReadPools<'_>,
     viewer: Viewer,
     request: async_graphql::Request,
 ) -> async_graphql::Response {
+    let pools = schema
+        .data::<Pools>()
+        .expect("a schema that executes requests is built with its services");
     let queue = batch::BatchQueue::default();
     let may_preview = crate::domain::access::authorize(viewer.actor(), Action::Preview).is_ok();
     let loaders = access::StageLoaders {

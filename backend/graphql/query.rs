@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
+use super::Pools;
 use super::access::{loaders, stage};
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
@@ -10,29 +11,30 @@ use super::connection::{
 use super::error::{bad_input, internal};
 use super::ids::{NodeType, decode};
 use super::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
-use super::search::{SearchConnection, SearchKind, search};
+use super::paging::{Forward, connection_type};
+use super::search::{SearchArgs, SearchConnection, SearchKind, search};
 use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
+use crate::db::PooledConnection;
 use crate::db::content::ContentReader;
 use crate::db::resource_index::Scope;
-use crate::db::{PgPool, PooledConnection};
 use crate::domain::Stage;
 
+/// A connection to the primary: for writes, drafts and administration.
 pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnection> {
-    ctx.data_unchecked::<PgPool>().get().await.map_err(internal)
+    let pools = ctx.data_unchecked::<Pools>();
+    pools.primary.get().await.map_err(internal)
 }
 
-/// Published content may come from a read replica (`--read-database-url`);
-/// drafts always come from the primary, where editors' changes land.
+/// A connection for reading `stage`: published content may come from a
+/// read replica (`--read-database-url`).
 pub(crate) async fn read_connection(ctx: &Context<'_>, stage: Stage) -> Result<PooledConnection> {
-    match (stage, ctx.data_opt::<ReadPool>()) {
-        (Stage::Published, Some(ReadPool(pool))) => pool.get().await.map_err(internal),
-        _ => connection_to_db(ctx).await,
-    }
+    let pools = ctx.data_unchecked::<Pools>();
+    let pool = match stage {
+        Stage::Published => &pools.published,
+        Stage::Draft => &pools.primary,
+    };
+    pool.get().await.map_err(internal)
 }
-
-/// The pool published reads use when it is not the primary's.
-#[derive(Clone)]
-pub struct ReadPool(pub PgPool);
 
 /// Most ids `nodes` takes at once.
 const MAX_NODES: usize = 100;
@@ -73,6 +75,35 @@ async fn node_by_id(ctx: &Context<'_>, stage: Stage, id: &str) -> Result<Option<
     })
 }
 
+connection_type!(
+    ModuleConnection,
+    ModuleEdge,
+    Module,
+    "A page of modules, by title.",
+    "A module and its position in the list."
+);
+connection_type!(
+    TopicConnection,
+    TopicEdge,
+    Topic,
+    "A page of topics, by name.",
+    "A topic and its position in the list."
+);
+connection_type!(
+    ResourceTypeConnection,
+    ResourceTypeEdge,
+    ResourceType,
+    "A page of resource types, by name.",
+    "A resource type and its position in the list."
+);
+connection_type!(
+    TagConnection,
+    TagEdge,
+    Tag,
+    "A page of tags, by name.",
+    "A tag and its position in the list."
+);
+
 #[derive(Default)]
 pub struct ContentQuery;
 
@@ -99,7 +130,7 @@ impl ContentQuery {
         Ok(row.map(Module::at(stage)))
     }
 
-    /// All modules, by title.
+    /// Modules, by title, a page at a time.
     async fn modules(
         &self,
         ctx: &Context<'_>,
@@ -108,14 +139,21 @@ impl ContentQuery {
             desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
         )]
         preview: bool,
-    ) -> Result<Vec<Module>> {
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<ModuleConnection> {
         let stage = stage(ctx, preview)?;
+        let request = Forward::new("modules", first, after.as_deref())?;
         let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
-            .modules(&mut conn)
+            .modules(&mut conn, request.after.as_ref(), request.limit())
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(Module::at(stage)).collect())
+        Ok(request
+            .page(rows, |row| (row.title.clone(), row.id))
+            .map(Module::at(stage))
+            .into())
     }
 
     /// A topic (practice area) by slug.
@@ -138,7 +176,7 @@ impl ContentQuery {
         Ok(row.map(Topic::at(stage)))
     }
 
-    /// All topics, by name.
+    /// Topics, by name, a page at a time.
     async fn topics(
         &self,
         ctx: &Context<'_>,
@@ -147,17 +185,24 @@ impl ContentQuery {
             desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
         )]
         preview: bool,
-    ) -> Result<Vec<Topic>> {
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<TopicConnection> {
         let stage = stage(ctx, preview)?;
+        let request = Forward::new("topics", first, after.as_deref())?;
         let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
-            .topics(&mut conn)
+            .topics(&mut conn, request.after.as_ref(), request.limit())
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(Topic::at(stage)).collect())
+        Ok(request
+            .page(rows, |row| (row.name.clone(), row.id))
+            .map(Topic::at(stage))
+            .into())
     }
 
-    /// All resource types, by name.
+    /// Resource types, by name, a page at a time.
     async fn resource_types(
         &self,
         ctx: &Context<'_>,
@@ -166,17 +211,24 @@ impl ContentQuery {
             desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
         )]
         preview: bool,
-    ) -> Result<Vec<ResourceType>> {
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<ResourceTypeConnection> {
         let stage = stage(ctx, preview)?;
+        let request = Forward::new("resourceTypes", first, after.as_deref())?;
         let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
-            .resource_types(&mut conn)
+            .resource_types(&mut conn, request.after.as_ref(), request.limit())
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(ResourceType::at(stage)).collect())
+        Ok(request
+            .page(rows, |row| (row.name.clone(), row.id))
+            .map(ResourceType::at(stage))
+            .into())
     }
 
-    /// All tags, by name.
+    /// Tags, by name, a page at a time.
     async fn tags(
         &self,
         ctx: &Context<'_>,
@@ -185,14 +237,21 @@ impl ContentQuery {
             desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
         )]
         preview: bool,
-    ) -> Result<Vec<Tag>> {
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<TagConnection> {
         let stage = stage(ctx, preview)?;
+        let request = Forward::new("tags", first, after.as_deref())?;
         let mut conn = read_connection(ctx, stage).await?;
         let rows = ContentReader::new(stage)
-            .tags(&mut conn)
+            .tags(&mut conn, request.after.as_ref(), request.limit())
             .await
             .map_err(internal)?;
-        Ok(rows.into_iter().map(Tag::at(stage)).collect())
+        Ok(request
+            .page(rows, |row| (row.name.clone(), row.id))
+            .map(Tag::at(stage))
+            .into())
     }
 
     /// A resource by global id or by slug (exactly one of them).
@@ -261,6 +320,7 @@ impl ContentQuery {
 
     /// Full-text search over resources and modules, best match first, each
     /// hit with a highlighted snippet.
+    #[allow(clippy::too_many_arguments)]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -274,11 +334,25 @@ impl ContentQuery {
         #[graphql(desc = "What to search; resources and modules when omitted.")] kinds: Option<
             Vec<SearchKind>,
         >,
-        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
-        #[graphql(desc = "Cursor after which the page starts.")] after: Option<String>,
+        #[graphql(desc = "Page size going forward: 20 when omitted, at most 100.")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+        #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor before which the page ends (`pageInfo.startCursor`).")]
+        before: Option<String>,
     ) -> Result<SearchConnection> {
         let stage = stage(ctx, preview)?;
-        search(ctx, stage, query, kinds, first, after).await
+        let args = SearchArgs {
+            query,
+            kinds,
+            first,
+            after,
+            last,
+            before,
+        };
+        search(ctx, stage, args).await
     }
 
     /// Any object by its global id; null when there is none.

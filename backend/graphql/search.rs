@@ -1,17 +1,15 @@
 //! `search`: ranked full-text hits over resources and modules.
 
 use async_graphql::{Context, Enum, Object, Result, Union};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::access::loaders;
-use super::connection::PageInfo;
 use super::error::{bad_input, internal};
 use super::loaders::{ModuleById, ResourceById};
+use super::paging::{self, PageInfo};
 use super::query::read_connection;
 use super::types::{Module, Resource};
-use crate::db::search::{self, After, Hit};
+use crate::db::search::{self, Hit, PageFrom, Position};
 use crate::domain::Stage;
 
 /// Kinds of content `search` looks through.
@@ -77,7 +75,8 @@ pub struct SearchEdge {
 /// A hit and its position in the results.
 #[Object]
 impl SearchEdge {
-    /// Opaque position; pass it as `after` for the next page.
+    /// Opaque position; pass it as `after` for the hits below it, or as
+    /// `before` for those above it.
     async fn cursor(&self) -> &str {
         &self.cursor
     }
@@ -129,52 +128,67 @@ impl SearchConnection {
     }
 }
 
+/// The list name search cursors carry.
+const LIST: &str = "search";
+
 fn encode_cursor(hit: &Hit) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::json!([hit.rank, hit.kind, hit.id]).to_string())
+    paging::encode_cursor(LIST, &(hit.rank, &hit.kind, hit.id))
 }
 
-fn decode_cursor(cursor: &str) -> Result<After> {
-    let invalid = || bad_input("`after` is not a cursor returned by `search`");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let (rank, kind, id): (f64, String, Uuid) =
-        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    Ok(After { rank, kind, id })
+fn decode_cursor(argument: &str, cursor: &str) -> Result<Position> {
+    let (rank, kind, id): (f64, String, Uuid) = paging::decode_cursor(LIST, argument, cursor)?;
+    Ok(Position { rank, kind, id })
 }
 
-pub async fn search(
-    ctx: &Context<'_>,
-    stage: Stage,
-    query: String,
-    kinds: Option<Vec<SearchKind>>,
-    first: Option<i32>,
-    after: Option<String>,
-) -> Result<SearchConnection> {
-    let query = query.trim().to_string();
+/// The arguments of `search`.
+pub struct SearchArgs {
+    pub query: String,
+    pub kinds: Option<Vec<SearchKind>>,
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+pub async fn search(ctx: &Context<'_>, stage: Stage, args: SearchArgs) -> Result<SearchConnection> {
+    let query = args.query.trim().to_string();
     if query.is_empty() {
         return Err(bad_input("`query` must not be empty"));
     }
     if query.chars().count() > 500 {
         return Err(bad_input("`query` is longer than 500 characters"));
     }
-    let first = first.unwrap_or(super::connection::DEFAULT_PAGE_SIZE);
-    if !(0..=super::connection::MAX_PAGE_SIZE).contains(&first) {
-        return Err(bad_input(format!(
-            "`first` must be between 0 and {}, got {first}",
-            super::connection::MAX_PAGE_SIZE
-        )));
+    let first = paging::page_size(args.first, "first")?;
+    let last = paging::page_size(args.last, "last")?;
+    let backward = last.is_some() || args.before.is_some();
+    if backward && (first.is_some() || args.after.is_some()) {
+        return Err(bad_input(
+            "`last`/`before` page backwards and cannot be combined with `first`/`after`",
+        ));
     }
-    let kinds = kinds.unwrap_or_else(|| vec![SearchKind::Resource, SearchKind::Module]);
+    let size = first.or(last).unwrap_or(paging::DEFAULT_PAGE_SIZE);
+    let from = match (args.after.as_deref(), args.before.as_deref()) {
+        (Some(after), _) => PageFrom::After(decode_cursor("after", after)?),
+        (_, Some(before)) => PageFrom::Before(decode_cursor("before", before)?),
+        _ if backward => PageFrom::End,
+        _ => PageFrom::Start,
+    };
+    let kinds = args
+        .kinds
+        .unwrap_or_else(|| vec![SearchKind::Resource, SearchKind::Module]);
     let kinds = search::kind_names(
         kinds.contains(&SearchKind::Resource),
         kinds.contains(&SearchKind::Module),
     );
-    let after = after.as_deref().map(decode_cursor).transpose()?;
     let mut conn = read_connection(ctx, stage).await?;
-    let mut hits = search::hits(&mut conn, stage, &query, &kinds, after.as_ref(), first + 1)
+    let mut hits = search::hits(&mut conn, stage, &query, &kinds, &from, size + 1)
         .await
         .map_err(internal)?;
-    let has_next_page = hits.len() > first as usize;
-    hits.truncate(first as usize);
+    let has_more = hits.len() > size as usize;
+    hits.truncate(size as usize);
+    if backward {
+        hits.reverse();
+    }
     let edges: Vec<SearchEdge> = hits
         .into_iter()
         .map(|hit| SearchEdge {
@@ -183,10 +197,18 @@ pub async fn search(
             stage,
         })
         .collect();
+    // Going one way, whether items lie the other way is known only from
+    // the cursor: a page that starts from one has items behind it.
+    let (has_next_page, has_previous_page) = match from {
+        PageFrom::Start => (has_more, false),
+        PageFrom::After(_) => (has_more, true),
+        PageFrom::End => (false, has_more),
+        PageFrom::Before(_) => (true, has_more),
+    };
     Ok(SearchConnection {
         page_info: PageInfo {
             has_next_page,
-            has_previous_page: after.is_some(),
+            has_previous_page,
             start_cursor: edges.first().map(|edge| edge.cursor.clone()),
             end_cursor: edges.last().map(|edge| edge.cursor.clone()),
         },

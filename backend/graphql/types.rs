@@ -488,7 +488,7 @@ editor_fields! {
         async fn title(&self) -> &str {
             &self.row.title
         }
-        /// Its types, in display order (at least one).
+        /// Its types, in display order (at least one, at most 50).
         async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceType>> {
             let labels = self.labels(ctx, &self.row.type_ids, LabelById::Type).await?;
             let rows = labels.into_iter().filter_map(Label::into_type);
@@ -510,13 +510,13 @@ editor_fields! {
         async fn summary(&self) -> Option<&str> {
             self.row.summary.as_deref()
         }
-        /// The practice areas it belongs to, in display order.
+        /// The practice areas it belongs to, in display order (at most 50).
         async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
             let labels = self.labels(ctx, &self.row.topic_ids, LabelById::Topic).await?;
             let rows = labels.into_iter().filter_map(Label::into_topic);
             Ok(rows.map(Topic::shared(self.stage)).collect())
         }
-        /// Editorial labels, in display order.
+        /// Editorial labels, in display order (at most 50).
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
             let labels = self.labels(ctx, &self.row.tag_ids, LabelById::Tag).await?;
             let rows = labels.into_iter().filter_map(Label::into_tag);
@@ -592,7 +592,8 @@ editor_fields! {
                 .map_err(internal)?;
             Ok(topic.map(Topic::at(self.stage)))
         }
-        /// Its resources, in page order.
+        /// Its resources, in page order (at most 200: a module is a
+        /// guidance page; `resources` pages through the whole catalogue).
         async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
             let rows = load_many(ctx, self.stage, ResourcesOfModule(self.row.id)).await?;
             Ok(Resource::page(
@@ -601,7 +602,7 @@ editor_fields! {
                 LabelKinds::selected(ctx.look_ahead()),
             ))
         }
-        /// Editorial labels, in display order.
+        /// Editorial labels, in display order (at most 50).
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
             let rows = load_many(ctx, self.stage, TagsOfModule(self.row.id)).await?;
             Ok(rows.into_iter().map(Tag::at(self.stage)).collect())

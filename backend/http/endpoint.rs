@@ -343,11 +343,7 @@ async fn run_operation(
     } else {
         &state.schema
     };
-    let pools = graphql::ReadPools {
-        primary: &state.database.pool,
-        published: state.published_pool(),
-    };
-    let execution = graphql::execute(schema, pools, viewer.clone(), request);
+    let execution = graphql::execute(schema, viewer.clone(), request);
     let mut response = if kind == Some(OperationType::Mutation) {
         // A mutation cut off halfway would leave its client unsure what
         // happened; the statement timeout bounds it instead.

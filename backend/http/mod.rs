@@ -30,7 +30,7 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::editorial::Editorial;
 use crate::graphql::limits::{Limits, SchemaShape};
-use crate::graphql::{BeaconSchema, Services, build_schema};
+use crate::graphql::{BeaconSchema, Pools, Services, build_schema};
 use crate::identity::Identity;
 use persisted::PersistedQueries;
 use rate_limit::{RateLimiter, RateLimits};
@@ -137,11 +137,13 @@ impl AppState {
         runtime: Runtime,
     ) -> Self {
         let services = || Services {
-            pool: database.pool.clone(),
-            read_pool: runtime
-                .read_database
-                .as_ref()
-                .map(|replica| replica.pool.clone()),
+            pools: Pools {
+                primary: database.pool.clone(),
+                published: runtime
+                    .read_database
+                    .as_ref()
+                    .map_or_else(|| database.pool.clone(), |replica| replica.pool.clone()),
+            },
             identity: identity.clone(),
             editorial,
             hub: runtime.hub.clone(),
@@ -166,14 +168,6 @@ impl AppState {
     /// The schema's shape, whose list lengths the server measures.
     pub fn shape(&self) -> Arc<SchemaShape> {
         self.shape.clone()
-    }
-
-    /// The pool published (non-preview) reads use.
-    fn published_pool(&self) -> &crate::db::PgPool {
-        match &self.runtime.read_database {
-            Some(replica) => &replica.pool,
-            None => &self.database.pool,
-        }
     }
 }
 

@@ -109,13 +109,7 @@ pub struct SeedOptions {
     pub progress: bool,
 }
 
-/// Created / updated / unchanged, per kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Counts {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-}
+pub use crate::domain::seed_run::Counts;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SeedReport {
@@ -226,7 +220,8 @@ impl std::fmt::Display for SeedReport {
 /// Serializes seed jobs across every process that shares the database.
 pub const SEED_LOCK_KEY: i64 = 0x6265_6163_6f6e_5344; // "beaconSD"
 
-const SEED_AUTHOR_PREFIX: &str = content::SEED_AUTHOR;
+/// How seed jobs sign the versions they write: `seed:<run id>`.
+pub const SEED_AUTHOR_PREFIX: &str = "seed:";
 
 /// A run that creates or updates at least this many items refreshes the
 /// planner's statistics afterwards.
@@ -340,7 +335,11 @@ async fn apply(
             seed_runs::lock(conn, SEED_LOCK_KEY).await?;
         }
         progress.step("reading current content");
-        let existing = content::load_current_documents(conn).await?;
+        let existing: Vec<WorkingDocument> = content::load_current_documents(conn)
+            .await?
+            .into_iter()
+            .map(WorkingDocument::current)
+            .collect();
         progress.step(&format!(
             "resolving against {} existing item(s)",
             existing.len()
@@ -655,17 +654,9 @@ async fn search_vectors_aside(
 
 /// The topic and type names a snapshot links to, space-separated.
 fn related_names(content: &Content, names: &HashMap<Uuid, &str>) -> String {
-    let ids: Vec<Uuid> = match content {
-        Content::Resource(resource) => resource
-            .topics
-            .iter()
-            .chain(&resource.types)
-            .copied()
-            .collect(),
-        Content::Module(module) => module.topic.into_iter().collect(),
-        _ => Vec::new(),
-    };
-    ids.iter()
+    content
+        .search_related()
+        .iter()
         .filter_map(|id| names.get(id).copied())
         .collect::<Vec<_>>()
         .join(" ")

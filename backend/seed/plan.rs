@@ -14,12 +14,7 @@ use super::page;
 use crate::domain::content::SourceFile;
 use crate::domain::slug::normalize_name;
 
-/// A file read by a seed job.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct SeedFile {
-    pub path: String,
-    pub sha256: String,
-}
+pub use crate::domain::seed_run::SeedFile;
 
 /// Where an item was written, for error messages: "seeds/x.txt:12".
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,24 @@ pub struct WorkingDocument {
 }
 
 impl WorkingDocument {
+    /// A document as the database holds it now. Editors have taken it over
+    /// unless it is published as a seed job last wrote it.
+    pub fn current(document: crate::db::content::CurrentDocument) -> Self {
+        let held_by_editors = document.status != "published"
+            || !document.author.starts_with(super::SEED_AUTHOR_PREFIX);
+        WorkingDocument {
+            id: document.id,
+            kind: document.kind,
+            slug: document.slug,
+            seed_key: document.seed_key,
+            version: document.version,
+            original: Some(document.content.clone()),
+            content: document.content,
+            held_by_editors,
+            origin: None,
+        }
+    }
+
     pub fn is_new(&self) -> bool {
         self.original.is_none()
     }

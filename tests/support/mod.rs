@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod generate;
+pub mod process;
 pub mod wait;
 pub mod workflow;
 

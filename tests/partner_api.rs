@@ -405,20 +405,94 @@ async fn search_ranks_title_matches_first_and_highlights_them() {
     assert_eq!(none["search"], json!({"totalCount": 0, "nodes": []}));
 }
 
+/// `search` pages both ways like `resources`: walking back from the end
+/// with `last`/`before` meets the same hits, in the same order, as walking
+/// forward with `first`/`after`.
+#[tokio::test]
+async fn search_pages_backwards_through_the_same_hits() {
+    let app = TestApp::seeded().await;
+    let walk = |forward: bool| {
+        let app = &app;
+        async move {
+            let query = if forward {
+                r#"query ($at: String) { search(query: "community or crisis or police or force or health or trust", first: 3, after: $at) {
+                    edges { node { node { __typename ... on Resource { slug } ... on Module { slug } } } }
+                    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"#
+            } else {
+                r#"query ($at: String) { search(query: "community or crisis or police or force or health or trust", last: 3, before: $at) {
+                    edges { node { node { __typename ... on Resource { slug } ... on Module { slug } } } }
+                    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"#
+            };
+            let mut pages: Vec<Vec<Value>> = Vec::new();
+            let mut at = Value::Null;
+            loop {
+                let data = app.query(query, json!({ "at": at })).await;
+                let search = &data["search"];
+                let hits: Vec<Value> = search["edges"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|edge| edge["node"]["node"].clone())
+                    .collect();
+                let info = &search["pageInfo"];
+                // Away from where the walk started there is always more.
+                let (onward, behind) = if forward {
+                    (&info["hasNextPage"], &info["hasPreviousPage"])
+                } else {
+                    (&info["hasPreviousPage"], &info["hasNextPage"])
+                };
+                assert_eq!(*behind, !at.is_null(), "{info}");
+                pages.push(hits);
+                if *onward == false {
+                    break;
+                }
+                at = if forward {
+                    info["endCursor"].clone()
+                } else {
+                    info["startCursor"].clone()
+                };
+            }
+            if !forward {
+                pages.reverse();
+            }
+            pages.concat()
+        }
+    };
+    let forward = walk(true).await;
+    let total = app
+        .query(r#"{ search(query: "community or crisis or police or force or health or trust") { totalCount } }"#, json!({}))
+        .await["search"]["totalCount"]
+        .as_u64()
+        .unwrap();
+    assert!(total > 6, "enough hits for several pages: {total}");
+    assert_eq!(forward.len() as u64, total);
+    assert_eq!(walk(false).await, forward);
+
+    for query in [
+        r#"{ search(query: "community or crisis or police or force or health or trust", first: 2, last: 2) { totalCount } }"#,
+        r#"{ search(query: "community or crisis or police or force or health or trust", last: 101) { totalCount } }"#,
+        r#"{ search(query: "community or crisis or police or force or health or trust", before: "bm90IGEgY3Vyc29y") { totalCount } }"#,
+    ] {
+        let error = app.query_error(query, json!({})).await;
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{query}");
+    }
+}
+
 #[tokio::test]
 async fn every_global_id_round_trips_through_node() {
     let app = TestApp::seeded().await;
     let data = app
         .query(
-            "{ modules { id } topics { id } resourceTypes { id } tags { id } resources(first: 100) { nodes { id } } }",
+            "{ modules { nodes { id } } topics { nodes { id } } resourceTypes { nodes { id } } tags { nodes { id } } resources(first: 100) { nodes { id } } }",
             json!({}),
         )
         .await;
     let mut ids: Vec<String> = Vec::new();
     for list in [
-        &data["modules"],
-        &data["topics"],
-        &data["resourceTypes"],
+        &data["modules"]["nodes"],
+        &data["topics"]["nodes"],
+        &data["resourceTypes"]["nodes"],
+        &data["tags"]["nodes"],
         &data["resources"]["nodes"],
     ] {
         ids.extend(
@@ -488,7 +562,7 @@ async fn relations_work_in_both_directions() {
                 resources(first: 5) { totalCount nodes { slug modules { slug } } }
               }
               community: topic(slug: "community-trust-and-partnerships") { module { slug } resources { totalCount } }
-              resourceTypes { slug resources(first: 1) { totalCount } }
+              resourceTypes { nodes { slug resources(first: 1) { totalCount } } }
               resource(slug: "how-to-successfully-implement-a-mobile-crisis-team") { title modules { title } }
             }"#,
             json!({}),
@@ -505,7 +579,7 @@ async fn relations_work_in_both_directions() {
         "community-trust-and-partnerships"
     );
     assert_eq!(data["community"]["resources"]["totalCount"], 8);
-    let type_totals: Vec<(String, i64)> = data["resourceTypes"]
+    let type_totals: Vec<(String, i64)> = data["resourceTypes"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -540,12 +614,12 @@ async fn relations_work_in_both_directions() {
     app.seed(&[file]).await.unwrap();
     let tagged = app
         .query(
-            r#"{ tags { slug resources { nodes { slug } } modules { slug } } }"#,
+            r#"{ tags { nodes { slug resources { nodes { slug } } modules { slug } } } }"#,
             json!({}),
         )
         .await;
     assert_eq!(
-        tagged["tags"],
+        tagged["tags"]["nodes"],
         json!([{
             "slug": "field-guide",
             "resources": {"nodes": [{"slug": "how-to-successfully-implement-a-mobile-crisis-team"}]},
@@ -591,7 +665,7 @@ async fn statement_counts_do_not_grow_with_page_size() {
         pageInfo { hasNextPage endCursor }
         facets { topics { topic { slug } count } types { type { slug } count } years { year count } tags { tag { slug } count } }
       }
-      modules { title topic { name } resources { title topics { name } } tags { name } }
+      modules(first: 4) { nodes { title topic { name } resources { title topics { name } } tags { name } } }
     }"#;
     // Relations are looked up by id, one statement per kind and round of
     // resolution: none when a round has no ids (one resource may have no
@@ -609,7 +683,10 @@ async fn statement_counts_do_not_grow_with_page_size() {
     let data = app.query(nested, json!({"first": 100})).await;
     assert_eq!(data["resources"]["edges"].as_array().unwrap().len(), 100);
     assert_eq!(
-        data["modules"][0]["resources"].as_array().unwrap().len(),
+        data["modules"]["nodes"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .len(),
         100
     );
 }
@@ -688,11 +765,14 @@ async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
 
     let module = app
         .query(
-            &format!("{{ modules {{ resources {{ {labels} }} }} }}"),
+            &format!("{{ modules(first: 2) {{ nodes {{ resources {{ {labels} }} }} }} }}"),
             json!({}),
         )
         .await;
-    for resource in module["modules"][0]["resources"].as_array().unwrap() {
+    for resource in module["modules"]["nodes"][0]["resources"]
+        .as_array()
+        .unwrap()
+    {
         let alone = app
             .query(
                 &format!("query ($slug: String!) {{ resource(slug: $slug) {{ {labels} }} }}"),
