@@ -9,8 +9,10 @@
 
 use async_graphql::{Context, Result};
 
-use super::error::forbidden;
+use super::Pools;
+use super::error::{forbidden, internal};
 use super::loaders::Loaders;
+use crate::db::PooledConnection;
 use crate::domain::Stage;
 use crate::domain::access::{self, Action, Actor};
 use crate::identity::Authenticated;
@@ -71,4 +73,21 @@ pub fn loaders<'c>(ctx: &Context<'c>, stage: Stage) -> Result<&'c Loaders> {
             })
         }),
     }
+}
+
+/// A connection to the primary: for writes, drafts and administration.
+pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnection> {
+    let pools = ctx.data_unchecked::<Pools>();
+    pools.primary.get().await.map_err(internal)
+}
+
+/// A connection for reading `stage`: published content may come from a
+/// read replica (`--read-database-url`).
+pub(crate) async fn read_connection(ctx: &Context<'_>, stage: Stage) -> Result<PooledConnection> {
+    let pools = ctx.data_unchecked::<Pools>();
+    let pool = match stage {
+        Stage::Published => &pools.published,
+        Stage::Draft => &pools.primary,
+    };
+    pool.get().await.map_err(internal)
 }

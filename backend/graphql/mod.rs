@@ -3,7 +3,7 @@
 
 pub mod access;
 pub mod batch;
-pub mod connection;
+pub mod content;
 pub mod editorial;
 pub mod error;
 pub mod events;
@@ -13,10 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod order;
 pub mod paging;
-pub mod query;
 pub mod scalars;
-pub mod search;
-pub mod types;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -32,7 +29,7 @@ use crate::identity::Identity;
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(
-    query::ContentQuery,
+    content::query::ContentQuery,
     identity::IdentityQuery,
     editorial::EditorialQuery,
     events::EventsQuery,
@@ -79,7 +76,7 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
         MutationRoot::default(),
         events::SubscriptionRoot,
     )
-    .register_output_type::<types::Node>()
+    .register_output_type::<content::types::Node>()
     // Beacon's own limits (graphql::limits) are the ones that bind:
     // async-graphql counts inline fragments and spreads as levels too, and
     // must not refuse what those allow.

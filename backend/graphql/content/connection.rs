@@ -11,16 +11,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::access::loaders;
-use super::error::{bad_input, internal};
-use super::loaders::{FacetKey, PageKey, TotalKey};
-use super::paging::{DEFAULT_PAGE_SIZE, PageInfo, page_size};
 use super::types::{LabelKinds, Resource, ResourceType, Tag, Topic};
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
     ResourceFilter as FilterSpec, Scope,
 };
 use crate::domain::Stage;
+use crate::graphql::access::loaders;
+use crate::graphql::error::{bad_input, internal};
+use crate::graphql::loaders::{FacetKey, PageKey, TotalKey};
+use crate::graphql::paging::{DEFAULT_PAGE_SIZE, PageInfo, page_size};
 
 /// Which resources to return. Lists take slugs; values inside one list match
 /// any, different fields must all match. Unknown slugs match nothing.

@@ -3,14 +3,14 @@
 use async_graphql::{Context, Enum, Object, Result, Union};
 use uuid::Uuid;
 
-use super::access::loaders;
-use super::error::{bad_input, internal};
-use super::loaders::{ModuleById, ResourceById};
-use super::paging::{self, PageInfo};
-use super::query::read_connection;
 use super::types::{Module, Resource};
 use crate::db::search::{self, Hit, PageFrom, Position};
 use crate::domain::Stage;
+use crate::graphql::access::loaders;
+use crate::graphql::access::read_connection;
+use crate::graphql::error::{bad_input, internal};
+use crate::graphql::loaders::{ModuleById, ResourceById};
+use crate::graphql::paging::{self, PageInfo};
 
 /// Kinds of content `search` looks through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

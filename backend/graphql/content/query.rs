@@ -3,38 +3,19 @@
 use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
-use super::Pools;
-use super::access::{loaders, stage};
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
-use super::error::{bad_input, internal};
-use super::ids::{NodeType, decode};
-use super::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
-use super::paging::{Forward, connection_type};
 use super::search::{SearchArgs, SearchConnection, SearchKind, search};
 use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
-use crate::db::PooledConnection;
 use crate::db::content::ContentReader;
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
-
-/// A connection to the primary: for writes, drafts and administration.
-pub(crate) async fn connection_to_db(ctx: &Context<'_>) -> Result<PooledConnection> {
-    let pools = ctx.data_unchecked::<Pools>();
-    pools.primary.get().await.map_err(internal)
-}
-
-/// A connection for reading `stage`: published content may come from a
-/// read replica (`--read-database-url`).
-pub(crate) async fn read_connection(ctx: &Context<'_>, stage: Stage) -> Result<PooledConnection> {
-    let pools = ctx.data_unchecked::<Pools>();
-    let pool = match stage {
-        Stage::Published => &pools.published,
-        Stage::Draft => &pools.primary,
-    };
-    pool.get().await.map_err(internal)
-}
+use crate::graphql::access::{loaders, read_connection, stage};
+use crate::graphql::error::{bad_input, internal};
+use crate::graphql::ids::{NodeType, decode};
+use crate::graphql::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use crate::graphql::paging::{Forward, connection_type};
 
 /// Most ids `nodes` takes at once.
 const MAX_NODES: usize = 100;

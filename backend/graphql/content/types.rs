@@ -4,20 +4,20 @@
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Interface, Result};
 
-use super::access::loaders;
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
-};
-use super::editorial::editor_fields;
-use super::error::internal;
-use super::ids::{NodeType, encode};
-use super::loaders::{
-    ContentLoader, LabelById, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
-    TagsOfModule, TopicById,
 };
 use crate::db::content::{Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
+use crate::graphql::access::loaders;
+use crate::graphql::editorial::editor_fields;
+use crate::graphql::error::internal;
+use crate::graphql::ids::{NodeType, encode};
+use crate::graphql::loaders::{
+    ContentLoader, LabelById, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
+    TagsOfModule, TopicById,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -43,7 +43,7 @@ pub enum Node {
     field(name = "id", ty = "ID", desc = "Opaque global id."),
     field(
         name = "status",
-        ty = "Option<super::editorial::ContentStatus>",
+        ty = "Option<crate::graphql::editorial::ContentStatus>",
         desc = "Workflow state; null without the PREVIEW permission."
     ),
     field(
@@ -76,7 +76,7 @@ async fn load_many<K>(
 ) -> Result<<ContentLoader as Loader<K>>::Value>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    ContentLoader: Loader<K, Error = super::loaders::LoadError>,
+    ContentLoader: Loader<K, Error = crate::graphql::loaders::LoadError>,
     <ContentLoader as Loader<K>>::Value: Default,
 {
     Ok(loaders(ctx, stage)?
@@ -98,7 +98,7 @@ async fn load_in_order<K>(
 ) -> Result<Vec<<ContentLoader as Loader<K>>::Value>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    ContentLoader: Loader<K, Error = super::loaders::LoadError>,
+    ContentLoader: Loader<K, Error = crate::graphql::loaders::LoadError>,
 {
     let keys: Vec<K> = ids.iter().flatten().map(|id| key(*id)).collect();
     let mut found = loaders(ctx, stage)?

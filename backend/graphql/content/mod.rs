@@ -1,0 +1,8 @@
+//! The partner API: published content (and drafts, for those who may
+//! preview) as types with relations both ways, the resource connection
+//! with its filters, totals and facets, and search.
+
+pub mod connection;
+pub mod query;
+pub mod search;
+pub mod types;

@@ -1,0 +1,215 @@
+//! The editor-facing fields every content type carries.
+
+use async_graphql::{Context, ID, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::*;
+use crate::db::editorial::{self as store};
+use crate::domain::Stage;
+use crate::graphql::access::connection_to_db;
+use crate::graphql::access::loaders;
+use crate::graphql::error::internal;
+use crate::graphql::loaders::{CommentsOf, HistoryOf, VersionsOf};
+use crate::graphql::paging::Forward;
+
+pub async fn versions(
+    ctx: &Context<'_>,
+    id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<VersionConnection>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let request = Forward::<i32>::new("versions", first, after.as_deref())?;
+    let key = VersionsOf {
+        id,
+        limit: request.limit(),
+        after: request.after,
+    };
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(key)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    let page = request.page(rows, |row| row.version).map(|row| Version {
+        number: row.version,
+        author: row.author_name.unwrap_or(row.author),
+        created_at: row.created_at.into(),
+        message: row.message,
+    });
+    Ok(Some(page.into()))
+}
+
+pub async fn diff(
+    ctx: &Context<'_>,
+    id: Uuid,
+    from: i32,
+    to: Option<i32>,
+) -> Result<Option<Vec<FieldChange>>> {
+    let Some(meta) = meta(ctx, id).await? else {
+        return Ok(None);
+    };
+    let to = to.unwrap_or(meta.draft_version);
+    let mut conn = connection_to_db(ctx).await?;
+    let mut snapshot = async |version: i32| -> Result<serde_json::Map<String, serde_json::Value>> {
+        let json = store::version_content(&mut conn, id, version)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                crate::graphql::error::bad_input(format!("there is no version {version}"))
+            })?;
+        Ok(json.as_object().cloned().unwrap_or_default())
+    };
+    let (old, new) = (snapshot(from).await?, snapshot(to).await?);
+    Ok(Some(
+        crate::domain::content::differing_fields(&old, &new)
+            .into_iter()
+            .map(|field| FieldChange {
+                from: old.get(&field).cloned(),
+                to: new.get(&field).cloned(),
+                field,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn comments(
+    ctx: &Context<'_>,
+    id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<CommentConnection>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let request = Forward::<(DateTime<Utc>, Uuid)>::new("comments", first, after.as_deref())?;
+    let key = CommentsOf {
+        id,
+        limit: request.limit(),
+        after: request.after,
+    };
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(key)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    let page = request
+        .page(rows, |row| (row.comment.created_at, row.comment.id))
+        .map(|row| Comment {
+            id: ID(row.comment.id.to_string()),
+            author: row.author_name.unwrap_or(row.comment.author),
+            body: row.comment.body,
+            version: row.comment.version,
+            created_at: row.comment.created_at.into(),
+        });
+    Ok(Some(page.into()))
+}
+
+pub async fn history(
+    ctx: &Context<'_>,
+    id: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Option<AuditEntryConnection>> {
+    if !may_preview(ctx) {
+        return Ok(None);
+    }
+    let request = Forward::<i64>::new("history", first, after.as_deref())?;
+    let key = HistoryOf {
+        id,
+        limit: request.limit(),
+        after: request.after,
+    };
+    let rows = loaders(ctx, Stage::Published)?
+        .load_one(key)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    Ok(Some(
+        request.page(rows, |row| row.id).map(AuditEntry).into(),
+    ))
+}
+
+/// The editor-facing fields, identical on every content type.
+macro_rules! editor_fields {
+    ($(#[$meta:meta])* $ty:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[async_graphql::Object]
+        impl $ty {
+            $($body)*
+
+            /// Workflow state; null without the PREVIEW permission.
+            async fn status(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$crate::graphql::editorial::ContentStatus>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.as_ref().and_then($crate::graphql::editorial::status_of))
+            }
+            /// The current draft version: pass it as `expectedVersion`. Null
+            /// without the PREVIEW permission.
+            async fn version(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<i32>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.map(|meta| meta.draft_version))
+            }
+            /// The version the public sees; null when none is, or without
+            /// the PREVIEW permission.
+            async fn published_version(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<i32>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.published_version))
+            }
+            /// Published, with a newer draft the public does not see yet.
+            /// Null without the PREVIEW permission.
+            async fn has_unpublished_changes(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<bool>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.map(|meta| {
+                    meta.published_version.is_some_and(|published| published < meta.draft_version)
+                }))
+            }
+            /// When it will be published; null when not scheduled or
+            /// without the PREVIEW permission.
+            async fn scheduled_publish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$crate::graphql::scalars::Timestamp>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_publish_at).map(Into::into))
+            }
+            /// When it will be unpublished; null when not scheduled or
+            /// without the PREVIEW permission.
+            async fn scheduled_unpublish_at(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<$crate::graphql::scalars::Timestamp>> {
+                Ok($crate::graphql::editorial::meta(ctx, self.row.id).await?.and_then(|meta| meta.scheduled_unpublish_at).map(Into::into))
+            }
+            /// Its versions, newest first. Null without the PREVIEW permission.
+            async fn versions(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
+            ) -> async_graphql::Result<Option<$crate::graphql::editorial::VersionConnection>> {
+                $crate::graphql::editorial::versions(ctx, self.row.id, first, after).await
+            }
+            /// The fields that differ between two versions. Null without the
+            /// PREVIEW permission.
+            async fn diff(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "The older version.")] from: i32,
+                #[graphql(desc = "The newer version; the current draft when omitted.")] to: Option<i32>,
+            ) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::FieldChange>>> {
+                $crate::graphql::editorial::diff(ctx, self.row.id, from, to).await
+            }
+            /// Comments, oldest first. Null without the PREVIEW permission.
+            async fn comments(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
+            ) -> async_graphql::Result<Option<$crate::graphql::editorial::CommentConnection>> {
+                $crate::graphql::editorial::comments(ctx, self.row.id, first, after).await
+            }
+            /// Everything done to it, newest first. Null without the
+            /// PREVIEW permission.
+            async fn history(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+                #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
+            ) -> async_graphql::Result<Option<$crate::graphql::editorial::AuditEntryConnection>> {
+                $crate::graphql::editorial::history(ctx, self.row.id, first, after).await
+            }
+        }
+    };
+}
+pub(crate) use editor_fields;

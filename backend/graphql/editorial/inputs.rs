@@ -1,0 +1,146 @@
+//! What editors send: content inputs and the audit log filter.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+
+use crate::domain::patch::{LabelPatch, ModulePatch, Patch, ResourcePatch, TopicPatch};
+
+pub(super) fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
+    }
+}
+
+/// A resource's fields; on update, those left out keep their values and
+/// nullable ones set to null are cleared.
+#[derive(InputObject)]
+pub struct ResourceInput {
+    /// Title; required when creating.
+    title: Option<String>,
+    /// URL-safe name; made from the title when creating without one.
+    slug: Option<String>,
+    /// Resource types by slug, in display order; at least one.
+    types: Option<Vec<String>>,
+    /// Year of publication.
+    year: MaybeUndefined<i32>,
+    /// Where to read or watch it (http or https).
+    url: MaybeUndefined<String>,
+    /// Who published it.
+    publisher: MaybeUndefined<String>,
+    /// A short summary.
+    summary: MaybeUndefined<String>,
+    /// Topics by slug, in display order.
+    topics: Option<Vec<String>>,
+    /// Tags by slug, in display order.
+    tags: Option<Vec<String>>,
+}
+
+impl From<ResourceInput> for Patch {
+    fn from(input: ResourceInput) -> Self {
+        Patch::Resource(ResourcePatch {
+            title: input.title,
+            slug: input.slug,
+            types: input.types,
+            year: maybe(input.year),
+            url: maybe(input.url),
+            publisher: maybe(input.publisher),
+            summary: maybe(input.summary),
+            topics: input.topics,
+            tags: input.tags,
+        })
+    }
+}
+
+/// A module's fields; on update, those left out keep their values.
+#[derive(InputObject)]
+pub struct ModuleInput {
+    /// Page title; required when creating.
+    title: Option<String>,
+    /// URL-safe name; made from the title when creating without one.
+    slug: Option<String>,
+    /// The practice area, by topic slug.
+    topic: MaybeUndefined<String>,
+    /// Introduction, in Markdown.
+    intro: Option<String>,
+    /// Alternative text of the hero image.
+    hero_image_alt: MaybeUndefined<String>,
+    /// Heading above the resource list.
+    resources_heading: MaybeUndefined<String>,
+    /// Resources by slug, in page order.
+    resources: Option<Vec<String>>,
+    /// Tags by slug, in display order.
+    tags: Option<Vec<String>>,
+    /// Closing disclaimer.
+    disclaimer: MaybeUndefined<String>,
+}
+
+impl From<ModuleInput> for Patch {
+    fn from(input: ModuleInput) -> Self {
+        Patch::Module(ModulePatch {
+            title: input.title,
+            slug: input.slug,
+            topic: maybe(input.topic),
+            intro: input.intro,
+            hero_image_alt: maybe(input.hero_image_alt),
+            resources_heading: maybe(input.resources_heading),
+            resources: input.resources,
+            tags: input.tags,
+            disclaimer: maybe(input.disclaimer),
+            resource_edit: None,
+        })
+    }
+}
+
+/// A topic's fields; on update, those left out keep their values.
+#[derive(InputObject)]
+pub struct TopicInput {
+    /// Display name; required when creating.
+    name: Option<String>,
+    /// URL-safe name; made from the name when creating without one.
+    slug: Option<String>,
+    /// What the practice area covers.
+    description: Option<String>,
+    /// Other names that resolve to this topic.
+    aliases: Option<Vec<String>>,
+}
+
+impl From<TopicInput> for Patch {
+    fn from(input: TopicInput) -> Self {
+        Patch::Topic(TopicPatch {
+            name: input.name,
+            slug: input.slug,
+            description: input.description,
+            aliases: input.aliases,
+        })
+    }
+}
+
+/// A tag's fields; on update, those left out keep their values.
+#[derive(InputObject)]
+pub struct TagInput {
+    /// Display name; required when creating.
+    name: Option<String>,
+    /// URL-safe name; made from the name when creating without one.
+    slug: Option<String>,
+}
+
+impl From<TagInput> for Patch {
+    fn from(input: TagInput) -> Self {
+        Patch::Tag(LabelPatch {
+            name: input.name,
+            slug: input.slug,
+        })
+    }
+}
+
+/// Which audit entries to list.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// Entries about this item (global id).
+    pub(super) item_id: Option<ID>,
+    /// Entries by this actor (`user:<id>`, `token:<id>`, `scheduler`).
+    pub(super) actor: Option<String>,
+    /// Entries of this action (`publish`, `update`, …).
+    pub(super) action: Option<String>,
+}

@@ -1,0 +1,554 @@
+//! Content mutations and workflow actions.
+
+use crate::graphql::scalars::Timestamp;
+use async_graphql::{Context, ID, Object, Result};
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::patch::{ModulePatch, Patch, ResourceEdit};
+use crate::domain::workflow::WorkflowAction;
+use crate::domain::{Kind, Stage};
+use crate::editorial::{Arguments, Editorial, Who};
+use crate::graphql::access::connection_to_db;
+use crate::graphql::access::{loaders, viewer};
+use crate::graphql::content::types::{ContentItem, Module, Resource, ResourceType, Tag, Topic};
+use crate::graphql::error::{ErrorCode, client_error, internal};
+use crate::graphql::ids::decode;
+use crate::graphql::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+
+pub(super) fn editorial<'c>(ctx: &Context<'c>) -> &'c Editorial {
+    ctx.data_unchecked::<Editorial>()
+}
+
+pub(super) fn who(ctx: &Context<'_>) -> Who {
+    let viewer = viewer(ctx);
+    Who {
+        actor: viewer.actor().clone(),
+        request_id: viewer.request_id.clone(),
+    }
+}
+
+pub(super) fn document_id(id: &ID, kind: Option<Kind>) -> Result<Uuid> {
+    match decode(id) {
+        Some((node_type, uuid)) if kind.is_none_or(|kind| node_type.kind() == kind) => Ok(uuid),
+        _ => Err(client_error(ErrorCode::NotFound, "there is no such item")),
+    }
+}
+
+/// The item as its current draft reads, after a change.
+pub(super) async fn draft_item(ctx: &Context<'_>, kind: Kind, id: Uuid) -> Result<ContentItem> {
+    let loaders = loaders(ctx, Stage::Draft)?;
+    let stage = Stage::Draft;
+    let missing = || internal(format!("document {id} has no draft projection"));
+    Ok(match kind {
+        Kind::Resource => ContentItem::Resource(Resource::at(stage)(
+            loaders
+                .load_one(ResourceById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Module => ContentItem::Module(Module::at(stage)(
+            loaders
+                .load_one(ModuleById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Topic => ContentItem::Topic(Topic::at(stage)(
+            loaders
+                .load_one(TopicById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::ResourceType => ContentItem::ResourceType(ResourceType::at(stage)(
+            loaders
+                .load_one(ResourceTypeById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Tag => ContentItem::Tag(Tag::at(stage)(
+            loaders
+                .load_one(TagById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+    })
+}
+
+pub(super) async fn create(
+    ctx: &Context<'_>,
+    patch: Patch,
+    message: Option<String>,
+) -> Result<ContentItem> {
+    let kind = patch.kind();
+    let mut conn = connection_to_db(ctx).await?;
+    let id = editorial(ctx)
+        .create(
+            &mut conn,
+            &who(ctx),
+            &patch,
+            message.as_deref().unwrap_or(""),
+        )
+        .await
+        .map_err(|error| editorial_error(error, true))?;
+    drop(conn);
+    draft_item(ctx, kind, id).await
+}
+
+pub(super) async fn update(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    patch: Patch,
+    message: Option<String>,
+) -> Result<ContentItem> {
+    let kind = patch.kind();
+    let uuid = document_id(id, Some(kind))?;
+    let mut conn = connection_to_db(ctx).await?;
+    editorial(ctx)
+        .update(
+            &mut conn,
+            &who(ctx),
+            uuid,
+            expected_version,
+            &patch,
+            message.as_deref().unwrap_or(""),
+        )
+        .await
+        .map_err(|error| editorial_error(error, true))?;
+    drop(conn);
+    draft_item(ctx, kind, uuid).await
+}
+
+pub(super) async fn act(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: Option<i32>,
+    action: WorkflowAction,
+    arguments: Arguments,
+) -> Result<ContentItem> {
+    let Some((node_type, uuid)) = decode(id) else {
+        return Err(client_error(ErrorCode::NotFound, "there is no such item"));
+    };
+    let mut conn = connection_to_db(ctx).await?;
+    editorial(ctx)
+        .act(
+            &mut conn,
+            &who(ctx),
+            uuid,
+            expected_version,
+            action,
+            arguments,
+        )
+        .await
+        .map_err(|error| editorial_error(error, false))?;
+    drop(conn);
+    draft_item(ctx, node_type.kind(), uuid).await
+}
+
+/// A workflow action that needs nothing but the item and its version.
+pub(super) async fn step(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    action: WorkflowAction,
+) -> Result<ContentItem> {
+    act(
+        ctx,
+        id,
+        Some(expected_version),
+        action,
+        Arguments::default(),
+    )
+    .await
+}
+
+pub(super) fn list_position(position: i32) -> Result<usize> {
+    usize::try_from(position)
+        .map_err(|_| crate::graphql::error::bad_input("`position` counts from 0"))
+}
+
+/// One edit of a module's resource list, made by the editorial service on
+/// the list as it stands at `expected_version`.
+pub(super) async fn edit_module_resources(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: i32,
+    edit: ResourceEdit,
+    message: Option<String>,
+) -> Result<Module> {
+    let patch = Patch::Module(ModulePatch {
+        resource_edit: Some(edit),
+        ..Default::default()
+    });
+    let item = update(ctx, id, expected_version, patch, message).await?;
+    expect(item, |item| match item {
+        ContentItem::Module(module) => Some(module),
+        _ => None,
+    })
+}
+
+pub(super) fn expect<T>(
+    item: ContentItem,
+    pick: impl FnOnce(ContentItem) -> Option<T>,
+) -> Result<T> {
+    pick(item).ok_or_else(|| internal("a mutation returned another kind of item"))
+}
+
+#[derive(Default)]
+pub struct EditorialMutation;
+
+/// Content and workflow mutations.
+#[Object]
+impl EditorialMutation {
+    /// Creates a resource as a draft owned by the caller. AUTHOR and up.
+    async fn create_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `title` and `types` are required.")] input: ResourceInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Resource> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Resource(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a resource. CONFLICT (with
+    /// `extensions.currentVersion`) when `expectedVersion` is not current.
+    async fn update_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resource's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: ResourceInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Resource> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Resource(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// Creates a module as a draft owned by the caller. AUTHOR and up.
+    async fn create_module(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `title` is required.")] input: ModuleInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Module(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a module (see `updateResource`).
+    async fn update_module(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: ModuleInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Module(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Adds one resource to a module's ordered list, at `position` or at
+    /// the end, without resending the rest. CONFLICT (with
+    /// `extensions.currentVersion`) when `expectedVersion` is not current.
+    async fn add_module_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The resource, by slug.")] resource: String,
+        #[graphql(desc = "Where it goes, counting from 0; at the end when omitted.")]
+        position: Option<i32>,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let position = position.map(list_position).transpose()?;
+        let edit = ResourceEdit::Add {
+            slug: resource,
+            position,
+        };
+        edit_module_resources(ctx, &id, expected_version, edit, message).await
+    }
+
+    /// Takes one resource out of a module's ordered list (see
+    /// `addModuleResource`).
+    async fn remove_module_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The resource, by slug.")] resource: String,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let edit = ResourceEdit::Remove { slug: resource };
+        edit_module_resources(ctx, &id, expected_version, edit, message).await
+    }
+
+    /// Moves one resource of a module's ordered list to `position` (see
+    /// `addModuleResource`).
+    async fn move_module_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The module's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The resource, by slug.")] resource: String,
+        #[graphql(desc = "Its new place, counting from 0.")] position: i32,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Module> {
+        let edit = ResourceEdit::Move {
+            slug: resource,
+            position: list_position(position)?,
+        };
+        edit_module_resources(ctx, &id, expected_version, edit, message).await
+    }
+
+    /// Creates a topic as a draft owned by the caller. AUTHOR and up.
+    async fn create_topic(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `name` is required.")] input: TopicInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Topic> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Topic(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a topic (see `updateResource`).
+    async fn update_topic(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The topic's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: TopicInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Topic> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Topic(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Creates a tag as a draft owned by the caller. AUTHOR and up.
+    async fn create_tag(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Its fields; `name` is required.")] input: TagInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Tag> {
+        let item = create(ctx, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Tag(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of a tag (see `updateResource`).
+    async fn update_tag(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The tag's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: TagInput,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Tag> {
+        let item = update(ctx, &id, expected_version, input.into(), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Tag(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Sends a draft to review (DRAFT or CHANGES_REQUESTED → IN_REVIEW).
+    async fn submit_for_review(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::SubmitForReview).await
+    }
+
+    /// Sends a draft back with a comment (IN_REVIEW or APPROVED → CHANGES_REQUESTED). EDITOR and up.
+    async fn request_changes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "What to change.")] comment: String,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            comment: Some(comment),
+            ..Default::default()
+        };
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::RequestChanges,
+            arguments,
+        )
+        .await
+    }
+
+    /// Approves a draft in review (IN_REVIEW → APPROVED). EDITOR and up.
+    async fn approve(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::Approve).await
+    }
+
+    /// Publishes the current draft (APPROVED → PUBLISHED; with review not
+    /// required, from any draft state). PUBLISHER and up.
+    async fn publish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::Publish).await
+    }
+
+    /// Takes the published version off the public side; the draft stays.
+    /// PUBLISHER and up.
+    async fn unpublish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::Unpublish).await
+    }
+
+    /// Withdraws an item and sets it aside. PUBLISHER and up.
+    async fn archive(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::Archive).await
+    }
+
+    /// Brings an archived item back as a draft. PUBLISHER and up.
+    async fn restore(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::Restore).await
+    }
+
+    /// Publishes the item at a future time (same precondition as `publish`).
+    /// PUBLISHER and up.
+    async fn schedule_publish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "When, in the future.")] at: Timestamp,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            at: Some(at.0),
+            ..Default::default()
+        };
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::SchedulePublish,
+            arguments,
+        )
+        .await
+    }
+
+    /// Unpublishes the item at a future time. PUBLISHER and up.
+    async fn schedule_unpublish(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "When, in the future.")] at: Timestamp,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            at: Some(at.0),
+            ..Default::default()
+        };
+        act(
+            ctx,
+            &id,
+            Some(expected_version),
+            WorkflowAction::ScheduleUnpublish,
+            arguments,
+        )
+        .await
+    }
+
+    /// Cancels scheduled publishing and unpublishing. PUBLISHER and up.
+    async fn cancel_schedule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+    ) -> Result<ContentItem> {
+        step(ctx, &id, expected_version, WorkflowAction::CancelSchedule).await
+    }
+
+    /// Makes a new draft version equal to an old one; history keeps both.
+    async fn revert(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The `version` the action was decided on.")] expected_version: i32,
+        #[graphql(desc = "The version to bring back.")] to_version: i32,
+    ) -> Result<ContentItem> {
+        let Some((node_type, uuid)) = decode(&id) else {
+            return Err(client_error(ErrorCode::NotFound, "there is no such item"));
+        };
+        let mut conn = connection_to_db(ctx).await?;
+        editorial(ctx)
+            .revert(&mut conn, &who(ctx), uuid, expected_version, to_version)
+            .await
+            .map_err(|error| editorial_error(error, false))?;
+        drop(conn);
+        draft_item(ctx, node_type.kind(), uuid).await
+    }
+
+    /// Comments on an item, in any state. AUTHOR and up.
+    async fn add_comment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any content item's global id.")] id: ID,
+        #[graphql(desc = "The comment.")] body: String,
+    ) -> Result<ContentItem> {
+        let arguments = Arguments {
+            comment: Some(body),
+            ..Default::default()
+        };
+        act(ctx, &id, None, WorkflowAction::Comment, arguments).await
+    }
+}
