@@ -119,11 +119,6 @@ pub enum Command {
     /// Manage API tokens for programs: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Measure: load synthetic content, start the server cold, drive the
-    /// canonical partner queries over HTTP beside PostgreSQL's own ceiling
-    /// (pgbench), and write BENCHMARKS.md. Needs a database without content
-    /// (`beacon --data-dir .bench bench`).
-    Bench(BenchArgs),
     /// Manage registered (persisted) operations: clients may run them by
     /// hash, and with --allow-list anonymous clients may run nothing else.
     #[command(subcommand)]
@@ -260,6 +255,21 @@ pub enum TokenCommand {
         /// The token's id (from `beacon token list`).
         id: uuid::Uuid,
     },
+}
+
+/// `beacon-bench`, the benchmark: its own binary, so the server carries no
+/// load generator.
+#[derive(Debug, Parser)]
+#[command(
+    name = "beacon-bench",
+    version,
+    about = "Measure Beacon: load synthetic content, start `beacon serve` cold, drive the canonical partner queries over HTTP beside PostgreSQL's own ceiling (pgbench), and write BENCHMARKS.md. Needs a database without content (`beacon-bench --data-dir .bench`)."
+)]
+pub struct BenchCli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(flatten)]
+    pub bench: BenchArgs,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,6 @@
 //! - [`cluster`]: the embedded PostgreSQL default;
 //! - [`config`] and [`cli`]: the command line.
 
-pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -7,6 +7,16 @@ use serde_json::{Value, json};
 
 use crate::support::{empty_database_url, repo_path};
 
+/// The benchmark, its own binary.
+fn bench() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon-bench"));
+    command
+        .current_dir(repo_path(""))
+        .env_remove("DATABASE_URL")
+        .env("BEACON_LOG", "warn");
+    command
+}
+
 fn beacon() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_beacon"));
     command
@@ -304,7 +314,6 @@ fn help_documents_every_command_and_schema_prints_the_sdl() {
         "user",
         "token",
         "persisted",
-        "bench",
         "--database-url",
         "--data-dir",
         "--log",
@@ -709,16 +718,8 @@ async fn the_benchmark_runs_and_reports_every_query() {
         "# Benchmarks\n\nkept\n<!-- bench:start -->\nPREVIOUS RUN\n<!-- bench:end -->\n",
     )
     .unwrap();
-    let output = beacon()
-        .args([
-            "bench",
-            "--resources",
-            "300",
-            "--topics",
-            "10",
-            "--types",
-            "4",
-        ])
+    let output = bench()
+        .args(["--resources", "300", "--topics", "10", "--types", "4"])
         .args([
             "--tags",
             "20",
@@ -754,15 +755,15 @@ async fn the_benchmark_runs_and_reports_every_query() {
     }
     assert!(report.contains("cold start"), "{report}");
     // The ceiling where pgbench is installed, or why it could not be measured.
-    if beacon::bench::pgbench_binary().is_some() {
+    if beacon::cluster::pgbench_binary().is_some() {
         assert!(report.contains("transactions/s"), "{report}");
     } else {
         assert!(report.contains("the ceiling was not measured"), "{report}");
     }
 
     // A database with content is refused.
-    let again = beacon()
-        .args(["bench", "--resources", "10", "--duration", "1s"])
+    let again = bench()
+        .args(["--resources", "10", "--duration", "1s"])
         .arg("--out")
         .arg(&out)
         .env("DATABASE_URL", &url)

@@ -385,7 +385,9 @@ fn commands(markdown: &str) -> Vec<(usize, String)> {
         for (offset, line) in block.text.lines().enumerate() {
             let line = line.split(" #").next().unwrap().trim();
             let line = line.split(" > ").next().unwrap().trim();
-            let line = line.replace("cargo run --release --", "beacon");
+            let line = line
+                .replace("cargo run --release --bin beacon-bench --", "beacon-bench")
+                .replace("cargo run --release --", "beacon");
             if !line.starts_with("beacon") {
                 continue;
             }
@@ -453,14 +455,20 @@ async fn every_command_in_the_readme_is_accepted_and_the_runnable_ones_succeed()
         }
         let place = format!("README.md:{line}: {command}");
         let args = words(&command);
-        match beacon::config::Cli::try_parse_from(&args) {
-            Ok(_) => {}
+        let parsed = if args[0] == "beacon-bench" {
+            beacon::config::BenchCli::try_parse_from(&args).map(drop)
+        } else {
+            beacon::config::Cli::try_parse_from(&args).map(drop)
+        };
+        match parsed {
+            Ok(()) => {}
             Err(error) if error.kind() == clap::error::ErrorKind::DisplayHelp => {}
             Err(error) => panic!("{place}: {error}"),
         }
-        let needs_more = ["serve", "bench", "generate", "add", "create --url"]
+        let needs_more = ["serve", "generate", "add", "create --url"]
             .iter()
             .any(|word| command.contains(&format!(" {word}")))
+            || args[0] == "beacon-bench"
             || args.iter().any(|arg| arg == "--help");
         if made_up || needs_more {
             continue;

@@ -13,7 +13,7 @@ const END: &str = "<!-- bench:end -->";
 
 pub struct Report {
     pub command_line: String,
-    pub sizes: crate::seed::synthetic::Sizes,
+    pub sizes: beacon::seed::synthetic::Sizes,
     pub connections: usize,
     pub duration: Duration,
     pub postgres_version: String,

@@ -29,10 +29,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serde_json::to_writer(std::io::stdout().lock(), &file)?;
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Bench(args) => {
-            telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
-            return bench(&cli.global, args).await;
-        }
         _ => {}
     }
     telemetry::init(&cli.global.log_filter, cli.global.log_format)?;
@@ -46,7 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => migrate(&database).await,
         Command::Seed(args) => seed_command(&database, args).await,
         Command::Export(args) => export(&database, args).await,
-        Command::Schema | Command::Generate(_) | Command::Bench(_) => {
+        Command::Schema | Command::Generate(_) => {
             unreachable!("handled above")
         }
     };
@@ -55,26 +51,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     database.pool.close();
     drop(database);
     result
-}
-
-/// The benchmark opens and leaves the database itself: the server it
-/// starts must find the cluster stopped, to start it cold.
-async fn bench(
-    global: &GlobalOptions,
-    args: &crate::config::BenchArgs,
-) -> anyhow::Result<ExitCode> {
-    let options = crate::bench::BenchOptions {
-        sizes: args.sizes.sizes(),
-        connections: args.connections,
-        warmup: args.warmup,
-        duration: args.duration,
-        out: Some(args.out.clone()),
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
-    };
-    let report = crate::bench::run(global, &options).await?;
-    print!("{}", report.markdown());
-    eprintln!("bench: results written into {}", args.out.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn migrate_reporting(database: &Database) -> anyhow::Result<Vec<String>> {

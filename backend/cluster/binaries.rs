@@ -77,3 +77,17 @@ fn versioned_dirs(parent: &str, prefix: &str, bin: &str) -> Vec<PathBuf> {
     found.sort_by(|a, b| b.0.cmp(&a.0));
     found.into_iter().map(|(_, dir)| dir).collect()
 }
+
+/// pgbench beside the server programs the embedded cluster uses, or on PATH.
+pub fn pgbench_binary() -> Option<PathBuf> {
+    let beside_server = find_binaries()
+        .map(|binaries| binaries.bindir.join("pgbench"))
+        .ok()
+        .filter(|path| path.is_file());
+    beside_server.or_else(|| {
+        let on_path = std::env::var_os("PATH")?;
+        std::env::split_paths(&on_path)
+            .map(|dir| dir.join("pgbench"))
+            .find(|path| path.is_file())
+    })
+}

@@ -27,7 +27,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use binaries::{PgBinaries, find_binaries};
+pub use binaries::{PgBinaries, find_binaries, pgbench_binary};
 
 /// Name of the superuser role and of the application database in the cluster.
 pub const DATABASE_USER: &str = "beacon";

@@ -1,9 +1,9 @@
-//! `beacon bench`: load synthetic content through the real seed path, start
+//! `beacon-bench`: load synthetic content through the real seed path, start
 //! `beacon serve` cold, drive the canonical partner queries over loopback
 //! HTTP, measure PostgreSQL's own ceiling for the same reads with
 //! `pgbench`, and write it all into BENCHMARKS.md.
 
-pub mod load;
+mod load;
 mod report;
 
 use std::net::SocketAddr;
@@ -14,10 +14,49 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::config::GlobalOptions;
-use crate::db::{Database, content};
-use crate::seed::{self, SeedOptions, synthetic};
-pub use report::Report;
+use beacon::config::{BenchCli, GlobalOptions};
+use beacon::db::{Database, content};
+use beacon::seed::{self, SeedOptions, synthetic};
+use report::Report;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = <BenchCli as clap::Parser>::parse();
+    if let Err(error) = beacon::telemetry::init(&cli.global.log_filter, cli.global.log_format) {
+        eprintln!("error: {error:#}");
+        return std::process::ExitCode::FAILURE;
+    }
+    match bench(&cli.global, &cli.bench).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The benchmark opens and leaves the database itself: the server it
+/// starts must find the cluster stopped, to start it cold.
+async fn bench(
+    global: &GlobalOptions,
+    args: &beacon::config::BenchArgs,
+) -> anyhow::Result<std::process::ExitCode> {
+    let options = BenchOptions {
+        sizes: args.sizes.sizes(),
+        connections: args.connections,
+        warmup: args.warmup,
+        duration: args.duration,
+        out: Some(args.out.clone()),
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let report = run(global, &options).await?;
+    print!("{}", report.markdown());
+    eprintln!("bench: results written into {}", args.out.display());
+    Ok(std::process::ExitCode::SUCCESS)
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -176,7 +215,7 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
 
     // 5. PostgreSQL's ceiling for the same reads, when pgbench is there:
     // some distributions ship it apart from the server.
-    match pgbench_binary() {
+    match beacon::cluster::pgbench_binary() {
         Some(binary) => {
             for (name, sql) in CEILING {
                 eprintln!("bench: pgbench {name}…");
@@ -201,7 +240,7 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     Ok(report)
 }
 
-async fn server_version(conn: &mut crate::db::PooledConnection) -> anyhow::Result<String> {
+async fn server_version(conn: &mut beacon::db::PooledConnection) -> anyhow::Result<String> {
     use diesel::QueryableByName;
     use diesel::sql_types::Text;
     use diesel_async::RunQueryDsl;
@@ -247,7 +286,21 @@ async fn wait_until_ready(address: SocketAddr, timeout: Duration) -> anyhow::Res
     bail!("the server was not ready within {timeout:?}")
 }
 
-/// `beacon serve` as a child process: the same binary, database and data
+/// The `beacon` binary built beside this one: the server carries no load
+/// generator, and the load generator no server of its own.
+fn server_binary() -> anyhow::Result<PathBuf> {
+    let beside =
+        std::env::current_exe()?.with_file_name(format!("beacon{}", std::env::consts::EXE_SUFFIX));
+    if !beside.is_file() {
+        bail!(
+            "{} is missing: build both binaries (cargo build --release --bins)",
+            beside.display()
+        );
+    }
+    Ok(beside)
+}
+
+/// `beacon serve` as a child process: the same database and data
 /// directory, with rate limits off (the load comes from one address).
 struct Server {
     child: Child,
@@ -255,7 +308,7 @@ struct Server {
 
 impl Server {
     fn start(global: &GlobalOptions, address: SocketAddr) -> anyhow::Result<Server> {
-        let mut command = Command::new(std::env::current_exe()?);
+        let mut command = Command::new(server_binary()?);
         command
             .arg("--data-dir")
             .arg(&global.data_dir)
@@ -306,18 +359,18 @@ struct Probe {
 
 impl Probe {
     fn new(global: &GlobalOptions, database: &Database) -> anyhow::Result<Probe> {
-        let key = crate::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
-        let identity = crate::identity::Identity::new(key, Default::default());
-        let mut settings = crate::http::EdgeSettings::default();
+        let key = beacon::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
+        let identity = beacon::identity::Identity::new(key, Default::default());
+        let mut settings = beacon::http::EdgeSettings::default();
         settings.rate_limits.anonymous = None;
-        let state = crate::http::AppState::new(
+        let state = beacon::http::AppState::new(
             database.clone(),
             identity,
-            crate::editorial::Editorial::default(),
+            beacon::editorial::Editorial::default(),
             settings,
         );
         Ok(Probe {
-            router: crate::http::router(state),
+            router: beacon::http::router(state),
             database: database.clone(),
         })
     }
@@ -375,20 +428,6 @@ impl Probe {
 pub struct Ceiling {
     pub per_second: f64,
     pub latency_ms: f64,
-}
-
-/// pgbench beside the server programs the embedded cluster uses, or on PATH.
-pub fn pgbench_binary() -> Option<PathBuf> {
-    let beside_server = crate::cluster::find_binaries()
-        .map(|binaries| binaries.bindir.join("pgbench"))
-        .ok()
-        .filter(|path| path.is_file());
-    beside_server.or_else(|| {
-        let on_path = std::env::var_os("PATH")?;
-        std::env::split_paths(&on_path)
-            .map(|dir| dir.join("pgbench"))
-            .find(|path| path.is_file())
-    })
 }
 
 fn pgbench(
