@@ -1,4 +1,4 @@
-//! The layers README's "Architecture" section draws, checked on the source:
+//! The layers docs/contributors.md draws, checked on the source:
 //! every `crate::…` path points to the same layer or one below it, and no
 //! two folders reach each other round a circle.
 

@@ -1,4 +1,5 @@
-//! The documentation is run, so it cannot rot: README's fenced blocks
+//! The documentation is run, so it cannot rot: the fenced blocks of
+//! README.md and docs/*.md
 //! (commands, queries and their answers, curl lines, content files) run
 //! against a seeded server, and its error-code list is the server's own.
 
@@ -11,19 +12,51 @@ use crate::support::{TestApp, repo_path};
 use beacon::domain::access::Role;
 use beacon::graphql::error::ErrorCode;
 
-fn readme() -> String {
-    std::fs::read_to_string(repo_path("README.md")).unwrap()
+/// README.md, then docs/*.md by name: the documentation, each file with
+/// its path from the repository's root.
+fn documentation() -> Vec<(String, String)> {
+    let mut files = vec!["README.md".to_string()];
+    let mut docs: Vec<String> = std::fs::read_dir(repo_path("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(repo_path(&file)).unwrap();
+            (file, text)
+        })
+        .collect()
 }
 
-/// One fenced block: its language and text, and the line it starts on.
+/// One fenced block: its language and text, and where it starts.
 #[derive(Debug)]
 struct Block {
     language: String,
     text: String,
+    file: String,
     line: usize,
 }
 
-fn blocks(markdown: &str) -> Vec<Block> {
+impl Block {
+    fn place(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// Every fenced block of the documentation, file after file.
+fn documented_blocks() -> Vec<Block> {
+    documentation()
+        .iter()
+        .flat_map(|(file, text)| blocks(file, text))
+        .collect()
+}
+
+fn blocks(file: &str, markdown: &str) -> Vec<Block> {
     let mut found = Vec::new();
     let mut open: Option<Block> = None;
     for (number, line) in markdown.lines().enumerate() {
@@ -32,6 +65,7 @@ fn blocks(markdown: &str) -> Vec<Block> {
                 open = Some(Block {
                     language: language.trim().to_string(),
                     text: String::new(),
+                    file: file.to_string(),
                     line: number + 1,
                 })
             }
@@ -47,11 +81,15 @@ fn blocks(markdown: &str) -> Vec<Block> {
 }
 
 #[test]
-fn readme_lists_every_error_code_the_server_can_send() {
-    let readme = readme();
+fn the_documentation_lists_every_error_code_the_server_can_send() {
+    let readme = documentation()
+        .into_iter()
+        .map(|(_, text)| text)
+        .find(|text| text.contains("<!-- error codes: checked by tests/docs.rs -->"))
+        .expect("the documentation has the error-code list");
     let start = readme
         .find("<!-- error codes: checked by tests/docs.rs -->\n")
-        .expect("README has the error-code list");
+        .unwrap();
     let list = &readme[start..];
     let list =
         &list[list.find('\n').unwrap() + 1..list.find("<!-- end of error codes -->").unwrap()];
@@ -187,8 +225,7 @@ async fn every_graphql_example_in_the_readme_runs_and_answers_as_shown() {
     }
     let admin = app.api_token(Role::Admin).await;
     let address = app.spawn_live_server().await;
-    let readme = readme();
-    let blocks = blocks(&readme);
+    let blocks = documented_blocks();
     // The id the last example that created something returned, for the
     // examples that go on with `$id`.
     let mut last_id: Option<String> = None;
@@ -203,7 +240,7 @@ async fn every_graphql_example_in_the_readme_runs_and_answers_as_shown() {
         let server = if changes_content { &app } else { &reader };
         let mut answer = None;
         for operation in operations(&block.text) {
-            let place = format!("README.md:{}: {}", block.line, operation.trim());
+            let place = format!("{}: {}", block.place(), operation.trim());
             if operation.trim_start().starts_with("subscription") {
                 subscription_example(&app, address, &admin, &operation, &place).await;
                 ran += 1;
@@ -236,13 +273,14 @@ async fn every_graphql_example_in_the_readme_runs_and_answers_as_shown() {
         // operation's.
         if let (Some(shown), Some(answer)) = (blocks.get(index + 1), answer)
             && shown.language == "json"
+            && shown.file == block.file
         {
             let documented: Value = serde_json::from_str(&shown.text)
-                .unwrap_or_else(|error| panic!("README.md:{}: {error}", shown.line));
+                .unwrap_or_else(|error| panic!("{}: {error}", shown.place()));
             if let Err(difference) = shows(&documented, &answer) {
                 panic!(
-                    "README.md:{}: {difference}\nthe server answers: {answer}",
-                    shown.line
+                    "{}: {difference}\nthe server answers: {answer}",
+                    shown.place()
                 );
             }
         }
@@ -376,9 +414,9 @@ fn words(line: &str) -> Vec<String> {
 /// The `beacon …` command lines of README's shell blocks, comments and
 /// redirections left off, optional parts (`[--limit 20]`) taken, and each
 /// `a | b | c` alternative written out in full.
-fn commands(markdown: &str) -> Vec<(usize, String)> {
+fn commands() -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for block in blocks(markdown)
+    for block in documented_blocks()
         .iter()
         .filter(|block| block.language == "sh")
     {
@@ -395,10 +433,11 @@ fn commands(markdown: &str) -> Vec<(usize, String)> {
             let mut alternatives = line.split(" | ");
             let first = alternatives.next().unwrap().trim().to_string();
             let prefix: Vec<&str> = first.split_whitespace().take(2).collect();
-            found.push((block.line + 1 + offset, first.clone()));
+            let place = format!("{}:{}", block.file, block.line + 1 + offset);
+            found.push((place.clone(), first.clone()));
             for alternative in alternatives {
                 found.push((
-                    block.line + 1 + offset,
+                    place.clone(),
                     format!("{} {}", prefix.join(" "), alternative.trim()),
                 ));
             }
@@ -414,14 +453,13 @@ fn commands(markdown: &str) -> Vec<(usize, String)> {
 async fn every_command_in_the_readme_is_accepted_and_the_runnable_ones_succeed() {
     use clap::Parser;
 
-    let readme = readme();
-    let commands = commands(&readme);
+    let commands = commands();
     assert!(commands.len() >= 25, "{commands:?}");
     let url = crate::support::empty_database_url().await;
     let folder = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(repo_path("seeds"), folder.path().join("seeds")).unwrap();
     // The structured file README shows, under the name its commands use.
-    let content_file = blocks(&readme)
+    let content_file = documented_blocks()
         .into_iter()
         .find(|block| block.language == "toml")
         .expect("README shows a content file");
@@ -453,7 +491,7 @@ async fn every_command_in_the_readme_is_accepted_and_the_runnable_ones_succeed()
                 made_up = true;
             }
         }
-        let place = format!("README.md:{line}: {command}");
+        let place = format!("{line}: {command}");
         let args = words(&command);
         let parsed = if args[0] == "beacon-bench" {
             beacon::config::BenchCli::try_parse_from(&args).map(drop)
@@ -543,8 +581,7 @@ fn run_beacon(folder: &Path, url: &str, args: &[String]) -> std::process::Output
 /// prints for that file.
 #[tokio::test]
 async fn the_seed_errors_readme_shows_are_what_beacon_prints() {
-    let readme = readme();
-    let blocks = blocks(&readme);
+    let blocks = documented_blocks();
     let app = TestApp::seeded().await;
     let folder = tempfile::tempdir().unwrap();
     let mut checked = 0;
@@ -553,19 +590,19 @@ async fn the_seed_errors_readme_shows_are_what_beacon_prints() {
         if shown.language != "text" || !shown.text.starts_with("seed failed") {
             continue;
         }
-        assert_eq!(file.language, "toml", "README.md:{}", shown.line);
+        assert_eq!(file.language, "toml", "{}", shown.place());
         std::fs::write(folder.path().join("more.toml"), &file.text).unwrap();
         let output = run_beacon(
             folder.path(),
             app.database.url(),
             &["seed".to_string(), "more.toml".to_string()],
         );
-        assert_eq!(output.status.code(), Some(1), "README.md:{}", shown.line);
+        assert_eq!(output.status.code(), Some(1), "{}", shown.place());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.ends_with(&shown.text),
-            "README.md:{} shows\n{}beacon prints\n{stderr}",
-            shown.line,
+            "{} shows\n{}beacon prints\n{stderr}",
+            shown.place(),
             shown.text
         );
         checked += 1;
@@ -584,10 +621,9 @@ async fn the_readmes_curl_session_prints_what_it_shows() {
     }
     let app = TestApp::seeded().await;
     let address = app.spawn_server().await;
-    let readme = readme();
     let mut etag = String::new();
     let mut checked = 0;
-    for block in blocks(&readme)
+    for block in documented_blocks()
         .iter()
         .filter(|block| block.language == "console")
     {
@@ -610,20 +646,20 @@ async fn the_readmes_curl_session_prints_what_it_shows() {
             while let Some(shown) = lines.next_if(|line| !line.starts_with("$ ")) {
                 let actual = printed.next().unwrap_or_else(|| {
                     panic!(
-                        "README.md:{}: `{command}` printed less than shown",
-                        block.line
+                        "{}: `{command}` printed less than shown",
+                        block.place()
                     )
                 });
                 match shown.split_once("\"ETAG\"") {
                     Some((before, _)) => {
                         assert!(
                             actual.starts_with(before),
-                            "README.md:{}: {actual:?} for {shown:?}",
-                            block.line
+                            "{}: {actual:?} for {shown:?}",
+                            block.place()
                         );
                         etag = actual[before.len()..].to_string();
                     }
-                    None => assert_eq!(actual, shown, "README.md:{}: {command}", block.line),
+                    None => assert_eq!(actual, shown, "{}: {command}", block.place()),
                 }
                 checked += 1;
             }

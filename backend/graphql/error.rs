@@ -12,7 +12,7 @@ macro_rules! error_codes {
     ($($variant:ident => $code:literal: $meaning:literal,)*) => {
         /// Every `extensions.code` a client can get, in one place: each
         /// refusal, from the HTTP edge to the workflow, names one of these.
-        /// README's list is tested against [`ErrorCode::ALL`].
+        /// docs/partners.md's list is tested against [`ErrorCode::ALL`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum ErrorCode {
             $($variant,)*
