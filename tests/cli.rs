@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 
 use crate::support::{empty_database_url, repo_path};
 
-/// The benchmark, its own binary.
-fn bench() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon-bench"));
+/// One of the package's binaries, run from the repository without the
+/// caller's database.
+fn binary(path: &str) -> Command {
+    let mut command = Command::new(path);
     command
         .current_dir(repo_path(""))
         .env_remove("DATABASE_URL")
@@ -18,12 +19,12 @@ fn bench() -> Command {
 }
 
 fn beacon() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon"));
-    command
-        .current_dir(repo_path(""))
-        .env_remove("DATABASE_URL")
-        .env("BEACON_LOG", "warn");
-    command
+    binary(env!("CARGO_BIN_EXE_beacon"))
+}
+
+/// The benchmark, its own binary.
+fn bench() -> Command {
+    binary(env!("CARGO_BIN_EXE_beacon-bench"))
 }
 
 /// Runs `beacon` against the database at `url`.

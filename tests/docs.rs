@@ -645,10 +645,7 @@ async fn the_readmes_curl_session_prints_what_it_shows() {
             let mut printed = printed.lines();
             while let Some(shown) = lines.next_if(|line| !line.starts_with("$ ")) {
                 let actual = printed.next().unwrap_or_else(|| {
-                    panic!(
-                        "{}: `{command}` printed less than shown",
-                        block.place()
-                    )
+                    panic!("{}: `{command}` printed less than shown", block.place())
                 });
                 match shown.split_once("\"ETAG\"") {
                     Some((before, _)) => {

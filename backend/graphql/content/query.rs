@@ -1,6 +1,7 @@
 //! Root query fields.
 
 use async_graphql::{Context, ID, Object, Result};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::connection::{
@@ -8,6 +9,7 @@ use super::connection::{
 };
 use super::search::{SearchArgs, SearchConnection, SearchKind, search};
 use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
+use crate::db::DbResult;
 use crate::db::content::ContentReader;
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
@@ -15,7 +17,7 @@ use crate::graphql::access::{loaders, read_connection, stage};
 use crate::graphql::error::{bad_input, internal};
 use crate::graphql::ids::{NodeType, decode};
 use crate::graphql::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
-use crate::graphql::paging::{Forward, connection_type};
+use crate::graphql::paging::{Forward, Page, connection_type};
 
 /// Most ids `nodes` takes at once.
 const MAX_NODES: usize = 100;
@@ -85,6 +87,40 @@ connection_type!(
     "A tag and its position in the list."
 );
 
+/// A page of a list read by name (or title) then id: modules and the
+/// vocabularies. `read` reads the rows after a position; `key` is what a
+/// row sorts by.
+async fn by_name<Row>(
+    ctx: &Context<'_>,
+    preview: bool,
+    list: &'static str,
+    (first, after): (Option<i32>, Option<String>),
+    read: impl AsyncFnOnce(
+        ContentReader,
+        &mut AsyncPgConnection,
+        Option<&(String, Uuid)>,
+        i64,
+    ) -> DbResult<Vec<Row>>,
+    key: impl Fn(&Row) -> (&String, Uuid),
+) -> Result<(Stage, Page<Row>)> {
+    let stage = stage(ctx, preview)?;
+    let request = Forward::new(list, first, after.as_deref())?;
+    let mut conn = read_connection(ctx, stage).await?;
+    let rows = read(
+        ContentReader::new(stage),
+        &mut conn,
+        request.after.as_ref(),
+        request.limit(),
+    )
+    .await
+    .map_err(internal)?;
+    let page = request.page(rows, |row| {
+        let (name, id) = key(row);
+        (name.clone(), id)
+    });
+    Ok((stage, page))
+}
+
 #[derive(Default)]
 pub struct ContentQuery;
 
@@ -124,17 +160,16 @@ impl ContentQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<ModuleConnection> {
-        let stage = stage(ctx, preview)?;
-        let request = Forward::new("modules", first, after.as_deref())?;
-        let mut conn = read_connection(ctx, stage).await?;
-        let rows = ContentReader::new(stage)
-            .modules(&mut conn, request.after.as_ref(), request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.title.clone(), row.id))
-            .map(Module::at(stage))
-            .into())
+        let (stage, page) = by_name(
+            ctx,
+            preview,
+            "modules",
+            (first, after),
+            async |reader, conn, after, limit| reader.modules(conn, after, limit).await,
+            |row| (&row.title, row.id),
+        )
+        .await?;
+        Ok(page.map(Module::at(stage)).into())
     }
 
     /// A topic (practice area) by slug.
@@ -170,17 +205,16 @@ impl ContentQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<TopicConnection> {
-        let stage = stage(ctx, preview)?;
-        let request = Forward::new("topics", first, after.as_deref())?;
-        let mut conn = read_connection(ctx, stage).await?;
-        let rows = ContentReader::new(stage)
-            .topics(&mut conn, request.after.as_ref(), request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.name.clone(), row.id))
-            .map(Topic::at(stage))
-            .into())
+        let (stage, page) = by_name(
+            ctx,
+            preview,
+            "topics",
+            (first, after),
+            async |reader, conn, after, limit| reader.topics(conn, after, limit).await,
+            |row| (&row.name, row.id),
+        )
+        .await?;
+        Ok(page.map(Topic::at(stage)).into())
     }
 
     /// Resource types, by name, a page at a time.
@@ -196,17 +230,16 @@ impl ContentQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<ResourceTypeConnection> {
-        let stage = stage(ctx, preview)?;
-        let request = Forward::new("resourceTypes", first, after.as_deref())?;
-        let mut conn = read_connection(ctx, stage).await?;
-        let rows = ContentReader::new(stage)
-            .resource_types(&mut conn, request.after.as_ref(), request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.name.clone(), row.id))
-            .map(ResourceType::at(stage))
-            .into())
+        let (stage, page) = by_name(
+            ctx,
+            preview,
+            "resourceTypes",
+            (first, after),
+            async |reader, conn, after, limit| reader.resource_types(conn, after, limit).await,
+            |row| (&row.name, row.id),
+        )
+        .await?;
+        Ok(page.map(ResourceType::at(stage)).into())
     }
 
     /// Tags, by name, a page at a time.
@@ -222,17 +255,16 @@ impl ContentQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<TagConnection> {
-        let stage = stage(ctx, preview)?;
-        let request = Forward::new("tags", first, after.as_deref())?;
-        let mut conn = read_connection(ctx, stage).await?;
-        let rows = ContentReader::new(stage)
-            .tags(&mut conn, request.after.as_ref(), request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.name.clone(), row.id))
-            .map(Tag::at(stage))
-            .into())
+        let (stage, page) = by_name(
+            ctx,
+            preview,
+            "tags",
+            (first, after),
+            async |reader, conn, after, limit| reader.tags(conn, after, limit).await,
+            |row| (&row.name, row.id),
+        )
+        .await?;
+        Ok(page.map(Tag::at(stage)).into())
     }
 
     /// A resource by global id or by slug (exactly one of them).

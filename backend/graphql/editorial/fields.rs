@@ -1,17 +1,18 @@
 //! The editor-facing fields every content type carries.
 
 use async_graphql::{Context, ID, Result};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::*;
+use crate::db::editorial::CommentWithAuthor;
 use crate::db::editorial::{self as store};
 use crate::domain::Stage;
 use crate::graphql::access::connection_to_db;
 use crate::graphql::access::loaders;
 use crate::graphql::error::internal;
-use crate::graphql::loaders::{CommentsOf, HistoryOf, VersionsOf};
-use crate::graphql::paging::Forward;
+use crate::graphql::loaders::{CommentsOf, ContentLoader, HistoryOf, LoadError, VersionsOf};
+use crate::graphql::paging::{Forward, Page};
+use async_graphql::dataloader::Loader;
 
 pub async fn versions(
     ctx: &Context<'_>,
@@ -19,27 +20,17 @@ pub async fn versions(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Option<VersionConnection>> {
-    if !may_preview(ctx) {
-        return Ok(None);
-    }
-    let request = Forward::<i32>::new("versions", first, after.as_deref())?;
-    let key = VersionsOf {
-        id,
-        limit: request.limit(),
-        after: request.after,
-    };
-    let rows = loaders(ctx, Stage::Published)?
-        .load_one(key)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
-    let page = request.page(rows, |row| row.version).map(|row| Version {
-        number: row.version,
-        author: row.author_name.unwrap_or(row.author),
-        created_at: row.created_at.into(),
-        message: row.message,
-    });
-    Ok(Some(page.into()))
+    let key = |limit, after| VersionsOf { id, limit, after };
+    let page = item_page(ctx, "versions", (first, after), key, |row| row.version).await?;
+    Ok(page.map(|page| {
+        page.map(|row| Version {
+            number: row.version,
+            author: row.author_name.unwrap_or(row.author),
+            created_at: row.created_at.into(),
+            message: row.message,
+        })
+        .into()
+    }))
 }
 
 pub async fn diff(
@@ -81,30 +72,19 @@ pub async fn comments(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Option<CommentConnection>> {
-    if !may_preview(ctx) {
-        return Ok(None);
-    }
-    let request = Forward::<(DateTime<Utc>, Uuid)>::new("comments", first, after.as_deref())?;
-    let key = CommentsOf {
-        id,
-        limit: request.limit(),
-        after: request.after,
-    };
-    let rows = loaders(ctx, Stage::Published)?
-        .load_one(key)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
-    let page = request
-        .page(rows, |row| (row.comment.created_at, row.comment.id))
-        .map(|row| Comment {
+    let key = |limit, after| CommentsOf { id, limit, after };
+    let position = |row: &CommentWithAuthor| (row.comment.created_at, row.comment.id);
+    let page = item_page(ctx, "comments", (first, after), key, position).await?;
+    Ok(page.map(|page| {
+        page.map(|row| Comment {
             id: ID(row.comment.id.to_string()),
             author: row.author_name.unwrap_or(row.comment.author),
             body: row.comment.body,
             version: row.comment.version,
             created_at: row.comment.created_at.into(),
-        });
-    Ok(Some(page.into()))
+        })
+        .into()
+    }))
 }
 
 pub async fn history(
@@ -113,23 +93,38 @@ pub async fn history(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Option<AuditEntryConnection>> {
+    let key = |limit, after| HistoryOf { id, limit, after };
+    let page = item_page(ctx, "history", (first, after), key, |row| row.id).await?;
+    Ok(page.map(|page| page.map(AuditEntry).into()))
+}
+
+/// A page of one item's rows of `list` through their loader (one statement
+/// for every item of a request), or `None` without the PREVIEW permission.
+/// `key` makes the loader's key from the rows to read and the position
+/// after which they start; `position` is where a row stands.
+async fn item_page<Key, Position, Row>(
+    ctx: &Context<'_>,
+    list: &'static str,
+    (first, after): (Option<i32>, Option<String>),
+    key: impl FnOnce(i64, Option<Position>) -> Key,
+    position: impl Fn(&Row) -> Position,
+) -> Result<Option<Page<Row>>>
+where
+    Key: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Position: serde::Serialize + serde::de::DeserializeOwned + Clone,
+    Row: Clone + Send + Sync + 'static,
+    ContentLoader: Loader<Key, Value = Vec<Row>, Error = LoadError>,
+{
     if !may_preview(ctx) {
         return Ok(None);
     }
-    let request = Forward::<i64>::new("history", first, after.as_deref())?;
-    let key = HistoryOf {
-        id,
-        limit: request.limit(),
-        after: request.after,
-    };
+    let request = Forward::<Position>::new(list, first, after.as_deref())?;
     let rows = loaders(ctx, Stage::Published)?
-        .load_one(key)
+        .load_one(key(request.limit(), request.after.clone()))
         .await
         .map_err(internal)?
         .unwrap_or_default();
-    Ok(Some(
-        request.page(rows, |row| row.id).map(AuditEntry).into(),
-    ))
+    Ok(Some(request.page(rows, position)))
 }
 
 /// The editor-facing fields, identical on every content type.
