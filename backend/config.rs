@@ -344,6 +344,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
+    /// Serve the editor app at /admin.
+    #[arg(long, env = "BEACON_ADMIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub admin: bool,
+
     /// A read replica for published (non-preview) queries; writes, previews,
     /// sign-in and everything editors do stay on the primary. Replicas lag:
     /// a publish shows there once it has been replayed.
@@ -552,7 +556,7 @@ impl GenerateArgs {
 }
 
 impl EdgeArgs {
-    pub fn settings(&self, graphiql: bool) -> EdgeSettings {
+    pub fn settings(&self, graphiql: bool, admin: bool) -> EdgeSettings {
         EdgeSettings {
             limits: Limits {
                 max_depth: self.max_depth,
@@ -570,6 +574,7 @@ impl EdgeArgs {
             anonymous_introspection: self.anonymous_introspection,
             anonymous_suggestions: self.anonymous_suggestions,
             graphiql,
+            admin,
             allow_list: self.allow_list,
             apq_cache_size: self.apq_cache_size,
             cors_origins: self
@@ -642,7 +647,7 @@ mod tests {
             unreachable!("parsed `serve`")
         };
         assert_eq!(
-            format!("{:?}", args.edge.settings(true)),
+            format!("{:?}", args.edge.settings(true, true)),
             format!("{:?}", EdgeSettings::default())
         );
     }
@@ -667,7 +672,7 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed `serve`")
         };
-        let settings = args.edge.settings(false);
+        let settings = args.edge.settings(false, true);
         assert_eq!(settings.limits.max_depth, 7);
         assert_eq!(settings.rate_limits.anonymous, None);
         assert_eq!(

@@ -673,6 +673,12 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
     let mut operations = vec![
         operation("me", "{ me { role } }", Target::None, [A; 6]),
         operation(
+            "items",
+            "{ items { nodes { id } } }",
+            Target::None,
+            [F, F, A, A, A, A],
+        ),
+        operation(
             "users",
             "{ users { nodes { id } } }",
             Target::None,

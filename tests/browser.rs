@@ -238,3 +238,115 @@ async fn graphiql_assets_are_versioned_compressed_and_switchable() {
     let url = format!("http://{address}/{script}");
     assert_eq!(client.get(&url).send().await.unwrap().status(), 404);
 }
+
+/// The editor app in a real browser: the form signs in (the browser keeps
+/// the session cookie, which no script of the page can read), home shows
+/// the editor's lists, and signing out ends the session.
+#[tokio::test]
+async fn an_editor_signs_in_and_out_of_the_app_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    {
+        let mut conn = app.database.connection().await.unwrap();
+        beacon::identity::create_user(
+            &mut conn,
+            "grace@example.org",
+            "Grace",
+            Role::Editor,
+            "correct horse battery staple",
+        )
+        .await
+        .unwrap();
+    }
+    let address = app.spawn_server().await;
+    browser
+        .client
+        .goto(&format!("http://{address}/admin"))
+        .await
+        .unwrap();
+    // Sent to sign in; the form is filled and sent as a person would.
+    browser
+        .eventually(
+            "return location.pathname === '/admin/sign-in' && document.querySelector('#password') !== null;",
+            vec![],
+        )
+        .await;
+    browser
+        .eval(
+            "document.querySelector('#email').value = 'grace@example.org';
+             document.querySelector('#password').value = 'correct horse battery staple';
+             document.querySelector('form').submit(); return true;",
+            vec![],
+        )
+        .await;
+    let who = browser
+        .eventually(
+            "const who = document.querySelector('#who'); return who ? who.textContent : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(who, json!("Grace · editor"));
+    assert_eq!(
+        browser.eval("return location.pathname;", vec![]).await,
+        json!("/admin")
+    );
+    let published = browser
+        .eval(
+            "return document.querySelector('#published').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        published
+            .as_str()
+            .unwrap()
+            .contains("Community Trust and Partnerships"),
+        "{published}"
+    );
+    // The session cookie is out of the page's reach.
+    assert_eq!(
+        browser.eval("return document.cookie;", vec![]).await,
+        json!("")
+    );
+    // The stylesheet came from the server, and nothing else was loaded.
+    let loaded = browser
+        .eval(
+            "return performance.getEntriesByType('resource').map(entry => entry.name);",
+            vec![],
+        )
+        .await;
+    let loaded = loaded.as_array().unwrap();
+    assert!(!loaded.is_empty());
+    for url in loaded {
+        assert!(
+            url.as_str()
+                .unwrap()
+                .starts_with(&format!("http://{address}/admin/assets/")),
+            "{url}"
+        );
+    }
+
+    browser
+        .eval(
+            "document.querySelector('form.account button').click(); return true;",
+            vec![],
+        )
+        .await;
+    browser
+        .eventually(
+            "return location.pathname === '/admin/sign-in' && document.querySelector('#password') !== null;",
+            vec![],
+        )
+        .await;
+    // Back to the home page: signed out, so sent to sign in again.
+    browser
+        .client
+        .goto(&format!("http://{address}/admin"))
+        .await
+        .unwrap();
+    browser
+        .eventually("return location.pathname === '/admin/sign-in';", vec![])
+        .await;
+}

@@ -3,6 +3,7 @@
 mod support;
 
 mod access;
+mod admin;
 mod architecture;
 mod browser;
 mod cli;

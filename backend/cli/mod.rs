@@ -136,7 +136,7 @@ async fn serve(
         allow_private_webhooks: args.webhooks.webhook_allow_private,
     };
     let mut background = start_background_work(database, &runtime, editorial, args)?;
-    let settings = args.edge.settings(args.graphiql);
+    let settings = args.edge.settings(args.graphiql, args.admin);
     let state =
         http::AppState::with_runtime(database.clone(), identity, editorial, settings, runtime);
     if args.metrics {

@@ -332,6 +332,75 @@ pub async fn audit(conn: &mut AsyncPgConnection, entry: &NewAuditEntry<'_>) -> D
     Ok(())
 }
 
+/// Which items an editor's list shows; empty lists and `None` leave a
+/// field unfiltered.
+#[derive(Debug, Clone, Default)]
+pub struct ItemQuery {
+    pub kinds: Vec<String>,
+    pub statuses: Vec<String>,
+    pub owner: Option<Uuid>,
+    /// With (true) or without (false) a publish or unpublish scheduled.
+    pub scheduled: Option<bool>,
+}
+
+/// An item in an editor's list: which document, of which kind, and the
+/// position it is listed at.
+#[derive(Debug, Clone, Queryable)]
+pub struct ItemRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Items most recently changed first, after the (updated_at, id) position
+/// `after`.
+pub async fn items(
+    conn: &mut AsyncPgConnection,
+    query: &ItemQuery,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> DbResult<Vec<ItemRow>> {
+    let mut rows = documents::table.into_boxed();
+    if !query.kinds.is_empty() {
+        rows = rows.filter(documents::kind.eq_any(query.kinds.clone()));
+    }
+    if !query.statuses.is_empty() {
+        rows = rows.filter(documents::status.eq_any(query.statuses.clone()));
+    }
+    if let Some(owner) = query.owner {
+        rows = rows.filter(documents::owner_id.eq(owner));
+    }
+    match query.scheduled {
+        Some(true) => {
+            rows = rows.filter(
+                documents::scheduled_publish_at
+                    .is_not_null()
+                    .or(documents::scheduled_unpublish_at.is_not_null()),
+            )
+        }
+        Some(false) => {
+            rows = rows.filter(
+                documents::scheduled_publish_at
+                    .is_null()
+                    .and(documents::scheduled_unpublish_at.is_null()),
+            )
+        }
+        None => {}
+    }
+    if let Some((at, id)) = after {
+        rows = rows.filter(
+            documents::updated_at
+                .lt(at)
+                .or(documents::updated_at.eq(at).and(documents::id.lt(id))),
+        );
+    }
+    rows.order((documents::updated_at.desc(), documents::id.desc()))
+        .limit(limit)
+        .select((documents::id, documents::kind, documents::updated_at))
+        .load(conn)
+        .await
+}
+
 /// Which entries to list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

@@ -445,7 +445,7 @@ fn refuse_unread(state: &AppState, refusal: Refusal, media: MediaType) -> Respon
 }
 
 /// The request's id, as `observe::request_context` settled it.
-fn request_id(headers: &HeaderMap) -> String {
+pub(super) fn request_id(headers: &HeaderMap) -> String {
     headers
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())

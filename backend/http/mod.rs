@@ -1,5 +1,7 @@
 //! HTTP wiring: routes, GraphQL over HTTP, health checks, tracing, shutdown.
 
+mod admin;
+mod assets;
 mod auth;
 pub mod cache;
 mod endpoint;
@@ -57,6 +59,8 @@ pub struct EdgeSettings {
     pub anonymous_suggestions: bool,
     /// Serve GraphiQL to browsers on GET /graphql.
     pub graphiql: bool,
+    /// Serve the editor app at /admin.
+    pub admin: bool,
     /// Anonymous clients may run only registered operations.
     pub allow_list: bool,
     /// Automatic persisted queries kept per process; 0 turns APQ off.
@@ -81,6 +85,7 @@ impl Default for EdgeSettings {
             anonymous_introspection: true,
             anonymous_suggestions: true,
             graphiql: true,
+            admin: true,
             allow_list: false,
             apq_cache_size: 1000,
             cors_origins: Vec::new(),
@@ -179,6 +184,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz));
     if state.settings.graphiql {
         router = router.route("/graphiql/{tag}/{file}", get(graphiql::asset));
+    }
+    if state.settings.admin {
+        router = router.merge(admin::routes());
     }
     let router = router.with_state(state);
     let router = match cors {

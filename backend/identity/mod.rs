@@ -206,6 +206,27 @@ impl Identity {
         Identity { key, settings }
     }
 
+    /// The token a page puts in its forms for the session `session_token`
+    /// signs in: a form posted from another site cannot carry it, since it
+    /// is keyed by the server key and bound to a session only this browser
+    /// holds (in an HttpOnly cookie).
+    pub fn form_token(&self, session_token: &str) -> String {
+        let mac = self
+            .key
+            .hash(&format!("beacon form token, v1: {session_token}"));
+        mac.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Whether `candidate` is the form token of `session_token`, compared in
+    /// constant time.
+    pub fn verify_form_token(&self, session_token: &str, candidate: &str) -> bool {
+        let Some(bytes) = decode_hex(candidate) else {
+            return false;
+        };
+        self.key
+            .verify(&format!("beacon form token, v1: {session_token}"), &bytes)
+    }
+
     /// Makes sure this process hashes tokens with the key the database's
     /// tokens were made with (recording it on first use, or when `replace`
     /// says the key was changed on purpose).
@@ -503,6 +524,16 @@ pub fn role_of(user: &UserRow) -> IdentityResult<Role> {
 
 pub fn token_role(token: &ApiTokenRow) -> IdentityResult<Role> {
     stored_role(&token.role)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -134,6 +134,21 @@ impl From<TagInput> for Patch {
     }
 }
 
+/// Which content items to list; fields left out do not filter.
+#[derive(InputObject, Default)]
+pub struct ItemFilter {
+    /// Items of any of these kinds.
+    pub(super) kinds: Option<Vec<crate::graphql::events::ContentKind>>,
+    /// Items in any of these workflow states.
+    pub(super) statuses: Option<Vec<super::ContentStatus>>,
+    /// Only the items you created (an API token created none).
+    #[graphql(default)]
+    pub(super) mine: bool,
+    /// Only items with (true) or without (false) a publish or unpublish
+    /// scheduled.
+    pub(super) scheduled: Option<bool>,
+}
+
 /// Which audit entries to list.
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {

@@ -1,14 +1,19 @@
-//! Editorial queries: the audit log.
+//! Editorial queries: the items editors work on, and the audit log.
 
 use async_graphql::{Context, Object, Result};
 
 use super::*;
 use crate::db::editorial::{self as store, AuditFilter as StoreAuditFilter};
+use crate::domain::Kind;
 use crate::domain::access::Action;
+use crate::domain::workflow::Status;
 use crate::graphql::access::connection_to_db;
 use crate::graphql::access::require;
+use crate::graphql::access::viewer;
 use crate::graphql::error::internal;
-use crate::graphql::paging::Forward;
+use crate::graphql::paging::{Forward, Page};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 #[derive(Default)]
 pub struct EditorialQuery;
@@ -16,6 +21,61 @@ pub struct EditorialQuery;
 /// Editorial queries.
 #[Object]
 impl EditorialQuery {
+    /// Content items of every kind as editors see them (current drafts),
+    /// most recently changed first: the editor app's home and lists. Needs
+    /// the PREVIEW permission (FORBIDDEN otherwise).
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which items; all when omitted.")] filter: Option<ItemFilter>,
+        #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
+        after: Option<String>,
+    ) -> Result<ContentConnection> {
+        require(ctx, Action::Preview)?;
+        let request = Forward::<(DateTime<Utc>, Uuid)>::new("items", first, after.as_deref())?;
+        let filter = filter.unwrap_or_default();
+        let query = store::ItemQuery {
+            kinds: filter
+                .kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(|kind| Kind::from(kind).as_str().to_string())
+                .collect(),
+            statuses: filter
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(|status| Status::from(status).as_str().to_string())
+                .collect(),
+            owner: if filter.mine {
+                // An API token owns nothing: `mine` lists nothing for it.
+                Some(viewer(ctx).actor().user_id().unwrap_or_default())
+            } else {
+                None
+            },
+            scheduled: filter.scheduled,
+        };
+        let mut conn = connection_to_db(ctx).await?;
+        let rows = store::items(&mut conn, &query, request.after, request.limit())
+            .await
+            .map_err(internal)?;
+        drop(conn);
+        let page = request.page(rows, |row| (row.updated_at, row.id));
+        let items = page.items.iter().map(|(_, row)| async move {
+            let kind = Kind::parse(&row.kind)
+                .ok_or_else(|| internal(format!("document {} has kind {:?}", row.id, row.kind)))?;
+            draft_item(ctx, kind, row.id).await
+        });
+        let items = futures::future::try_join_all(items).await?;
+        let cursors = page.items.into_iter().map(|(cursor, _)| cursor);
+        Ok(Page {
+            items: cursors.zip(items).collect(),
+            page_info: page.page_info,
+        }
+        .into())
+    }
+
     /// The audit log, newest first. ADMIN only.
     async fn audit_log(
         &self,

@@ -261,6 +261,13 @@ connection_type!(
     "A comment and its position in the list."
 );
 connection_type!(
+    ContentConnection,
+    ContentEdge,
+    crate::graphql::content::types::ContentItem,
+    "A page of content items of any kind, most recently changed first.",
+    "A content item and its position in the list."
+);
+connection_type!(
     AuditEntryConnection,
     AuditEntryEdge,
     AuditEntry,

@@ -1,0 +1,2 @@
+DROP INDEX documents_by_status_recently_changed;
+DROP INDEX documents_recently_changed;

@@ -1,0 +1,309 @@
+//! The editor app at /admin over a real socket: signing in and out with a
+//! session cookie, refusals of forms from other sites, the home page's
+//! lists; and the `items` query under them.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use beacon::domain::access::Role;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// An editor with a known password, and the address of a server.
+async fn editor_and_server(app: &TestApp) -> (String, std::net::SocketAddr) {
+    let email = "grace@example.org".to_string();
+    let mut conn = app.database.connection().await.unwrap();
+    beacon::identity::create_user(&mut conn, &email, "Grace", Role::Editor, PASSWORD)
+        .await
+        .unwrap();
+    (email, app.spawn_server().await)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Posts the sign-in form as a browser on `origin` would.
+async fn sign_in(
+    address: std::net::SocketAddr,
+    origin: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    client()
+        .post(format!("http://{address}/admin/sign-in"))
+        .header(ORIGIN, origin)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie a response sets, as `name=value`.
+fn session_cookie(response: &reqwest::Response) -> Option<(String, String)> {
+    let header = response
+        .headers()
+        .get(SET_COOKIE)?
+        .to_str()
+        .ok()?
+        .to_string();
+    let pair = header.split(';').next()?.to_string();
+    Some((pair, header))
+}
+
+#[tokio::test]
+async fn an_editor_signs_in_sees_their_work_and_signs_out() {
+    let app = TestApp::seeded().await;
+    let (email, address) = editor_and_server(&app).await;
+    let origin = format!("http://{address}");
+    let base = format!("http://{address}/admin");
+
+    // Not signed in: the app sends you to sign in.
+    let home = client().get(&base).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()[LOCATION], "/admin/sign-in");
+    let form = client()
+        .get(format!("{base}/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let policy = form.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("form-action 'self'"));
+    assert!(form.text().await.unwrap().contains("name=\"password\""));
+
+    // A wrong password: the form again, the email kept, no cookie.
+    let wrong = sign_in(address, &origin, &email, "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&wrong).is_none());
+    let page = wrong.text().await.unwrap();
+    assert!(page.contains("do not match") && page.contains("grace@example.org"));
+
+    // The right one: a session cookie the page's scripts cannot read.
+    let signed = sign_in(address, &origin, &email, PASSWORD).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let (cookie, header) = session_cookie(&signed).expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/admin", "Max-Age="] {
+        assert!(header.contains(attribute), "{header}");
+    }
+
+    // Home lists my drafts (through the API, as me).
+    let editor = app.sign_in_as(Role::Editor).await;
+    let mut conn = app.database.connection().await.unwrap();
+    let grace = beacon::db::identity::user_by_email(&mut conn, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    let grace_token = {
+        let (_, body) = app
+            .post(
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": email, "p": PASSWORD }),
+            )
+            .await;
+        body["data"]["login"]["token"].as_str().unwrap().to_string()
+    };
+    app.query_as(
+        &grace_token,
+        r#"mutation { createTag(input: { name: "Grace's own draft" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    app.query_as(
+        &editor,
+        r#"mutation { createTag(input: { name: "Someone else's draft" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    let home = client()
+        .get(&base)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(home.headers()["cache-control"], "no-store");
+    let page = home.text().await.unwrap();
+    let drafts =
+        &page[page.find("id=\"drafts\"").unwrap()..page.find("id=\"changes-requested\"").unwrap()];
+    assert!(
+        drafts.contains("Grace&#39;s own draft") || drafts.contains("Grace's own draft"),
+        "{drafts}"
+    );
+    assert!(!drafts.contains("Someone else"), "{drafts}");
+    assert!(
+        page.contains("Community Trust and Partnerships"),
+        "recently published"
+    );
+    assert!(page.contains(&grace.display_name));
+
+    // The cookie is the app's: the API does not take it.
+    let me: Value = client()
+        .post(format!("http://{address}/graphql"))
+        .header(COOKIE, &cookie)
+        .json(&json!({ "query": "{ me { role } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["data"]["me"], Value::Null, "{me}");
+
+    // Signing out needs the page's form token, then ends the session.
+    let form_token = page
+        .split("name=\"_form\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let sign_out = |token: String| {
+        let cookie = cookie.clone();
+        let origin = origin.clone();
+        async move {
+            client()
+                .post(format!("http://{address}/admin/sign-out"))
+                .header(COOKIE, cookie)
+                .header(ORIGIN, origin)
+                .form(&[("_form", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let forged = sign_out("00".repeat(32)).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let still = client()
+        .get(&base)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.status(),
+        StatusCode::OK,
+        "a forged sign-out changes nothing"
+    );
+    let out = sign_out(form_token).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(
+        out.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = client()
+        .get(&base)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::SEE_OTHER,
+        "the session has ended"
+    );
+}
+
+/// A page on another site posting to /admin gets nothing done: no session
+/// from its sign-in form (login CSRF), and the cookie cannot be used there.
+#[tokio::test]
+async fn forms_from_other_sites_are_refused() {
+    let app = TestApp::seeded().await;
+    let (email, address) = editor_and_server(&app).await;
+    for origin in ["http://evil.example", "null"] {
+        let response = sign_in(address, origin, &email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(session_cookie(&response).is_none());
+    }
+    // No Origin and no Referer: refused too.
+    let bare = client()
+        .post(format!("http://{address}/admin/sign-in"))
+        .form(&[("email", email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    assert!(session_cookie(&bare).is_none());
+}
+
+#[tokio::test]
+async fn the_app_can_be_turned_off() {
+    let mut app = TestApp::seeded().await;
+    app.settings.admin = false;
+    let address = app.spawn_server().await;
+    for path in ["/admin", "/admin/sign-in"] {
+        let response = client()
+            .get(format!("http://{address}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+/// `items`: every kind as editors see it, newest change first, filtered
+/// and paged; only for roles that may preview.
+#[tokio::test]
+async fn items_lists_the_work_of_every_kind_for_those_who_may_preview() {
+    let app = TestApp::seeded().await;
+    let author = app.sign_in_as(Role::Author).await;
+    for name in ["First", "Second", "Third"] {
+        app.query_as(
+            &author,
+            &format!(r#"mutation {{ createTag(input: {{ name: "{name} tag" }}) {{ id }} }}"#),
+            json!({}),
+        )
+        .await;
+    }
+    let mine = "query($after: String) { items(filter: { mine: true, statuses: [DRAFT] }, first: 2, after: $after) { nodes { __typename ... on Tag { name } } pageInfo { hasNextPage endCursor } } }";
+    let first = app.query_as(&author, mine, json!({})).await;
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&first), ["Third tag", "Second tag"]);
+    assert_eq!(first["items"]["pageInfo"]["hasNextPage"], true);
+    let cursor = first["items"]["pageInfo"]["endCursor"].clone();
+    let second = app
+        .query_as(&author, mine, json!({ "after": cursor }))
+        .await;
+    assert_eq!(names(&second), ["First tag"]);
+    assert_eq!(second["items"]["pageInfo"]["hasNextPage"], false);
+
+    // Another editor's list of their own drafts does not hold these.
+    let editor = app.sign_in_as(Role::Editor).await;
+    let theirs = app.query_as(&editor, mine, json!({})).await;
+    assert_eq!(theirs["items"]["nodes"], json!([]));
+    // The seeds' published items, of every kind, filtered by kind.
+    let published = app
+        .query_as(
+            &editor,
+            "{ items(filter: { statuses: [PUBLISHED], kinds: [MODULE] }) { nodes { __typename status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        published["items"]["nodes"],
+        json!([{ "__typename": "Module", "status": "PUBLISHED" }])
+    );
+    for token in [None, Some(app.api_token(Role::Partner).await)] {
+        let (_, body) = app
+            .post_as(token.as_deref(), "{ items { nodes { id } } }", json!({}))
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{body}"
+        );
+    }
+}
