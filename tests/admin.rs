@@ -297,6 +297,22 @@ async fn items_lists_the_work_of_every_kind_for_those_who_may_preview() {
         published["items"]["nodes"],
         json!([{ "__typename": "Module", "status": "PUBLISHED" }])
     );
+    // What each may do with one of the author's drafts: the state machine
+    // and the permission table together.
+    let allowed = "{ items(filter: { mine: true }, first: 1) { nodes { allowedActions } } }";
+    let actions = app.query_as(&author, allowed, json!({})).await;
+    let actions = &actions["items"]["nodes"][0]["allowedActions"];
+    assert!(
+        actions
+            .as_array()
+            .unwrap()
+            .contains(&json!("SUBMIT_FOR_REVIEW")),
+        "{actions}"
+    );
+    assert!(
+        !actions.as_array().unwrap().contains(&json!("PUBLISH")),
+        "{actions}"
+    );
     for token in [None, Some(app.api_token(Role::Partner).await)] {
         let (_, body) = app
             .post_as(token.as_deref(), "{ items { nodes { id } } }", json!({}))
@@ -306,4 +322,187 @@ async fn items_lists_the_work_of_every_kind_for_those_who_may_preview() {
             "{body}"
         );
     }
+}
+
+/// A person with a known password, signed in to the app: their cookie.
+async fn app_session(
+    app: &TestApp,
+    address: std::net::SocketAddr,
+    email: &str,
+    role: Role,
+) -> String {
+    let mut conn = app.database.connection().await.unwrap();
+    beacon::identity::create_user(&mut conn, email, email, role, PASSWORD)
+        .await
+        .unwrap();
+    drop(conn);
+    let signed = sign_in(address, &format!("http://{address}"), email, PASSWORD).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    session_cookie(&signed).unwrap().0
+}
+
+/// The item page for `id` as the cookie's person sees it.
+async fn item_page(address: std::net::SocketAddr, cookie: &str, id: &str) -> (StatusCode, String) {
+    let response = client()
+        .get(format!("http://{address}/admin/items/{id}"))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// Posts an action form as the page would (its form token, the version it
+/// showed), from `origin`.
+async fn act(
+    address: std::net::SocketAddr,
+    cookie: &str,
+    origin: &str,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, page) = item_page(address, cookie, id).await;
+    let form_token = page
+        .split("name=\"_form\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    let mut form: Vec<(&str, &str)> = vec![("_form", form_token.as_str())];
+    form.extend_from_slice(fields);
+    client()
+        .post(format!("http://{address}/admin/items/{id}/actions"))
+        .header(COOKIE, cookie)
+        .header(ORIGIN, origin)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The review loop in the app: an author submits (and is never offered a
+/// publish button), an editor sends it back with a comment the author
+/// then reads; a stale page's action is a conflict that changes nothing,
+/// and an action posted from another site is refused.
+#[tokio::test]
+async fn authors_and_editors_take_the_actions_the_workflow_allows_them() {
+    let app = TestApp::seeded().await;
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+    let author = app_session(&app, address, "ann@example.org", Role::Author).await;
+    let editor = app_session(&app, address, "eve@example.org", Role::Editor).await;
+    let author_token = {
+        let (_, body) = app
+            .post(
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": "ann@example.org", "p": PASSWORD }),
+            )
+            .await;
+        body["data"]["login"]["token"].as_str().unwrap().to_string()
+    };
+    let created = app
+        .query_as(
+            &author_token,
+            r#"mutation { createTag(input: { name: "Use of force policy" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = created["createTag"]["id"].as_str().unwrap().to_string();
+
+    // The author's page offers exactly what the author may do now.
+    let (status, page) = item_page(address, &author, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Use of force policy") && page.contains(">Draft<"),
+        "{page}"
+    );
+    assert!(page.contains("data-action=\"SUBMIT_FOR_REVIEW\""), "{page}");
+    for never in ["PUBLISH", "APPROVE", "REQUEST_CHANGES"] {
+        assert!(
+            !page.contains(&format!("data-action=\"{never}\"")),
+            "{never}"
+        );
+    }
+
+    // From another site: refused, nothing changes.
+    let forged = act(
+        address,
+        &author,
+        "http://evil.example",
+        &id,
+        &[("action", "SUBMIT_FOR_REVIEW"), ("version", "1")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(item_page(address, &author, &id).await.1.contains(">Draft<"));
+
+    let submitted = act(
+        address,
+        &author,
+        &origin,
+        &id,
+        &[("action", "SUBMIT_FOR_REVIEW"), ("version", "1")],
+    )
+    .await;
+    assert_eq!(submitted.status(), StatusCode::SEE_OTHER);
+    let (_, page) = item_page(address, &author, &id).await;
+    assert!(page.contains(">In review<"), "{page}");
+
+    // The editor may approve or send it back; sending back needs a comment.
+    let (_, page) = item_page(address, &editor, &id).await;
+    assert!(page.contains("data-action=\"APPROVE\""), "{page}");
+    assert!(page.contains("data-action=\"REQUEST_CHANGES\""), "{page}");
+    let stale = act(
+        address,
+        &editor,
+        &origin,
+        &id,
+        &[
+            ("action", "REQUEST_CHANGES"),
+            ("version", "7"),
+            ("comment", "Name the policy's year"),
+        ],
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert!(
+        stale
+            .text()
+            .await
+            .unwrap()
+            .contains("Someone changed this item")
+    );
+    let sent_back = act(
+        address,
+        &editor,
+        &origin,
+        &id,
+        &[
+            ("action", "REQUEST_CHANGES"),
+            ("version", "1"),
+            ("comment", "Name the policy's year"),
+        ],
+    )
+    .await;
+    assert_eq!(sent_back.status(), StatusCode::SEE_OTHER);
+
+    // The author sees it on their home page and the comment on the item.
+    let home = client()
+        .get(format!("http://{address}/admin"))
+        .header(COOKIE, &author)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let asked = &home
+        [home.find("id=\"changes-requested\"").unwrap()..home.find("id=\"in-review\"").unwrap()];
+    assert!(asked.contains("Use of force policy"), "{asked}");
+    let (_, page) = item_page(address, &author, &id).await;
+    assert!(page.contains(">Changes requested<"), "{page}");
+    assert!(
+        page.contains("Name the policy&#39;s year") || page.contains("Name the policy's year"),
+        "{page}"
+    );
 }

@@ -492,6 +492,20 @@ impl Editorial {
         Ok(workflow::transition(state_of(meta)?, action, self.policy)?)
     }
 
+    /// The workflow actions `who` may take on the item now: those its state
+    /// allows (the state machine) that `who`'s role allows on it (the
+    /// permission table, which tells own items from others').
+    pub fn allowed_actions(
+        &self,
+        who: &Who,
+        meta: &DocumentMeta,
+    ) -> EditorialResult<Vec<WorkflowAction>> {
+        Ok(workflow::allowed_actions(state_of(meta)?, self.policy)
+            .into_iter()
+            .filter(|action| authorize(who, meta, *action).is_ok())
+            .collect())
+    }
+
     /// A workflow action on any item: review, publishing, scheduling,
     /// archiving, comments.
     pub async fn act(

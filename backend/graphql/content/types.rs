@@ -55,6 +55,11 @@ pub enum Node {
         name = "published_version",
         ty = "Option<i32>",
         desc = "The version the public sees; null when none is, or without the PREVIEW permission."
+    ),
+    field(
+        name = "allowed_actions",
+        ty = "Option<Vec<crate::graphql::editorial::ContentAction>>",
+        desc = "The workflow actions you may take on it now: its state allows them and so does your role. Null without the PREVIEW permission."
     )
 )]
 pub enum ContentItem {

@@ -98,6 +98,18 @@ pub async fn history(
     Ok(page.map(|page| page.map(AuditEntry).into()))
 }
 
+/// The workflow actions the viewer may take on the item now, or `None`
+/// without the PREVIEW permission.
+pub async fn allowed_actions(ctx: &Context<'_>, id: Uuid) -> Result<Option<Vec<ContentAction>>> {
+    let Some(meta) = meta(ctx, id).await? else {
+        return Ok(None);
+    };
+    let actions = editorial(ctx)
+        .allowed_actions(&who(ctx), &meta)
+        .map_err(|error| editorial_error(error, false))?;
+    Ok(Some(actions.into_iter().map(Into::into).collect()))
+}
+
 /// A page of one item's rows of `list` through their loader (one statement
 /// for every item of a request), or `None` without the PREVIEW permission.
 /// `key` makes the loader's key from the rows to read and the position
@@ -174,6 +186,12 @@ macro_rules! editor_fields {
                 #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")] after: Option<String>,
             ) -> async_graphql::Result<Option<$crate::graphql::editorial::VersionConnection>> {
                 $crate::graphql::editorial::versions(ctx, self.row.id, first, after).await
+            }
+            /// The workflow actions you may take on it now: its state allows
+            /// them and so does your role. Null without the PREVIEW
+            /// permission.
+            async fn allowed_actions(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Option<Vec<$crate::graphql::editorial::ContentAction>>> {
+                $crate::graphql::editorial::allowed_actions(ctx, self.row.id).await
             }
             /// The fields that differ between two versions. Null without the
             /// PREVIEW permission.

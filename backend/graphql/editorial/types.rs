@@ -33,6 +33,36 @@ pub enum ContentStatus {
     Archived,
 }
 
+/// A workflow action, each carried out by the mutation of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::workflow::WorkflowAction")]
+pub enum ContentAction {
+    /// Change the draft (`updateResource`, `updateTag`, …).
+    Edit,
+    /// Send the draft to an editor (`submitForReview`).
+    SubmitForReview,
+    /// Send it back to its author with a comment (`requestChanges`).
+    RequestChanges,
+    /// Accept it for publishing (`approve`).
+    Approve,
+    /// Make the draft public now (`publish`).
+    Publish,
+    /// Withdraw it from the public (`unpublish`).
+    Unpublish,
+    /// Set it aside (`archive`).
+    Archive,
+    /// Bring it back from the archive as a draft (`restore`).
+    Restore,
+    /// Publish it at a given time (`schedulePublish`).
+    SchedulePublish,
+    /// Withdraw it at a given time (`scheduleUnpublish`).
+    ScheduleUnpublish,
+    /// Drop a scheduled publish or unpublish (`cancelSchedule`).
+    CancelSchedule,
+    /// Add a comment (`addComment`).
+    Comment,
+}
+
 /// Whether the request may see editor-facing fields.
 pub(super) fn may_preview(ctx: &Context<'_>) -> bool {
     access::authorize(viewer(ctx).actor(), Action::Preview).is_ok()

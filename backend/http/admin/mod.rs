@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(home))
         .route("/admin/sign-in", get(sign_in_page).post(sign_in))
         .route("/admin/sign-out", post(sign_out))
+        .route("/admin/items/{id}", get(item_page))
+        .route("/admin/items/{id}/actions", post(item_action))
         .route("/admin/assets/{tag}/{file}", get(asset))
 }
 
@@ -306,6 +308,7 @@ struct Items {
 struct Item {
     #[serde(rename = "__typename")]
     kind: String,
+    id: String,
     status: Option<String>,
     version: Option<i32>,
     title: Option<String>,
@@ -430,4 +433,299 @@ async fn home(State(state): State<AppState>, peer: PeerAddress, headers: HeaderM
             sections,
         },
     )
+}
+
+/// What the item page shows: the draft's fields, its state, the actions
+/// the viewer may take now, and the conversation.
+fn item_query() -> String {
+    let talk = "comments(first: 50) { nodes { author body version createdAt } }";
+    format!(
+        r#"query Item($id: ID!) {{
+  node(id: $id, preview: true) {{
+    __typename id
+    ... on Content {{ status version publishedVersion allowedActions }}
+    ... on Resource {{ title summary year url publisher types {{ name }} topics {{ name }} tags {{ name }} {talk} }}
+    ... on Module {{ title intro heroImageAlt {talk} }}
+    ... on Topic {{ name description {talk} }}
+    ... on ResourceType {{ name {talk} }}
+    ... on Tag {{ name {talk} }}
+  }}
+}}"#
+    )
+}
+
+#[derive(Deserialize)]
+struct ItemAnswer {
+    node: Option<ItemDetail>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemDetail {
+    #[serde(flatten)]
+    item: Item,
+    published_version: Option<i32>,
+    #[serde(default)]
+    allowed_actions: Option<Vec<String>>,
+    summary: Option<String>,
+    year: Option<i32>,
+    url: Option<String>,
+    publisher: Option<String>,
+    intro: Option<String>,
+    hero_image_alt: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    types: Vec<Named>,
+    #[serde(default)]
+    topics: Vec<Named>,
+    #[serde(default)]
+    tags: Vec<Named>,
+    comments: Option<Comments>,
+}
+
+#[derive(Deserialize)]
+struct Comments {
+    nodes: Vec<CommentShown>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentShown {
+    author: String,
+    body: String,
+    version: i32,
+    created_at: String,
+}
+
+/// A field of the item page: its label and value.
+struct Field {
+    label: &'static str,
+    value: String,
+}
+
+/// An action button: what the form sends, what the button says, and
+/// whether it asks for a comment.
+struct ActionButton {
+    action: &'static str,
+    label: &'static str,
+    needs_comment: bool,
+    dangerous: bool,
+}
+
+/// The actions the page offers, from the API's `allowedActions`, in the
+/// order an item goes through them. Editing has its own page, and
+/// scheduling (which needs a time) is still the API's.
+const ACTIONS: &[(&str, &str, bool, bool)] = &[
+    ("SUBMIT_FOR_REVIEW", "Submit for review", false, false),
+    ("APPROVE", "Approve", false, false),
+    ("REQUEST_CHANGES", "Request changes", true, false),
+    ("PUBLISH", "Publish now", false, false),
+    ("CANCEL_SCHEDULE", "Cancel the schedule", false, false),
+    ("UNPUBLISH", "Unpublish", false, true),
+    ("ARCHIVE", "Archive", false, true),
+    ("RESTORE", "Restore", false, false),
+];
+
+#[derive(Template)]
+#[template(path = "item.html")]
+struct ItemPage {
+    asset_tag: &'static str,
+    form_token: String,
+    id: String,
+    title: String,
+    kind: &'static str,
+    status: &'static str,
+    version: i32,
+    published_version: Option<i32>,
+    fields: Vec<Field>,
+    actions: Vec<ActionButton>,
+    may_comment: bool,
+    comments: Vec<CommentShown>,
+    problem: Option<String>,
+}
+
+/// Renders the item page, with `problem` said at the top when an action
+/// was refused.
+async fn render_item(
+    state: &AppState,
+    viewer: Viewer,
+    token: &str,
+    id: &str,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Response {
+    let answer =
+        match api::run::<ItemAnswer>(state, viewer, &item_query(), json!({ "id": id })).await {
+            Ok(answer) => answer,
+            Err(error) => return api_failure(&error),
+        };
+    let Some(detail) = answer.node else {
+        return (StatusCode::NOT_FOUND, "There is no such item.\n").into_response();
+    };
+    let names = |list: &[Named]| {
+        list.iter()
+            .map(|named| named.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut fields = Vec::new();
+    let mut field = |label: &'static str, value: Option<String>| {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            fields.push(Field { label, value });
+        }
+    };
+    field("Summary", detail.summary.clone());
+    field("Year", detail.year.map(|year| year.to_string()));
+    field("Address", detail.url.clone());
+    field("Publisher", detail.publisher.clone());
+    field("Types", Some(names(&detail.types)));
+    field("Topics", Some(names(&detail.topics)));
+    field("Tags", Some(names(&detail.tags)));
+    field("Introduction", detail.intro.clone());
+    field("Hero image text", detail.hero_image_alt.clone());
+    field("Description", detail.description.clone());
+    let allowed = detail.allowed_actions.clone().unwrap_or_default();
+    let actions = ACTIONS
+        .iter()
+        .filter(|(action, ..)| allowed.iter().any(|allowed| allowed == action))
+        .map(|(action, label, needs_comment, dangerous)| ActionButton {
+            action,
+            label,
+            needs_comment: *needs_comment,
+            dangerous: *dangerous,
+        })
+        .collect();
+    page(
+        status,
+        &ItemPage {
+            asset_tag: TAG,
+            form_token: state.identity.form_token(token),
+            id: detail.item.id.clone(),
+            title: detail.item.label().to_string(),
+            kind: detail.item.kind_label(),
+            status: detail.item.status_label(),
+            version: detail.item.version.unwrap_or_default(),
+            published_version: detail.published_version,
+            fields,
+            actions,
+            may_comment: allowed.iter().any(|action| action == "COMMENT"),
+            comments: detail
+                .comments
+                .map(|comments| comments.nodes)
+                .unwrap_or_default(),
+            problem,
+        },
+    )
+}
+
+/// An answer for an API error the page cannot show in place.
+fn api_failure(error: &api::ApiError) -> Response {
+    match error.code.as_str() {
+        "FORBIDDEN" => (
+            StatusCode::FORBIDDEN,
+            "Your account may not edit content. Ask an admin for the AUTHOR role or above.\n",
+        )
+            .into_response(),
+        _ => {
+            tracing::error!(code = %error.code, message = %error.message, "an editor page's query failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+async fn item_page(
+    State(state): State<AppState>,
+    peer: PeerAddress,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (viewer, token) = match signed_in(&state, &headers, &peer).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None) => return to_sign_in(),
+        Err(response) => return response,
+    };
+    render_item(&state, viewer, &token, &id, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    #[serde(rename = "_form")]
+    form_token: String,
+    action: String,
+    /// The version the page showed: an action on a newer one is a
+    /// conflict, not a surprise.
+    version: i32,
+    #[serde(default)]
+    comment: String,
+}
+
+/// Carries out one workflow action through its mutation, then shows the
+/// item again (after a redirect, so reloading does not repeat it).
+async fn item_action(
+    State(state): State<AppState>,
+    peer: PeerAddress,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if !session::same_origin(&headers) {
+        return refused();
+    }
+    let (viewer, token) = match signed_in(&state, &headers, &peer).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None) => return to_sign_in(),
+        Err(response) => return response,
+    };
+    if !state.identity.verify_form_token(&token, &form.form_token) {
+        return refused();
+    }
+    let mutation = match form.action.as_str() {
+        "SUBMIT_FOR_REVIEW" => "submitForReview(id: $id, expectedVersion: $version)",
+        "APPROVE" => "approve(id: $id, expectedVersion: $version)",
+        "REQUEST_CHANGES" => {
+            "requestChanges(id: $id, expectedVersion: $version, comment: $comment)"
+        }
+        "PUBLISH" => "publish(id: $id, expectedVersion: $version)",
+        "CANCEL_SCHEDULE" => "cancelSchedule(id: $id, expectedVersion: $version)",
+        "UNPUBLISH" => "unpublish(id: $id, expectedVersion: $version)",
+        "ARCHIVE" => "archive(id: $id, expectedVersion: $version)",
+        "RESTORE" => "restore(id: $id, expectedVersion: $version)",
+        "COMMENT" => "addComment(id: $id, body: $comment)",
+        _ => return (StatusCode::BAD_REQUEST, "There is no such action.\n").into_response(),
+    };
+    // Declare only the variables the mutation uses: GraphQL refuses others.
+    let mut declared = vec!["$id: ID!"];
+    let mut variables = json!({ "id": id });
+    if mutation.contains("$version") {
+        declared.push("$version: Int!");
+        variables["version"] = json!(form.version);
+    }
+    if mutation.contains("$comment") {
+        declared.push("$comment: String!");
+        variables["comment"] = json!(form.comment);
+    }
+    let document = format!(
+        "mutation Act({}) {{ done: {mutation} {{ id }} }}",
+        declared.join(", ")
+    );
+    match api::run::<serde_json::Value>(&state, viewer.clone(), &document, variables).await {
+        Ok(_) => Redirect::to(&format!("/admin/items/{id}")).into_response(),
+        Err(error) => {
+            let (status, problem) = match error.code.as_str() {
+                "CONFLICT" => (
+                    StatusCode::CONFLICT,
+                    "Someone changed this item after you opened it; nothing was done. Here it is as it is now: look again before you act.".to_string(),
+                ),
+                "VALIDATION_FAILED" | "INVALID_TRANSITION" | "BAD_USER_INPUT" => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, error.message)
+                }
+                "FORBIDDEN" => (StatusCode::FORBIDDEN, error.message),
+                "NOT_FOUND" => {
+                    return (StatusCode::NOT_FOUND, "There is no such item.\n").into_response();
+                }
+                _ => return api_failure(&error),
+            };
+            render_item(&state, viewer, &token, &id, status, Some(problem)).await
+        }
+    }
 }
