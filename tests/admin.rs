@@ -506,3 +506,100 @@ async fn authors_and_editors_take_the_actions_the_workflow_allows_them() {
         "{page}"
     );
 }
+
+/// `items` in alphabetical order, narrowed by words of the slug; each
+/// order's cursors stay its own, and an over-long search is refused.
+#[tokio::test]
+async fn items_are_found_by_words_and_listed_alphabetically() {
+    let app = TestApp::seeded().await;
+    let author = app.sign_in_as(Role::Author).await;
+    for name in ["Zebra crossings", "Apple orchards", "Crossing guards"] {
+        app.query_as(
+            &author,
+            &format!(r#"mutation {{ createTag(input: {{ name: "{name}" }}) {{ id }} }}"#),
+            json!({}),
+        )
+        .await;
+    }
+    let find = "query($query: String, $after: String) { items(filter: { kinds: [TAG], query: $query }, order: ALPHABETICAL, first: 1, after: $after) { nodes { ... on Tag { name } } pageInfo { hasNextPage endCursor } } }";
+    let first = app
+        .query_as(&author, find, json!({ "query": "CROSSING!" }))
+        .await;
+    assert_eq!(
+        first["items"]["nodes"],
+        json!([{ "name": "Crossing guards" }])
+    );
+    assert_eq!(first["items"]["pageInfo"]["hasNextPage"], true);
+    let cursor = first["items"]["pageInfo"]["endCursor"].clone();
+    let second = app
+        .query_as(
+            &author,
+            find,
+            json!({ "query": "CROSSING!", "after": cursor }),
+        )
+        .await;
+    assert_eq!(
+        second["items"]["nodes"],
+        json!([{ "name": "Zebra crossings" }])
+    );
+    assert_eq!(second["items"]["pageInfo"]["hasNextPage"], false);
+    // Every word must match.
+    let both = app
+        .query_as(&author, find, json!({ "query": "zebra guards" }))
+        .await;
+    assert_eq!(both["items"]["nodes"], json!([]));
+
+    // A cursor of the other order is refused, not misread.
+    let (_, body) = app
+        .post_as(
+            Some(&author),
+            "query($after: String) { items(after: $after) { nodes { id } } }",
+            json!({ "after": cursor }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    let (_, body) = app
+        .post_as(Some(&author), find, json!({ "query": "a b c d e f g h i" }))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+}
+
+/// A diff names linked items by the slugs the inputs take, not by the
+/// ids versions store.
+#[tokio::test]
+async fn a_diff_names_linked_items_by_slug() {
+    let app = TestApp::seeded().await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    let created = app
+        .query_as(
+            &editor,
+            r#"mutation { createResource(input: { title: "Diffed", types: ["report"],
+                 topics: ["use-of-force"], year: 2025 }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = created["createResource"]["id"].clone();
+    let updated = app
+        .query_as(
+            &editor,
+            r#"mutation($id: ID!) { updateResource(id: $id, expectedVersion: 1,
+                 input: { topics: ["use-of-force", "community-trust-and-partnerships"] }) {
+                 ... on Resource { diff(from: 1) { field from to } } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateResource"]["diff"],
+        json!([{
+            "field": "topics",
+            "from": ["use-of-force"],
+            "to": ["use-of-force", "community-trust-and-partnerships"],
+        }])
+    );
+}

@@ -341,6 +341,8 @@ pub struct ItemQuery {
     pub owner: Option<Uuid>,
     /// With (true) or without (false) a publish or unpublish scheduled.
     pub scheduled: Option<bool>,
+    /// Lowercase words that must each be part of the slug.
+    pub words: Vec<String>,
 }
 
 /// An item in an editor's list: which document, of which kind, and the
@@ -349,15 +351,24 @@ pub struct ItemQuery {
 pub struct ItemRow {
     pub id: Uuid,
     pub kind: String,
+    pub slug: String,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Items most recently changed first, after the (updated_at, id) position
-/// `after`.
+/// Where a page of items starts, in one of the two orders lists offer.
+#[derive(Debug, Clone)]
+pub enum ItemsAfter {
+    /// Most recently changed first: after this (updated_at, id).
+    RecentlyChanged(Option<(DateTime<Utc>, Uuid)>),
+    /// By slug: after this (slug, id).
+    Alphabetical(Option<(String, Uuid)>),
+}
+
+/// A page of items in the order `after` names.
 pub async fn items(
     conn: &mut AsyncPgConnection,
     query: &ItemQuery,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: ItemsAfter,
     limit: i64,
 ) -> DbResult<Vec<ItemRow>> {
     let mut rows = documents::table.into_boxed();
@@ -369,6 +380,11 @@ pub async fn items(
     }
     if let Some(owner) = query.owner {
         rows = rows.filter(documents::owner_id.eq(owner));
+    }
+    for word in &query.words {
+        // Slugs hold only [a-z0-9-], so a word never carries LIKE's
+        // wildcards; the caller keeps it so.
+        rows = rows.filter(documents::slug.like(format!("%{word}%")));
     }
     match query.scheduled {
         Some(true) => {
@@ -387,16 +403,35 @@ pub async fn items(
         }
         None => {}
     }
-    if let Some((at, id)) = after {
-        rows = rows.filter(
-            documents::updated_at
-                .lt(at)
-                .or(documents::updated_at.eq(at).and(documents::id.lt(id))),
-        );
-    }
-    rows.order((documents::updated_at.desc(), documents::id.desc()))
-        .limit(limit)
-        .select((documents::id, documents::kind, documents::updated_at))
+    rows = match after {
+        ItemsAfter::RecentlyChanged(after) => {
+            if let Some((at, id)) = after {
+                rows = rows.filter(
+                    documents::updated_at
+                        .lt(at)
+                        .or(documents::updated_at.eq(at).and(documents::id.lt(id))),
+                );
+            }
+            rows.order((documents::updated_at.desc(), documents::id.desc()))
+        }
+        ItemsAfter::Alphabetical(after) => {
+            if let Some((slug, id)) = after {
+                rows = rows.filter(
+                    documents::slug
+                        .gt(slug.clone())
+                        .or(documents::slug.eq(slug).and(documents::id.gt(id))),
+                );
+            }
+            rows.order((documents::slug.asc(), documents::id.asc()))
+        }
+    };
+    rows.limit(limit)
+        .select((
+            documents::id,
+            documents::kind,
+            documents::slug,
+            documents::updated_at,
+        ))
         .load(conn)
         .await
 }

@@ -54,16 +54,61 @@ pub async fn diff(
         Ok(json.as_object().cloned().unwrap_or_default())
     };
     let (old, new) = (snapshot(from).await?, snapshot(to).await?);
+    let fields = crate::domain::content::differing_fields(&old, &new);
+    // Versions store links as document ids; a reader wants the slugs the
+    // inputs take.
+    let linked: Vec<Uuid> = fields
+        .iter()
+        .filter(|field| RELATIONS.contains(&field.as_str()))
+        .flat_map(|field| [old.get(field), new.get(field)])
+        .flatten()
+        .flat_map(ids_in)
+        .collect();
+    let slugs: std::collections::HashMap<Uuid, String> = store::metas(&mut conn, &linked)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|meta| (meta.id, meta.slug))
+        .collect();
+    let readable = |field: &str, value: Option<&serde_json::Value>| {
+        let value = value.cloned()?;
+        if !RELATIONS.contains(&field) {
+            return Some(value);
+        }
+        let slug = |id: &serde_json::Value| {
+            let slug = id
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .and_then(|id: Uuid| slugs.get(&id).cloned());
+            serde_json::Value::from(slug.unwrap_or_else(|| "(deleted)".into()))
+        };
+        Some(match value {
+            serde_json::Value::Array(ids) => ids.iter().map(slug).collect(),
+            serde_json::Value::Null => serde_json::Value::Null,
+            id => slug(&id),
+        })
+    };
     Ok(Some(
-        crate::domain::content::differing_fields(&old, &new)
+        fields
             .into_iter()
             .map(|field| FieldChange {
-                from: old.get(&field).cloned(),
-                to: new.get(&field).cloned(),
+                from: readable(&field, old.get(&field)),
+                to: readable(&field, new.get(&field)),
                 field,
             })
             .collect(),
     ))
+}
+
+/// The fields of a version that link to other documents.
+const RELATIONS: [&str; 5] = ["types", "topics", "tags", "resources", "topic"];
+
+fn ids_in(value: &serde_json::Value) -> Vec<Uuid> {
+    let parse = |value: &serde_json::Value| value.as_str().and_then(|id| id.parse().ok());
+    match value {
+        serde_json::Value::Array(values) => values.iter().filter_map(parse).collect(),
+        value => parse(value).into_iter().collect(),
+    }
 }
 
 pub async fn comments(

@@ -147,6 +147,20 @@ pub struct ItemFilter {
     /// Only items with (true) or without (false) a publish or unpublish
     /// scheduled.
     pub(super) scheduled: Option<bool>,
+    /// Words that must each be part of the item's slug (made from its
+    /// title or name when created); letters and digits only count, at
+    /// most 8 words.
+    pub(super) query: Option<String>,
+}
+
+/// The order of an editor's list.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum ItemOrder {
+    /// Most recently changed first.
+    #[default]
+    RecentlyChanged,
+    /// By slug, A to Z.
+    Alphabetical,
 }
 
 /// Which audit entries to list.

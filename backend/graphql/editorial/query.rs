@@ -3,14 +3,14 @@
 use async_graphql::{Context, Object, Result};
 
 use super::*;
-use crate::db::editorial::{self as store, AuditFilter as StoreAuditFilter};
+use crate::db::editorial::{self as store, AuditFilter as StoreAuditFilter, ItemsAfter};
 use crate::domain::Kind;
 use crate::domain::access::Action;
 use crate::domain::workflow::Status;
 use crate::graphql::access::connection_to_db;
 use crate::graphql::access::require;
 use crate::graphql::access::viewer;
-use crate::graphql::error::internal;
+use crate::graphql::error::{bad_input, internal};
 use crate::graphql::paging::{Forward, Page};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -28,13 +28,28 @@ impl EditorialQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which items; all when omitted.")] filter: Option<ItemFilter>,
+        #[graphql(
+            default,
+            desc = "The list's order; most recently changed first by default."
+        )]
+        order: ItemOrder,
         #[graphql(desc = "Page size: 20 when omitted, at most 100.")] first: Option<i32>,
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<ContentConnection> {
         require(ctx, Action::Preview)?;
-        let request = Forward::<(DateTime<Utc>, Uuid)>::new("items", first, after.as_deref())?;
         let filter = filter.unwrap_or_default();
+        let words: Vec<String> = filter
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if words.len() > 8 {
+            return Err(bad_input("`query` has more than 8 words"));
+        }
         let query = store::ItemQuery {
             kinds: filter
                 .kinds
@@ -55,13 +70,38 @@ impl EditorialQuery {
                 None
             },
             scheduled: filter.scheduled,
+            words,
         };
-        let mut conn = connection_to_db(ctx).await?;
-        let rows = store::items(&mut conn, &query, request.after, request.limit())
-            .await
-            .map_err(internal)?;
-        drop(conn);
-        let page = request.page(rows, |row| (row.updated_at, row.id));
+        let read = async |after, limit| {
+            let mut conn = connection_to_db(ctx).await?;
+            store::items(&mut conn, &query, after, limit)
+                .await
+                .map_err(internal)
+        };
+        // Each order has its own cursors: one from the other order is
+        // refused, not misread.
+        let page = match order {
+            ItemOrder::RecentlyChanged => {
+                let request =
+                    Forward::<(DateTime<Utc>, Uuid)>::new("items", first, after.as_deref())?;
+                let rows =
+                    read(ItemsAfter::RecentlyChanged(request.after), request.limit()).await?;
+                request.page(rows, |row| (row.updated_at, row.id))
+            }
+            ItemOrder::Alphabetical => {
+                let request = Forward::<(String, Uuid)>::new(
+                    "items (ALPHABETICAL)",
+                    first,
+                    after.as_deref(),
+                )?;
+                let rows = read(
+                    ItemsAfter::Alphabetical(request.after.clone()),
+                    request.limit(),
+                )
+                .await?;
+                request.page(rows, |row| (row.slug.clone(), row.id))
+            }
+        };
         let items = page.items.iter().map(|(_, row)| async move {
             let kind = Kind::parse(&row.kind)
                 .ok_or_else(|| internal(format!("document {} has kind {:?}", row.id, row.kind)))?;

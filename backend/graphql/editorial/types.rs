@@ -101,8 +101,8 @@ pub struct Version {
 pub struct FieldChange {
     /// The field, as the read API names it.
     pub(super) field: String,
-    /// Its value in the older version (a string, number, list or object as
-    /// the version stores it); null when absent or empty.
+    /// Its value in the older version (a string, number or list; links to
+    /// other items by slug); null when absent or empty.
     pub(super) from: Option<serde_json::Value>,
     /// Its value in the newer version; null when absent or empty.
     pub(super) to: Option<serde_json::Value>,
