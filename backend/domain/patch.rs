@@ -376,10 +376,16 @@ impl Patch {
         };
         errors.extend(edit_error);
         if errors.is_empty() {
-            Ok(content)
-        } else {
-            Err(errors)
+            return Ok(content);
         }
+        // The rest of the rules too, so one answer names every field to
+        // mend; a field already reported keeps its first problem.
+        for problem in super::validation::validate(&content) {
+            if !errors.iter().any(|error| error.field == problem.field) {
+                errors.push(problem);
+            }
+        }
+        Err(errors)
     }
 }
 
