@@ -37,7 +37,10 @@ fn main() {
         &out,
         "admin",
         "backend/http/admin/assets",
-        &[("admin.css", "text/css; charset=utf-8")],
+        &[
+            ("admin.css", "text/css; charset=utf-8"),
+            ("admin.js", "text/javascript; charset=utf-8"),
+        ],
     );
 }
 

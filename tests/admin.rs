@@ -7,9 +7,8 @@ use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
+use crate::support::admin::{PASSWORD, Session, client, form_token, session_cookie, sign_in};
 use beacon::domain::access::Role;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 /// An editor with a known password, and the address of a server.
 async fn editor_and_server(app: &TestApp) -> (String, std::net::SocketAddr) {
@@ -19,41 +18,6 @@ async fn editor_and_server(app: &TestApp) -> (String, std::net::SocketAddr) {
         .await
         .unwrap();
     (email, app.spawn_server().await)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Posts the sign-in form as a browser on `origin` would.
-async fn sign_in(
-    address: std::net::SocketAddr,
-    origin: &str,
-    email: &str,
-    password: &str,
-) -> reqwest::Response {
-    client()
-        .post(format!("http://{address}/admin/sign-in"))
-        .header(ORIGIN, origin)
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The session cookie a response sets, as `name=value`.
-fn session_cookie(response: &reqwest::Response) -> Option<(String, String)> {
-    let header = response
-        .headers()
-        .get(SET_COOKIE)?
-        .to_str()
-        .ok()?
-        .to_string();
-    let pair = header.split(';').next()?.to_string();
-    Some((pair, header))
 }
 
 #[tokio::test]
@@ -157,12 +121,7 @@ async fn an_editor_signs_in_sees_their_work_and_signs_out() {
     assert_eq!(me["data"]["me"], Value::Null, "{me}");
 
     // Signing out needs the page's form token, then ends the session.
-    let form_token = page
-        .split("name=\"_form\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let form_token = form_token(&page);
     let sign_out = |token: String| {
         let cookie = cookie.clone();
         let origin = origin.clone();
@@ -331,25 +290,16 @@ async fn app_session(
     email: &str,
     role: Role,
 ) -> String {
-    let mut conn = app.database.connection().await.unwrap();
-    beacon::identity::create_user(&mut conn, email, email, role, PASSWORD)
-        .await
-        .unwrap();
-    drop(conn);
-    let signed = sign_in(address, &format!("http://{address}"), email, PASSWORD).await;
-    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
-    session_cookie(&signed).unwrap().0
+    Session::open(app, address, email, role).await.cookie
 }
 
 /// The item page for `id` as the cookie's person sees it.
 async fn item_page(address: std::net::SocketAddr, cookie: &str, id: &str) -> (StatusCode, String) {
-    let response = client()
-        .get(format!("http://{address}/admin/items/{id}"))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
+    let session = Session {
+        address,
+        cookie: cookie.to_string(),
+    };
+    session.get(&format!("/admin/items/{id}")).await
 }
 
 /// Posts an action form as the page would (its form token, the version it
@@ -361,23 +311,20 @@ async fn act(
     id: &str,
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    let (_, page) = item_page(address, cookie, id).await;
-    let form_token = page
-        .split("name=\"_form\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_default()
-        .to_string();
-    let mut form: Vec<(&str, &str)> = vec![("_form", form_token.as_str())];
-    form.extend_from_slice(fields);
-    client()
-        .post(format!("http://{address}/admin/items/{id}/actions"))
-        .header(COOKIE, cookie)
-        .header(ORIGIN, origin)
-        .form(&form)
-        .send()
+    let session = Session {
+        address,
+        cookie: cookie.to_string(),
+    };
+    let (_, page) = session.get(&format!("/admin/items/{id}")).await;
+    let mut form = vec![("_form".to_string(), form_token(&page))];
+    form.extend(
+        fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string())),
+    );
+    session
+        .post_from(origin, &format!("/admin/items/{id}/actions"), &form)
         .await
-        .unwrap()
 }
 
 /// The review loop in the app: an author submits (and is never offered a

@@ -287,7 +287,7 @@ async fn an_editor_signs_in_and_out_of_the_app_in_a_browser() {
             vec![],
         )
         .await;
-    assert_eq!(who, json!("Grace · editor"));
+    assert_eq!(who, json!("Signed in as Grace · editor"));
     assert_eq!(
         browser.eval("return location.pathname;", vec![]).await,
         json!("/admin")
