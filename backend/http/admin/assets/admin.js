@@ -53,7 +53,8 @@
   // time picker means and send the offset along.
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "your time zone";
   document.querySelectorAll("time[datetime]").forEach(function (time) {
-    var at = new Date(time.getAttribute("datetime"));
+    // Date parses at most milliseconds; the server sends microseconds.
+    var at = new Date(time.getAttribute("datetime").replace(/(\.\d{3})\d+/, "$1"));
     if (!isNaN(at)) {
       time.textContent = at.toLocaleString(undefined, {
         dateStyle: "medium", timeStyle: "short", timeZoneName: "short",
