@@ -4,6 +4,7 @@ mod support;
 
 mod access;
 mod admin;
+mod admin_browser;
 mod admin_editing;
 mod architecture;
 mod browser;

@@ -119,3 +119,94 @@ impl Browser {
         .await
     }
 }
+
+/// What a person does on a page, each step waiting for the page to be ready
+/// for it.
+impl Browser {
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// Waits for `selector` to be on the page.
+    pub async fn wait_for(&self, selector: &str) {
+        self.eventually(
+            "return document.querySelector(arguments[0]) !== null;",
+            vec![json!(selector)],
+        )
+        .await;
+    }
+
+    /// Types `text` into the field, replacing what was there, and tells the
+    /// page's scripts as typing would.
+    pub async fn type_into(&self, selector: &str, text: &str) {
+        self.wait_for(selector).await;
+        self.eval(
+            "const field = document.querySelector(arguments[0]);
+             field.focus(); field.value = arguments[1];
+             field.dispatchEvent(new Event('input', { bubbles: true }));
+             field.dispatchEvent(new Event('change', { bubbles: true }));
+             return true;",
+            vec![json!(selector), json!(text)],
+        )
+        .await;
+    }
+
+    pub async fn click(&self, selector: &str) {
+        self.wait_for(selector).await;
+        self.eval(
+            "document.querySelector(arguments[0]).click(); return true;",
+            vec![json!(selector)],
+        )
+        .await;
+    }
+
+    /// Waits for a page at `path` (after a navigation) holding `selector`.
+    pub async fn wait_for_page(&self, path: &str, selector: &str) {
+        self.eventually(
+            "return location.pathname === arguments[0] && document.querySelector(arguments[1]) !== null;",
+            vec![json!(path), json!(selector)],
+        )
+        .await;
+    }
+
+    /// The text of the first element matching `selector` (waiting for it).
+    pub async fn text(&self, selector: &str) -> String {
+        self.eventually(
+            "const element = document.querySelector(arguments[0]); return element ? element.textContent : null;",
+            vec![json!(selector)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Whether anything matches `selector` now.
+    pub async fn has(&self, selector: &str) -> bool {
+        self.eval(
+            "return document.querySelector(arguments[0]) !== null;",
+            vec![json!(selector)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Saves what the window shows as `name`.png in the folder named by
+    /// `BEACON_SCREENSHOTS`, when it is set: how the editors' guide gets
+    /// its pictures (`BEACON_SCREENSHOTS=docs/images cargo test admin_browser`).
+    pub async fn screenshot_for_docs(&self, name: &str) {
+        let Some(folder) = std::env::var_os("BEACON_SCREENSHOTS") else {
+            return;
+        };
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(PathBuf::from(folder).join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn path(&self) -> String {
+        self.eval("return location.pathname;", vec![])
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}

@@ -1,0 +1,444 @@
+//! The editor app in a real headless Chromium: the review flow with three
+//! people through to a scheduled publish a partner then sees, a conflict
+//! between two browsers merged without losing text, a session that ends
+//! mid-edit, and a form posted from another site.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::admin::PASSWORD;
+use crate::support::browser::Browser;
+use beacon::domain::access::Role;
+
+async fn account(app: &TestApp, email: &str, role: Role) {
+    let mut conn = app.database.connection().await.unwrap();
+    beacon::identity::create_user(&mut conn, email, email, role, PASSWORD)
+        .await
+        .unwrap();
+}
+
+async fn sign_in(browser: &Browser, origin: &str, email: &str) {
+    browser.open(&format!("{origin}/admin")).await;
+    browser.wait_for_page("/admin/sign-in", "#password").await;
+    browser.type_into("#email", email).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_page("/admin", "#who").await;
+}
+
+async fn sign_out(browser: &Browser) {
+    browser.click("form.account button").await;
+    browser.wait_for_page("/admin/sign-in", "#password").await;
+}
+
+/// Clicks a workflow action's button and waits for the item's status to
+/// read `status`.
+async fn take(browser: &Browser, action: &str, status: &str) {
+    browser
+        .click(&format!("button[data-action=\"{action}\"]"))
+        .await;
+    browser
+        .eventually(
+            "const status = document.querySelector('#status'); return status && status.textContent === arguments[0];",
+            vec![json!(status)],
+        )
+        .await;
+}
+
+/// The item page's id, from the address.
+async fn item_id(browser: &Browser) -> String {
+    browser
+        .eventually(
+            "return /^\\/admin\\/items\\/[^/]+$/.test(location.pathname) && document.querySelector('#status') ? location.pathname.split('/')[3] : null;",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn public_resource(origin: &str, slug: &str) -> Value {
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{origin}/graphql"))
+        .json(&json!({
+            "query": "query($slug: String!) { resource(slug: $slug) { title year } }",
+            "variables": { "slug": slug },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"]["resource"].clone()
+}
+
+/// Author creates and submits; editor sends it back with a comment; the
+/// author reads it, mends and resubmits; the editor approves; a publisher
+/// schedules it in the browser's time; the scheduler publishes; an
+/// anonymous partner query sees it. The author is never offered "Publish".
+#[tokio::test]
+async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    for (email, role) in [
+        ("ann@example.org", Role::Author),
+        ("eve@example.org", Role::Editor),
+        ("pat@example.org", Role::Publisher),
+    ] {
+        account(&app, email, role).await;
+    }
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+
+    // The author writes a new resource.
+    sign_in(&browser, &origin, "ann@example.org").await;
+    browser.open(&format!("{origin}/admin/new/resources")).await;
+    browser.wait_for_page("/admin/new/resources", "#save").await;
+    browser
+        .type_into("#title", "Trust Building in Practice")
+        .await;
+    browser.type_into("#types", "report").await;
+    browser
+        .type_into("#topics", "community-trust-and-partnerships")
+        .await;
+    browser.type_into("#year", "2019").await;
+    browser.click("#save").await;
+    let id = item_id(&browser).await;
+    assert_eq!(browser.text("#title").await, "Trust Building in Practice");
+    assert!(!browser.has("button[data-action=PUBLISH]").await);
+    take(&browser, "SUBMIT_FOR_REVIEW", "In review").await;
+    assert!(!browser.has("button[data-action=PUBLISH]").await);
+    assert!(!browser.has("button[data-action=APPROVE]").await);
+    sign_out(&browser).await;
+
+    // The editor sends it back with a comment.
+    sign_in(&browser, &origin, "eve@example.org").await;
+    browser.screenshot_for_docs("admin-home").await;
+    assert!(
+        browser
+            .text("#in-review")
+            .await
+            .contains("Trust Building in Practice")
+    );
+    browser.open(&format!("{origin}/admin/items/{id}")).await;
+    browser
+        .type_into("#comment-REQUEST_CHANGES", "Give the year of the edition")
+        .await;
+    take(&browser, "REQUEST_CHANGES", "Changes requested").await;
+    sign_out(&browser).await;
+
+    // The author reads the comment, mends and submits again.
+    sign_in(&browser, &origin, "ann@example.org").await;
+    assert!(
+        browser
+            .text("#changes-requested")
+            .await
+            .contains("Trust Building in Practice")
+    );
+    browser.open(&format!("{origin}/admin/items/{id}")).await;
+    assert!(
+        browser
+            .text("#comments")
+            .await
+            .contains("Give the year of the edition")
+    );
+    browser.click("#edit").await;
+    browser
+        .wait_for_page(&format!("/admin/items/{id}/edit"), "#save")
+        .await;
+    browser.type_into("#year", "2020").await;
+    browser.click("#save").await;
+    browser
+        .eventually(
+            "return location.pathname === arguments[0] && document.querySelector('#status') !== null;",
+            vec![json!(format!("/admin/items/{id}"))],
+        )
+        .await;
+    take(&browser, "SUBMIT_FOR_REVIEW", "In review").await;
+    assert!(!browser.has("button[data-action=PUBLISH]").await);
+    sign_out(&browser).await;
+
+    sign_in(&browser, &origin, "eve@example.org").await;
+    browser.open(&format!("{origin}/admin/items/{id}")).await;
+    take(&browser, "APPROVE", "Approved").await;
+    sign_out(&browser).await;
+
+    // The publisher schedules it, in the browser's own time, a minute on.
+    sign_in(&browser, &origin, "pat@example.org").await;
+    assert!(
+        browser
+            .text("#approved")
+            .await
+            .contains("Trust Building in Practice")
+    );
+    browser.open(&format!("{origin}/admin/items/{id}")).await;
+    browser.screenshot_for_docs("admin-item").await;
+    assert!(
+        browser
+            .text("label[for=at-SCHEDULE_PUBLISH] .zone")
+            .await
+            .contains("time zone")
+    );
+    let chosen = browser
+        .eval(
+            "const at = new Date(Date.now() + 60000); at.setSeconds(0, 0);
+             const pad = n => String(n).padStart(2, '0');
+             document.querySelector('#at-SCHEDULE_PUBLISH').value =
+               `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+             return at.toISOString();",
+            vec![],
+        )
+        .await;
+    browser.click("button[data-action=SCHEDULE_PUBLISH]").await;
+    browser.wait_for("#scheduled-publish").await;
+    let scheduled = browser
+        .eval(
+            "return document.querySelector('#scheduled-publish time').getAttribute('datetime');",
+            vec![],
+        )
+        .await;
+    let scheduled = chrono::DateTime::parse_from_rfc3339(scheduled.as_str().unwrap()).unwrap();
+    let chosen = chrono::DateTime::parse_from_rfc3339(chosen.as_str().unwrap()).unwrap();
+    assert_eq!(scheduled, chosen, "the instant the publisher picked");
+    assert_eq!(
+        public_resource(&origin, "trust-building-in-practice").await,
+        Value::Null
+    );
+
+    // The minute passes (the test moves the due time rather than wait);
+    // the scheduler publishes it and partners see it.
+    let mut conn = app.database.connection().await.unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let handled = beacon::editorial::Editorial::default()
+        .run_due(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(handled, 1);
+    assert_eq!(
+        public_resource(&origin, "trust-building-in-practice").await,
+        json!({ "title": "Trust Building in Practice", "year": 2020 })
+    );
+    browser.open(&format!("{origin}/admin/items/{id}")).await;
+    assert_eq!(browser.text("#status").await, "Published");
+    assert!(
+        browser
+            .text("#public")
+            .await
+            .contains("Trust Building in Practice")
+    );
+}
+
+/// Two editors in two browsers edit the same resource; the second to save
+/// sees the first one's change beside their own text, chooses, and saves
+/// both people's work.
+#[tokio::test]
+async fn two_browsers_editing_one_item_merge_without_losing_text() {
+    let (Some(ann), Some(bob)) = (Browser::start().await, Browser::start().await) else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    account(&app, "ann@example.org", Role::Editor).await;
+    account(&app, "bob@example.org", Role::Editor).await;
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+    sign_in(&ann, &origin, "ann@example.org").await;
+    sign_in(&bob, &origin, "bob@example.org").await;
+
+    ann.open(&format!("{origin}/admin/new/resources")).await;
+    ann.type_into("#title", "Shared Field Notes").await;
+    ann.type_into("#types", "report").await;
+    ann.type_into("#summary", "The first summary.").await;
+    ann.click("#save").await;
+    let id = item_id(&ann).await;
+    let edit = format!("{origin}/admin/items/{id}/edit");
+    ann.open(&edit).await;
+    bob.open(&edit).await;
+    ann.wait_for("#save").await;
+    bob.wait_for("#save").await;
+
+    bob.type_into("#summary", "Bob's better summary.").await;
+    bob.type_into("#publisher", "Bob's publisher").await;
+    bob.click("#save").await;
+    item_id(&bob).await;
+
+    ann.type_into("#title", "Shared Field Notes, Annotated")
+        .await;
+    ann.type_into("#summary", "Ann's own summary.").await;
+    ann.click("#save").await;
+    ann.wait_for("#merge").await;
+    ann.eval(
+        "document.querySelector('#field-summary').scrollIntoView({ block: 'center' }); return true;",
+        vec![],
+    )
+    .await;
+    ann.screenshot_for_docs("admin-merge").await;
+    // Her text is all there; Bob's change is beside it.
+    assert_eq!(
+        ann.eval("return document.querySelector('#title').value;", vec![])
+            .await,
+        "Shared Field Notes, Annotated"
+    );
+    assert_eq!(
+        ann.eval("return document.querySelector('#summary').value;", vec![])
+            .await,
+        "Ann's own summary."
+    );
+    assert_eq!(
+        ann.eval("return document.querySelector('#publisher').value;", vec![])
+            .await,
+        "Bob's publisher"
+    );
+    assert!(
+        ann.text("#summary-theirs")
+            .await
+            .contains("Bob's better summary.")
+    );
+    // She keeps her summary and saves on top of Bob's version.
+    ann.click("#save").await;
+    item_id(&ann).await;
+    let editor = app.sign_in_as(Role::Editor).await;
+    let saved = app
+        .query_as(
+            &editor,
+            "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { title summary publisher version } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        saved["node"],
+        json!({ "title": "Shared Field Notes, Annotated", "summary": "Ann's own summary.",
+                "publisher": "Bob's publisher", "version": 3 })
+    );
+}
+
+/// The session ends while an editor types (here: every session is
+/// revoked); saving brings the sign-in page with the text, and signing in
+/// brings the form back with it. A form on another site changes nothing.
+#[tokio::test]
+async fn a_session_ending_mid_edit_keeps_the_text_and_other_sites_are_refused() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    account(&app, "eve@example.org", Role::Editor).await;
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+    sign_in(&browser, &origin, "eve@example.org").await;
+    browser.open(&format!("{origin}/admin/new/tags")).await;
+    browser.type_into("#name", "Written while signed out").await;
+
+    let mut conn = app.database.connection().await.unwrap();
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("DELETE FROM sessions"), &mut conn)
+        .await
+        .unwrap();
+    browser.click("#save").await;
+    browser.wait_for("#kept").await;
+    assert!(
+        browser
+            .eval("return document.body.textContent;", vec![])
+            .await
+            .as_str()
+            .unwrap()
+            .contains("Written while signed out")
+    );
+    browser.type_into("#email", "eve@example.org").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("#notice").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#name').value;", vec![])
+            .await,
+        "Written while signed out"
+    );
+    browser.click("#save").await;
+    item_id(&browser).await;
+    assert_eq!(browser.text("#title").await, "Written while signed out");
+
+    // A page on another site that posts to the app.
+    let forged = format!(
+        "data:text/html,<form method=post action='{origin}/admin/new/tags'><input name=name value=Forged><button>go</button></form>"
+    );
+    browser.open(&forged).await;
+    browser.click("button").await;
+    crate::support::wait::until_true(
+        "the forged post to be answered",
+        Duration::from_secs(20),
+        || async {
+            browser
+                .eval("return location.href.startsWith('http');", vec![])
+                .await
+                == json!(true)
+        },
+    )
+    .await;
+    let answer = browser
+        .eval("return document.body.textContent;", vec![])
+        .await;
+    assert!(
+        answer.as_str().unwrap().contains("nothing was changed"),
+        "{answer}"
+    );
+    let editor = app.sign_in_as(Role::Editor).await;
+    let found = app
+        .query_as(
+            &editor,
+            r#"{ items(filter: { query: "forged" }) { nodes { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["items"]["nodes"], json!([]));
+}
+
+/// At a phone's 375 px, every main screen fits the width: nothing needs
+/// scrolling sideways.
+#[tokio::test]
+async fn the_main_screens_fit_a_phone() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    account(&app, "eve@example.org", Role::Editor).await;
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+    browser.client.set_window_size(375, 800).await.unwrap();
+    sign_in(&browser, &origin, "eve@example.org").await;
+    let modules = app.query("{ modules { nodes { id } } }", json!({})).await;
+    let module = modules["modules"]["nodes"][0]["id"].as_str().unwrap();
+    for path in [
+        "/admin".to_string(),
+        "/admin/lists/resources".to_string(),
+        format!("/admin/items/{module}"),
+        format!("/admin/items/{module}/edit"),
+        format!("/admin/items/{module}/history"),
+        "/admin/new/resources".to_string(),
+    ] {
+        browser.open(&format!("{origin}{path}")).await;
+        browser.wait_for("main").await;
+        let widths = browser
+            .eval(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await;
+        let (scroll, client) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+        assert!(client <= 375, "{path}: the window is {client} px wide");
+        assert!(
+            scroll <= client,
+            "{path}: {scroll} px of content in {client} px"
+        );
+    }
+}
