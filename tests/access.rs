@@ -746,6 +746,12 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
         Target::None,
         admin_only,
     ));
+    operations.push(operation(
+        "seedRuns",
+        "{ seedRuns { nodes { id outcome } } }",
+        Target::None,
+        admin_only,
+    ));
     // Webhooks and their events.
     for (field, query, target) in [
         ("webhooks", "{ webhooks { nodes { id } } }", Target::None),

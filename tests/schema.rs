@@ -109,6 +109,12 @@ const BOUNDED_LISTS: &[(&str, &str, &str)] = &[
     ),
     ("Query", "nodes", "at most 100 ids"),
     ("Event", "deliveries", "one per webhook the event was for"),
+    ("SeedRun", "counts", "one per content kind"),
+    (
+        "SeedRun",
+        "files",
+        "one per file an operator gave the job; admins only",
+    ),
     (
         "WebhookDelivery",
         "attempts",

@@ -191,7 +191,9 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
     );
     assert_eq!(app.snapshot().await, before);
     let mut conn = app.database.connection().await.unwrap();
-    let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();
+    let runs = beacon::db::seed_runs::history(&mut conn, None, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 1, "a dry run is not recorded as a run");
 }
 
@@ -412,7 +414,9 @@ async fn every_run_is_recorded_with_files_counts_and_errors() {
     let app = TestApp::seeded().await;
     let _ = app.seed(&[page("broken-year.txt")]).await.unwrap_err();
     let mut conn = app.database.connection().await.unwrap();
-    let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();
+    let runs = beacon::db::seed_runs::history(&mut conn, None, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 2);
     let (failed, succeeded) = (&runs[0], &runs[1]);
     assert_eq!(failed.outcome, "failed");
@@ -433,7 +437,9 @@ async fn every_run_is_recorded_with_files_counts_and_errors() {
     // A file that is not there fails the run, which is recorded too.
     let missing = std::path::PathBuf::from("/nonexistent/seeds-folder");
     let _ = app.seed(&[missing]).await.unwrap_err();
-    let runs = beacon::db::seed_runs::history(&mut conn, 10).await.unwrap();
+    let runs = beacon::db::seed_runs::history(&mut conn, None, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[0].outcome, "failed");
     assert!(

@@ -279,7 +279,7 @@ async fn seed_command(database: &Database, args: &SeedArgs) -> anyhow::Result<Ex
 
 async fn seed_history(database: &Database, limit: i64) -> anyhow::Result<ExitCode> {
     let mut conn = database.connection().await?;
-    let runs = seed_runs::history(&mut conn, limit).await?;
+    let runs = seed_runs::history(&mut conn, None, limit).await?;
     if runs.is_empty() {
         println!("No seed runs yet.");
     }

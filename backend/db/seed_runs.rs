@@ -89,10 +89,22 @@ pub async fn running_since(
         .optional()
 }
 
-pub async fn history(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<SeedRun>> {
-    seed_runs::table
-        .select(SeedRun::as_select())
-        .order(seed_runs::started_at.desc())
+/// Runs newest first, after the (started_at, id) position `after`.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> DbResult<Vec<SeedRun>> {
+    let mut runs = seed_runs::table.into_boxed();
+    if let Some((at, id)) = after {
+        runs = runs.filter(
+            seed_runs::started_at
+                .lt(at)
+                .or(seed_runs::started_at.eq(at).and(seed_runs::id.lt(id))),
+        );
+    }
+    runs.select(SeedRun::as_select())
+        .order((seed_runs::started_at.desc(), seed_runs::id.desc()))
         .limit(limit)
         .load(conn)
         .await

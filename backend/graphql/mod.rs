@@ -14,6 +14,7 @@ pub mod loaders;
 pub mod order;
 pub mod paging;
 pub mod scalars;
+pub mod seed;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     identity::IdentityQuery,
     editorial::EditorialQuery,
     events::EventsQuery,
+    seed::SeedQuery,
 );
 
 /// Editing and publishing content; signing in; administration of users,
