@@ -411,7 +411,7 @@ async fn the_main_screens_fit_a_phone() {
         return;
     };
     let app = TestApp::seeded().await;
-    account(&app, "eve@example.org", Role::Editor).await;
+    account(&app, "eve@example.org", Role::Admin).await;
     let address = app.spawn_server().await;
     let origin = format!("http://{address}");
     browser.client.set_window_size(375, 800).await.unwrap();
@@ -425,6 +425,11 @@ async fn the_main_screens_fit_a_phone() {
         format!("/admin/items/{module}/edit"),
         format!("/admin/items/{module}/history"),
         "/admin/new/resources".to_string(),
+        "/admin/people".to_string(),
+        "/admin/tokens".to_string(),
+        "/admin/webhooks".to_string(),
+        "/admin/seed-runs".to_string(),
+        "/admin/audit-log".to_string(),
     ] {
         browser.open(&format!("{origin}{path}")).await;
         browser.wait_for("main").await;

@@ -6,6 +6,7 @@ mod access;
 mod admin;
 mod admin_browser;
 mod admin_editing;
+mod admin_manage;
 mod architecture;
 mod browser;
 mod cli;

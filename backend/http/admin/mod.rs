@@ -11,6 +11,7 @@ mod api;
 mod edit;
 mod home;
 mod items;
+mod manage;
 mod session;
 mod sign_in;
 
@@ -56,6 +57,20 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/items/{id}/history", get(items::history))
         .route("/admin/items/{id}/live", get(items::live))
+        .route(
+            "/admin/people",
+            get(manage::people).post(manage::change_people),
+        )
+        .route(
+            "/admin/tokens",
+            get(manage::tokens).post(manage::change_tokens),
+        )
+        .route(
+            "/admin/webhooks",
+            get(manage::webhooks).post(manage::change_webhooks),
+        )
+        .route("/admin/seed-runs", get(manage::seed_runs))
+        .route("/admin/audit-log", get(manage::audit_log))
         .route("/admin/assets/{tag}/{file}", get(asset))
 }
 
@@ -234,7 +249,7 @@ fn api_failure(error: &api::ApiError) -> Response {
     match error.code.as_str() {
         "FORBIDDEN" => plain(
             StatusCode::FORBIDDEN,
-            "Your account may not edit content. Ask an admin for the AUTHOR role or above.\n",
+            "Your role does not allow this. An admin can give you a role that does.\n",
         ),
         "NOT_FOUND" => no_such_item(),
         "BAD_USER_INPUT" => plain(
@@ -360,13 +375,21 @@ fn status_label(status: &str) -> &'static str {
 struct Chrome {
     form_token: String,
     kinds: [Kind; 5],
+    /// The admin screens the editor's role may use (the API decides
+    /// again on each).
+    screens: Vec<manage::Screen>,
 }
 
 impl Chrome {
     fn of(state: &AppState, editor: &Editor) -> Chrome {
+        let role = editor.viewer.auth.actor.role();
         Chrome {
             form_token: editor.form_token(state),
             kinds: Kind::ALL,
+            screens: manage::Screen::ALL
+                .into_iter()
+                .filter(|screen| crate::domain::access::allows(role, screen.action()))
+                .collect(),
         }
     }
 }

@@ -1,0 +1,830 @@
+//! The admins' screens: people and their roles, API tokens (the secret
+//! shown once), webhooks with their deliveries, seed runs and the audit
+//! log. Like every page of the app they read and write through the GraphQL
+//! schema as the signed-in person, so the API's permission table decides
+//! who sees and changes what; the bar shows each screen only to the roles
+//! it would answer.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Chrome, Editor, Posted, PostedForm, TAG, api, api_failure, page, plain};
+use crate::domain::access::Action;
+use crate::http::AppState;
+
+/// An admin screen: its address, its name in the bar, and the permission
+/// the API asks for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Screen {
+    People,
+    Tokens,
+    Webhooks,
+    SeedRuns,
+    AuditLog,
+}
+
+impl Screen {
+    pub(super) const ALL: [Screen; 5] = [
+        Screen::People,
+        Screen::Tokens,
+        Screen::Webhooks,
+        Screen::SeedRuns,
+        Screen::AuditLog,
+    ];
+
+    pub(super) fn path(self) -> &'static str {
+        match self {
+            Screen::People => "/admin/people",
+            Screen::Tokens => "/admin/tokens",
+            Screen::Webhooks => "/admin/webhooks",
+            Screen::SeedRuns => "/admin/seed-runs",
+            Screen::AuditLog => "/admin/audit-log",
+        }
+    }
+
+    pub(super) fn label(self) -> &'static str {
+        match self {
+            Screen::People => "People",
+            Screen::Tokens => "API tokens",
+            Screen::Webhooks => "Webhooks",
+            Screen::SeedRuns => "Seed runs",
+            Screen::AuditLog => "Audit log",
+        }
+    }
+
+    pub(super) fn action(self) -> Action {
+        match self {
+            Screen::People => Action::ManageUsers,
+            Screen::Tokens => Action::ManageApiTokens,
+            Screen::Webhooks => Action::ManageWebhooks,
+            Screen::SeedRuns => Action::RunSeedJobs,
+            Screen::AuditLog => Action::ReadAuditLog,
+        }
+    }
+}
+
+const ROLES: [&str; 5] = ["PARTNER", "AUTHOR", "EDITOR", "PUBLISHER", "ADMIN"];
+const EVENT_TYPES: [&str; 4] = ["PUBLISHED", "UNPUBLISHED", "ARCHIVED", "SEED_RUN"];
+
+/// Where a page of a list starts.
+#[derive(Deserialize, Default)]
+pub(super) struct PageQuery {
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    item: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageInfo {
+    has_next_page: bool,
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Nodes<T> {
+    nodes: Vec<T>,
+    page_info: Option<PageInfo>,
+}
+
+impl<T> Nodes<T> {
+    /// The next page's address, when there is one.
+    fn next(&self, path: &str, mut query: Vec<(&str, String)>) -> Option<String> {
+        let cursor = self
+            .page_info
+            .as_ref()
+            .filter(|info| info.has_next_page)?
+            .end_cursor
+            .clone()?;
+        query.retain(|(_, value)| !value.is_empty());
+        query.push(("after", cursor));
+        Some(format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(query).unwrap_or_default()
+        ))
+    }
+}
+
+/// Every admin form: its token, what to do and to what. Read from the
+/// posted pairs, as checkboxes repeat a name (`events`).
+#[derive(Deserialize, Default)]
+#[serde(from = "Vec<(String, String)>")]
+pub(super) struct ManageForm {
+    form_token: String,
+    action: String,
+    id: String,
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+    expires: String,
+    url: String,
+    description: String,
+    secret: String,
+    events: Vec<String>,
+    event: String,
+}
+
+impl From<Vec<(String, String)>> for ManageForm {
+    fn from(pairs: Vec<(String, String)>) -> ManageForm {
+        let mut form = ManageForm::default();
+        for (name, value) in pairs {
+            let field = match name.as_str() {
+                "_form" => &mut form.form_token,
+                "action" => &mut form.action,
+                "id" => &mut form.id,
+                "email" => &mut form.email,
+                "name" => &mut form.name,
+                "role" => &mut form.role,
+                "password" => &mut form.password,
+                "expires" => &mut form.expires,
+                "url" => &mut form.url,
+                "description" => &mut form.description,
+                "secret" => &mut form.secret,
+                "event" => &mut form.event,
+                "events" => {
+                    form.events.push(value);
+                    continue;
+                }
+                _ => continue,
+            };
+            *field = value;
+        }
+        form
+    }
+}
+
+impl PostedForm for ManageForm {
+    fn form_token(&self) -> &str {
+        &self.form_token
+    }
+}
+
+/// A refusal from the API, in words for the page.
+fn problem_of(error: &api::ApiError) -> String {
+    if error.fields.is_empty() {
+        error.message.clone()
+    } else {
+        error
+            .fields
+            .iter()
+            .map(|(field, message)| format!("{field}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Errors a form can show in place; anything else is the app's failure page.
+fn shown_in_place(error: &api::ApiError) -> bool {
+    matches!(
+        error.code.as_str(),
+        "VALIDATION_FAILED" | "BAD_USER_INPUT" | "FORBIDDEN" | "NOT_FOUND"
+    )
+}
+
+/// What an admin page shows besides its list: where the list starts, and
+/// the outcome of the form just sent.
+struct Shown {
+    after: String,
+    status: StatusCode,
+    problem: Option<String>,
+    done: Option<String>,
+    minted: Option<Minted>,
+}
+
+impl Shown {
+    /// The API refused the form: nothing changed, and the page says why.
+    fn refused(error: &api::ApiError) -> Shown {
+        Shown {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            problem: Some(format!("Nothing was changed: {}", problem_of(error))),
+            ..Shown::default()
+        }
+    }
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Shown {
+            after: String::new(),
+            status: StatusCode::OK,
+            problem: None,
+            done: None,
+            minted: None,
+        }
+    }
+}
+
+// People ------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct Person {
+    id: String,
+    email: String,
+    name: String,
+    role: String,
+    disabled: bool,
+    #[serde(rename = "createdAt")]
+    created_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    asset_tag: &'static str,
+    chrome: Chrome,
+    people: Vec<Person>,
+    roles: [&'static str; 5],
+    next: Option<String>,
+    problem: Option<String>,
+    done: Option<String>,
+}
+
+async fn people_page(state: &AppState, editor: &Editor, shown: Shown) -> Response {
+    let after = shown.after.as_str();
+    #[derive(Deserialize)]
+    struct Answer {
+        users: Nodes<Person>,
+    }
+    let document = "query People($after: String) { users(first: 50, after: $after) {
+        nodes { id email name role disabled createdAt } pageInfo { hasNextPage endCursor } } }";
+    let variables = json!({ "after": (!after.is_empty()).then_some(after) });
+    let answer = match api::run::<Answer>(state, editor.viewer.clone(), document, variables).await {
+        Ok(answer) => answer,
+        Err(error) => return api_failure(&error),
+    };
+    let next = answer.users.next(Screen::People.path(), Vec::new());
+    page(
+        shown.status,
+        &PeoplePage {
+            asset_tag: TAG,
+            chrome: Chrome::of(state, editor),
+            people: answer.users.nodes,
+            roles: ROLES,
+            next,
+            problem: shown.problem,
+            done: shown.done,
+        },
+    )
+}
+
+pub(super) async fn people(
+    State(state): State<AppState>,
+    editor: Editor,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let shown = Shown {
+        after: query.after,
+        ..Shown::default()
+    };
+    people_page(&state, &editor, shown).await
+}
+
+pub(super) async fn change_people(
+    State(state): State<AppState>,
+    Posted { editor, form }: Posted<ManageForm>,
+) -> Response {
+    let (document, variables, done) = match form.action.as_str() {
+        "create" => (
+            "mutation Create($input: CreateUserInput!) { done: createUser(input: $input) { id } }",
+            json!({ "input": { "email": form.email.trim(), "name": form.name.trim(),
+                               "role": form.role, "password": form.password } }),
+            format!("{} can now sign in.", form.email.trim()),
+        ),
+        "role" => (
+            "mutation Role($id: ID!, $role: Role!) { done: setUserRole(id: $id, role: $role) { id } }",
+            json!({ "id": form.id, "role": form.role }),
+            "The role is changed.".to_string(),
+        ),
+        "disable" | "enable" => (
+            "mutation Disable($id: ID!, $disabled: Boolean!) { done: setUserDisabled(id: $id, disabled: $disabled) { id } }",
+            json!({ "id": form.id, "disabled": form.action == "disable" }),
+            if form.action == "disable" {
+                "The account is disabled and its sessions ended.".to_string()
+            } else {
+                "The account is enabled.".to_string()
+            },
+        ),
+        _ => return plain(StatusCode::BAD_REQUEST, "There is no such change.\n"),
+    };
+    match api::run::<Value>(&state, editor.viewer.clone(), document, variables).await {
+        Ok(_) => {
+            let shown = Shown {
+                done: Some(done),
+                ..Shown::default()
+            };
+            people_page(&state, &editor, shown).await
+        }
+        Err(error) if shown_in_place(&error) => {
+            people_page(&state, &editor, Shown::refused(&error)).await
+        }
+        Err(error) => api_failure(&error),
+    }
+}
+
+// API tokens ---------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Token {
+    id: String,
+    name: String,
+    role: String,
+    prefix: String,
+    created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+    created_by: Option<TokenCreator>,
+    active: bool,
+}
+
+#[derive(Deserialize)]
+struct TokenCreator {
+    name: String,
+}
+
+impl Token {
+    fn creator(&self) -> &str {
+        self.created_by
+            .as_ref()
+            .map(|creator| creator.name.as_str())
+            .unwrap_or("the command line")
+    }
+}
+
+/// A token just made: the only time its secret is shown.
+struct Minted {
+    name: String,
+    secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    asset_tag: &'static str,
+    chrome: Chrome,
+    tokens: Vec<Token>,
+    roles: [&'static str; 5],
+    next: Option<String>,
+    problem: Option<String>,
+    minted: Option<Minted>,
+}
+
+async fn tokens_page(state: &AppState, editor: &Editor, shown: Shown) -> Response {
+    let after = shown.after.as_str();
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        api_tokens: Nodes<Token>,
+    }
+    let document = "query Tokens($after: String) { apiTokens(first: 50, after: $after) {
+        nodes { id name role prefix createdAt expiresAt lastUsedAt revokedAt createdBy { name } active }
+        pageInfo { hasNextPage endCursor } } }";
+    let variables = json!({ "after": (!after.is_empty()).then_some(after) });
+    let answer = match api::run::<Answer>(state, editor.viewer.clone(), document, variables).await {
+        Ok(answer) => answer,
+        Err(error) => return api_failure(&error),
+    };
+    let next = answer.api_tokens.next(Screen::Tokens.path(), Vec::new());
+    page(
+        shown.status,
+        &TokensPage {
+            asset_tag: TAG,
+            chrome: Chrome::of(state, editor),
+            tokens: answer.api_tokens.nodes,
+            roles: ROLES,
+            next,
+            problem: shown.problem,
+            minted: shown.minted,
+        },
+    )
+}
+
+pub(super) async fn tokens(
+    State(state): State<AppState>,
+    editor: Editor,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let shown = Shown {
+        after: query.after,
+        ..Shown::default()
+    };
+    tokens_page(&state, &editor, shown).await
+}
+
+pub(super) async fn change_tokens(
+    State(state): State<AppState>,
+    Posted { editor, form }: Posted<ManageForm>,
+) -> Response {
+    let failed = async |error: api::ApiError| {
+        if !shown_in_place(&error) {
+            return api_failure(&error);
+        }
+        tokens_page(&state, &editor, Shown::refused(&error)).await
+    };
+    match form.action.as_str() {
+        "create" => {
+            // A date without a time: the token works to the end of that day, UTC.
+            let expires = (!form.expires.trim().is_empty())
+                .then(|| format!("{}T23:59:59Z", form.expires.trim()));
+            #[derive(Deserialize)]
+            struct Answer {
+                done: Created,
+            }
+            #[derive(Deserialize)]
+            struct Created {
+                secret: String,
+            }
+            let document = "mutation Create($input: CreateApiTokenInput!) { done: createApiToken(input: $input) { secret } }";
+            let variables = json!({ "input": {
+                "name": form.name.trim(),
+                "role": (!form.role.is_empty()).then_some(&form.role),
+                "expiresAt": expires,
+            } });
+            match api::run::<Answer>(&state, editor.viewer.clone(), document, variables).await {
+                Ok(answer) => {
+                    let minted = Minted {
+                        name: form.name.trim().to_string(),
+                        secret: answer.done.secret,
+                    };
+                    let shown = Shown {
+                        status: StatusCode::CREATED,
+                        minted: Some(minted),
+                        ..Shown::default()
+                    };
+                    tokens_page(&state, &editor, shown).await
+                }
+                Err(error) => failed(error).await,
+            }
+        }
+        "revoke" => {
+            let document = "mutation Revoke($id: ID!) { done: revokeApiToken(id: $id) { id } }";
+            match api::run::<Value>(
+                &state,
+                editor.viewer.clone(),
+                document,
+                json!({ "id": form.id }),
+            )
+            .await
+            {
+                Ok(_) => Redirect::to(Screen::Tokens.path()).into_response(),
+                Err(error) => failed(error).await,
+            }
+        }
+        _ => plain(StatusCode::BAD_REQUEST, "There is no such change.\n"),
+    }
+}
+
+// Webhooks -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Hook {
+    id: String,
+    url: String,
+    events: Vec<String>,
+    description: String,
+    enabled: bool,
+    created_by: String,
+    deliveries: Nodes<Delivery>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Delivery {
+    event_id: String,
+    state: String,
+    reason: String,
+    attempt_count: i32,
+    next_attempt_at: Option<String>,
+    created_at: String,
+    attempts: Vec<Attempt>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Attempt {
+    status_code: Option<i32>,
+    error: Option<String>,
+}
+
+impl Delivery {
+    /// What the last attempt got, in words.
+    fn last_answer(&self) -> String {
+        match self.attempts.last() {
+            None => "not tried yet".into(),
+            Some(Attempt {
+                status_code: Some(code),
+                ..
+            }) => format!("HTTP {code}"),
+            Some(Attempt {
+                error: Some(error), ..
+            }) => error.clone(),
+            Some(_) => "no answer".into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "webhooks.html")]
+struct WebhooksPage {
+    asset_tag: &'static str,
+    chrome: Chrome,
+    hooks: Vec<Hook>,
+    event_types: [&'static str; 4],
+    next: Option<String>,
+    problem: Option<String>,
+    done: Option<String>,
+    minted: Option<Minted>,
+}
+
+async fn webhooks_page(state: &AppState, editor: &Editor, shown: Shown) -> Response {
+    let after = shown.after.as_str();
+    #[derive(Deserialize)]
+    struct Answer {
+        webhooks: Nodes<Hook>,
+    }
+    let document = "query Webhooks($after: String) { webhooks(first: 20, after: $after) {
+        nodes { id url events description enabled createdBy
+          deliveries(first: 10) { nodes { eventId state reason attemptCount nextAttemptAt createdAt
+            attempts { statusCode error } } } }
+        pageInfo { hasNextPage endCursor } } }";
+    let variables = json!({ "after": (!after.is_empty()).then_some(after) });
+    let answer = match api::run::<Answer>(state, editor.viewer.clone(), document, variables).await {
+        Ok(answer) => answer,
+        Err(error) => return api_failure(&error),
+    };
+    let next = answer.webhooks.next(Screen::Webhooks.path(), Vec::new());
+    page(
+        shown.status,
+        &WebhooksPage {
+            asset_tag: TAG,
+            chrome: Chrome::of(state, editor),
+            hooks: answer.webhooks.nodes,
+            event_types: EVENT_TYPES,
+            next,
+            problem: shown.problem,
+            done: shown.done,
+            minted: shown.minted,
+        },
+    )
+}
+
+pub(super) async fn webhooks(
+    State(state): State<AppState>,
+    editor: Editor,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let shown = Shown {
+        after: query.after,
+        ..Shown::default()
+    };
+    webhooks_page(&state, &editor, shown).await
+}
+
+pub(super) async fn change_webhooks(
+    State(state): State<AppState>,
+    Posted { editor, form }: Posted<ManageForm>,
+) -> Response {
+    let (document, variables, done) = match form.action.as_str() {
+        "create" => (
+            "mutation Create($url: String!, $events: [EventType!]!, $secret: String, $description: String) {
+               done: createWebhook(url: $url, events: $events, secret: $secret, description: $description) { secret } }",
+            json!({ "url": form.url.trim(), "events": form.events,
+                    "secret": (!form.secret.is_empty()).then_some(&form.secret),
+                    "description": form.description.trim() }),
+            "The webhook is registered.",
+        ),
+        "enable" | "disable" => (
+            "mutation Enable($id: ID!, $enabled: Boolean!) { done: setWebhookEnabled(id: $id, enabled: $enabled) { id } }",
+            json!({ "id": form.id, "enabled": form.action == "enable" }),
+            if form.action == "enable" {
+                "The webhook is on."
+            } else {
+                "The webhook is off: nothing is sent to it until it is on again."
+            },
+        ),
+        "delete" => (
+            "mutation Delete($id: ID!) { done: deleteWebhook(id: $id) }",
+            json!({ "id": form.id }),
+            "The webhook is deleted.",
+        ),
+        "redeliver" => (
+            "mutation Again($event: ID!, $id: ID) { done: redeliver(eventId: $event, webhookId: $id) }",
+            json!({ "event": form.event, "id": form.id }),
+            "The event will be sent again.",
+        ),
+        _ => return plain(StatusCode::BAD_REQUEST, "There is no such change.\n"),
+    };
+    match api::run::<Value>(&state, editor.viewer.clone(), document, variables).await {
+        Ok(answer) => {
+            // The signing secret of a new webhook, shown this once.
+            let minted = answer["done"]["secret"].as_str().map(|secret| Minted {
+                name: form.url.trim().to_string(),
+                secret: secret.to_string(),
+            });
+            webhooks_page(
+                &state,
+                &editor,
+                Shown {
+                    done: Some(done.to_string()),
+                    minted,
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+        Err(error) if shown_in_place(&error) => {
+            webhooks_page(&state, &editor, Shown::refused(&error)).await
+        }
+        Err(error) => api_failure(&error),
+    }
+}
+
+// Seed runs ----------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeedRun {
+    id: String,
+    started_at: String,
+    finished_at: Option<String>,
+    outcome: String,
+    files: Vec<SeedFile>,
+    counts: Vec<SeedCount>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SeedFile {
+    path: String,
+}
+
+#[derive(Deserialize)]
+struct SeedCount {
+    kind: String,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+}
+
+#[derive(Template)]
+#[template(path = "seed_runs.html")]
+struct SeedRunsPage {
+    asset_tag: &'static str,
+    chrome: Chrome,
+    runs: Vec<SeedRun>,
+    next: Option<String>,
+}
+
+pub(super) async fn seed_runs(
+    State(state): State<AppState>,
+    editor: Editor,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        seed_runs: Nodes<SeedRun>,
+    }
+    let document = "query Runs($after: String) { seedRuns(first: 50, after: $after) {
+        nodes { id startedAt finishedAt outcome files { path } counts { kind created updated unchanged } error }
+        pageInfo { hasNextPage endCursor } } }";
+    let variables = json!({ "after": (!query.after.is_empty()).then_some(&query.after) });
+    let answer = match api::run::<Answer>(&state, editor.viewer.clone(), document, variables).await
+    {
+        Ok(answer) => answer,
+        Err(error) => return api_failure(&error),
+    };
+    let next = answer.seed_runs.next(Screen::SeedRuns.path(), Vec::new());
+    page(
+        StatusCode::OK,
+        &SeedRunsPage {
+            asset_tag: TAG,
+            chrome: Chrome::of(&state, &editor),
+            runs: answer.seed_runs.nodes,
+            next,
+        },
+    )
+}
+
+// Audit log ----------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    at: String,
+    actor: EntryActor,
+    action: String,
+    item_id: Option<String>,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    detail: Value,
+}
+
+#[derive(Deserialize)]
+struct EntryActor {
+    id: String,
+    name: Option<String>,
+}
+
+impl Entry {
+    fn who(&self) -> &str {
+        self.actor.name.as_deref().unwrap_or(&self.actor.id)
+    }
+
+    fn change(&self) -> String {
+        match (&self.from_status, &self.to_status) {
+            (Some(from), Some(to)) if from != to => {
+                format!(
+                    "{} → {}",
+                    super::status_label(from),
+                    super::status_label(to)
+                )
+            }
+            (None, Some(to)) => super::status_label(to).to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// The entry's particulars, compact, or nothing when there are none.
+    fn particulars(&self) -> String {
+        match &self.detail {
+            Value::Object(map) if map.is_empty() => String::new(),
+            Value::Null => String::new(),
+            detail => detail.to_string(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit_log.html")]
+struct AuditLogPage {
+    asset_tag: &'static str,
+    chrome: Chrome,
+    entries: Vec<Entry>,
+    actor: String,
+    action: String,
+    item: String,
+    next: Option<String>,
+}
+
+pub(super) async fn audit_log(
+    State(state): State<AppState>,
+    editor: Editor,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        audit_log: Nodes<Entry>,
+    }
+    let document = "query Log($filter: AuditLogFilter, $after: String) { auditLog(filter: $filter, first: 50, after: $after) {
+        nodes { at actor { id name } action itemId fromStatus toStatus detail }
+        pageInfo { hasNextPage endCursor } } }";
+    let given = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_string());
+    let variables = json!({
+        "filter": {
+            "actor": given(&query.actor),
+            "action": given(&query.action),
+            "itemId": given(&query.item),
+        },
+        "after": given(&query.after),
+    });
+    let answer = match api::run::<Answer>(&state, editor.viewer.clone(), document, variables).await
+    {
+        Ok(answer) => answer,
+        Err(error) => return api_failure(&error),
+    };
+    let next = answer.audit_log.next(
+        Screen::AuditLog.path(),
+        vec![
+            ("actor", query.actor.clone()),
+            ("action", query.action.clone()),
+            ("item", query.item.clone()),
+        ],
+    );
+    page(
+        StatusCode::OK,
+        &AuditLogPage {
+            asset_tag: TAG,
+            chrome: Chrome::of(&state, &editor),
+            entries: answer.audit_log.nodes,
+            actor: query.actor,
+            action: query.action,
+            item: query.item,
+            next,
+        },
+    )
+}
