@@ -403,6 +403,25 @@ async fn a_session_ending_mid_edit_keeps_the_text_and_other_sites_are_refused() 
     assert_eq!(found["items"]["nodes"], json!([]));
 }
 
+/// Every main screen of the app, as paths, for a signed-in admin.
+async fn main_screens(app: &TestApp) -> Vec<String> {
+    let modules = app.query("{ modules { nodes { id } } }", json!({})).await;
+    let module = modules["modules"]["nodes"][0]["id"].as_str().unwrap();
+    vec![
+        "/admin".to_string(),
+        "/admin/lists/resources".to_string(),
+        format!("/admin/items/{module}"),
+        format!("/admin/items/{module}/edit"),
+        format!("/admin/items/{module}/history"),
+        "/admin/new/resources".to_string(),
+        "/admin/people".to_string(),
+        "/admin/tokens".to_string(),
+        "/admin/webhooks".to_string(),
+        "/admin/seed-runs".to_string(),
+        "/admin/audit-log".to_string(),
+    ]
+}
+
 /// At a phone's 375 px, every main screen fits the width: nothing needs
 /// scrolling sideways.
 #[tokio::test]
@@ -416,21 +435,7 @@ async fn the_main_screens_fit_a_phone() {
     let origin = format!("http://{address}");
     browser.client.set_window_size(375, 800).await.unwrap();
     sign_in(&browser, &origin, "eve@example.org").await;
-    let modules = app.query("{ modules { nodes { id } } }", json!({})).await;
-    let module = modules["modules"]["nodes"][0]["id"].as_str().unwrap();
-    for path in [
-        "/admin".to_string(),
-        "/admin/lists/resources".to_string(),
-        format!("/admin/items/{module}"),
-        format!("/admin/items/{module}/edit"),
-        format!("/admin/items/{module}/history"),
-        "/admin/new/resources".to_string(),
-        "/admin/people".to_string(),
-        "/admin/tokens".to_string(),
-        "/admin/webhooks".to_string(),
-        "/admin/seed-runs".to_string(),
-        "/admin/audit-log".to_string(),
-    ] {
+    for path in main_screens(&app).await {
         browser.open(&format!("{origin}{path}")).await;
         browser.wait_for("main").await;
         let widths = browser
@@ -446,4 +451,194 @@ async fn the_main_screens_fit_a_phone() {
             "{path}: {scroll} px of content in {client} px"
         );
     }
+}
+
+/// axe-core finds no serious or critical violation on the sign-in page,
+/// any main screen, a form showing the server's problems, or a merge.
+#[tokio::test]
+async fn axe_finds_no_serious_accessibility_violation() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    account(&app, "eve@example.org", Role::Admin).await;
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+    // The checker sees a violation where there is one.
+    browser
+        .open("data:text/html,<html lang=en><title>t</title><img src=x.png></html>")
+        .await;
+    let missing_alt = browser.accessibility_violations().await;
+    assert!(
+        missing_alt
+            .iter()
+            .any(|found| found.starts_with("image-alt")),
+        "{missing_alt:?}"
+    );
+
+    let mut found = Vec::new();
+    let mut check = async |page: &str| {
+        for violation in browser.accessibility_violations().await {
+            found.push(format!("{page}: {violation}"));
+        }
+    };
+
+    browser.open(&format!("{origin}/admin")).await;
+    browser.wait_for_page("/admin/sign-in", "#password").await;
+    check("sign-in").await;
+    sign_in(&browser, &origin, "eve@example.org").await;
+    for path in main_screens(&app).await {
+        browser.open(&format!("{origin}{path}")).await;
+        browser.wait_for("main").await;
+        check(&path).await;
+    }
+    // The server's problems beside the fields.
+    browser.open(&format!("{origin}/admin/new/resources")).await;
+    browser.type_into("#year", "1066").await;
+    browser.click("#save").await;
+    browser.wait_for(".field-problem").await;
+    check("a refused resource form").await;
+    // A conflict: the other person's values beside the typed ones.
+    let editor = app.sign_in_as(Role::Editor).await;
+    let tag = app
+        .query_as(
+            &editor,
+            r#"mutation { createTag(input: { name: "Mediation" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = tag["createTag"]["id"].as_str().unwrap().to_string();
+    browser
+        .open(&format!("{origin}/admin/items/{id}/edit"))
+        .await;
+    browser.wait_for("#save").await;
+    app.query_as(
+        &editor,
+        r#"mutation($id: ID!) { updateTag(id: $id, expectedVersion: 1, input: { name: "Mediation services" }) { id } }"#,
+        json!({ "id": id }),
+    )
+    .await;
+    browser.type_into("#name", "Mediation and dialogue").await;
+    browser.click("#save").await;
+    browser.wait_for("#merge").await;
+    check("a merge").await;
+
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+/// A change made elsewhere to the item on screen is announced on the page
+/// without reloading it, and the link shows the latest.
+#[tokio::test]
+async fn a_change_made_elsewhere_appears_on_the_open_page() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    account(&app, "eve@example.org", Role::Editor).await;
+    let address = app.spawn_live_server().await;
+    let origin = format!("http://{address}");
+    let editor = app.sign_in_as(Role::Editor).await;
+    let tag = app
+        .query_as(
+            &editor,
+            r#"mutation { createTag(input: { name: "Mediation" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let id = tag["createTag"]["id"].as_str().unwrap().to_string();
+    sign_in(&browser, &origin, "eve@example.org").await;
+    browser.open(&format!("{origin}/admin/items/{id}")).await;
+    browser.wait_for("[data-live]").await;
+    assert!(!browser.has("#live-change").await);
+
+    // The page subscribes once it has loaded; a change before that is in
+    // what it shows. Changes go on until one is heard.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut version = 1;
+    while !browser.has("#live-change").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never announced a change"
+        );
+        app.query_as(
+            &editor,
+            "mutation($id: ID!, $v: Int!, $name: String!) { updateTag(id: $id, expectedVersion: $v, input: { name: $name }) { id } }",
+            json!({ "id": id, "v": version, "name": format!("Mediation v{}", version + 1) }),
+        )
+        .await;
+        version += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let notice = browser.text("#live-change").await;
+    assert!(notice.contains("Changed elsewhere"), "{notice}");
+    assert_eq!(
+        browser
+            .eval(
+                "return document.querySelector('.live').getAttribute('role');",
+                vec![]
+            )
+            .await,
+        "status"
+    );
+    browser.click(".live a").await;
+    browser
+        .eventually(
+            "return !document.querySelector('#live-change') && document.body.textContent.includes('Mediation v');",
+            vec![],
+        )
+        .await;
+}
+
+/// Whether leaving the page now would ask first: the page's answer to the
+/// `beforeunload` event the browser sends before it goes. (ChromeDriver
+/// answers the browser's question itself, so the dialog cannot be seen.)
+async fn leaving_asks(browser: &Browser) -> bool {
+    browser
+        .eval(
+            "const leaving = new Event('beforeunload', { cancelable: true });
+             window.dispatchEvent(leaving);
+             return leaving.defaultPrevented;",
+            vec![],
+        )
+        .await
+        == json!(true)
+}
+
+/// Leaving a form with edits in it asks first; leaving it untouched, or
+/// by saving, does not.
+#[tokio::test]
+async fn leaving_unsaved_changes_asks_first() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    account(&app, "eve@example.org", Role::Editor).await;
+    let address = app.spawn_server().await;
+    let origin = format!("http://{address}");
+    sign_in(&browser, &origin, "eve@example.org").await;
+    browser.open(&format!("{origin}/admin/new/tags")).await;
+    browser.wait_for("#name").await;
+    assert!(!leaving_asks(&browser).await, "untouched, it asked");
+
+    browser
+        .client
+        .find(fantoccini::Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("Half-typed")
+        .await
+        .unwrap();
+    assert!(leaving_asks(&browser).await, "typed into, it did not ask");
+
+    // Saving is not leaving: the form is sent, and the item's page follows.
+    browser
+        .eval(
+            "document.querySelector('#save').closest('form').dispatchEvent(new Event('submit', { cancelable: true })); return true;",
+            vec![],
+        )
+        .await;
+    assert!(!leaving_asks(&browser).await, "saving, it asked");
+    browser.click("#save").await;
+    item_id(&browser).await;
+    assert_eq!(browser.text("#title").await, "Half-typed");
 }

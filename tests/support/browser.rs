@@ -202,6 +202,30 @@ impl Browser {
         std::fs::write(PathBuf::from(folder).join(format!("{name}.png")), png).unwrap();
     }
 
+    /// What axe-core finds wrong with the page's accessibility at the
+    /// serious and critical levels, one line per rule and element.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        const AXE: &str = include_str!("../fixtures/axe-core/axe.min.js");
+        // Each execute wraps its script in a function; axe defines itself on
+        // `window` only when it sees no module system, as in a page.
+        self.eval(AXE, vec![]).await;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(results => done(results.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .flatMap(v => v.nodes.map(node =>
+                            `${v.id} (${v.impact}): ${node.target.join(' ')}: ${node.failureSummary}`))))
+                    .catch(error => done([`axe failed: ${error}`]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     pub async fn path(&self) -> String {
         self.eval("return location.pathname;", vec![])
             .await

@@ -630,92 +630,110 @@ struct Shown {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn render(
-    state: &AppState,
-    editor: &Editor,
-    status: StatusCode,
-    target: &Target,
+/// A form as the page shows it: what it edits and the values in it.
+struct Form<'a> {
+    target: &'a Target,
     kind: Kind,
     heading: String,
     version: i32,
-    values: &HashMap<&'static str, FieldValue>,
-    names: &HashMap<String, String>,
-    shown: Shown,
-) -> Response {
-    let fields = specs(kind)
-        .iter()
-        .map(|spec| {
-            let value = values.get(spec.name);
-            let (widget, picks) = match spec.widget {
-                Widget::Line => ("line", ""),
-                Widget::Text => ("text", ""),
-                Widget::Year => ("year", ""),
-                Widget::Url => ("url", ""),
-                Widget::Lines => ("text", ""),
-                Widget::Links(kind) => ("links", kind.path()),
-                Widget::Link(kind) => ("link", kind.path()),
-                Widget::Ordered(kind) => ("ordered", kind.path()),
-            };
-            FieldView {
-                name: spec.name,
-                label: spec.label,
-                hint: spec.hint,
-                widget,
-                picks,
-                required: spec.required,
-                text: value
-                    .map(|value| value.text().to_string())
-                    .unwrap_or_default(),
-                entries: value
-                    .map(|value| {
-                        value
-                            .list()
-                            .iter()
-                            .map(|slug| {
-                                let name = names.get(slug).cloned().unwrap_or_else(|| slug.clone());
-                                (slug.clone(), name)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                problem: shown.problems.get(spec.name).cloned(),
-                theirs: shown.theirs.get(spec.name).map(|theirs| Theirs {
-                    shown: theirs.shown(),
-                    pairs: match theirs {
-                        FieldValue::Text(text) => vec![text.clone()],
-                        FieldValue::List(list) => list.clone(),
-                    },
-                }),
-            }
-        })
-        .collect();
-    let (action, back) = match target {
-        Target::New(kind) => (
-            format!("/admin/new/{}", kind.path()),
-            format!("/admin/lists/{}", kind.path()),
-        ),
-        Target::Existing(id) => (
-            format!("/admin/items/{id}/edit"),
-            format!("/admin/items/{id}"),
-        ),
-    };
-    page(
-        status,
-        &EditPage {
-            asset_tag: TAG,
-            chrome: Chrome::of(state, editor),
-            action,
+    values: &'a HashMap<&'static str, FieldValue>,
+    /// Linked items' names by slug, for the pickers.
+    names: &'a HashMap<String, String>,
+}
+
+impl Form<'_> {
+    async fn render(
+        &self,
+        state: &AppState,
+        editor: &Editor,
+        status: StatusCode,
+        shown: Shown,
+    ) -> Response {
+        let Form {
+            target,
             kind,
-            heading,
+            ref heading,
             version,
-            fields,
-            problem: shown.problem,
-            notice: shown.notice,
-            merge: shown.merge,
-            back,
-            options: options(state, editor, kind).await,
-        },
-    )
+            values,
+            names,
+        } = *self;
+        let heading = heading.clone();
+        let fields = specs(kind)
+            .iter()
+            .map(|spec| {
+                let value = values.get(spec.name);
+                let (widget, picks) = match spec.widget {
+                    Widget::Line => ("line", ""),
+                    Widget::Text => ("text", ""),
+                    Widget::Year => ("year", ""),
+                    Widget::Url => ("url", ""),
+                    Widget::Lines => ("text", ""),
+                    Widget::Links(kind) => ("links", kind.path()),
+                    Widget::Link(kind) => ("link", kind.path()),
+                    Widget::Ordered(kind) => ("ordered", kind.path()),
+                };
+                FieldView {
+                    name: spec.name,
+                    label: spec.label,
+                    hint: spec.hint,
+                    widget,
+                    picks,
+                    required: spec.required,
+                    text: value
+                        .map(|value| value.text().to_string())
+                        .unwrap_or_default(),
+                    entries: value
+                        .map(|value| {
+                            value
+                                .list()
+                                .iter()
+                                .map(|slug| {
+                                    let name =
+                                        names.get(slug).cloned().unwrap_or_else(|| slug.clone());
+                                    (slug.clone(), name)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    problem: shown.problems.get(spec.name).cloned(),
+                    theirs: shown.theirs.get(spec.name).map(|theirs| Theirs {
+                        shown: theirs.shown(),
+                        pairs: match theirs {
+                            FieldValue::Text(text) => vec![text.clone()],
+                            FieldValue::List(list) => list.clone(),
+                        },
+                    }),
+                }
+            })
+            .collect();
+        let (action, back) = match target {
+            Target::New(kind) => (
+                format!("/admin/new/{}", kind.path()),
+                format!("/admin/lists/{}", kind.path()),
+            ),
+            Target::Existing(id) => (
+                format!("/admin/items/{id}/edit"),
+                format!("/admin/items/{id}"),
+            ),
+        };
+        page(
+            status,
+            &EditPage {
+                asset_tag: TAG,
+                chrome: Chrome::of(state, editor),
+                action,
+                kind,
+                heading,
+                version,
+                fields,
+                problem: shown.problem,
+                notice: shown.notice,
+                merge: shown.merge,
+                back,
+                options: options(state, editor, kind).await,
+            },
+        )
+    }
 }
 
 pub(super) async fn new_page(
@@ -728,18 +746,15 @@ pub(super) async fn new_page(
     };
     let values = read_form(kind, &Pairs::default());
     let heading = format!("New {}", kind.label().to_lowercase());
-    render(
-        &state,
-        &editor,
-        StatusCode::OK,
-        &Target::New(kind),
+    Form {
+        target: &Target::New(kind),
         kind,
         heading,
-        0,
-        &values,
-        &HashMap::new(),
-        Shown::default(),
-    )
+        version: 0,
+        values: &values,
+        names: &HashMap::new(),
+    }
+    .render(&state, &editor, StatusCode::OK, Shown::default())
     .await
 }
 
@@ -751,18 +766,15 @@ pub(super) async fn edit_page(
     match load(&state, &editor, &id).await {
         Ok(Some(loaded)) if loaded.kind.editable() => {
             let heading = format!("Edit {}", loaded.heading);
-            render(
-                &state,
-                &editor,
-                StatusCode::OK,
-                &Target::Existing(id),
-                loaded.kind,
+            Form {
+                target: &Target::Existing(id),
+                kind: loaded.kind,
                 heading,
-                loaded.version,
-                &loaded.values,
-                &loaded.names,
-                Shown::default(),
-            )
+                version: loaded.version,
+                values: &loaded.values,
+                names: &loaded.names,
+            }
+            .render(&state, &editor, StatusCode::OK, Shown::default())
             .await
         }
         Ok(_) => no_such_item(),
@@ -851,24 +863,20 @@ async fn submit(
     let moved = pairs
         .first("_move")
         .is_some_and(|order| apply_move(&mut values, order));
+    let form = Form {
+        target: &target,
+        kind,
+        heading,
+        version,
+        values: &values,
+        names: &names,
+    };
     if moved || notice.is_some() {
         let shown = Shown {
             notice: notice.map(str::to_string),
             ..Shown::default()
         };
-        return render(
-            state,
-            &editor,
-            StatusCode::OK,
-            &target,
-            kind,
-            heading,
-            version,
-            &values,
-            &names,
-            shown,
-        )
-        .await;
+        return form.render(state, &editor, StatusCode::OK, shown).await;
     }
     let creating = matches!(target, Target::New(_));
     let input = match input(kind, &values, creating) {
@@ -879,19 +887,9 @@ async fn submit(
                 problems,
                 ..Shown::default()
             };
-            return render(
-                state,
-                &editor,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &target,
-                kind,
-                heading,
-                version,
-                &values,
-                &names,
-                shown,
-            )
-            .await;
+            return form
+                .render(state, &editor, StatusCode::UNPROCESSABLE_ENTITY, shown)
+                .await;
         }
     };
     let typename = kind.typename();
@@ -948,19 +946,8 @@ async fn submit(
                 problems,
                 ..Shown::default()
             };
-            render(
-                state,
-                &editor,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &target,
-                kind,
-                heading,
-                version,
-                &values,
-                &names,
-                shown,
-            )
-            .await
+            form.render(state, &editor, StatusCode::UNPROCESSABLE_ENTITY, shown)
+                .await
         }
         ("CONFLICT", Target::Existing(id)) => {
             merge(state, editor, &target, id, kind, version, values).await
@@ -970,19 +957,8 @@ async fn submit(
                 problem: Some(format!("Nothing was saved: {}", error.message)),
                 ..Shown::default()
             };
-            render(
-                state,
-                &editor,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &target,
-                kind,
-                heading,
-                version,
-                &values,
-                &names,
-                shown,
-            )
-            .await
+            form.render(state, &editor, StatusCode::UNPROCESSABLE_ENTITY, shown)
+                .await
         }
         _ => api_failure(&error),
     }
@@ -1093,18 +1069,15 @@ async fn merge(
         ..Shown::default()
     };
     let heading = format!("Edit {}", loaded.heading);
-    render(
-        state,
-        &editor,
-        StatusCode::CONFLICT,
+    Form {
         target,
         kind,
         heading,
-        loaded.version,
-        &mine,
-        &loaded.names,
-        shown,
-    )
+        version: loaded.version,
+        values: &mine,
+        names: &loaded.names,
+    }
+    .render(state, &editor, StatusCode::CONFLICT, shown)
     .await
 }
 

@@ -203,6 +203,31 @@ struct Shown {
 }
 
 impl Shown {
+    /// A list from `after` on, with no form just sent.
+    fn at(after: String) -> Shown {
+        Shown {
+            after,
+            ..Shown::default()
+        }
+    }
+
+    /// A change went through; the page says what it did.
+    fn done(what: impl Into<String>) -> Shown {
+        Shown {
+            done: Some(what.into()),
+            ..Shown::default()
+        }
+    }
+
+    /// What the page shows after a change: its outcome, or why the API
+    /// refused it; a failure the page cannot show in place is the answer.
+    fn after(outcome: Result<Shown, api::ApiError>) -> Result<Shown, api::ApiError> {
+        match outcome {
+            Err(error) if shown_in_place(&error) => Ok(Shown::refused(&error)),
+            outcome => outcome,
+        }
+    }
+
     /// The API refused the form: nothing changed, and the page says why.
     fn refused(error: &api::ApiError) -> Shown {
         Shown {
@@ -283,17 +308,13 @@ pub(super) async fn people(
     editor: Editor,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let shown = Shown {
-        after: query.after,
-        ..Shown::default()
-    };
-    people_page(&state, &editor, shown).await
+    people_page(&state, &editor, Shown::at(query.after)).await
 }
 
 pub(super) async fn change_people(
     State(state): State<AppState>,
     Posted { editor, form }: Posted<ManageForm>,
-) -> Response {
+) -> Result<Response, api::ApiError> {
     let (document, variables, done) = match form.action.as_str() {
         "create" => (
             "mutation Create($input: CreateUserInput!) { done: createUser(input: $input) { id } }",
@@ -315,21 +336,12 @@ pub(super) async fn change_people(
                 "The account is enabled.".to_string()
             },
         ),
-        _ => return plain(StatusCode::BAD_REQUEST, "There is no such change.\n"),
+        _ => return Ok(plain(StatusCode::BAD_REQUEST, "There is no such change.\n")),
     };
-    match api::run::<Value>(&state, editor.viewer.clone(), document, variables).await {
-        Ok(_) => {
-            let shown = Shown {
-                done: Some(done),
-                ..Shown::default()
-            };
-            people_page(&state, &editor, shown).await
-        }
-        Err(error) if shown_in_place(&error) => {
-            people_page(&state, &editor, Shown::refused(&error)).await
-        }
-        Err(error) => api_failure(&error),
-    }
+    let outcome = api::run::<Value>(&state, editor.viewer.clone(), document, variables)
+        .await
+        .map(|_| Shown::done(done));
+    Ok(people_page(&state, &editor, Shown::after(outcome)?).await)
 }
 
 // API tokens ---------------------------------------------------------------
@@ -416,24 +428,14 @@ pub(super) async fn tokens(
     editor: Editor,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let shown = Shown {
-        after: query.after,
-        ..Shown::default()
-    };
-    tokens_page(&state, &editor, shown).await
+    tokens_page(&state, &editor, Shown::at(query.after)).await
 }
 
 pub(super) async fn change_tokens(
     State(state): State<AppState>,
     Posted { editor, form }: Posted<ManageForm>,
-) -> Response {
-    let failed = async |error: api::ApiError| {
-        if !shown_in_place(&error) {
-            return api_failure(&error);
-        }
-        tokens_page(&state, &editor, Shown::refused(&error)).await
-    };
-    match form.action.as_str() {
+) -> Result<Response, api::ApiError> {
+    let outcome = match form.action.as_str() {
         "create" => {
             // A date without a time: the token works to the end of that day, UTC.
             let expires = (!form.expires.trim().is_empty())
@@ -452,38 +454,34 @@ pub(super) async fn change_tokens(
                 "role": (!form.role.is_empty()).then_some(&form.role),
                 "expiresAt": expires,
             } });
-            match api::run::<Answer>(&state, editor.viewer.clone(), document, variables).await {
-                Ok(answer) => {
-                    let minted = Minted {
+            api::run::<Answer>(&state, editor.viewer.clone(), document, variables)
+                .await
+                .map(|answer| Shown {
+                    status: StatusCode::CREATED,
+                    minted: Some(Minted {
                         name: form.name.trim().to_string(),
                         secret: answer.done.secret,
-                    };
-                    let shown = Shown {
-                        status: StatusCode::CREATED,
-                        minted: Some(minted),
-                        ..Shown::default()
-                    };
-                    tokens_page(&state, &editor, shown).await
-                }
-                Err(error) => failed(error).await,
-            }
+                    }),
+                    ..Shown::default()
+                })
         }
         "revoke" => {
             let document = "mutation Revoke($id: ID!) { done: revokeApiToken(id: $id) { id } }";
-            match api::run::<Value>(
+            let revoked = api::run::<Value>(
                 &state,
                 editor.viewer.clone(),
                 document,
                 json!({ "id": form.id }),
             )
-            .await
-            {
-                Ok(_) => Redirect::to(Screen::Tokens.path()).into_response(),
-                Err(error) => failed(error).await,
+            .await;
+            if revoked.is_ok() {
+                return Ok(Redirect::to(Screen::Tokens.path()).into_response());
             }
+            revoked.map(|_| Shown::default())
         }
-        _ => plain(StatusCode::BAD_REQUEST, "There is no such change.\n"),
-    }
+        _ => return Ok(plain(StatusCode::BAD_REQUEST, "There is no such change.\n")),
+    };
+    Ok(tokens_page(&state, &editor, Shown::after(outcome)?).await)
 }
 
 // Webhooks -----------------------------------------------------------------
@@ -586,17 +584,13 @@ pub(super) async fn webhooks(
     editor: Editor,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let shown = Shown {
-        after: query.after,
-        ..Shown::default()
-    };
-    webhooks_page(&state, &editor, shown).await
+    webhooks_page(&state, &editor, Shown::at(query.after)).await
 }
 
 pub(super) async fn change_webhooks(
     State(state): State<AppState>,
     Posted { editor, form }: Posted<ManageForm>,
-) -> Response {
+) -> Result<Response, api::ApiError> {
     let (document, variables, done) = match form.action.as_str() {
         "create" => (
             "mutation Create($url: String!, $events: [EventType!]!, $secret: String, $description: String) {
@@ -625,31 +619,19 @@ pub(super) async fn change_webhooks(
             json!({ "event": form.event, "id": form.id }),
             "The event will be sent again.",
         ),
-        _ => return plain(StatusCode::BAD_REQUEST, "There is no such change.\n"),
+        _ => return Ok(plain(StatusCode::BAD_REQUEST, "There is no such change.\n")),
     };
-    match api::run::<Value>(&state, editor.viewer.clone(), document, variables).await {
-        Ok(answer) => {
+    let outcome = api::run::<Value>(&state, editor.viewer.clone(), document, variables)
+        .await
+        .map(|answer| Shown {
             // The signing secret of a new webhook, shown this once.
-            let minted = answer["done"]["secret"].as_str().map(|secret| Minted {
+            minted: answer["done"]["secret"].as_str().map(|secret| Minted {
                 name: form.url.trim().to_string(),
                 secret: secret.to_string(),
-            });
-            webhooks_page(
-                &state,
-                &editor,
-                Shown {
-                    done: Some(done.to_string()),
-                    minted,
-                    ..Shown::default()
-                },
-            )
-            .await
-        }
-        Err(error) if shown_in_place(&error) => {
-            webhooks_page(&state, &editor, Shown::refused(&error)).await
-        }
-        Err(error) => api_failure(&error),
-    }
+            }),
+            ..Shown::done(done)
+        });
+    Ok(webhooks_page(&state, &editor, Shown::after(outcome)?).await)
 }
 
 // Seed runs ----------------------------------------------------------------

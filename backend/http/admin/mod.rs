@@ -245,6 +245,12 @@ fn refused() -> Response {
 }
 
 /// An answer for an API error the page cannot show in place.
+impl IntoResponse for api::ApiError {
+    fn into_response(self) -> Response {
+        api_failure(&self)
+    }
+}
+
 fn api_failure(error: &api::ApiError) -> Response {
     match error.code.as_str() {
         "FORBIDDEN" => plain(

@@ -80,9 +80,9 @@
     var source = new EventSource(live.dataset.live);
     source.addEventListener("change", function (event) {
       var change = JSON.parse(event.data);
-      if (!change || change.version === shown && change.action !== "comment") {
-        if (!change || change.action !== "comment") return;
-      }
+      // The page's own version arriving is the page itself; a comment
+      // leaves the version as it was and is news all the same.
+      if (!change || (change.version === shown && change.action !== "comment")) return;
       live.className = "live";
       live.setAttribute("role", "status");
       live.replaceChildren();
