@@ -146,6 +146,15 @@ async fn the_endpoint_follows_the_graphql_over_http_specification() {
         )
         .await;
     assert_eq!(answer.status, 405);
+    // ... and when the document's one operation is a named mutation, with
+    // no operationName: `login` that way would leave a password in every
+    // access log on the way.
+    let answer = edge
+        .send(edge.get(
+            "mutation SignIn { login(email: \"a@example.org\", password: \"secret\") { token } }",
+        ))
+        .await;
+    assert_eq!(answer.status, 405, "{}", answer.text);
 
     // A POST without Content-Type, or with another type, is refused (415).
     let answer = edge

@@ -386,6 +386,11 @@ fn operation_type(document: &ExecutableDocument, wanted: Option<&str>) -> Option
             .iter()
             .find(|(name, _)| name.as_str() == wanted)
             .map(|(_, operation)| operation.node.ty),
+        // One named operation and no name asked for: that one runs.
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .values()
+            .next()
+            .map(|operation| operation.node.ty),
         (DocumentOperations::Multiple(_), None) => None,
     }
 }
