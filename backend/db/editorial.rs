@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{audit_log, comments, document_versions, documents};
@@ -188,11 +188,16 @@ pub async fn set_schedule(
 /// process is handling are skipped, so each is handled once.
 pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64) -> DbResult<Vec<DocumentMeta>> {
     let now = Utc::now();
+    // The `IS NOT NULL`s let the prepared statement's generic plan use the
+    // partial indexes: without them it walks every document each second.
     documents::table
         .filter(
-            documents::scheduled_publish_at
-                .le(now)
-                .or(documents::scheduled_unpublish_at.le(now)),
+            (documents::scheduled_publish_at
+                .is_not_null()
+                .and(documents::scheduled_publish_at.le(now)))
+            .or(documents::scheduled_unpublish_at
+                .is_not_null()
+                .and(documents::scheduled_unpublish_at.le(now))),
         )
         .order(documents::id)
         .limit(limit)
@@ -372,11 +377,17 @@ pub async fn items(
     limit: i64,
 ) -> DbResult<Vec<ItemRow>> {
     let mut rows = documents::table.into_boxed();
-    if !query.kinds.is_empty() {
-        rows = rows.filter(documents::kind.eq_any(query.kinds.clone()));
+    // One value is compared with `=`, which can walk the (kind, slug) or
+    // (status, updated_at) index in order; `= ANY` sorts every match.
+    match query.kinds.as_slice() {
+        [] => {}
+        [kind] => rows = rows.filter(documents::kind.eq(kind.clone())),
+        kinds => rows = rows.filter(documents::kind.eq_any(kinds.to_vec())),
     }
-    if !query.statuses.is_empty() {
-        rows = rows.filter(documents::status.eq_any(query.statuses.clone()));
+    match query.statuses.as_slice() {
+        [] => {}
+        [status] => rows = rows.filter(documents::status.eq(status.clone())),
+        statuses => rows = rows.filter(documents::status.eq_any(statuses.to_vec())),
     }
     if let Some(owner) = query.owner {
         rows = rows.filter(documents::owner_id.eq(owner));
@@ -425,15 +436,23 @@ pub async fn items(
             rows.order((documents::slug.asc(), documents::id.asc()))
         }
     };
-    rows.limit(limit)
-        .select((
-            documents::id,
-            documents::kind,
-            documents::slug,
-            documents::updated_at,
-        ))
-        .load(conn)
-        .await
+    let page = rows.limit(limit).select((
+        documents::id,
+        documents::kind,
+        documents::slug,
+        documents::updated_at,
+    ));
+    // Planned for its values: how rare the kind, status or owner is decides
+    // which index to walk, and the connections' generic plans cannot know
+    // (with every document published, one looks for the rare "in review"
+    // ones by walking all of them by date).
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(conn)
+            .await?;
+        page.load(conn).await
+    })
+    .await
 }
 
 /// Which entries to list.

@@ -1,0 +1,2 @@
+DROP INDEX documents_by_owner_recently_changed;
+DROP INDEX documents_by_kind_recently_changed;
