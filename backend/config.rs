@@ -523,6 +523,46 @@ pub struct EdgeArgs {
     /// Requests per API token or signed-in user: 6000/min, or off.
     #[arg(long, env = "BEACON_TOKEN_RATE_LIMIT", default_value = "6000/min", value_parser = parse_rate)]
     pub token_rate_limit: RateSetting,
+
+    /// Memory for answers to public reads (no credentials or a PARTNER
+    /// token), kept until published content changes: 32MiB, 256MB, or off.
+    #[arg(long, env = "BEACON_RESPONSE_CACHE", default_value = "32MiB", value_parser = parse_size)]
+    pub response_cache: SizeSetting,
+}
+
+/// A size in bytes, or none (`off`).
+#[derive(Debug, Clone, Copy)]
+pub struct SizeSetting(pub Option<usize>);
+
+/// `off`, or bytes with an optional unit: `65536`, `64KiB`, `32MiB`,
+/// `1GB`. Units are read as powers of two either way: it is memory.
+fn parse_size(text: &str) -> Result<SizeSetting, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") || text == "0" {
+        return Ok(SizeSetting(None));
+    }
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write e.g. 32MiB, 256MB or off"))?;
+    let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}`: the unit must be KiB, MiB or GiB (or off)"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .map(|bytes| SizeSetting(Some(bytes)))
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// A rate, or none; a type of its own so clap does not read `Option` as
@@ -588,6 +628,7 @@ impl EdgeArgs {
                 authenticated: self.token_rate_limit.0,
             },
             trusted_proxies: self.trusted_proxies.clone(),
+            response_cache_bytes: self.response_cache.0.unwrap_or(0),
         }
     }
 }

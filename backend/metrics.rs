@@ -52,6 +52,10 @@ struct Inner {
     pool_waiting: Gauge,
     outbox_pending: Gauge,
     seed_runs: Family<OutcomeLabels, Gauge>,
+    answer_cache_hits: Counter,
+    answer_cache_misses: Counter,
+    answer_cache_evictions: Counter,
+    answer_cache_bytes: Gauge,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -154,6 +158,30 @@ impl Default for Metrics {
             "Seed jobs ever run against this database, by outcome (read from the database)",
             Family::<OutcomeLabels, Gauge>::default(),
         );
+        let answer_cache_hits = registered(
+            &mut registry,
+            "answer_cache_hits",
+            "Public reads answered from this server's published-answer cache",
+            Counter::default(),
+        );
+        let answer_cache_misses = registered(
+            &mut registry,
+            "answer_cache_misses",
+            "Public reads the published-answer cache did not hold (then executed)",
+            Counter::default(),
+        );
+        let answer_cache_evictions = registered(
+            &mut registry,
+            "answer_cache_evictions",
+            "Answers dropped from the published-answer cache to stay within its bound",
+            Counter::default(),
+        );
+        let answer_cache_bytes = registered(
+            &mut registry,
+            "answer_cache_bytes",
+            "Bytes held by the published-answer cache (answers and their keys)",
+            Gauge::default(),
+        );
         Metrics(Arc::new(Inner {
             registry,
             requests,
@@ -169,12 +197,34 @@ impl Default for Metrics {
             pool_waiting,
             outbox_pending,
             seed_runs,
+            answer_cache_hits,
+            answer_cache_misses,
+            answer_cache_evictions,
+            answer_cache_bytes,
             operation_names: Mutex::new(HashSet::new()),
         }))
     }
 }
 
 impl Metrics {
+    pub fn answer_cache_hit(&self) {
+        self.0.answer_cache_hits.inc();
+    }
+
+    pub fn answer_cache_miss(&self) {
+        self.0.answer_cache_misses.inc();
+    }
+
+    pub fn answer_cache_evictions(&self, evicted: u64) {
+        if evicted > 0 {
+            self.0.answer_cache_evictions.inc_by(evicted);
+        }
+    }
+
+    pub fn answer_cache_bytes(&self, bytes: usize) {
+        self.0.answer_cache_bytes.set(bytes as i64);
+    }
+
     /// One answered GraphQL operation.
     pub fn request(
         &self,

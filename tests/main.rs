@@ -7,6 +7,7 @@ mod admin;
 mod admin_browser;
 mod admin_editing;
 mod admin_manage;
+mod answer_cache;
 mod architecture;
 mod browser;
 mod cli;

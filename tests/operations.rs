@@ -13,7 +13,9 @@ use crate::support::workflow::State;
 #[tokio::test]
 async fn metrics_report_requests_statements_pool_and_the_outbox() {
     let app = TestApp::new().await;
-    let server = Process::start(app.database.url(), &[]).await;
+    // Every request executed, so each runs its statement (the cache's own
+    // figures are tested in `answer_cache`).
+    let server = Process::start(app.database.url(), &["--response-cache", "off"]).await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
         let response = client

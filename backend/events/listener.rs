@@ -4,6 +4,7 @@
 //! workers of all of them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,10 @@ use crate::db::outbox::OUTBOX_CHANNEL;
 
 /// The channel the `audit_log_announce` trigger notifies on.
 pub const CONTENT_CHANNEL: &str = "beacon_content";
+
+/// The channel the projections' triggers notify on when a transaction
+/// changed published content.
+pub const PUBLISHED_CHANNEL: &str = "beacon_published";
 
 /// An audited change to an item, as the trigger announces it.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +45,10 @@ pub struct Hub {
     pub outbox: Arc<Notify>,
     /// Whether the LISTEN connection is up.
     listening: Arc<watch::Sender<bool>>,
+    /// Counts changes to published content (and moments this server may
+    /// have missed one): an answer computed under one count is current
+    /// while the count stays the same.
+    published: Arc<AtomicU64>,
     /// How often a live-preview subscription re-checks its credentials.
     pub recheck_every: Duration,
 }
@@ -53,6 +62,7 @@ impl Default for Hub {
             changes,
             outbox: Arc::new(Notify::new()),
             listening: Arc::new(watch::Sender::new(false)),
+            published: Arc::new(AtomicU64::new(0)),
             recheck_every: Duration::from_secs(30),
         }
     }
@@ -78,6 +88,24 @@ impl Hub {
         let _ = receiver.wait_for(|up| *up).await;
     }
 
+    /// How many times published content has changed, as far as this server
+    /// can tell; `None` while it cannot tell (its LISTEN connection is
+    /// down), when nothing may be answered from memory.
+    pub fn published_generation(&self) -> Option<u64> {
+        (*self.listening.borrow()).then(|| AtomicU64::load(&self.published, Ordering::Acquire))
+    }
+
+    /// Published content has (or may have) changed: answers computed
+    /// before now are out of date.
+    pub fn published_changed(&self) {
+        self.published.fetch_add(1, Ordering::AcqRel);
+    }
+
+    #[cfg(test)]
+    pub fn set_listening(&self, up: bool) {
+        self.listening.send_replace(up);
+    }
+
     /// Live-preview subscribers on this server.
     pub fn subscribers(&self) -> usize {
         self.changes.receiver_count()
@@ -86,6 +114,8 @@ impl Hub {
     fn dispatch(&self, channel: &str, payload: &str) {
         if channel == OUTBOX_CHANNEL {
             self.outbox.notify_one();
+        } else if channel == PUBLISHED_CHANNEL {
+            self.published_changed();
         } else if channel == CONTENT_CHANNEL {
             match serde_json::from_str::<ContentChange>(payload) {
                 // No subscribers is not an error.
@@ -107,6 +137,7 @@ pub fn spawn(url: String, hub: Hub) -> tokio::task::JoinHandle<()> {
                 Err(error) => tracing::warn!(%error, "notification connection failed; retrying"),
             }
             hub.listening.send_replace(false);
+            hub.published_changed();
             // Whatever was announced while deaf is still in the outbox.
             hub.outbox.notify_one();
             tokio::time::sleep(pause).await;
@@ -117,11 +148,13 @@ pub fn spawn(url: String, hub: Hub) -> tokio::task::JoinHandle<()> {
 
 async fn listen(url: &str, hub: &Hub) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(url).await?;
-    for channel in [CONTENT_CHANNEL, OUTBOX_CHANNEL] {
+    for channel in [CONTENT_CHANNEL, OUTBOX_CHANNEL, PUBLISHED_CHANNEL] {
         diesel::sql_query(format!("LISTEN {channel}"))
             .execute(&mut conn)
             .await?;
     }
+    // Whatever was published while deaf was not heard.
+    hub.published_changed();
     hub.listening.send_replace(true);
     tracing::debug!("listening for content changes and outbox events");
     let mut notifications = std::pin::pin!(conn.notifications_stream());

@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
+use super::answers::{self, Lookup};
 use super::auth::{self, PeerAddress};
 use super::cache::{self, Cacheability};
 use super::protocol::{self, MediaType, Outcome, Params, Payload, Refusal, Wanted};
@@ -184,9 +185,9 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
     let mut rendered = Vec::with_capacity(items.len());
     for params in &items {
         let started = Instant::now();
-        let ((outcome, name), statements) = REQUEST_STATEMENTS
+        let ((outcome, name, pending), statements) = REQUEST_STATEMENTS
             .scope(AtomicU64::new(0), async {
-                let result = operation(state, &viewer, params, &budget, &request.method).await;
+                let result = operation(state, &viewer, params, &budget, &request).await;
                 let statements = REQUEST_STATEMENTS.with(|count| count.load(Ordering::Relaxed));
                 (result, statements)
             })
@@ -194,6 +195,7 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
         let label = match &outcome {
             Outcome::Refused(refusal) => outcome_label(refusal),
             Outcome::Executed(response) => executed_label(response),
+            Outcome::Kept(_) => "ok",
         };
         state.runtime.metrics.request(
             Some(name.as_deref().unwrap_or("anonymous")),
@@ -215,11 +217,22 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
             ))
             .render(media);
         }
+        if let Some((cache, pending)) = state.answers.as_ref().zip(pending)
+            && item.clean
+            && item.status == StatusCode::OK
+            && item.headers.is_empty()
+        {
+            let answer = answers::Answer {
+                body: item.body.clone(),
+                name,
+            };
+            cache.store(pending, answer);
+        }
         rendered.push(item);
     }
     let clean = rendered.iter().all(|item| item.clean);
     let (status, extra_headers, bytes) = if batch {
-        let mut bytes = b"[".to_vec();
+        let mut bytes = Vec::from(b"[".as_slice());
         for (index, item) in rendered.into_iter().enumerate() {
             if index > 0 {
                 bytes.push(b',');
@@ -227,7 +240,7 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
             bytes.extend_from_slice(&item.body);
         }
         bytes.push(b']');
-        (StatusCode::OK, Vec::new(), bytes)
+        (StatusCode::OK, Vec::new(), axum::body::Bytes::from(bytes))
     } else {
         let single = rendered.pop().expect("one operation");
         (single.status, single.headers, single.body)
@@ -254,28 +267,41 @@ async fn answer(state: &AppState, request: Incoming<'_>, payload: Payload) -> Re
     cache::apply(response, Cacheability::NoStore)
 }
 
-/// One operation, with its name when it can be told.
+/// One operation, with its name when it can be told, and where to keep
+/// its answer when it is a public read.
 async fn operation(
     state: &AppState,
     viewer: &Viewer,
     params: &Params,
     budget: &Arc<Budget>,
-    method: &Method,
-) -> (Outcome, Option<String>) {
+    request: &Incoming<'_>,
+) -> (Outcome, Option<String>, Option<answers::Pending>) {
     let mut name = params.operation_name.clone();
-    let outcome = run_operation(state, viewer, params, budget, method, &mut name).await;
-    (outcome, name)
+    let mut pending = None;
+    let outcome = run_operation(
+        state,
+        viewer,
+        params,
+        budget,
+        request,
+        &mut name,
+        &mut pending,
+    )
+    .await;
+    (outcome, name, pending)
 }
 
-/// One operation: its text, its limits, then its execution.
+/// One operation: its text, a kept answer, its limits, then its execution.
 async fn run_operation(
     state: &AppState,
     viewer: &Viewer,
     params: &Params,
     budget: &Arc<Budget>,
-    method: &Method,
+    request: &Incoming<'_>,
     name: &mut Option<String>,
+    pending: &mut Option<answers::Pending>,
 ) -> Outcome {
+    let method = &request.method;
     let settings = &state.settings;
     let anonymous = matches!(viewer.actor(), Actor::Anonymous);
     let resolved = match state
@@ -290,6 +316,27 @@ async fn run_operation(
         Ok(resolved) => resolved,
         Err(refusal) => return Outcome::Refused(refusal),
     };
+    // After the allow-list and rate checks, before any parsing: a kept
+    // answer costs no more than looking it up.
+    let mut miss = None;
+    if let Some(cache) = &state.answers
+        && let Some(key) = answers::Key::of(
+            viewer.actor(),
+            request.media,
+            &resolved.query,
+            params.operation_name.as_deref(),
+            params.variables.as_ref(),
+        )
+    {
+        match cache.lookup(key) {
+            Lookup::Hit(answer) => {
+                *name = answer.name;
+                return Outcome::Kept(answer.body);
+            }
+            Lookup::Miss(waiting) => miss = Some(waiting),
+            Lookup::Bypass => {}
+        }
+    }
     let document = match budget.admit(&resolved.query, params.variables.as_ref()) {
         Ok(document) => document,
         Err(error) => return Outcome::Refused(Refusal::of_document(error.code, error.message)),
@@ -332,6 +379,10 @@ async fn run_operation(
             variables.clone(),
         )));
     }
+    // Only answers to reads are kept.
+    if kind == Some(OperationType::Query) {
+        *pending = miss;
+    }
     // Mutations run their fields one after another, in order already.
     let asked = (kind != Some(OperationType::Mutation)).then(|| document.clone());
     request.set_parsed_query(document);
@@ -347,7 +398,11 @@ async fn run_operation(
     let mut response = if kind == Some(OperationType::Mutation) {
         // A mutation cut off halfway would leave its client unsure what
         // happened; the statement timeout bounds it instead.
-        execution.await
+        let response = execution.await;
+        // Its client reads its own write here next: answers kept before it
+        // must not wait for the notification to be dropped.
+        state.runtime.hub.published_changed();
+        response
     } else {
         match tokio::time::timeout(settings.request_timeout, execution).await {
             Ok(response) => response,

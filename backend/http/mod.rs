@@ -1,6 +1,7 @@
 //! HTTP wiring: routes, GraphQL over HTTP, health checks, tracing, shutdown.
 
 mod admin;
+pub mod answers;
 mod assets;
 mod auth;
 pub mod cache;
@@ -71,6 +72,8 @@ pub struct EdgeSettings {
     /// Proxies (load balancers, CDNs) whose `X-Forwarded-For` names the
     /// client, for rate limits and sign-in throttling.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Memory for the published-answer cache; 0 turns it off.
+    pub response_cache_bytes: usize,
 }
 
 impl Default for EdgeSettings {
@@ -91,6 +94,7 @@ impl Default for EdgeSettings {
             cors_origins: Vec::new(),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
+            response_cache_bytes: answers::DEFAULT_CAPACITY,
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct AppState {
     rate_limiter: Arc<RateLimiter>,
     persisted: Arc<PersistedQueries>,
     sockets: Arc<subscriptions::OpenSockets>,
+    /// Answers to public reads, until published content changes.
+    answers: Option<Arc<answers::AnswerCache>>,
     runtime: Runtime,
 }
 
@@ -156,7 +162,18 @@ impl AppState {
             allow_private_webhooks: runtime.allow_private_webhooks,
         };
         let schema = build_schema(Some(services()), true);
+        // A replica does not carry the notifications that keep the cache
+        // exact, and replays publishes later than they are announced.
+        let answers =
+            (settings.response_cache_bytes > 0 && runtime.read_database.is_none()).then(|| {
+                Arc::new(answers::AnswerCache::new(
+                    settings.response_cache_bytes,
+                    runtime.hub.clone(),
+                    runtime.metrics.clone(),
+                ))
+            });
         AppState {
+            answers,
             shape: Arc::new(SchemaShape::from_sdl(&schema.sdl())),
             schema,
             quiet_schema: build_schema(Some(services()), false),

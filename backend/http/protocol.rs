@@ -3,13 +3,13 @@
 //! goes with it.
 
 use crate::graphql::error::ErrorCode;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 /// The media types a GraphQL answer can take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaType {
     /// `application/graphql-response+json`: status codes tell request
     /// errors (4xx) from executed operations (200).
@@ -166,12 +166,14 @@ impl Refusal {
 pub enum Outcome {
     Executed(async_graphql::Response),
     Refused(Refusal),
+    /// A published answer kept from an earlier execution.
+    Kept(Bytes),
 }
 
 /// An outcome as the client gets it: body, status, extra headers.
 pub struct Rendered {
     /// The JSON text of the answer.
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Executed without a single error: the only kind of answer a shared
@@ -182,8 +184,14 @@ pub struct Rendered {
 impl Outcome {
     pub fn render(self, media: MediaType) -> Rendered {
         match self {
+            Outcome::Kept(body) => Rendered {
+                body,
+                status: StatusCode::OK,
+                headers: Vec::new(),
+                clean: true,
+            },
             Outcome::Refused(refusal) => Rendered {
-                body: refusal.to_json().to_string().into_bytes(),
+                body: Bytes::from(refusal.to_json().to_string()),
                 status: refusal.status(media),
                 headers: refusal.headers,
                 clean: false,
@@ -224,8 +232,7 @@ fn render_executed(response: async_graphql::Response, media: MediaType) -> Rende
     };
     let body = body.unwrap_or_else(|error| {
         tracing::error!(%error, "a GraphQL response did not serialize");
-        br#"{"errors":[{"message":"internal error","extensions":{"code":ErrorCode::Internal}}]}"#
-            .to_vec()
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
     });
     // Sign-in refused for its rate alone answers 429 with `Retry-After`,
     // as clients and proxies expect.
@@ -234,7 +241,7 @@ fn render_executed(response: async_graphql::Response, media: MediaType) -> Rende
         headers.push((header::RETRY_AFTER, HeaderValue::from(seconds)));
     }
     Rendered {
-        body,
+        body: Bytes::from(body),
         status,
         headers,
         clean,
@@ -291,8 +298,8 @@ pub fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Resp
     bytes_response(status, media, bytes)
 }
 
-pub fn bytes_response(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> Response {
-    let mut response = (status, Body::from(bytes)).into_response();
+pub fn bytes_response(status: StatusCode, media: MediaType, bytes: impl Into<Body>) -> Response {
+    let mut response = (status, bytes.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),

@@ -85,9 +85,21 @@ impl Process {
     }
 
     pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
-        reqwest::Client::new()
-            .post(self.url("/graphql"))
-            .bearer_auth(token)
+        self.post(Some(token), query, variables).await
+    }
+
+    /// `query` without credentials.
+    pub async fn anonymous(&self, query: &str) -> Value {
+        self.post(None, query, json!({})).await
+    }
+
+    async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let request = reqwest::Client::new().post(self.url("/graphql"));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
@@ -95,5 +107,22 @@ impl Process {
             .json()
             .await
             .unwrap()
+    }
+}
+
+impl Process {
+    /// The value of one line of its metrics (`name` with its labels, as
+    /// the exposition writes it), 0 when it is not there yet.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", self.metrics_port))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|number| number.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 }
