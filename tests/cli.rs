@@ -755,6 +755,28 @@ async fn the_benchmark_runs_and_reports_every_query() {
         assert_eq!(cells[7], "0", "failures in {row}");
     }
     assert!(report.contains("cold start"), "{report}");
+    // The same queries answered from memory, and the Zipf mix, all clean.
+    let from_memory = report
+        .split("published-answer cache on (the same request")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no table of kept answers in {report}"));
+    for query in ["Q1", "Q2", "Q3", "Q4", "Q5"] {
+        let row = from_memory
+            .lines()
+            .find(|line| line.starts_with(&format!("| {query} | ")))
+            .unwrap_or_else(|| panic!("no kept {query} row in {report}"));
+        assert!(row.ends_with("| 0 |"), "failures in {row}");
+    }
+    let mix = report
+        .split("A realistic mix")
+        .nth(1)
+        .and_then(|table| table.lines().nth(4))
+        .unwrap_or_else(|| panic!("no mix in {report}"));
+    assert!(mix.ends_with("| 0 |"), "failures in the mix: {mix}");
+    // Every page of the editor app was timed.
+    for page in ["| home | `/admin` |", "| a module with its resources |"] {
+        assert!(report.contains(page), "{page} missing from {report}");
+    }
     // The ceiling where pgbench is installed, or why it could not be measured.
     if beacon::cluster::pgbench_binary().is_some() {
         assert!(report.contains("transactions/s"), "{report}");

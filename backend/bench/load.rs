@@ -31,21 +31,75 @@ impl LoadResult {
     }
 }
 
-/// Sends `body` to POST /graphql on `address` from `connections`
-/// connections for `duration` (after `warmup`, not counted).
+/// The requests a run sends: one body, or many drawn at random.
+#[derive(Clone)]
+pub struct Workload {
+    bodies: Vec<Bytes>,
+    /// Cumulative weights of `bodies`, ending at 1.
+    cumulative: Vec<f64>,
+}
+
+impl Workload {
+    pub fn single(body: &str) -> Self {
+        Workload {
+            bodies: vec![Bytes::from(body.to_string())],
+            cumulative: vec![1.0],
+        }
+    }
+
+    /// `bodies` in order of popularity, the one of rank k asked with
+    /// probability proportional to 1/k^exponent (Zipf's law, which web
+    /// traffic follows with an exponent near 1).
+    pub fn zipf(bodies: Vec<String>, exponent: f64) -> Self {
+        let weights: Vec<f64> = (1..=bodies.len())
+            .map(|rank| 1.0 / (rank as f64).powf(exponent))
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let mut running = 0.0;
+        let cumulative = weights
+            .iter()
+            .map(|weight| {
+                running += weight / total;
+                running
+            })
+            .collect();
+        Workload {
+            bodies: bodies.into_iter().map(Bytes::from).collect(),
+            cumulative,
+        }
+    }
+
+    pub fn distinct(&self) -> usize {
+        self.bodies.len()
+    }
+
+    fn pick(&self, rng: &mut impl rand::Rng) -> Bytes {
+        if self.bodies.len() == 1 {
+            return self.bodies[0].clone();
+        }
+        let draw: f64 = rng.r#gen();
+        let index = self
+            .cumulative
+            .partition_point(|&bound| bound < draw)
+            .min(self.bodies.len() - 1);
+        self.bodies[index].clone()
+    }
+}
+
+/// Sends the workload's requests to POST /graphql on `address` from
+/// `connections` connections for `duration` (after `warmup`, not counted).
 pub async fn run(
     address: SocketAddr,
-    body: &str,
+    workload: &Workload,
     connections: usize,
     warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<LoadResult> {
-    let body = Bytes::from(body.to_string());
     let started = Instant::now();
     let measure_from = started + warmup;
     let deadline = measure_from + duration;
     let workers: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(worker(address, body.clone(), measure_from, deadline)))
+        .map(|_| tokio::spawn(worker(address, workload.clone(), measure_from, deadline)))
         .collect();
     let mut histogram = Histogram::<u64>::new(3).expect("a valid precision");
     let (mut requests, mut failures) = (0, 0);
@@ -74,10 +128,12 @@ struct WorkerOutcome {
 
 async fn worker(
     address: SocketAddr,
-    body: Bytes,
+    workload: Workload,
     measure_from: Instant,
     deadline: Instant,
 ) -> anyhow::Result<WorkerOutcome> {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::from_entropy();
     let stream = tokio::net::TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
     let (mut sender, connection) =
@@ -96,7 +152,7 @@ async fn worker(
         let request = Request::post("/graphql")
             .header(HOST, "127.0.0.1")
             .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(body.clone()))?;
+            .body(Full::new(workload.pick(&mut rng)))?;
         // The connection takes the next request only once it has finished
         // with the last answer, which can lag the body being read: wait for
         // it ("connection was not ready" otherwise, now and then).

@@ -4,6 +4,7 @@
 //! `pgbench`, and write it all into BENCHMARKS.md.
 
 mod load;
+mod pages;
 mod report;
 
 use std::net::SocketAddr;
@@ -116,6 +117,20 @@ pub const QUERIES: [Query; 5] = [
     },
 ];
 
+/// How steeply popularity falls in the mix: web traffic's Zipf exponent is
+/// near 1.
+pub const MIX_EXPONENT: f64 = 1.0;
+
+/// The mix's requests per kind, by the rank each kind's first request gets.
+const MIX_RESOURCES: i64 = 2000;
+const MIX_MODULES: i64 = 500;
+const MIX_TOPICS: i64 = 200;
+const MIX_SEARCHES: i64 = 200;
+
+/// A partner's resource page.
+const RESOURCE_PAGE: &str = "query Resource($slug: String!) { resource(slug: $slug) { \
+                             title year url topics { slug name } types { slug name } } }";
+
 /// PostgreSQL's own answer to Q1 and Q2: the same rows, as plain SQL.
 pub const CEILING: [(&str, &str); 2] = [
     (
@@ -178,10 +193,11 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     database.pool.close();
     drop(database);
 
-    // 2. A cold `beacon serve`.
+    // 2. A cold `beacon serve`, without its published-answer cache: these
+    // figures are the engine's (every request executed).
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let started = Instant::now();
-    let mut server = Server::start(global, address)?;
+    let mut server = Server::start(global, address, &["--response-cache", "off"])?;
     wait_until_ready(address, Duration::from_secs(60)).await?;
     report.startup = Some(started.elapsed());
     eprintln!("bench: server ready in {:?}", started.elapsed());
@@ -197,23 +213,41 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     }
 
     // 4. Load.
-    for query in &QUERIES {
-        let body = json!({ "query": query.document, "variables": variables }).to_string();
-        eprintln!("bench: {} for {:?}…", query.name, options.duration);
-        let result = load::run(
-            address,
-            &body,
-            options.connections,
-            options.warmup,
-            options.duration,
-        )
-        .await?;
-        report.results.push((query.name, result));
-    }
+    report.results = each_query(address, &variables, options, "").await?;
+    // 5. The editor app's pages, one after another.
+    eprintln!("bench: the editor app's pages…");
+    let subjects = probe.subjects().await?;
+    report.pages = pages::run(address, &database, &subjects).await?;
     report.memory = server.memory();
     server.stop();
 
-    // 5. PostgreSQL's ceiling for the same reads, when pgbench is there:
+    // 6. The server as it runs by default, published-answer cache on: the
+    // same queries (all answered from memory once warm), then a mix of
+    // many distinct requests as partners' pages send them.
+    let mut server = Server::start(global, address, &[])?;
+    wait_until_ready(address, Duration::from_secs(60)).await?;
+    report.kept = each_query(address, &variables, options, " from memory").await?;
+    let mix = load::Workload::zipf(probe.mix().await?, MIX_EXPONENT);
+    eprintln!(
+        "bench: a Zipf mix of {} distinct requests for {:?}…",
+        mix.distinct(),
+        options.duration
+    );
+    // Its warm-up is the first minute of a server's life: every request is
+    // new to it once.
+    let result = load::run(
+        address,
+        &mix,
+        options.connections,
+        Duration::ZERO,
+        options.duration,
+    )
+    .await?;
+    report.mix = Some((mix.distinct(), result));
+    report.memory_cached = server.memory();
+    server.stop();
+
+    // 7. PostgreSQL's ceiling for the same reads, when pgbench is there:
     // some distributions ship it apart from the server.
     match beacon::cluster::pgbench_binary() {
         Some(binary) => {
@@ -238,6 +272,30 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
         report.write_into(out)?;
     }
     Ok(report)
+}
+
+/// Each canonical query under load, one after another.
+async fn each_query(
+    address: SocketAddr,
+    variables: &Value,
+    options: &BenchOptions,
+    how: &str,
+) -> anyhow::Result<Vec<(&'static str, load::LoadResult)>> {
+    let mut results = Vec::new();
+    for query in &QUERIES {
+        let body = json!({ "query": query.document, "variables": variables }).to_string();
+        eprintln!("bench: {}{how} for {:?}…", query.name, options.duration);
+        let result = load::run(
+            address,
+            &load::Workload::single(&body),
+            options.connections,
+            options.warmup,
+            options.duration,
+        )
+        .await?;
+        results.push((query.name, result));
+    }
+    Ok(results)
 }
 
 async fn server_version(conn: &mut beacon::db::PooledConnection) -> anyhow::Result<String> {
@@ -307,7 +365,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(global: &GlobalOptions, address: SocketAddr) -> anyhow::Result<Server> {
+    fn start(
+        global: &GlobalOptions,
+        address: SocketAddr,
+        flags: &[&str],
+    ) -> anyhow::Result<Server> {
         let mut command = Command::new(server_binary()?);
         command
             .arg("--data-dir")
@@ -316,6 +378,7 @@ impl Server {
             .args(["--rate-limit", "off", "--token-rate-limit", "off"])
             .arg("--bind")
             .arg(address.to_string())
+            .args(flags)
             .stdin(Stdio::null());
         if let Some(url) = &global.database_url {
             command.env("DATABASE_URL", url);
@@ -406,6 +469,83 @@ impl Probe {
         Ok(json!({ "module": module, "topic": topic, "words": "community policing" }))
     }
 
+    /// A resource and the first module, for the editor app's pages.
+    async fn subjects(&self) -> anyhow::Result<pages::Subjects> {
+        let data = self
+            .post(
+                "{ modules(first: 1) { nodes { id } } resources(first: 1) { nodes { id } } }",
+                &json!({}),
+            )
+            .await?;
+        let first = |list: &str| data[list]["nodes"][0]["id"].as_str().map(str::to_string);
+        let (Some(module), Some(resource)) = (first("modules"), first("resources")) else {
+            bail!("the synthetic content has no module or resource");
+        };
+        Ok(pages::Subjects { resource, module })
+    }
+
+    /// The mix's request bodies, most popular first: resource pages, module
+    /// pages (Q3), the resource index per topic (Q4) and searches (Q5) for
+    /// words of the content, interleaved so every kind has popular and
+    /// rare requests.
+    async fn mix(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.database.connection().await?;
+        let published = |table: &str, limit: i64| {
+            format!(
+                "SELECT slug AS value FROM {table} WHERE stage = 'published' \
+                 ORDER BY md5(slug) LIMIT {limit}"
+            )
+        };
+        let resources = texts(&mut conn, published("resources", MIX_RESOURCES)).await?;
+        let modules = texts(&mut conn, published("modules", MIX_MODULES)).await?;
+        let topics = texts(&mut conn, published("topics", MIX_TOPICS)).await?;
+        // The most common words of titles (a sample of them), paired:
+        // broad searches first.
+        let words = texts(
+            &mut conn,
+            format!(
+                "SELECT word AS value FROM (SELECT word, count(*) AS n FROM \
+                 (SELECT title FROM resources WHERE stage = 'published' LIMIT 5000) AS sample, \
+                 unnest(string_to_array(lower(title), ' ')) AS word \
+                 WHERE length(word) > 3 GROUP BY word ORDER BY n DESC, word \
+                 LIMIT {MIX_SEARCHES}) AS common"
+            ),
+        )
+        .await?;
+        let body = |document: &str, variables: Value| {
+            json!({ "query": document, "variables": variables }).to_string()
+        };
+        let mut kinds: Vec<std::collections::VecDeque<String>> = vec![
+            resources
+                .iter()
+                .map(|slug| body(RESOURCE_PAGE, json!({ "slug": slug })))
+                .collect(),
+            modules
+                .iter()
+                .map(|slug| body(QUERIES[2].document, json!({ "module": slug })))
+                .collect(),
+            topics
+                .iter()
+                .map(|slug| body(QUERIES[3].document, json!({ "topic": slug })))
+                .collect(),
+            words
+                .windows(2)
+                .map(|pair| body(QUERIES[4].document, json!({ "words": pair.join(" ") })))
+                .collect(),
+        ];
+        // Resource pages are asked most: two of every five.
+        let pattern = [0, 1, 0, 2, 3];
+        let mut bodies = Vec::new();
+        while kinds.iter().any(|kind| !kind.is_empty()) {
+            for &kind in &pattern {
+                if let Some(next) = kinds[kind].pop_front() {
+                    bodies.push(next);
+                }
+            }
+        }
+        Ok(bodies)
+    }
+
     /// Statements one request runs, after checking its answer is whole.
     async fn statements(&self, query: &Query, variables: &Value) -> anyhow::Result<u64> {
         let before = self.database.statements_executed();
@@ -421,6 +561,23 @@ impl Probe {
         }
         Ok(statements)
     }
+}
+
+/// The `value` column of `sql`'s rows.
+async fn texts(
+    conn: &mut beacon::db::PooledConnection,
+    sql: String,
+) -> anyhow::Result<Vec<String>> {
+    use diesel::QueryableByName;
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(sql).load(conn).await?;
+    Ok(rows.into_iter().map(|row| row.value).collect())
 }
 
 /// What pgbench measured.

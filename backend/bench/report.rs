@@ -25,8 +25,15 @@ pub struct Report {
     pub ceiling: Vec<(&'static str, Ceiling)>,
     /// Why the ceiling was not measured.
     pub ceiling_missing: Option<String>,
+    pub pages: Vec<super::pages::PageTiming>,
     /// Peak and final resident memory of the server, KiB.
     pub memory: Option<(u64, u64)>,
+    /// The same queries with the published-answer cache on.
+    pub kept: Vec<(&'static str, LoadResult)>,
+    /// The Zipf mix: its distinct requests and what it measured.
+    pub mix: Option<(usize, LoadResult)>,
+    /// Memory of the server with the cache on, KiB.
+    pub memory_cached: Option<(u64, u64)>,
 }
 
 impl Report {
@@ -43,7 +50,11 @@ impl Report {
             results: Vec::new(),
             ceiling: Vec::new(),
             ceiling_missing: None,
+            pages: Vec::new(),
             memory: None,
+            kept: Vec::new(),
+            mix: None,
+            memory_cached: None,
         }
     }
 
@@ -109,14 +120,22 @@ impl Report {
         if let Some((peak, last)) = self.memory {
             let _ = writeln!(
                 out,
-                "| server memory | {} MB peak RSS, {} MB at the end |",
+                "| server memory | {} MB peak RSS, {} MB at the end (cache off) |",
+                peak / 1024,
+                last / 1024
+            );
+        }
+        if let Some((peak, last)) = self.memory_cached {
+            let _ = writeln!(
+                out,
+                "| server memory, cache on | {} MB peak RSS, {} MB at the end |",
                 peak / 1024,
                 last / 1024
             );
         }
         let _ = writeln!(
             out,
-            "\n| query | what | requests/s | p50 | p99 | max | failures | SQL statements | share of the PostgreSQL ceiling |"
+            "\nEvery request executed (`--response-cache off`):\n\n| query | what | requests/s | p50 | p99 | max | failures | SQL statements | share of the PostgreSQL ceiling |"
         );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
         for (name, result) in &self.results {
@@ -146,6 +165,23 @@ impl Report {
                 result.failures,
             );
         }
+        if !self.kept.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nAs `beacon serve` runs by default, the published-answer cache on (the same request again and again: answered from memory):\n\n| query | requests/s | p50 | p99 | max | failures |\n|---|---:|---:|---:|---:|---:|"
+            );
+            for (name, result) in &self.kept {
+                let _ = writeln!(out, "| {name} | {} |", figures(result));
+            }
+        }
+        if let Some((distinct, result)) = &self.mix {
+            let _ = writeln!(
+                out,
+                "\nA realistic mix, cache on, from a cold cache: {distinct} distinct requests (resource pages, module pages, the index per topic, two-word searches), each drawn with probability ∝ 1/rank (Zipf, exponent {}):\n\n| requests/s | p50 | p99 | max | failures |\n|---:|---:|---:|---:|---:|\n| {} |",
+                super::MIX_EXPONENT,
+                figures(result)
+            );
+        }
         if let Some(missing) = &self.ceiling_missing {
             let _ = writeln!(out, "\nPostgreSQL's ceiling: {missing}.");
         } else {
@@ -165,11 +201,45 @@ impl Report {
                 );
             }
         }
+        if !self.pages.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nThe editor app's pages, signed in as an admin, one request at a time (30 after a warm-up; goal: under 100 ms):\n"
+            );
+            let _ = writeln!(
+                out,
+                "| page | path | p50 | p99 | max | HTML |\n|---|---|---:|---:|---:|---:|"
+            );
+            for page in &self.pages {
+                let _ = writeln!(
+                    out,
+                    "| {} | `{}` | {:.1} ms | {:.1} ms | {:.1} ms | {} KB |",
+                    page.name,
+                    page.path,
+                    millis(page.p50),
+                    millis(page.p99),
+                    millis(page.max),
+                    page.bytes / 1024
+                );
+            }
+        }
         if let Some((_, seed_report)) = &self.load {
             let _ = writeln!(out, "\nSeed job report:\n\n```text\n{}```", seed_report);
         }
         out
     }
+}
+
+/// Throughput, latencies and failures, as table cells.
+fn figures(result: &LoadResult) -> String {
+    format!(
+        "{:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {}",
+        result.per_second(),
+        millis(result.p50),
+        millis(result.p99),
+        millis(result.max),
+        result.failures
+    )
 }
 
 fn millis(duration: Duration) -> f64 {
