@@ -694,6 +694,21 @@ mod tests {
     }
 
     #[test]
+    fn response_cache_sizes_are_read_as_memory() {
+        let size = |text: &str| parse_size(text).map(|setting| setting.0);
+        assert_eq!(size("off"), Ok(None));
+        assert_eq!(size("0"), Ok(None));
+        assert_eq!(size("65536"), Ok(Some(65536)));
+        assert_eq!(size("64KiB"), Ok(Some(64 << 10)));
+        assert_eq!(size("32MiB"), Ok(Some(32 << 20)));
+        assert_eq!(size("256 MB"), Ok(Some(256 << 20)));
+        assert_eq!(size("1g"), Ok(Some(1 << 30)));
+        for bad in ["", "lots", "32 parsecs", "-1MiB", "99999999999999999999GiB"] {
+            assert!(size(bad).is_err(), "{bad} was read as a size");
+        }
+    }
+
+    #[test]
     fn edge_flags_reach_the_settings() {
         let cli = Cli::try_parse_from([
             "beacon",
