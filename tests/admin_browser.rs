@@ -19,6 +19,24 @@ async fn account(app: &TestApp, email: &str, role: Role) {
         .unwrap();
 }
 
+/// Which server a test needs: with the LISTEN hub (live notices) or not.
+enum Server {
+    Plain,
+    Live,
+}
+
+const EVE: &str = "eve@example.org";
+
+/// Eve's account in `role`, and the origin of a server on `app`'s database.
+async fn eve_and_server(app: &TestApp, role: Role, server: Server) -> String {
+    account(app, EVE, role).await;
+    let address = match server {
+        Server::Plain => app.spawn_server().await,
+        Server::Live => app.spawn_live_server().await,
+    };
+    format!("http://{address}")
+}
+
 async fn sign_in(browser: &Browser, origin: &str, email: &str) {
     browser.open(&format!("{origin}/admin")).await;
     browser.wait_for_page("/admin/sign-in", "#password").await;
@@ -88,7 +106,7 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
     let app = TestApp::seeded().await;
     for (email, role) in [
         ("ann@example.org", Role::Author),
-        ("eve@example.org", Role::Editor),
+        (EVE, Role::Editor),
         ("pat@example.org", Role::Publisher),
     ] {
         account(&app, email, role).await;
@@ -118,7 +136,7 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
     sign_out(&browser).await;
 
     // The editor sends it back with a comment.
-    sign_in(&browser, &origin, "eve@example.org").await;
+    sign_in(&browser, &origin, EVE).await;
     browser.screenshot_for_docs("admin-home").await;
     assert!(
         browser
@@ -164,7 +182,7 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
     assert!(!browser.has("button[data-action=PUBLISH]").await);
     sign_out(&browser).await;
 
-    sign_in(&browser, &origin, "eve@example.org").await;
+    sign_in(&browser, &origin, EVE).await;
     browser.open(&format!("{origin}/admin/items/{id}")).await;
     take(&browser, "APPROVE", "Approved").await;
     sign_out(&browser).await;
@@ -333,10 +351,8 @@ async fn a_session_ending_mid_edit_keeps_the_text_and_other_sites_are_refused() 
         return;
     };
     let app = TestApp::seeded().await;
-    account(&app, "eve@example.org", Role::Editor).await;
-    let address = app.spawn_server().await;
-    let origin = format!("http://{address}");
-    sign_in(&browser, &origin, "eve@example.org").await;
+    let origin = eve_and_server(&app, Role::Editor, Server::Plain).await;
+    sign_in(&browser, &origin, EVE).await;
     browser.open(&format!("{origin}/admin/new/tags")).await;
     browser.type_into("#name", "Written while signed out").await;
 
@@ -354,7 +370,7 @@ async fn a_session_ending_mid_edit_keeps_the_text_and_other_sites_are_refused() 
             .unwrap()
             .contains("Written while signed out")
     );
-    browser.type_into("#email", "eve@example.org").await;
+    browser.type_into("#email", EVE).await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("form button[type=submit]").await;
     browser.wait_for("#notice").await;
@@ -430,11 +446,9 @@ async fn the_main_screens_fit_a_phone() {
         return;
     };
     let app = TestApp::seeded().await;
-    account(&app, "eve@example.org", Role::Admin).await;
-    let address = app.spawn_server().await;
-    let origin = format!("http://{address}");
+    let origin = eve_and_server(&app, Role::Admin, Server::Plain).await;
     browser.client.set_window_size(375, 800).await.unwrap();
-    sign_in(&browser, &origin, "eve@example.org").await;
+    sign_in(&browser, &origin, EVE).await;
     for path in main_screens(&app).await {
         browser.open(&format!("{origin}{path}")).await;
         browser.wait_for("main").await;
@@ -461,9 +475,7 @@ async fn axe_finds_no_serious_accessibility_violation() {
         return;
     };
     let app = TestApp::seeded().await;
-    account(&app, "eve@example.org", Role::Admin).await;
-    let address = app.spawn_server().await;
-    let origin = format!("http://{address}");
+    let origin = eve_and_server(&app, Role::Admin, Server::Plain).await;
     // The checker sees a violation where there is one.
     browser
         .open("data:text/html,<html lang=en><title>t</title><img src=x.png></html>")
@@ -486,7 +498,7 @@ async fn axe_finds_no_serious_accessibility_violation() {
     browser.open(&format!("{origin}/admin")).await;
     browser.wait_for_page("/admin/sign-in", "#password").await;
     check("sign-in").await;
-    sign_in(&browser, &origin, "eve@example.org").await;
+    sign_in(&browser, &origin, EVE).await;
     for path in main_screens(&app).await {
         browser.open(&format!("{origin}{path}")).await;
         browser.wait_for("main").await;
@@ -534,9 +546,7 @@ async fn a_change_made_elsewhere_appears_on_the_open_page() {
         return;
     };
     let app = TestApp::seeded().await;
-    account(&app, "eve@example.org", Role::Editor).await;
-    let address = app.spawn_live_server().await;
-    let origin = format!("http://{address}");
+    let origin = eve_and_server(&app, Role::Editor, Server::Live).await;
     let editor = app.sign_in_as(Role::Editor).await;
     let tag = app
         .query_as(
@@ -546,7 +556,7 @@ async fn a_change_made_elsewhere_appears_on_the_open_page() {
         )
         .await;
     let id = tag["createTag"]["id"].as_str().unwrap().to_string();
-    sign_in(&browser, &origin, "eve@example.org").await;
+    sign_in(&browser, &origin, EVE).await;
     browser.open(&format!("{origin}/admin/items/{id}")).await;
     browser.wait_for("[data-live]").await;
     assert!(!browser.has("#live-change").await);
@@ -612,10 +622,8 @@ async fn leaving_unsaved_changes_asks_first() {
         return;
     };
     let app = TestApp::seeded().await;
-    account(&app, "eve@example.org", Role::Editor).await;
-    let address = app.spawn_server().await;
-    let origin = format!("http://{address}");
-    sign_in(&browser, &origin, "eve@example.org").await;
+    let origin = eve_and_server(&app, Role::Editor, Server::Plain).await;
+    sign_in(&browser, &origin, EVE).await;
     browser.open(&format!("{origin}/admin/new/tags")).await;
     browser.wait_for("#name").await;
     assert!(!leaving_asks(&browser).await, "untouched, it asked");
