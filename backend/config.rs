@@ -344,6 +344,12 @@ pub struct ServeArgs {
     #[arg(long, env = "BEACON_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
+    /// Answer published resource lists, facets and search from an
+    /// in-memory index of the published content (rebuilt after each
+    /// publish; the database answers meanwhile).
+    #[arg(long, env = "BEACON_SEARCH_INDEX", default_value_t = true, action = clap::ArgAction::Set)]
+    pub search_index: bool,
+
     /// Serve the editor app at /admin.
     #[arg(long, env = "BEACON_ADMIN", default_value_t = true, action = clap::ArgAction::Set)]
     pub admin: bool,

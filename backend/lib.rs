@@ -22,5 +22,6 @@ pub mod graphql;
 pub mod http;
 pub mod identity;
 pub mod metrics;
+pub mod search;
 pub mod seed;
 pub mod telemetry;

@@ -56,6 +56,10 @@ struct Inner {
     answer_cache_misses: Counter,
     answer_cache_evictions: Counter,
     answer_cache_bytes: Gauge,
+    search_index_reads: Family<OutcomeLabels, Counter>,
+    search_index_bytes: Gauge,
+    search_index_resources: Gauge,
+    search_index_build_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -182,6 +186,30 @@ impl Default for Metrics {
             "Bytes held by the published-answer cache (answers and their keys)",
             Gauge::default(),
         );
+        let search_index_reads = registered(
+            &mut registry,
+            "search_index_reads",
+            "Published reads that looked at the search index: answered from it (current) or sent to the database (stale: rebuilding after a publish)",
+            Family::<OutcomeLabels, Counter>::default(),
+        );
+        let search_index_bytes = registered(
+            &mut registry,
+            "search_index_bytes",
+            "Approximate memory held by the search index",
+            Gauge::default(),
+        );
+        let search_index_resources = registered(
+            &mut registry,
+            "search_index_resources",
+            "Published resources in the search index",
+            Gauge::default(),
+        );
+        let search_index_build_seconds = registered(
+            &mut registry,
+            "search_index_build_seconds",
+            "How long the last build of the search index took (read and index)",
+            Gauge::<f64, std::sync::atomic::AtomicU64>::default(),
+        );
         Metrics(Arc::new(Inner {
             registry,
             requests,
@@ -201,6 +229,10 @@ impl Default for Metrics {
             answer_cache_misses,
             answer_cache_evictions,
             answer_cache_bytes,
+            search_index_reads,
+            search_index_bytes,
+            search_index_resources,
+            search_index_build_seconds,
             operation_names: Mutex::new(HashSet::new()),
         }))
     }
@@ -223,6 +255,21 @@ impl Metrics {
 
     pub fn answer_cache_bytes(&self, bytes: usize) {
         self.0.answer_cache_bytes.set(bytes as i64);
+    }
+
+    /// A published read found the search index current (or not).
+    pub fn search_index_answer(&self, current: bool) {
+        let outcome = if current { "current" } else { "stale" };
+        self.0
+            .search_index_reads
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn search_index_built(&self, seconds: f64, bytes: usize, resources: usize) {
+        self.0.search_index_build_seconds.set(seconds);
+        self.0.search_index_bytes.set(bytes as i64);
+        self.0.search_index_resources.set(resources as i64);
     }
 
     /// One answered GraphQL operation.

@@ -13,7 +13,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["domain", "metrics", "cluster"],
     ),
     ("database access", &["db"]),
-    ("services", &["editorial", "identity", "events", "seed"]),
+    (
+        "services",
+        &["editorial", "identity", "events", "seed", "search"],
+    ),
     ("GraphQL", &["graphql"]),
     ("HTTP", &["http"]),
     (

@@ -21,6 +21,7 @@ mod live_preview;
 mod operations;
 mod partner_api;
 mod schema;
+mod search_index;
 mod security;
 mod seed_jobs;
 mod webhooks;

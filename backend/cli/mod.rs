@@ -129,10 +129,13 @@ async fn serve(
         ),
         None => None,
     };
+    let hub = events::listener::Hub::with_recheck(args.subscription_recheck);
+    let metrics = crate::metrics::Metrics::default();
     let runtime = http::Runtime {
         read_database,
-        hub: events::listener::Hub::with_recheck(args.subscription_recheck),
-        metrics: Default::default(),
+        search: crate::search::SearchIndex::new(args.search_index, hub.clone(), metrics.clone()),
+        hub,
+        metrics,
         allow_private_webhooks: args.webhooks.webhook_allow_private,
     };
     let mut background = start_background_work(database, &runtime, editorial, args)?;
@@ -208,6 +211,7 @@ fn start_background_work(
         ),
         events::listener::spawn(database.url().to_string(), runtime.hub.clone()),
         events::delivery::spawn(worker, runtime.hub.clone()),
+        runtime.search.spawn(database.pool.clone()),
     ])
 }
 

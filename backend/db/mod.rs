@@ -5,6 +5,7 @@ pub mod content;
 pub mod documents;
 pub mod editorial;
 pub mod identity;
+pub mod index_source;
 pub mod outbox;
 pub mod persisted;
 pub mod projection;

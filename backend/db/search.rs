@@ -42,8 +42,16 @@ pub enum PageFrom {
     Before(Position),
 }
 
-const RESOURCE: &str = "resource";
-const MODULE: &str = "module";
+/// The highlighted text of a resource (`r`) and of a module (`m`) for the
+/// query `q.q`.
+const RESOURCE_HEADLINE: &str = "ts_headline('english',
+    r.title || coalesce(' — ' || r.summary, ''), q.q,
+    'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10')";
+const MODULE_HEADLINE: &str = "ts_headline('english', m.title || ' — ' || m.intro, q.q,
+    'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10')";
+
+pub const RESOURCE: &str = "resource";
+pub const MODULE: &str = "module";
 
 /// The hits of a page, ties ordered by kind, then id; reads `limit` rows.
 pub async fn hits(
@@ -101,12 +109,9 @@ pub async fn hits(
          )
          SELECT page.kind, page.id, page.rank,
                 coalesce(
-                    (SELECT ts_headline('english',
-                                r.title || coalesce(' — ' || r.summary, ''), q.q,
-                                'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10')
+                    (SELECT {RESOURCE_HEADLINE}
                        FROM resources r WHERE page.kind = 'resource' AND r.stage = $1 AND r.id = page.id),
-                    (SELECT ts_headline('english', m.title || ' — ' || m.intro, q.q,
-                                'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10')
+                    (SELECT {MODULE_HEADLINE}
                        FROM modules m WHERE page.kind = 'module' AND m.stage = $1 AND m.id = page.id),
                     '') AS snippet
            FROM page, q
@@ -163,4 +168,37 @@ pub fn kind_names(resources: bool, modules: bool) -> Vec<&'static str> {
         kinds.push(MODULE);
     }
     kinds
+}
+
+#[derive(QueryableByName)]
+pub struct Snippet {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub snippet: String,
+}
+
+/// The highlighted snippets of a page of published hits found elsewhere
+/// (the search index), written as [`hits`] writes them.
+pub async fn snippets(
+    conn: &mut AsyncPgConnection,
+    query: &str,
+    resources: &[Uuid],
+    modules: &[Uuid],
+) -> DbResult<Vec<Snippet>> {
+    Prepared(
+        diesel::sql_query(format!(
+            "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q)
+             SELECT r.id, {RESOURCE_HEADLINE} AS snippet
+               FROM resources r, q WHERE r.stage = 'published' AND r.id = ANY($2)
+             UNION ALL
+             SELECT m.id, {MODULE_HEADLINE}
+               FROM modules m, q WHERE m.stage = 'published' AND m.id = ANY($3)"
+        ))
+        .bind::<Text, _>(query)
+        .bind::<Array<SqlUuid>, _>(resources)
+        .bind::<Array<SqlUuid>, _>(modules),
+    )
+    .load(conn)
+    .await
 }

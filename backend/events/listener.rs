@@ -49,6 +49,9 @@ pub struct Hub {
     /// have missed one): an answer computed under one count is current
     /// while the count stays the same.
     published: Arc<AtomicU64>,
+    /// Woken whenever `published` moves: the search index's builder (one
+    /// waiter; a wake-up while it is busy is kept for it).
+    published_wakeup: Arc<Notify>,
     /// How often a live-preview subscription re-checks its credentials.
     pub recheck_every: Duration,
 }
@@ -63,6 +66,7 @@ impl Default for Hub {
             outbox: Arc::new(Notify::new()),
             listening: Arc::new(watch::Sender::new(false)),
             published: Arc::new(AtomicU64::new(0)),
+            published_wakeup: Arc::new(Notify::new()),
             recheck_every: Duration::from_secs(30),
         }
     }
@@ -99,6 +103,12 @@ impl Hub {
     /// before now are out of date.
     pub fn published_changed(&self) {
         self.published.fetch_add(1, Ordering::AcqRel);
+        self.published_wakeup.notify_one();
+    }
+
+    /// Notified after the published generation moves.
+    pub fn published_wakeup(&self) -> Arc<Notify> {
+        self.published_wakeup.clone()
     }
 
     #[cfg(test)]

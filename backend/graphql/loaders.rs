@@ -12,11 +12,14 @@ use crate::db::PgPool;
 use crate::db::content::{ContentReader, Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
+use crate::search::{SearchIndex, Snapshot, TsQuery};
 
 /// Loads relations from one stage for one request.
 pub struct ContentLoader {
     pool: PgPool,
     reader: ContentReader,
+    /// The published index, for the published stage's loaders.
+    index: Option<SearchIndex>,
 }
 
 pub type Loaders = DataLoader<ContentLoader, HashMapCache>;
@@ -24,11 +27,17 @@ pub type Loaders = DataLoader<ContentLoader, HashMapCache>;
 /// Per request: the cache lets a connection's edges, nodes and pageInfo share
 /// one read; loads run when the request's resolvers stall (see `batch`), so
 /// no delay is needed.
-pub fn loaders(pool: PgPool, stage: Stage, queue: &BatchQueue) -> Loaders {
+pub fn loaders(
+    pool: PgPool,
+    stage: Stage,
+    queue: &BatchQueue,
+    index: Option<SearchIndex>,
+) -> Loaders {
     DataLoader::with_cache(
         ContentLoader {
             pool,
             reader: ContentReader::new(stage),
+            index: index.filter(|_| stage == Stage::Published),
         },
         queue.spawner(),
         HashMapCache::default(),
@@ -68,6 +77,79 @@ impl ContentLoader {
 
 fn db_error(error: diesel::result::Error) -> LoadError {
     Arc::new(error.to_string())
+}
+
+/// The published index's current picture and the filter's text query as it
+/// evaluates it — or `None`, when the database must answer (a preview, an
+/// index being rebuilt, a text query shape it does not evaluate).
+type Indexed = Option<(Arc<Snapshot>, Option<Arc<TsQuery>>)>;
+
+impl ContentLoader {
+    async fn indexed(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        query: &CountQuery,
+    ) -> Result<Indexed, LoadError> {
+        let Some(snapshot) = self.index.as_ref().and_then(SearchIndex::current) else {
+            return Ok(None);
+        };
+        let text = match &query.filter.query {
+            None => None,
+            Some(text) => {
+                let index = self.index.as_ref().expect("current implies an index");
+                match index.parse(conn, text).await.map_err(db_error)? {
+                    Some(parsed) => Some(parsed),
+                    None => return Ok(None),
+                }
+            }
+        };
+        Ok(Some((snapshot, text)))
+    }
+
+    /// Pages from the index: its order, the rows read by id.
+    async fn indexed_pages(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        query: &PageQuery,
+        owners: &[Uuid],
+    ) -> Result<Option<HashMap<Uuid, Vec<PageRow>>>, LoadError> {
+        let Some((snapshot, text)) = self.indexed(conn, &query.count).await? else {
+            return Ok(None);
+        };
+        let Some(pages) = snapshot.pages(query, owners, text.as_deref()) else {
+            return Ok(None);
+        };
+        let ids: Vec<Uuid> = pages.values().flatten().map(|entry| entry.id).collect();
+        let rows: HashMap<Uuid, ResourceRow> = self
+            .reader
+            .resources_by_id(conn, &ids)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        Ok(Some(
+            pages
+                .into_iter()
+                .map(|(owner, entries)| {
+                    let rows = entries
+                        .into_iter()
+                        // A resource unpublished since the picture was
+                        // checked is left out, as a later read would.
+                        .filter_map(|entry| {
+                            let resource = rows.get(&entry.id)?.clone();
+                            Some(PageRow {
+                                owner,
+                                resource,
+                                sort_key: entry.sort_key,
+                            })
+                        })
+                        .collect();
+                    (owner, rows)
+                })
+                .collect(),
+        ))
+    }
 }
 
 macro_rules! relation_loader {
@@ -236,9 +318,12 @@ impl Loader<PageKey> for ContentLoader {
         let mut conn = self.connection().await?;
         let mut out = HashMap::new();
         for (query, owners) in by_query(keys, |key| (key.query.clone(), key.owner)) {
-            let pages = resource_index::pages(&mut conn, &query, &owners)
-                .await
-                .map_err(db_error)?;
+            let pages = match self.indexed_pages(&mut conn, &query, &owners).await? {
+                Some(pages) => pages,
+                None => resource_index::pages(&mut conn, &query, &owners)
+                    .await
+                    .map_err(db_error)?,
+            };
             for (owner, rows) in pages {
                 out.insert(
                     PageKey {
@@ -261,9 +346,12 @@ impl Loader<TotalKey> for ContentLoader {
         let mut conn = self.connection().await?;
         let mut out = HashMap::new();
         for (query, owners) in by_query(keys, |key| (key.query.clone(), key.owner)) {
-            let totals = resource_index::totals(&mut conn, &query, &owners)
-                .await
-                .map_err(db_error)?;
+            let totals = match self.indexed(&mut conn, &query).await? {
+                Some((snapshot, text)) => snapshot.totals(&query, &owners, text.as_deref()),
+                None => resource_index::totals(&mut conn, &query, &owners)
+                    .await
+                    .map_err(db_error)?,
+            };
             for (owner, total) in totals {
                 out.insert(
                     TotalKey {
@@ -290,9 +378,14 @@ impl Loader<FacetKey> for ContentLoader {
         let mut out = HashMap::new();
         let grouped = by_query(keys, |key| ((key.query.clone(), key.dimension), key.owner));
         for ((query, dimension), owners) in grouped {
-            let facets = resource_index::facets(&mut conn, &query, dimension, &owners)
-                .await
-                .map_err(db_error)?;
+            let facets = match self.indexed(&mut conn, &query).await? {
+                Some((snapshot, text)) => {
+                    snapshot.facets(&query, dimension, &owners, text.as_deref())
+                }
+                None => resource_index::facets(&mut conn, &query, dimension, &owners)
+                    .await
+                    .map_err(db_error)?,
+            };
             for (owner, counts) in facets {
                 out.insert(
                     FacetKey {

@@ -67,6 +67,8 @@ pub struct Services {
     pub hub: crate::events::listener::Hub,
     pub metrics: crate::metrics::Metrics,
     pub allow_private_webhooks: bool,
+    /// The published index (resource index and search from memory).
+    pub search: crate::search::SearchIndex,
 }
 
 /// The schema, with the services every resolver works through.
@@ -93,6 +95,7 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
             .data(services.editorial)
             .data(services.hub)
             .data(services.metrics)
+            .data(services.search)
             .data(events::AllowPrivateWebhooks(
                 services.allow_private_webhooks,
             ))
@@ -115,8 +118,14 @@ pub async fn execute(
     let queue = batch::BatchQueue::default();
     let may_preview = crate::domain::access::authorize(viewer.actor(), Action::Preview).is_ok();
     let loaders = access::StageLoaders {
-        published: loaders::loaders(pools.published.clone(), Stage::Published, &queue),
-        draft: may_preview.then(|| loaders::loaders(pools.primary.clone(), Stage::Draft, &queue)),
+        published: loaders::loaders(
+            pools.published.clone(),
+            Stage::Published,
+            &queue,
+            schema.data::<crate::search::SearchIndex>().cloned(),
+        ),
+        draft: may_preview
+            .then(|| loaders::loaders(pools.primary.clone(), Stage::Draft, &queue, None)),
     };
     let request = request.data(viewer).data(loaders);
     guarded(queue.drive(schema.execute(request))).await

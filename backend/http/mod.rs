@@ -109,6 +109,8 @@ pub struct Runtime {
     pub metrics: crate::metrics::Metrics,
     /// Webhooks may point at private addresses (development, tests).
     pub allow_private_webhooks: bool,
+    /// The published index.
+    pub search: crate::search::SearchIndex,
 }
 
 #[derive(Clone)]
@@ -160,6 +162,7 @@ impl AppState {
             hub: runtime.hub.clone(),
             metrics: runtime.metrics.clone(),
             allow_private_webhooks: runtime.allow_private_webhooks,
+            search: runtime.search.clone(),
         };
         let schema = build_schema(Some(services()), true);
         // A replica does not carry the notifications that keep the cache

@@ -93,6 +93,11 @@ impl Process {
         self.post(None, query, json!({})).await
     }
 
+    /// `query` with `variables`, without credentials.
+    pub async fn anonymous_with(&self, query: &str, variables: Value) -> Value {
+        self.post(None, query, variables).await
+    }
+
     async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let request = reqwest::Client::new().post(self.url("/graphql"));
         let request = match token {

@@ -1,5 +1,8 @@
 //! `search`: ranked full-text hits over resources and modules.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, Result, Union};
 use uuid::Uuid;
 
@@ -11,6 +14,7 @@ use crate::graphql::access::read_connection;
 use crate::graphql::error::{bad_input, internal};
 use crate::graphql::loaders::{ModuleById, ResourceById};
 use crate::graphql::paging::{self, PageInfo};
+use crate::search::{SearchIndex, Snapshot, TsQuery};
 
 /// Kinds of content `search` looks through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -122,10 +126,83 @@ impl SearchConnection {
     /// How many resources and modules match in all.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let mut conn = read_connection(ctx, self.stage).await?;
+        if let Some((snapshot, query)) = indexed(ctx, &mut conn, self.stage, &self.query).await? {
+            let (resources, modules) = kinds_searched(&self.kinds);
+            return Ok(snapshot.search_total(&query, resources, modules));
+        }
         search::total(&mut conn, self.stage, &self.query, &self.kinds)
             .await
             .map_err(internal)
     }
+}
+
+/// The published index's picture and the query as it evaluates it, when it
+/// can answer: published content, a current picture, a query shape it
+/// evaluates exactly.
+async fn indexed(
+    ctx: &Context<'_>,
+    conn: &mut diesel_async::AsyncPgConnection,
+    stage: Stage,
+    text: &str,
+) -> Result<Option<(Arc<Snapshot>, Arc<TsQuery>)>> {
+    if stage != Stage::Published {
+        return Ok(None);
+    }
+    let Ok(index) = ctx.data::<SearchIndex>() else {
+        return Ok(None);
+    };
+    let Some(snapshot) = index.current() else {
+        return Ok(None);
+    };
+    Ok(index
+        .parse(conn, text)
+        .await
+        .map_err(internal)?
+        .map(|query| (snapshot, query)))
+}
+
+fn kinds_searched(kinds: &[&str]) -> (bool, bool) {
+    (
+        kinds.contains(&search::RESOURCE),
+        kinds.contains(&search::MODULE),
+    )
+}
+
+/// A page of hits from the index, with their snippets from the database.
+async fn indexed_hits(
+    conn: &mut diesel_async::AsyncPgConnection,
+    snapshot: &Snapshot,
+    parsed: &TsQuery,
+    text: &str,
+    kinds: &[&str],
+    from: &PageFrom,
+    limit: usize,
+) -> Result<Vec<Hit>> {
+    let (resources, modules) = kinds_searched(kinds);
+    let entries = snapshot.search(parsed, resources, modules, from, limit);
+    let ids = |kind: &str| -> Vec<Uuid> {
+        entries
+            .iter()
+            .filter(|entry| entry.kind == kind)
+            .map(|entry| entry.id)
+            .collect()
+    };
+    let snippets: HashMap<Uuid, String> =
+        search::snippets(conn, text, &ids(search::RESOURCE), &ids(search::MODULE))
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|snippet| (snippet.id, snippet.snippet))
+            .collect();
+    Ok(entries
+        .into_iter()
+        .map(|entry| Hit {
+            kind: entry.kind.to_string(),
+            snippet: snippets.get(&entry.id).cloned().unwrap_or_default(),
+            id: entry.id,
+            rank: entry.rank,
+        })
+        .collect())
 }
 
 /// The list name search cursors carry.
@@ -181,9 +258,15 @@ pub async fn search(ctx: &Context<'_>, stage: Stage, args: SearchArgs) -> Result
         kinds.contains(&SearchKind::Module),
     );
     let mut conn = read_connection(ctx, stage).await?;
-    let mut hits = search::hits(&mut conn, stage, &query, &kinds, &from, size + 1)
-        .await
-        .map_err(internal)?;
+    let mut hits = match indexed(ctx, &mut conn, stage, &query).await? {
+        Some((snapshot, parsed)) => {
+            let limit = size as usize + 1;
+            indexed_hits(&mut conn, &snapshot, &parsed, &query, &kinds, &from, limit).await?
+        }
+        None => search::hits(&mut conn, stage, &query, &kinds, &from, size + 1)
+            .await
+            .map_err(internal)?,
+    };
     let has_more = hits.len() > size as usize;
     hits.truncate(size as usize);
     if backward {

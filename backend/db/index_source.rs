@@ -1,0 +1,112 @@
+//! What the in-memory search index is built from, and how PostgreSQL
+//! parses a search text (which the index then evaluates).
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::content::{ContentReader, LabelRow, TopicRow};
+use super::{DbResult, Prepared};
+use crate::domain::Stage;
+
+/// A published resource as the index holds it.
+#[derive(QueryableByName, Debug)]
+pub struct IndexedResourceRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    /// Dense rank of the title in the database's collation: the index
+    /// orders by title exactly as `ORDER BY title` does without knowing
+    /// the collation.
+    #[diesel(sql_type = BigInt)]
+    pub title_rank: i64,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub year: Option<i32>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub published_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Array<Nullable<SqlUuid>>)]
+    pub topic_ids: Vec<Option<Uuid>>,
+    #[diesel(sql_type = Array<Nullable<SqlUuid>>)]
+    pub type_ids: Vec<Option<Uuid>>,
+    #[diesel(sql_type = Array<Nullable<SqlUuid>>)]
+    pub tag_ids: Vec<Option<Uuid>>,
+    /// The `tsvector` as PostgreSQL prints it.
+    #[diesel(sql_type = Text)]
+    pub search_vector: String,
+}
+
+#[derive(QueryableByName, Debug)]
+pub struct IndexedModuleRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub search_vector: String,
+}
+
+/// Everything the index holds, read in one snapshot of the database.
+pub struct IndexSource {
+    pub resources: Vec<IndexedResourceRow>,
+    pub modules: Vec<IndexedModuleRow>,
+    /// Each in (name, id) order, as facets break ties.
+    pub topics: Vec<TopicRow>,
+    pub types: Vec<LabelRow>,
+    pub tags: Vec<LabelRow>,
+}
+
+/// Reads the published stage in one repeatable-read transaction, so the
+/// parts agree with each other.
+pub async fn published(conn: &mut AsyncPgConnection) -> DbResult<IndexSource> {
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            let reader = ContentReader::new(Stage::Published);
+            let resources = diesel::sql_query(
+                "SELECT id, title, dense_rank() OVER (ORDER BY title) AS title_rank, year,
+                        published_at, topic_ids, type_ids, tag_ids,
+                        search_vector::text AS search_vector
+                   FROM resources WHERE stage = 'published'",
+            )
+            .load(conn)
+            .await?;
+            let modules = diesel::sql_query(
+                "SELECT id, search_vector::text AS search_vector
+                   FROM modules WHERE stage = 'published'",
+            )
+            .load(conn)
+            .await?;
+            let topics = reader.topics(conn, None, i64::MAX).await?;
+            let types = reader.resource_types(conn, None, i64::MAX).await?;
+            let tags = reader.tags(conn, None, i64::MAX).await?;
+            Ok(IndexSource {
+                resources,
+                modules,
+                topics,
+                types,
+                tags,
+            })
+        })
+        .await
+}
+
+#[derive(QueryableByName)]
+struct Parsed {
+    #[diesel(sql_type = Text)]
+    query: String,
+}
+
+/// How PostgreSQL reads a search text: `websearch_to_tsquery('english', …)`
+/// as text. One cheap statement, and the index then matches exactly what
+/// `@@` would.
+pub async fn parse_search(conn: &mut AsyncPgConnection, text: &str) -> DbResult<String> {
+    let row: Parsed = Prepared(
+        diesel::sql_query("SELECT websearch_to_tsquery('english', $1)::text AS query")
+            .bind::<Text, _>(text),
+    )
+    .get_result(conn)
+    .await?;
+    Ok(row.query)
+}

@@ -1,0 +1,923 @@
+//! One immutable picture of the published stage, built from PostgreSQL:
+//! compressed bitmaps for every filter and facet, the resources' sort keys,
+//! and inverted indexes over resources' and modules' search vectors.
+//!
+//! Every answer here must equal what `db::resource_index` and `db::search`
+//! would return from the same data: same members, same counts, same order
+//! (title order and name ties come from the database's collation, as
+//! ranks), same cursors. Where that cannot be promised — a cursor naming a
+//! title the index does not hold, a query shape not evaluated here — the
+//! methods return `None` and the database answers.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use lru::LruCache;
+use roaring::RoaringBitmap;
+use uuid::Uuid;
+
+use super::text::{TextIndex, TextIndexBuilder};
+use super::tsquery::{self, TsQuery};
+use crate::db::content::{LabelRow, TopicRow};
+use crate::db::index_source::IndexSource;
+use crate::db::resource_index::{
+    CountQuery, Dimension, FacetCount, FacetValue, OrderField, PageQuery, ResourceFilter, Scope,
+};
+use crate::db::search::{MODULE, PageFrom, Position, RESOURCE};
+
+struct Resource {
+    id: Uuid,
+    title_rank: u32,
+    year: Option<i32>,
+    /// Microseconds since the epoch; the epoch when never published (as
+    /// the database's sort key coalesces it).
+    published_at: i64,
+}
+
+/// Topics, types or tags: rows in (name, id) order and each one's
+/// resources.
+struct Labels<Row> {
+    rows: Vec<Row>,
+    by_id: HashMap<Uuid, usize>,
+    by_slug: HashMap<String, usize>,
+    resources: Vec<RoaringBitmap>,
+    /// Each resource's labels (places), as listed: `links[ends[d - 1]..ends[d]]`.
+    links: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl<Row> Labels<Row> {
+    fn new(rows: Vec<Row>, id: impl Fn(&Row) -> (Uuid, String)) -> Self {
+        let mut by_id = HashMap::new();
+        let mut by_slug = HashMap::new();
+        for (place, row) in rows.iter().enumerate() {
+            let (row_id, slug) = id(row);
+            by_id.insert(row_id, place);
+            by_slug.insert(slug, place);
+        }
+        let resources = vec![RoaringBitmap::new(); rows.len()];
+        Labels {
+            rows,
+            by_id,
+            by_slug,
+            resources,
+            links: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// Links the next resource (resources come in order).
+    fn link(&mut self, ids: &[Option<Uuid>], doc: u32) {
+        for id in ids.iter().flatten() {
+            // Links to labels that are not published are not followed, as
+            // the database's join does not follow them.
+            if let Some(place) = self.by_id.get(id) {
+                self.resources[*place].insert(doc);
+                self.links.push(*place as u32);
+            }
+        }
+        self.ends.push(self.links.len() as u32);
+    }
+
+    /// Resources carrying any of the slugs.
+    fn any_of(&self, slugs: &[String]) -> RoaringBitmap {
+        let mut out = RoaringBitmap::new();
+        for slug in slugs {
+            if let Some(place) = self.by_slug.get(slug) {
+                out |= &self.resources[*place];
+            }
+        }
+        out
+    }
+
+    fn of(&self, owner: Uuid) -> RoaringBitmap {
+        self.by_id
+            .get(&owner)
+            .map(|place| self.resources[*place].clone())
+            .unwrap_or_default()
+    }
+
+    /// Counts within `within`, most first, then in name order.
+    fn counts(&self, within: &RoaringBitmap) -> Vec<(usize, u64)> {
+        // Each link of each resource within counts, as the database counts
+        // unnested links: one pass over the resources, not one per label.
+        let mut tally = vec![0u64; self.rows.len()];
+        for doc in within {
+            let start = if doc == 0 {
+                0
+            } else {
+                self.ends[doc as usize - 1]
+            };
+            for place in &self.links[start as usize..self.ends[doc as usize] as usize] {
+                tally[*place as usize] += 1;
+            }
+        }
+        let mut counts: Vec<(usize, u64)> = tally
+            .into_iter()
+            .enumerate()
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        counts
+    }
+}
+
+pub struct Snapshot {
+    /// The published generation this picture was read under.
+    pub generation: u64,
+    resources: Vec<Resource>,
+    all: RoaringBitmap,
+    /// Distinct titles in the database's order.
+    titles: Vec<String>,
+    title_ranks: HashMap<String, u32>,
+    years: BTreeMap<i32, RoaringBitmap>,
+    /// Resources of each year and every year before it, and of each year
+    /// and every year after it: a year range is two lookups and an `&`.
+    up_to_year: BTreeMap<i32, RoaringBitmap>,
+    from_year: BTreeMap<i32, RoaringBitmap>,
+    topics: Labels<TopicRow>,
+    types: Labels<LabelRow>,
+    tags: Labels<LabelRow>,
+    /// Resources in ascending (key, id) order, for each single-key order.
+    by_title: Vec<u32>,
+    by_year: Vec<u32>,
+    by_published_at: Vec<u32>,
+    resource_text: TextIndex,
+    module_ids: Vec<Uuid>,
+    module_text: TextIndex,
+    /// The best hits of recent searches (a search's pages, totals and
+    /// repeats cost a lookup); gone with the picture.
+    searches: Mutex<LruCache<(String, bool, bool), Arc<Ranked>>>,
+}
+
+/// How many of a search's best hits are kept, and for how many searches.
+const HITS_KEPT: usize = 1000;
+const SEARCHES_KEPT: usize = 256;
+
+/// A search's best hits, in order, and how many match in all.
+struct Ranked {
+    best: Vec<SearchEntry>,
+    /// `best` holds every hit.
+    complete: bool,
+    total: i64,
+}
+
+impl Ranked {
+    /// The page `from`/`limit` asks for, when the kept hits hold it.
+    fn page(&self, from: &PageFrom, limit: usize) -> Option<Vec<SearchEntry>> {
+        let best = &self.best;
+        let forward = |start: usize| {
+            (self.complete || best.len() - start >= limit)
+                .then(|| best[start..best.len().min(start + limit)].to_vec())
+        };
+        // Backward pages come worst first, as the database's do.
+        let backward = |end: usize| {
+            Some(
+                best[end.saturating_sub(limit)..end]
+                    .iter()
+                    .rev()
+                    .cloned()
+                    .collect(),
+            )
+        };
+        match from {
+            PageFrom::Start => forward(0),
+            PageFrom::After(position) => forward(
+                best.partition_point(|hit| against_position(hit, position) != Ordering::Greater),
+            ),
+            PageFrom::End if self.complete => backward(best.len()),
+            PageFrom::End => None,
+            PageFrom::Before(position) => {
+                let end =
+                    best.partition_point(|hit| against_position(hit, position) == Ordering::Less);
+                (self.complete || end < best.len()).then(|| backward(end))?
+            }
+        }
+    }
+}
+
+/// A resource on a page, with the sort key its cursor carries.
+#[derive(Debug, Clone)]
+pub struct PageEntry {
+    pub id: Uuid,
+    pub sort_key: serde_json::Value,
+}
+
+/// A search hit: kind (`resource`/`module`), id and rank.
+#[derive(Debug, Clone)]
+pub struct SearchEntry {
+    pub kind: &'static str,
+    pub id: Uuid,
+    pub rank: f64,
+}
+
+/// What a build could not read.
+#[derive(Debug, thiserror::Error)]
+#[error("a search vector could not be read")]
+pub struct Unreadable;
+
+impl Snapshot {
+    pub fn build(generation: u64, source: IndexSource) -> Result<Snapshot, Unreadable> {
+        let mut topics = Labels::new(source.topics, |row| (row.id, row.slug.clone()));
+        let mut types = Labels::new(source.types, |row| (row.id, row.slug.clone()));
+        let mut tags = Labels::new(source.tags, |row| (row.id, row.slug.clone()));
+        let mut resources = Vec::with_capacity(source.resources.len());
+        let mut years: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
+        let mut titles: Vec<String> = Vec::new();
+        let mut text = TextIndexBuilder::default();
+        let mut rows = source.resources;
+        rows.sort_by_key(|row| row.title_rank);
+        for (doc, row) in rows.into_iter().enumerate() {
+            let doc = doc as u32;
+            let title_rank = (row.title_rank - 1) as u32;
+            if titles.len() <= title_rank as usize {
+                titles.push(row.title);
+            }
+            topics.link(&row.topic_ids, doc);
+            types.link(&row.type_ids, doc);
+            tags.link(&row.tag_ids, doc);
+            if let Some(year) = row.year {
+                years.entry(year).or_default().insert(doc);
+            }
+            text.add(&row.search_vector).map_err(|_| Unreadable)?;
+            resources.push(Resource {
+                id: row.id,
+                title_rank,
+                year: row.year,
+                published_at: row.published_at.map_or(0, |at| at.timestamp_micros()),
+            });
+        }
+        let mut modules = TextIndexBuilder::default();
+        let mut module_ids = Vec::with_capacity(source.modules.len());
+        for row in source.modules {
+            modules.add(&row.search_vector).map_err(|_| Unreadable)?;
+            module_ids.push(row.id);
+        }
+        let mut all = RoaringBitmap::new();
+        all.insert_range(0..resources.len() as u32);
+        let title_ranks = titles
+            .iter()
+            .enumerate()
+            .map(|(rank, title)| (title.clone(), rank as u32))
+            .collect();
+        let sorted = |key: &dyn Fn(&Resource) -> i64| {
+            let mut docs: Vec<u32> = (0..resources.len() as u32).collect();
+            docs.sort_unstable_by_key(|doc| {
+                let resource = &resources[*doc as usize];
+                (key(resource), resource.id)
+            });
+            docs
+        };
+        let by_title = sorted(&|resource| i64::from(resource.title_rank));
+        let by_year = sorted(&|resource| i64::from(resource.year.unwrap_or(0)));
+        let by_published_at = sorted(&|resource| resource.published_at);
+        let mut up_to_year = BTreeMap::new();
+        let mut running = RoaringBitmap::new();
+        for (year, docs) in &years {
+            running |= docs;
+            up_to_year.insert(*year, running.clone());
+        }
+        let mut from_year = BTreeMap::new();
+        let mut running = RoaringBitmap::new();
+        for (year, docs) in years.iter().rev() {
+            running |= docs;
+            from_year.insert(*year, running.clone());
+        }
+        Ok(Snapshot {
+            generation,
+            up_to_year,
+            from_year,
+            by_title,
+            by_year,
+            by_published_at,
+            resources,
+            all,
+            titles,
+            title_ranks,
+            years,
+            topics,
+            types,
+            tags,
+            resource_text: text.finish(),
+            module_ids,
+            module_text: modules.finish(),
+            searches: Mutex::new(LruCache::new(
+                NonZeroUsize::new(SEARCHES_KEPT).expect("not zero"),
+            )),
+        })
+    }
+
+    pub fn resource_count(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Approximate heap bytes held (for the metrics and the docs).
+    pub fn heap_bytes(&self) -> usize {
+        let bitmaps: usize = [
+            &self.topics.resources,
+            &self.types.resources,
+            &self.tags.resources,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.years.values())
+        .chain(self.up_to_year.values())
+        .chain(self.from_year.values())
+        .map(|bitmap| bitmap.serialized_size())
+        .sum();
+        self.resources.len() * (std::mem::size_of::<Resource>() + 48)
+            + self
+                .titles
+                .iter()
+                .map(|title| title.len() * 2 + 64)
+                .sum::<usize>()
+            + bitmaps
+            + (self.by_title.len() + self.by_year.len() + self.by_published_at.len()) * 4
+            + self.resource_text.heap_bytes()
+            + self.module_text.heap_bytes()
+    }
+
+    /// The resources a text query matches.
+    fn text_matches(&self, text: Option<&TsQuery>) -> Option<RoaringBitmap> {
+        text.map(|query| {
+            self.resource_text
+                .resolve(query)
+                .matches(self.resource_text.documents())
+        })
+    }
+
+    /// The resources a filter lets through for one owner, leaving out the
+    /// dimension being counted (`text`: what its text query matches).
+    fn matching(
+        &self,
+        count: &CountQuery,
+        owner: Uuid,
+        without: Option<Dimension>,
+        text: Option<&RoaringBitmap>,
+    ) -> RoaringBitmap {
+        let filter: &ResourceFilter = &count.filter;
+        let mut set = match count.scope {
+            Scope::All => self.all.clone(),
+            Scope::Topic => self.topics.of(owner),
+            Scope::ResourceType => self.types.of(owner),
+            Scope::Tag => self.tags.of(owner),
+        };
+        let mut by_slugs =
+            |dimension,
+             slugs: &Option<Vec<String>>,
+             labels: &dyn Fn(&[String]) -> RoaringBitmap| {
+                if without != Some(dimension)
+                    && let Some(slugs) = slugs
+                {
+                    set &= labels(slugs);
+                }
+            };
+        by_slugs(Dimension::Topics, &filter.topics, &|slugs| {
+            self.topics.any_of(slugs)
+        });
+        by_slugs(Dimension::Types, &filter.types, &|slugs| {
+            self.types.any_of(slugs)
+        });
+        by_slugs(Dimension::Tags, &filter.tags, &|slugs| {
+            self.tags.any_of(slugs)
+        });
+        if without != Some(Dimension::Years) {
+            let from = [filter.year, filter.year_from].into_iter().flatten().max();
+            let to = [filter.year, filter.year_to].into_iter().flatten().min();
+            let bounded = filter.year.is_some()
+                || filter.year_from.is_some()
+                || filter.year_to.is_some()
+                || filter.has_year == Some(true);
+            if bounded {
+                // The first year at or after `from`, the last at or before `to`.
+                let low = match from {
+                    Some(from) => self.from_year.range(from..).next().map(|(_, docs)| docs),
+                    None => self.from_year.values().next(),
+                };
+                let high = match to {
+                    Some(to) => self
+                        .up_to_year
+                        .range(..=to)
+                        .next_back()
+                        .map(|(_, docs)| docs),
+                    None => self.up_to_year.values().next_back(),
+                };
+                match (low, high) {
+                    (Some(low), Some(high)) => {
+                        set &= low;
+                        set &= high;
+                    }
+                    _ => set.clear(),
+                }
+            }
+            if filter.has_year == Some(false)
+                && let Some(with_a_year) = self.from_year.values().next()
+            {
+                set -= with_a_year;
+            }
+        }
+        if let Some(matches) = text {
+            set &= matches;
+        }
+        set
+    }
+
+    pub fn totals(
+        &self,
+        query: &CountQuery,
+        owners: &[Uuid],
+        text: Option<&TsQuery>,
+    ) -> HashMap<Uuid, i64> {
+        let text = self.text_matches(text);
+        owners
+            .iter()
+            .map(|owner| {
+                let total = self.matching(query, *owner, None, text.as_ref()).len();
+                (*owner, total as i64)
+            })
+            .collect()
+    }
+
+    pub fn facets(
+        &self,
+        query: &CountQuery,
+        dimension: Dimension,
+        owners: &[Uuid],
+        text: Option<&TsQuery>,
+    ) -> HashMap<Uuid, Vec<FacetCount>> {
+        let text = self.text_matches(text);
+        owners
+            .iter()
+            .map(|owner| {
+                let within = self.matching(query, *owner, Some(dimension), text.as_ref());
+                let counts = match dimension {
+                    Dimension::Topics => self
+                        .topics
+                        .counts(&within)
+                        .into_iter()
+                        .map(|(place, count)| FacetCount {
+                            value: FacetValue::Topic(self.topics.rows[place].clone()),
+                            count: count as i64,
+                        })
+                        .collect(),
+                    Dimension::Types | Dimension::Tags => {
+                        let labels = if dimension == Dimension::Types {
+                            &self.types
+                        } else {
+                            &self.tags
+                        };
+                        labels
+                            .counts(&within)
+                            .into_iter()
+                            .map(|(place, count)| FacetCount {
+                                value: FacetValue::Label(labels.rows[place].clone()),
+                                count: count as i64,
+                            })
+                            .collect()
+                    }
+                    Dimension::Years => self.year_counts(&within),
+                };
+                (*owner, counts)
+            })
+            .collect()
+    }
+
+    /// Pages of resources per owner; `None` when the cursor names a
+    /// position the index cannot place exactly.
+    pub fn pages(
+        &self,
+        query: &PageQuery,
+        owners: &[Uuid],
+        text: Option<&TsQuery>,
+    ) -> Option<HashMap<Uuid, Vec<PageEntry>>> {
+        let keys: Vec<(OrderField, bool)> = query
+            .order
+            .iter()
+            .map(|order| (order.field, order.descending != query.backward))
+            .collect();
+        let id_descending = keys.last().is_some_and(|key| key.1);
+        let wants_rank = keys.iter().any(|key| key.0 == OrderField::Relevance);
+        let from = match &query.from {
+            Some(position) => Some(self.place(&keys, &position.keys, position.id)?),
+            None => None,
+        };
+        let empty = TsQuery {
+            text: String::new(),
+            root: None,
+            operands: Vec::new(),
+        };
+        let limit = query.limit.clamp(0, i64::from(u32::MAX)) as usize;
+        let matches = self.text_matches(text);
+        let mut out = HashMap::new();
+        for owner in owners {
+            let set = self.matching(&query.count, *owner, None, matches.as_ref());
+            let ranks: HashMap<u32, f64> = if wants_rank {
+                let ranking = self.resource_text.resolve(text.unwrap_or(&empty));
+                ranking
+                    .ranks(set.iter())
+                    .into_iter()
+                    .map(|(doc, rank)| (doc, f64::from(rank)))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            let key_of = |doc: u32| SortKey {
+                doc: &self.resources[doc as usize],
+                rank: ranks.get(&doc).copied().unwrap_or(0.0),
+            };
+            let compare = |a: &SortKey, b: &SortKey| compare_keys(&keys, id_descending, a, b);
+            let after = |key: &SortKey| {
+                from.as_ref()
+                    .is_none_or(|from| compare(key, &from.as_key()) == Ordering::Greater)
+            };
+            let walk = match keys.as_slice() {
+                [(field, _)] if *field != OrderField::Relevance => self.order_of(*field),
+                _ => None,
+            };
+            // Most of the resources pass: walking them in order finds the
+            // page after a few; few pass: sorting just those is cheaper.
+            let dense = set.len() * 32 >= self.resources.len() as u64;
+            let candidates: Vec<SortKey> = match walk {
+                Some(sorted) if dense => {
+                    let ascending = !id_descending;
+                    // Where the walk starts: just after the cursor.
+                    let start = match &from {
+                        None if ascending => 0,
+                        None => sorted.len(),
+                        Some(from) => sorted.partition_point(|doc| {
+                            let order = compare(&key_of(*doc), &from.as_key());
+                            if ascending {
+                                order != Ordering::Greater
+                            } else {
+                                order == Ordering::Greater
+                            }
+                        }),
+                    };
+                    let walked: Box<dyn Iterator<Item = &u32>> = if ascending {
+                        Box::new(sorted[start..].iter())
+                    } else {
+                        Box::new(sorted[..start].iter().rev())
+                    };
+                    walked
+                        .filter(|doc| set.contains(**doc))
+                        .take(limit)
+                        .map(|doc| key_of(*doc))
+                        .collect()
+                }
+                _ => {
+                    let mut candidates: Vec<SortKey> =
+                        set.iter().map(key_of).filter(|key| after(key)).collect();
+                    if candidates.len() > limit && limit > 0 {
+                        candidates.select_nth_unstable_by(limit - 1, compare);
+                    }
+                    candidates.truncate(limit);
+                    candidates.sort_unstable_by(compare);
+                    candidates
+                }
+            };
+            let entries = candidates
+                .into_iter()
+                .map(|key| PageEntry {
+                    id: key.doc.id,
+                    sort_key: self.sort_key(&keys, &key),
+                })
+                .collect();
+            out.insert(*owner, entries);
+        }
+        Some(out)
+    }
+
+    /// Resources per year within `within`, newest first.
+    fn year_counts(&self, within: &RoaringBitmap) -> Vec<FacetCount> {
+        let (Some(first), Some(last)) = (self.years.keys().next(), self.years.keys().next_back())
+        else {
+            return Vec::new();
+        };
+        let span = i64::from(*last) - i64::from(*first) + 1;
+        if span > 4096 {
+            // Years far apart (data entry slips): count per year instead.
+            return self
+                .years
+                .iter()
+                .rev()
+                .map(|(year, docs)| (*year, docs.intersection_len(within)))
+                .filter(|(_, count)| *count > 0)
+                .map(|(year, count)| FacetCount {
+                    value: FacetValue::Year(year),
+                    count: count as i64,
+                })
+                .collect();
+        }
+        let mut tally = vec![0i64; span as usize];
+        for doc in within {
+            if let Some(year) = self.resources[doc as usize].year {
+                tally[(year - first) as usize] += 1;
+            }
+        }
+        tally
+            .into_iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, count)| *count > 0)
+            .map(|(offset, count)| FacetCount {
+                value: FacetValue::Year(first + offset as i32),
+                count,
+            })
+            .collect()
+    }
+
+    /// Resources in ascending (key, id) order.
+    fn order_of(&self, field: OrderField) -> Option<&[u32]> {
+        match field {
+            OrderField::Title => Some(&self.by_title),
+            OrderField::Year => Some(&self.by_year),
+            OrderField::PublishedAt => Some(&self.by_published_at),
+            OrderField::Relevance => None,
+        }
+    }
+
+    /// Where a cursor stands, in the index's terms.
+    fn place(&self, keys: &[(OrderField, bool)], values: &str, id: Uuid) -> Option<Place> {
+        let values: Vec<serde_json::Value> = serde_json::from_str(values).ok()?;
+        if values.len() != keys.len() {
+            return None;
+        }
+        let mut place = Place {
+            resource: Resource {
+                id,
+                title_rank: 0,
+                year: Some(0),
+                published_at: 0,
+            },
+            rank: 0.0,
+        };
+        for ((field, _), value) in keys.iter().zip(values) {
+            match field {
+                OrderField::Title => {
+                    place.resource.title_rank = *self.title_ranks.get(value.as_str()?)?;
+                }
+                OrderField::Year => {
+                    place.resource.year = Some(i32::try_from(value.as_i64()?).ok()?);
+                }
+                OrderField::PublishedAt => {
+                    place.resource.published_at = DateTime::parse_from_rfc3339(value.as_str()?)
+                        .ok()?
+                        .timestamp_micros();
+                }
+                OrderField::Relevance => place.rank = value.as_f64()?,
+            }
+        }
+        Some(place)
+    }
+
+    /// The cursor's sort key, as the database's `jsonb_build_array` of the
+    /// same expressions reads back.
+    fn sort_key(&self, keys: &[(OrderField, bool)], key: &SortKey) -> serde_json::Value {
+        serde_json::Value::Array(
+            keys.iter()
+                .map(|(field, _)| match field {
+                    OrderField::Title => {
+                        serde_json::Value::String(self.titles[key.doc.title_rank as usize].clone())
+                    }
+                    OrderField::Year => serde_json::Value::from(key.doc.year.unwrap_or(0)),
+                    OrderField::PublishedAt => {
+                        serde_json::Value::String(timestamp_key(key.doc.published_at))
+                    }
+                    // JSON from the database writes a whole number without
+                    // a fraction, and the cursor must read the same.
+                    OrderField::Relevance if key.rank.fract() == 0.0 && key.rank.abs() < 1e15 => {
+                        serde_json::Value::from(key.rank as i64)
+                    }
+                    OrderField::Relevance => serde_json::Value::from(key.rank),
+                })
+                .collect(),
+        )
+    }
+
+    /// A page of search hits over resources and/or modules, best first
+    /// (ties by kind, then id), as `db::search::hits` returns it: from the
+    /// search's kept best hits when they hold the page.
+    pub fn search(
+        &self,
+        query: &TsQuery,
+        resources: bool,
+        modules: bool,
+        from: &PageFrom,
+        limit: usize,
+    ) -> Vec<SearchEntry> {
+        self.ranked(query, resources, modules)
+            .page(from, limit)
+            .unwrap_or_else(|| self.rank_page(query, resources, modules, from, limit))
+    }
+
+    pub fn search_total(&self, query: &TsQuery, resources: bool, modules: bool) -> i64 {
+        self.ranked(query, resources, modules).total
+    }
+
+    fn ranked(&self, query: &TsQuery, resources: bool, modules: bool) -> Arc<Ranked> {
+        let key = (query.text.clone(), resources, modules);
+        if let Some(ranked) = self.searches.lock().expect("not poisoned").get(&key) {
+            return ranked.clone();
+        }
+        let best = self.rank_page(query, resources, modules, &PageFrom::Start, HITS_KEPT);
+        let total = self.count_matches(query, resources, modules);
+        let ranked = Arc::new(Ranked {
+            complete: best.len() as i64 == total,
+            best,
+            total,
+        });
+        self.searches
+            .lock()
+            .expect("not poisoned")
+            .put(key, ranked.clone());
+        ranked
+    }
+
+    /// A page of hits, ranked now. Going
+    /// forward, a match whose rank bound cannot reach the page is not
+    /// ranked at all: a broad query ranks a few of its matches, not all.
+    fn rank_page(
+        &self,
+        query: &TsQuery,
+        resources: bool,
+        modules: bool,
+        from: &PageFrom,
+        limit: usize,
+    ) -> Vec<SearchEntry> {
+        let backward = matches!(from, PageFrom::End | PageFrom::Before(_));
+        let order = |a: &SearchEntry, b: &SearchEntry| {
+            let order = search_order(a, b);
+            if backward { order.reverse() } else { order }
+        };
+        let wanted = |hit: &SearchEntry| match from {
+            PageFrom::After(position) => against_position(hit, position) == Ordering::Greater,
+            PageFrom::Before(position) => against_position(hit, position) == Ordering::Less,
+            PageFrom::Start | PageFrom::End => true,
+        };
+        // The page so far, in order; its last is the one to beat.
+        let mut kept: Vec<SearchEntry> = Vec::with_capacity(limit + 1);
+        let consider = |kept: &mut Vec<SearchEntry>, hit: SearchEntry| {
+            if limit == 0 || !wanted(&hit) {
+                return;
+            }
+            if kept.len() == limit {
+                if order(&hit, kept.last().expect("full")) != Ordering::Less {
+                    return;
+                }
+                kept.pop();
+            }
+            let at = kept.partition_point(|other| order(other, &hit) == Ordering::Less);
+            kept.insert(at, hit);
+        };
+        let add = |kept: &mut Vec<SearchEntry>,
+                   text: &TextIndex,
+                   kind: &'static str,
+                   id: &dyn Fn(u32) -> Uuid| {
+            let resolved = text.resolve(query);
+            let matches = resolved.matches(text.documents());
+            // Shared between the two closures below, which never run at
+            // the same time.
+            let kept = std::cell::RefCell::new(kept);
+            resolved.rank_each(
+                matches.iter(),
+                |_, bound| {
+                    let kept = kept.borrow();
+                    backward
+                        || kept.len() < limit
+                        || kept.last().is_some_and(|worst| bound >= worst.rank)
+                },
+                |doc, rank| {
+                    let hit = SearchEntry {
+                        kind,
+                        id: id(doc),
+                        rank: f64::from(rank),
+                    };
+                    consider(&mut kept.borrow_mut(), hit);
+                },
+            );
+        };
+        if modules {
+            add(&mut kept, &self.module_text, MODULE, &|doc| {
+                self.module_ids[doc as usize]
+            });
+        }
+        if resources {
+            add(&mut kept, &self.resource_text, RESOURCE, &|doc| {
+                self.resources[doc as usize].id
+            });
+        }
+        kept
+    }
+
+    fn count_matches(&self, query: &TsQuery, resources: bool, modules: bool) -> i64 {
+        let mut total = 0;
+        if resources {
+            total += self
+                .resource_text
+                .resolve(query)
+                .matches(self.resource_text.documents())
+                .len();
+        }
+        if modules {
+            total += self
+                .module_text
+                .resolve(query)
+                .matches(self.module_text.documents())
+                .len();
+        }
+        total as i64
+    }
+}
+
+/// Best first, then kind, then id: `ORDER BY rank DESC, kind, id`.
+fn search_order(a: &SearchEntry, b: &SearchEntry) -> Ordering {
+    tsquery::by_rank_descending(a.rank, b.rank)
+        .then_with(|| a.kind.cmp(b.kind))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// Where a hit stands against a cursor's position, in the same order.
+fn against_position(hit: &SearchEntry, position: &Position) -> Ordering {
+    tsquery::by_rank_descending(hit.rank, position.rank)
+        .then_with(|| hit.kind.cmp(position.kind.as_str()))
+        .then_with(|| hit.id.cmp(&position.id))
+}
+
+struct SortKey<'a> {
+    doc: &'a Resource,
+    rank: f64,
+}
+
+struct Place {
+    resource: Resource,
+    rank: f64,
+}
+
+impl Place {
+    fn as_key(&self) -> SortKey<'_> {
+        SortKey {
+            doc: &self.resource,
+            rank: self.rank,
+        }
+    }
+}
+
+fn compare_keys(
+    keys: &[(OrderField, bool)],
+    id_descending: bool,
+    a: &SortKey,
+    b: &SortKey,
+) -> Ordering {
+    for (field, descending) in keys {
+        let order = match field {
+            OrderField::Title => a.doc.title_rank.cmp(&b.doc.title_rank),
+            OrderField::Year => a.doc.year.unwrap_or(0).cmp(&b.doc.year.unwrap_or(0)),
+            OrderField::PublishedAt => a.doc.published_at.cmp(&b.doc.published_at),
+            OrderField::Relevance => a.rank.partial_cmp(&b.rank).unwrap_or(Ordering::Equal),
+        };
+        let order = if *descending { order.reverse() } else { order };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    let order = a.doc.id.cmp(&b.doc.id);
+    if id_descending {
+        order.reverse()
+    } else {
+        order
+    }
+}
+
+/// A timestamp as PostgreSQL's JSON writes a `timestamptz` in a UTC
+/// session: `2024-01-02T03:04:05.12+00:00`, trailing zeros dropped.
+fn timestamp_key(micros: i64) -> String {
+    let at = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
+    let text = at.to_rfc3339_opts(SecondsFormat::Micros, false);
+    // `…05.120000+00:00` → `…05.12+00:00`; `…05.000000+00:00` → `…05+00:00`.
+    let (clock, zone) = text.split_at(text.len() - "+00:00".len());
+    let clock = clock.trim_end_matches('0').trim_end_matches('.');
+    format!("{clock}{zone}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_read_as_the_database_writes_them() {
+        assert_eq!(timestamp_key(0), "1970-01-01T00:00:00+00:00");
+        let at = DateTime::parse_from_rfc3339("2024-01-02T03:04:05.12+00:00").unwrap();
+        assert_eq!(
+            timestamp_key(at.timestamp_micros()),
+            "2024-01-02T03:04:05.12+00:00"
+        );
+        let at = DateTime::parse_from_rfc3339("2024-01-02T03:04:10+00:00").unwrap();
+        assert_eq!(
+            timestamp_key(at.timestamp_micros()),
+            "2024-01-02T03:04:10+00:00"
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! The published index (resource index, facets and search answered from
+//! memory) against the database it replaces: on the same data the two
+//! give the same answers, byte for byte — members, counts, order, scores
+//! and cursors, which either may continue — and a publish is seen by the
+//! index where it was made at once and on another server within a second.
+
+use std::time::{Duration, Instant};
+
+use beacon::domain::access::Role;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+use crate::support::process::Process;
+
+const CURRENT: &str = "beacon_search_index_reads_total{outcome=\"current\"}";
+
+/// Synthetic content big enough for every facet and order to matter.
+async fn synthetic_app() -> TestApp {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::support::synthetic_file(
+        dir.path(),
+        beacon::seed::synthetic::Sizes {
+            resources: 1500,
+            topics: 12,
+            types: 5,
+            tags: 15,
+            modules: 12,
+            resources_per_module: 20,
+        },
+    );
+    app.seed(&[file]).await.unwrap();
+    app
+}
+
+/// A server with the index and one without, on the same database.
+async fn indexed_and_plain(app: &TestApp) -> (Process, Process) {
+    let flags = ["--response-cache", "off", "--review-required", "false"];
+    let indexed = Process::start(app.database.url(), &flags).await;
+    let plain = Process::start(
+        app.database.url(),
+        &[&flags[..], &["--search-index", "false"]].concat(),
+    )
+    .await;
+    wait_for_index(&indexed).await;
+    (indexed, plain)
+}
+
+async fn wait_for_index(server: &Process) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.metric("beacon_search_index_resources").await == 0.0 {
+        assert!(Instant::now() < deadline, "the index was never built");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn ask(server: &Process, query: &str, variables: &Value) -> Value {
+    let answer = server.anonymous_with(query, variables.clone()).await;
+    assert!(answer["errors"].is_null(), "{query}: {answer}");
+    answer
+}
+
+/// Asks both servers; the index must have answered, and the same.
+async fn same_answer(indexed: &Process, plain: &Process, query: &str, variables: Value) -> Value {
+    let before = indexed.metric(CURRENT).await;
+    let from_index = ask(indexed, query, &variables).await;
+    assert!(
+        indexed.metric(CURRENT).await > before,
+        "the index did not answer {query}"
+    );
+    let from_database = ask(plain, query, &variables).await;
+    if let Some(difference) = first_difference(&from_index, &from_database, String::new()) {
+        panic!("{query} {variables}: {difference}");
+    }
+    from_index
+}
+
+/// Where two answers first differ, to read in a failure.
+fn first_difference(index: &Value, database: &Value, at: String) -> Option<String> {
+    match (index, database) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|key| {
+                first_difference(
+                    a.get(key).unwrap_or(&Value::Null),
+                    b.get(key).unwrap_or(&Value::Null),
+                    format!("{at}.{key}"),
+                )
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (a, b))| first_difference(a, b, format!("{at}[{i}]"))),
+        _ if index == database => None,
+        _ => Some(format!("at {at}: index {index}, database {database}")),
+    }
+}
+
+const INDEX: &str = "query($filter: ResourceFilter, $order: [ResourceOrder!], $first: Int, \
+    $after: String, $last: Int, $before: String) {
+  resources(filter: $filter, orderBy: $order, first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    edges { cursor node { id title year } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    facets {
+      topics { topic { slug name } count }
+      types { type { slug } count }
+      tags { tag { slug } count }
+      years { year count }
+    }
+  }
+}";
+
+async fn slugs(server: &Process, list: &str) -> Vec<String> {
+    let answer = ask(
+        server,
+        &format!("{{ {list}(first: 100) {{ nodes {{ slug }} }} }}"),
+        &json!({}),
+    )
+    .await;
+    answer["data"][list]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_index_answers_lists_facets_and_orders_as_the_database_does() {
+    let app = synthetic_app().await;
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let topics = slugs(&plain, "topics").await;
+    let types = slugs(&plain, "resourceTypes").await;
+    let tags = slugs(&plain, "tags").await;
+    let filters = [
+        json!({}),
+        json!({ "topics": [topics[0]], "yearFrom": 2010 }),
+        json!({ "topics": [topics[1], topics[2]], "types": [types[0]] }),
+        json!({ "tags": [tags[0], tags[3]], "yearTo": 2005 }),
+        json!({ "year": 2012 }),
+        json!({ "hasYear": false }),
+        json!({ "hasYear": true, "yearFrom": 2030 }),
+        json!({ "topics": ["no-such-topic"] }),
+        json!({ "query": "community" }),
+        json!({ "query": "\"community policing\" -trust", "types": [types[1]] }),
+        json!({ "query": "policing or youth", "yearFrom": 2000 }),
+    ];
+    let orders = [
+        json!(null),
+        json!([{ "field": "YEAR", "direction": "DESC" }]),
+        json!([{ "field": "TITLE" }]),
+        json!([{ "field": "PUBLISHED_AT", "direction": "DESC" }]),
+        json!([{ "field": "YEAR" }, { "field": "TITLE", "direction": "DESC" }]),
+        json!([{ "field": "RELEVANCE", "direction": "DESC" }, { "field": "TITLE" }]),
+    ];
+    for filter in &filters {
+        for order in &orders {
+            if order.to_string().contains("RELEVANCE") && filter["query"].is_null() {
+                continue;
+            }
+            let first = same_answer(
+                &indexed,
+                &plain,
+                INDEX,
+                json!({ "filter": filter, "order": order, "first": 7 }),
+            )
+            .await;
+            let page = &first["data"]["resources"]["pageInfo"];
+            if page["hasNextPage"] == true {
+                // Cursors of either continue on either.
+                let second = same_answer(
+                    &indexed,
+                    &plain,
+                    INDEX,
+                    json!({ "filter": filter, "order": order, "first": 7, "after": page["endCursor"] }),
+                )
+                .await;
+                same_answer(
+                    &indexed,
+                    &plain,
+                    INDEX,
+                    json!({ "filter": filter, "order": order, "last": 3,
+                            "before": second["data"]["resources"]["pageInfo"]["startCursor"] }),
+                )
+                .await;
+            }
+        }
+    }
+    // Many owners at once: every topic's own page, total and facets.
+    same_answer(
+        &indexed,
+        &plain,
+        "query($filter: ResourceFilter) { topics(first: 20) { nodes { slug
+            resources(first: 3, filter: $filter, orderBy: [{field: TITLE, direction: DESC}]) {
+              totalCount nodes { id } facets { types { type { slug } count } years { year count } } } } } }",
+        json!({ "filter": { "yearFrom": 2000 } }),
+    )
+    .await;
+}
+
+const SEARCH: &str = "query($q: String!, $kinds: [SearchKind!], $first: Int, $after: String, \
+    $last: Int, $before: String) {
+  search(query: $q, kinds: $kinds, first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    edges { cursor node { score snippet node { ... on Resource { id } ... on Module { id } } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}";
+
+#[tokio::test]
+async fn search_from_the_index_ranks_and_counts_as_postgresql_does() {
+    let app = synthetic_app().await;
+    app.seed(&[crate::support::repo_path("seeds")])
+        .await
+        .unwrap();
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let texts = [
+        "community",
+        "community policing",
+        "Community Trust and Partnerships",
+        "\"community policing\"",
+        "\"trust and partnerships\" -youth",
+        "police or officers",
+        "youth -community",
+        "the",
+        "zzzyx",
+        "officer-involved",
+    ];
+    for text in texts {
+        for kinds in [json!(null), json!(["MODULE"]), json!(["RESOURCE"])] {
+            let first = same_answer(
+                &indexed,
+                &plain,
+                SEARCH,
+                json!({ "q": text, "kinds": kinds, "first": 6 }),
+            )
+            .await;
+            let page = &first["data"]["search"]["pageInfo"];
+            if page["hasNextPage"] == true {
+                same_answer(
+                    &indexed,
+                    &plain,
+                    SEARCH,
+                    json!({ "q": text, "kinds": kinds, "first": 6, "after": page["endCursor"] }),
+                )
+                .await;
+                same_answer(
+                    &indexed,
+                    &plain,
+                    SEARCH,
+                    json!({ "q": text, "kinds": kinds, "last": 4, "before": page["endCursor"] }),
+                )
+                .await;
+            }
+        }
+    }
+    // Broad words rank thousands of hits; the best are the same.
+    let broad = same_answer(
+        &indexed,
+        &plain,
+        SEARCH,
+        json!({ "q": "community", "first": 3 }),
+    )
+    .await;
+    assert!(broad["data"]["search"]["totalCount"].as_i64().unwrap() > 20);
+}
+
+const FIND: &str = "query($q: String!) { search(query: $q) { totalCount } \
+    resources(filter: { query: $q }) { totalCount } }";
+
+async fn found(server: &Process, text: &str) -> (i64, i64) {
+    let answer = ask(server, FIND, &json!({ "q": text })).await;
+    (
+        answer["data"]["search"]["totalCount"].as_i64().unwrap(),
+        answer["data"]["resources"]["totalCount"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_publish_is_found_at_once_where_it_was_made_and_within_a_second_elsewhere() {
+    let app = TestApp::seeded().await;
+    let flags = ["--review-required", "false", "--response-cache", "off"];
+    let here = Process::start(app.database.url(), &flags).await;
+    let elsewhere = Process::start(app.database.url(), &flags).await;
+    wait_for_index(&here).await;
+    wait_for_index(&elsewhere).await;
+    let publisher = app.api_token(Role::Publisher).await;
+    assert_eq!(found(&here, "xylophone").await, (0, 0));
+    let resource = ask(
+        &here,
+        r#"{ resource(slug: "how-to-successfully-implement-a-mobile-crisis-team") { id } }"#,
+        &json!({}),
+    )
+    .await;
+    let id = resource["data"]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let saved = here
+        .graphql(
+            &publisher,
+            "mutation($id: ID!) { updateResource(id: $id, expectedVersion: 1, input: {title: \"The xylophone guide\", types: [\"guidebook-tool\"]}) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let version = saved["data"]["updateResource"]["version"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{saved}"));
+    // A draft is not public: neither index finds it.
+    assert_eq!(found(&here, "xylophone").await, (0, 0));
+    assert_eq!(found(&elsewhere, "xylophone").await, (0, 0));
+
+    let published = here
+        .graphql(
+            &publisher,
+            "mutation($id: ID!, $v: Int!) { publish(id: $id, expectedVersion: $v) { version } }",
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    assert!(published["errors"].is_null(), "{published}");
+    let version = published["data"]["publish"]["version"].as_i64().unwrap();
+    assert_eq!(
+        found(&here, "xylophone").await,
+        (1, 1),
+        "not found where published"
+    );
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        if found(&elsewhere, "xylophone").await == (1, 1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not found elsewhere within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And the rebuilt index, not only the database, finds it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let before = elsewhere.metric(CURRENT).await;
+        let answer = found(&elsewhere, "xylophone").await;
+        if elsewhere.metric(CURRENT).await > before {
+            assert_eq!(answer, (1, 1));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the index was not rebuilt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Unpublished: gone at once, from the index too.
+    let unpublished = here
+        .graphql(
+            &publisher,
+            "mutation($id: ID!, $v: Int!) { unpublish(id: $id, expectedVersion: $v) { version } }",
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    assert!(unpublished["errors"].is_null(), "{unpublished}");
+    assert_eq!(found(&here, "xylophone").await, (0, 0));
+}
