@@ -363,3 +363,64 @@ async fn a_publish_is_found_at_once_where_it_was_made_and_within_a_second_elsewh
     assert!(unpublished["errors"].is_null(), "{unpublished}");
     assert_eq!(found(&here, "xylophone").await, (0, 0));
 }
+
+#[derive(serde::Deserialize)]
+struct Judged {
+    judged: Vec<Judgement>,
+}
+
+#[derive(serde::Deserialize)]
+struct Judgement {
+    query: String,
+    want: String,
+}
+
+const TOP_TEN: &str = "query($q: String!) { search(query: $q, first: 10) { nodes { node {
+    ... on Resource { slug } ... on Module { slug } } } } }";
+
+/// Mean reciprocal rank of the wanted result in the top ten, and how many
+/// judged searches found it first.
+async fn relevance(server: &Process, judged: &[Judgement]) -> (f64, usize) {
+    let mut sum = 0.0;
+    let mut first = 0;
+    for judgement in judged {
+        let answer = ask(server, TOP_TEN, &json!({ "q": judgement.query })).await;
+        let place = answer["data"]["search"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|hit| hit["node"]["slug"] == judgement.want.as_str());
+        if let Some(place) = place {
+            sum += 1.0 / (place + 1) as f64;
+            first += usize::from(place == 0);
+        }
+    }
+    (sum / judged.len() as f64, first)
+}
+
+#[tokio::test]
+async fn judged_searches_find_what_was_asked_for() {
+    let app = synthetic_app().await;
+    app.seed(&[crate::support::repo_path("seeds")])
+        .await
+        .unwrap();
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let judged: Judged = toml::from_str(
+        &std::fs::read_to_string(crate::support::repo_path("tests/fixtures/relevance.toml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let from_index = relevance(&indexed, &judged.judged).await;
+    let from_database = relevance(&plain, &judged.judged).await;
+    println!(
+        "relevance: MRR@10 {:.3}, first {}/{} (the database: {:.3}, {}/{})",
+        from_index.0,
+        from_index.1,
+        judged.judged.len(),
+        from_database.0,
+        from_database.1,
+        judged.judged.len()
+    );
+    assert_eq!(from_index, from_database, "the index ranks differently");
+    assert!(from_index.0 >= 0.9, "relevance fell: {from_index:?}");
+}

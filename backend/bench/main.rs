@@ -197,10 +197,30 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     // figures are the engine's (every request executed).
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let started = Instant::now();
-    let mut server = Server::start(global, address, &["--response-cache", "off"])?;
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let mut server = Server::start(
+        global,
+        address,
+        &[
+            "--response-cache",
+            "off",
+            "--metrics-bind",
+            &metrics.to_string(),
+        ],
+    )?;
     wait_until_ready(address, Duration::from_secs(60)).await?;
     report.startup = Some(started.elapsed());
     eprintln!("bench: server ready in {:?}", started.elapsed());
+    // Until its search index is built the database answers the resource
+    // index and search: measure what a server serves once it has started.
+    let mut index = wait_for_index(metrics, Duration::from_secs(600)).await?;
+    index.ready = started.elapsed();
+    eprintln!(
+        "bench: search index built in {:?} ({} MB)",
+        index.build,
+        index.bytes >> 20
+    );
+    report.index = Some(index);
 
     // 3. Every query once in this process: its answer checked, its SQL
     // statements counted.
@@ -208,7 +228,9 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     let probe = Probe::new(global, &database)?;
     let variables = probe.variables().await?;
     for query in &QUERIES {
-        let statements = probe.statements(query, &variables).await?;
+        probe.check(query, &variables).await?;
+        // Counted on the server as it runs (with its search index).
+        let statements = server_statements(address, metrics, query, &variables).await?;
         report.statements.push((query.name, statements));
     }
 
@@ -224,8 +246,9 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     // 6. The server as it runs by default, published-answer cache on: the
     // same queries (all answered from memory once warm), then a mix of
     // many distinct requests as partners' pages send them.
-    let mut server = Server::start(global, address, &[])?;
+    let mut server = Server::start(global, address, &["--metrics-bind", &metrics.to_string()])?;
     wait_until_ready(address, Duration::from_secs(60)).await?;
+    let _ = wait_for_index(metrics, Duration::from_secs(600)).await?;
     report.kept = each_query(address, &variables, options, " from memory").await?;
     let mix = load::Workload::zipf(probe.mix().await?, MIX_EXPONENT);
     eprintln!(
@@ -328,20 +351,98 @@ fn free_port() -> anyhow::Result<u16> {
 async fn wait_until_ready(address: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(address).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let request = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-            if stream.write_all(request.as_bytes()).await.is_ok() {
-                let mut answer = Vec::new();
-                let _ = stream.read_to_end(&mut answer).await;
-                if answer.starts_with(b"HTTP/1.1 200") {
-                    return Ok(());
-                }
-            }
+        if let Ok(answer) = get(address, "/readyz").await
+            && answer.starts_with("HTTP/1.1 200")
+        {
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     bail!("the server was not ready within {timeout:?}")
+}
+
+/// The search index's figures, from the server's metrics, once it has been
+/// built: how long its first build took, what it holds, what it costs.
+async fn wait_for_index(
+    metrics: SocketAddr,
+    timeout: Duration,
+) -> anyhow::Result<report::IndexFigures> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = get(metrics, "/metrics").await.unwrap_or_default();
+        let value = |name: &str| -> Option<f64> {
+            text.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|number| number.trim().parse().ok())
+        };
+        if let (Some(resources), Some(bytes), Some(seconds)) = (
+            value("beacon_search_index_resources"),
+            value("beacon_search_index_bytes"),
+            value("beacon_search_index_build_seconds"),
+        ) && resources > 0.0
+        {
+            return Ok(report::IndexFigures {
+                build: Duration::from_secs_f64(seconds),
+                ready: Duration::ZERO,
+                bytes: bytes as u64,
+            });
+        }
+        if Instant::now() > deadline {
+            bail!("the search index was not built within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One HTTP/1.1 GET, the answer as text.
+async fn get(address: SocketAddr, path: &str) -> anyhow::Result<String> {
+    exchange(
+        address,
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
+
+async fn exchange(address: SocketAddr, request: String) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// SQL statements the server ran for one request of `query`.
+async fn server_statements(
+    address: SocketAddr,
+    metrics: SocketAddr,
+    query: &Query,
+    variables: &Value,
+) -> anyhow::Result<u64> {
+    const SUM: &str = "beacon_graphql_sql_statements_sum ";
+    let read = async || -> anyhow::Result<f64> {
+        let text = get(metrics, "/metrics").await?;
+        Ok(text
+            .lines()
+            .find_map(|line| line.strip_prefix(SUM))
+            .and_then(|number| number.trim().parse().ok())
+            .unwrap_or(0.0))
+    };
+    let before = read().await?;
+    let body = json!({ "query": query.document, "variables": variables }).to_string();
+    let answer = exchange(
+        address,
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await?;
+    if !answer.starts_with("HTTP/1.1 200") {
+        bail!("{} was refused: {answer}", query.name);
+    }
+    Ok((read().await? - before).round() as u64)
 }
 
 /// The `beacon` binary built beside this one: the server carries no load
@@ -546,11 +647,9 @@ impl Probe {
         Ok(bodies)
     }
 
-    /// Statements one request runs, after checking its answer is whole.
-    async fn statements(&self, query: &Query, variables: &Value) -> anyhow::Result<u64> {
-        let before = self.database.statements_executed();
+    /// Checks the query's answer is whole.
+    async fn check(&self, query: &Query, variables: &Value) -> anyhow::Result<()> {
         let data = self.post(query.document, variables).await?;
-        let statements = self.database.statements_executed() - before;
         let rows = match query.name {
             "Q3" => data["module"]["resources"].as_array().map(Vec::len),
             "Q5" => data["search"]["nodes"].as_array().map(Vec::len),
@@ -559,7 +658,7 @@ impl Probe {
         if rows.unwrap_or(0) == 0 {
             bail!("{} returned no rows: {data}", query.name);
         }
-        Ok(statements)
+        Ok(())
     }
 }
 

@@ -11,6 +11,17 @@ use super::{BenchOptions, Ceiling, QUERIES};
 const START: &str = "<!-- bench:start -->";
 const END: &str = "<!-- bench:end -->";
 
+/// What the search index cost at start.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexFigures {
+    /// Its build: reading the published stage and indexing it.
+    pub build: Duration,
+    /// From `beacon serve` until it answered.
+    pub ready: Duration,
+    /// Its approximate size in memory.
+    pub bytes: u64,
+}
+
 pub struct Report {
     pub command_line: String,
     pub sizes: beacon::seed::synthetic::Sizes,
@@ -20,6 +31,8 @@ pub struct Report {
     /// Time and the seed job's own report.
     pub load: Option<(Duration, String)>,
     pub startup: Option<Duration>,
+    /// The search index at the first server's start.
+    pub index: Option<IndexFigures>,
     pub statements: Vec<(&'static str, u64)>,
     pub results: Vec<(&'static str, LoadResult)>,
     pub ceiling: Vec<(&'static str, Ceiling)>,
@@ -46,6 +59,7 @@ impl Report {
             postgres_version: String::new(),
             load: None,
             startup: None,
+            index: None,
             statements: Vec::new(),
             results: Vec::new(),
             ceiling: Vec::new(),
@@ -115,6 +129,15 @@ impl Report {
                 out,
                 "| cold start | {} ms from `beacon serve` to `/readyz` 200 (cluster start included) |",
                 startup.as_millis()
+            );
+        }
+        if let Some(index) = &self.index {
+            let _ = writeln!(
+                out,
+                "| search index | built in {:.2} s (read from PostgreSQL and indexed), in place {:.2} s after start; {} MB |",
+                index.build.as_secs_f64(),
+                index.ready.as_secs_f64(),
+                index.bytes >> 20
             );
         }
         if let Some((peak, last)) = self.memory {

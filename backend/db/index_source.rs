@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures::TryStreamExt;
 use uuid::Uuid;
 
 use super::content::{ContentReader, LabelRow, TopicRow};
@@ -46,48 +47,72 @@ pub struct IndexedModuleRow {
     pub search_vector: String,
 }
 
-/// Everything the index holds, read in one snapshot of the database.
-pub struct IndexSource {
-    pub resources: Vec<IndexedResourceRow>,
-    pub modules: Vec<IndexedModuleRow>,
-    /// Each in (name, id) order, as facets break ties.
-    pub topics: Vec<TopicRow>,
-    pub types: Vec<LabelRow>,
-    pub tags: Vec<LabelRow>,
+/// What the index is built from, in the order it is sent: the labels
+/// first (resources link to them), then every resource in title order, then
+/// every module.
+pub enum SourceItem {
+    Labels {
+        /// Each in (name, id) order, as facets break ties.
+        topics: Vec<TopicRow>,
+        types: Vec<LabelRow>,
+        tags: Vec<LabelRow>,
+    },
+    Resource(IndexedResourceRow),
+    Module(IndexedModuleRow),
 }
 
-/// Reads the published stage in one repeatable-read transaction, so the
-/// parts agree with each other.
-pub async fn published(conn: &mut AsyncPgConnection) -> DbResult<IndexSource> {
+/// Sends the published stage to `out`, read in one repeatable-read
+/// transaction (so the parts agree) and streamed: memory holds what the
+/// index keeps, not every row at once. Stops early when `out` is closed.
+pub async fn published(
+    conn: &mut AsyncPgConnection,
+    out: &tokio::sync::mpsc::Sender<SourceItem>,
+) -> DbResult<()> {
     conn.build_transaction()
         .repeatable_read()
         .read_only()
         .run(async |conn| {
+            // Reading a million rows takes longer than any request may: the
+            // pool's statement timeout is for callers, not for this.
+            diesel::sql_query("SET LOCAL statement_timeout = 0")
+                .execute(conn)
+                .await?;
             let reader = ContentReader::new(Stage::Published);
-            let resources = diesel::sql_query(
+            let labels = SourceItem::Labels {
+                topics: reader.topics(conn, None, i64::MAX).await?,
+                types: reader.resource_types(conn, None, i64::MAX).await?,
+                tags: reader.tags(conn, None, i64::MAX).await?,
+            };
+            if out.send(labels).await.is_err() {
+                return Ok(());
+            }
+            let mut resources = diesel::sql_query(
                 "SELECT id, title, dense_rank() OVER (ORDER BY title) AS title_rank, year,
                         published_at, topic_ids, type_ids, tag_ids,
                         search_vector::text AS search_vector
-                   FROM resources WHERE stage = 'published'",
+                   FROM resources WHERE stage = 'published'
+                  ORDER BY title",
             )
-            .load(conn)
+            .load_stream::<IndexedResourceRow>(conn)
             .await?;
-            let modules = diesel::sql_query(
+            while let Some(row) = resources.try_next().await? {
+                if out.send(SourceItem::Resource(row)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            drop(resources);
+            let mut modules = diesel::sql_query(
                 "SELECT id, search_vector::text AS search_vector
                    FROM modules WHERE stage = 'published'",
             )
-            .load(conn)
+            .load_stream::<IndexedModuleRow>(conn)
             .await?;
-            let topics = reader.topics(conn, None, i64::MAX).await?;
-            let types = reader.resource_types(conn, None, i64::MAX).await?;
-            let tags = reader.tags(conn, None, i64::MAX).await?;
-            Ok(IndexSource {
-                resources,
-                modules,
-                topics,
-                types,
-                tags,
-            })
+            while let Some(row) = modules.try_next().await? {
+                if out.send(SourceItem::Module(row)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
         })
         .await
 }

@@ -138,11 +138,15 @@ impl SearchIndex {
     async fn build(&self, pool: &PgPool, generation: u64) -> anyhow::Result<()> {
         let started = Instant::now();
         let mut conn = pool.get().await?;
-        let source = index_source::published(&mut conn).await?;
+        // Rows are indexed on a blocking thread as they are read.
+        let (rows, received) = tokio::sync::mpsc::channel(1024);
+        let building = tokio::task::spawn_blocking(move || Snapshot::build(generation, received));
+        let read = index_source::published(&mut conn, &rows).await;
+        drop(rows);
         drop(conn);
-        let read = started.elapsed();
-        let snapshot =
-            tokio::task::spawn_blocking(move || Snapshot::build(generation, source)).await??;
+        let built = building.await?;
+        read?;
+        let snapshot = built?.ok_or_else(|| anyhow::anyhow!("the published stage was not read"))?;
         let bytes = snapshot.heap_bytes();
         let resources = snapshot.resource_count();
         *self.inner.current.write().expect("not poisoned") = Some(Arc::new(snapshot));
@@ -153,8 +157,7 @@ impl SearchIndex {
         tracing::info!(
             resources,
             bytes,
-            read_ms = read.as_millis() as u64,
-            total_ms = took.as_millis() as u64,
+            ms = took.as_millis() as u64,
             generation,
             "search index built"
         );

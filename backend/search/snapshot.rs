@@ -22,11 +22,12 @@ use uuid::Uuid;
 use super::text::{TextIndex, TextIndexBuilder};
 use super::tsquery::{self, TsQuery};
 use crate::db::content::{LabelRow, TopicRow};
-use crate::db::index_source::IndexSource;
+use crate::db::index_source::SourceItem;
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetCount, FacetValue, OrderField, PageQuery, ResourceFilter, Scope,
 };
 use crate::db::search::{MODULE, PageFrom, Position, RESOURCE};
+use tokio::sync::mpsc::Receiver;
 
 struct Resource {
     id: Uuid,
@@ -151,7 +152,22 @@ pub struct Snapshot {
     /// The best hits of recent searches (a search's pages, totals and
     /// repeats cost a lookup); gone with the picture.
     searches: Mutex<LruCache<(String, bool, bool), Arc<Ranked>>>,
+    /// Facet counts of recent filters.
+    facets_kept: Mutex<LruCache<FacetKey, Arc<Vec<FacetCount>>>>,
 }
+
+/// What a facet's counts depend on: the filter without the dimension's own
+/// field (its text query as typed: the same text parses the same).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FacetKey {
+    scope: Scope,
+    owner: Uuid,
+    filter: ResourceFilter,
+    dimension: Dimension,
+}
+
+/// Facet counts kept, over every filter and dimension.
+const FACETS_KEPT: usize = 512;
 
 /// How many of a search's best hits are kept, and for how many searches.
 const HITS_KEPT: usize = 1000;
@@ -220,41 +236,59 @@ pub struct SearchEntry {
 pub struct Unreadable;
 
 impl Snapshot {
-    pub fn build(generation: u64, source: IndexSource) -> Result<Snapshot, Unreadable> {
-        let mut topics = Labels::new(source.topics, |row| (row.id, row.slug.clone()));
-        let mut types = Labels::new(source.types, |row| (row.id, row.slug.clone()));
-        let mut tags = Labels::new(source.tags, |row| (row.id, row.slug.clone()));
-        let mut resources = Vec::with_capacity(source.resources.len());
+    /// Builds the picture from what `source` sends (see
+    /// `db::index_source::published`), as it arrives; `None` when nothing
+    /// came (the reading failed at once).
+    pub fn build(
+        generation: u64,
+        mut source: Receiver<SourceItem>,
+    ) -> Result<Option<Snapshot>, Unreadable> {
+        let Some(SourceItem::Labels {
+            topics,
+            types,
+            tags,
+        }) = source.blocking_recv()
+        else {
+            return Ok(None);
+        };
+        let mut topics = Labels::new(topics, |row| (row.id, row.slug.clone()));
+        let mut types = Labels::new(types, |row| (row.id, row.slug.clone()));
+        let mut tags = Labels::new(tags, |row| (row.id, row.slug.clone()));
+        let mut resources = Vec::new();
         let mut years: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
         let mut titles: Vec<String> = Vec::new();
         let mut text = TextIndexBuilder::default();
-        let mut rows = source.resources;
-        rows.sort_by_key(|row| row.title_rank);
-        for (doc, row) in rows.into_iter().enumerate() {
-            let doc = doc as u32;
-            let title_rank = (row.title_rank - 1) as u32;
-            if titles.len() <= title_rank as usize {
-                titles.push(row.title);
-            }
-            topics.link(&row.topic_ids, doc);
-            types.link(&row.type_ids, doc);
-            tags.link(&row.tag_ids, doc);
-            if let Some(year) = row.year {
-                years.entry(year).or_default().insert(doc);
-            }
-            text.add(&row.search_vector).map_err(|_| Unreadable)?;
-            resources.push(Resource {
-                id: row.id,
-                title_rank,
-                year: row.year,
-                published_at: row.published_at.map_or(0, |at| at.timestamp_micros()),
-            });
-        }
         let mut modules = TextIndexBuilder::default();
-        let mut module_ids = Vec::with_capacity(source.modules.len());
-        for row in source.modules {
-            modules.add(&row.search_vector).map_err(|_| Unreadable)?;
-            module_ids.push(row.id);
+        let mut module_ids = Vec::new();
+        // Resources arrive in title order: a resource's number is its place.
+        while let Some(item) = source.blocking_recv() {
+            match item {
+                SourceItem::Resource(row) => {
+                    let doc = resources.len() as u32;
+                    let title_rank = (row.title_rank - 1) as u32;
+                    if titles.len() <= title_rank as usize {
+                        titles.push(row.title);
+                    }
+                    topics.link(&row.topic_ids, doc);
+                    types.link(&row.type_ids, doc);
+                    tags.link(&row.tag_ids, doc);
+                    if let Some(year) = row.year {
+                        years.entry(year).or_default().insert(doc);
+                    }
+                    text.add(&row.search_vector).map_err(|_| Unreadable)?;
+                    resources.push(Resource {
+                        id: row.id,
+                        title_rank,
+                        year: row.year,
+                        published_at: row.published_at.map_or(0, |at| at.timestamp_micros()),
+                    });
+                }
+                SourceItem::Module(row) => {
+                    modules.add(&row.search_vector).map_err(|_| Unreadable)?;
+                    module_ids.push(row.id);
+                }
+                SourceItem::Labels { .. } => return Err(Unreadable),
+            }
         }
         let mut all = RoaringBitmap::new();
         all.insert_range(0..resources.len() as u32);
@@ -286,7 +320,7 @@ impl Snapshot {
             running |= docs;
             from_year.insert(*year, running.clone());
         }
-        Ok(Snapshot {
+        Ok(Some(Snapshot {
             generation,
             up_to_year,
             from_year,
@@ -307,7 +341,10 @@ impl Snapshot {
             searches: Mutex::new(LruCache::new(
                 NonZeroUsize::new(SEARCHES_KEPT).expect("not zero"),
             )),
-        })
+            facets_kept: Mutex::new(LruCache::new(
+                NonZeroUsize::new(FACETS_KEPT).expect("not zero"),
+            )),
+        }))
     }
 
     pub fn resource_count(&self) -> usize {
@@ -358,13 +395,17 @@ impl Snapshot {
         without: Option<Dimension>,
         text: Option<&RoaringBitmap>,
     ) -> RoaringBitmap {
+        use std::borrow::Cow;
         let filter: &ResourceFilter = &count.filter;
-        let mut set = match count.scope {
-            Scope::All => self.all.clone(),
-            Scope::Topic => self.topics.of(owner),
-            Scope::ResourceType => self.types.of(owner),
-            Scope::Tag => self.tags.of(owner),
-        };
+        // Every condition as a set; intersected smallest first, so the
+        // work is the size of the most selective one, not of them all.
+        let mut parts: Vec<Cow<RoaringBitmap>> = Vec::new();
+        match count.scope {
+            Scope::All => {}
+            Scope::Topic => parts.push(Cow::Owned(self.topics.of(owner))),
+            Scope::ResourceType => parts.push(Cow::Owned(self.types.of(owner))),
+            Scope::Tag => parts.push(Cow::Owned(self.tags.of(owner))),
+        }
         let mut by_slugs =
             |dimension,
              slugs: &Option<Vec<String>>,
@@ -372,7 +413,7 @@ impl Snapshot {
                 if without != Some(dimension)
                     && let Some(slugs) = slugs
                 {
-                    set &= labels(slugs);
+                    parts.push(Cow::Owned(labels(slugs)));
                 }
             };
         by_slugs(Dimension::Topics, &filter.topics, &|slugs| {
@@ -384,6 +425,7 @@ impl Snapshot {
         by_slugs(Dimension::Tags, &filter.tags, &|slugs| {
             self.tags.any_of(slugs)
         });
+        let mut without_a_year = false;
         if without != Some(Dimension::Years) {
             let from = [filter.year, filter.year_from].into_iter().flatten().max();
             let to = [filter.year, filter.year_to].into_iter().flatten().min();
@@ -407,20 +449,31 @@ impl Snapshot {
                 };
                 match (low, high) {
                     (Some(low), Some(high)) => {
-                        set &= low;
-                        set &= high;
+                        parts.push(Cow::Borrowed(low));
+                        parts.push(Cow::Borrowed(high));
                     }
-                    _ => set.clear(),
+                    _ => return RoaringBitmap::new(),
                 }
             }
-            if filter.has_year == Some(false)
-                && let Some(with_a_year) = self.from_year.values().next()
-            {
-                set -= with_a_year;
-            }
+            without_a_year = filter.has_year == Some(false);
         }
         if let Some(matches) = text {
-            set &= matches;
+            parts.push(Cow::Borrowed(matches));
+        }
+        parts.sort_by_key(|part| part.len());
+        let mut parts = parts.into_iter();
+        let mut set = match parts.next() {
+            Some(smallest) => smallest.into_owned(),
+            None => self.all.clone(),
+        };
+        for part in parts {
+            if set.is_empty() {
+                break;
+            }
+            set &= part.as_ref();
+        }
+        if without_a_year && let Some(with_a_year) = self.from_year.values().next() {
+            set -= with_a_year;
         }
         set
     }
@@ -441,6 +494,9 @@ impl Snapshot {
             .collect()
     }
 
+    /// Disjunctive facet counts per owner, as `db::resource_index::facets`
+    /// returns them. Counts are kept per filter (without the dimension's
+    /// own field): every topic's index page shares its topic facet.
     pub fn facets(
         &self,
         query: &CountQuery,
@@ -448,41 +504,91 @@ impl Snapshot {
         owners: &[Uuid],
         text: Option<&TsQuery>,
     ) -> HashMap<Uuid, Vec<FacetCount>> {
-        let text = self.text_matches(text);
+        let mut filter = query.filter.clone();
+        match dimension {
+            Dimension::Topics => filter.topics = None,
+            Dimension::Types => filter.types = None,
+            Dimension::Tags => filter.tags = None,
+            Dimension::Years => {
+                filter.year = None;
+                filter.year_from = None;
+                filter.year_to = None;
+                filter.has_year = None;
+            }
+        }
+        let mut matches = None;
         owners
             .iter()
             .map(|owner| {
-                let within = self.matching(query, *owner, Some(dimension), text.as_ref());
-                let counts = match dimension {
-                    Dimension::Topics => self
-                        .topics
-                        .counts(&within)
-                        .into_iter()
-                        .map(|(place, count)| FacetCount {
-                            value: FacetValue::Topic(self.topics.rows[place].clone()),
-                            count: count as i64,
-                        })
-                        .collect(),
-                    Dimension::Types | Dimension::Tags => {
-                        let labels = if dimension == Dimension::Types {
-                            &self.types
-                        } else {
-                            &self.tags
-                        };
-                        labels
-                            .counts(&within)
-                            .into_iter()
-                            .map(|(place, count)| FacetCount {
-                                value: FacetValue::Label(labels.rows[place].clone()),
-                                count: count as i64,
-                            })
-                            .collect()
-                    }
-                    Dimension::Years => self.year_counts(&within),
+                let key = FacetKey {
+                    scope: query.scope,
+                    owner: if query.scope == Scope::All {
+                        Uuid::nil()
+                    } else {
+                        *owner
+                    },
+                    filter: filter.clone(),
+                    dimension,
                 };
-                (*owner, counts)
+                let kept = self
+                    .facets_kept
+                    .lock()
+                    .expect("not poisoned")
+                    .get(&key)
+                    .cloned();
+                let counts = match kept {
+                    Some(counts) => counts,
+                    None => {
+                        let matches = matches.get_or_insert_with(|| self.text_matches(text));
+                        let counts =
+                            Arc::new(self.count_facet(query, dimension, *owner, matches.as_ref()));
+                        self.facets_kept
+                            .lock()
+                            .expect("not poisoned")
+                            .put(key, counts.clone());
+                        counts
+                    }
+                };
+                (*owner, counts.as_ref().clone())
             })
             .collect()
+    }
+
+    fn count_facet(
+        &self,
+        query: &CountQuery,
+        dimension: Dimension,
+        owner: Uuid,
+        text: Option<&RoaringBitmap>,
+    ) -> Vec<FacetCount> {
+        let within = self.matching(query, owner, Some(dimension), text);
+        match dimension {
+            Dimension::Topics => self
+                .topics
+                .counts(&within)
+                .into_iter()
+                .map(|(place, count)| FacetCount {
+                    value: FacetValue::Topic(self.topics.rows[place].clone()),
+                    count: count as i64,
+                })
+                .collect(),
+            Dimension::Types | Dimension::Tags => {
+                let labels = if dimension == Dimension::Types {
+                    &self.types
+                } else {
+                    &self.tags
+                };
+                labels
+                    .counts(&within)
+                    .into_iter()
+                    .map(|(place, count)| FacetCount {
+                        value: FacetValue::Label(labels.rows[place].clone()),
+                        count: count as i64,
+                    })
+                    .collect()
+            }
+            Dimension::Years => self.year_counts(&within),
+        }
     }
 
     /// Pages of resources per owner; `None` when the cursor names a
