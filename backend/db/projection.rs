@@ -339,10 +339,17 @@ pub async fn project(
     project_topics(conn, stage, items).await?;
     project_labels(conn, stage, "resource_types", Kind::ResourceType, items).await?;
     project_labels(conn, stage, "tags", Kind::Tag, items).await?;
-    project_resources(conn, stage, items).await?;
+    // Each statement carries its rows' values in one message, which
+    // PostgreSQL caps at 1 GB: a million resources' texts are past it.
+    for chunk in items.chunks(PROJECTED_PER_STATEMENT) {
+        project_resources(conn, stage, chunk).await?;
+    }
     project_modules(conn, stage, items).await?;
     Ok(())
 }
+
+/// Items whose rows one projection statement writes at most.
+const PROJECTED_PER_STATEMENT: usize = 100_000;
 
 /// The items whose snapshot `get` accepts, with that snapshot's content.
 fn pick<'i, 'c, T>(
