@@ -98,6 +98,29 @@ fn first_difference(index: &Value, database: &Value, at: String) -> Option<Strin
     }
 }
 
+/// A first page, the next one and the one before that agree on both;
+/// cursors of either continue on either.
+async fn pages_agree(indexed: &Process, plain: &Process, query: &str, list: &str, base: Value) {
+    let with = |extra: Value| {
+        let mut variables = base.clone();
+        variables
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        variables
+    };
+    let first = same_answer(indexed, plain, query, with(json!({ "first": 6 }))).await;
+    let page = &first["data"][list]["pageInfo"];
+    if page["hasNextPage"] != true {
+        return;
+    }
+    let after = with(json!({ "first": 6, "after": page["endCursor"] }));
+    let second = same_answer(indexed, plain, query, after).await;
+    let start = &second["data"][list]["pageInfo"]["startCursor"];
+    let before = with(json!({ "last": 4, "before": start }));
+    same_answer(indexed, plain, query, before).await;
+}
+
 const INDEX: &str = "query($filter: ResourceFilter, $order: [ResourceOrder!], $first: Int, \
     $after: String, $last: Int, $before: String) {
   resources(filter: $filter, orderBy: $order, first: $first, after: $after, last: $last, before: $before) {
@@ -161,32 +184,8 @@ async fn the_index_answers_lists_facets_and_orders_as_the_database_does() {
             if order.to_string().contains("RELEVANCE") && filter["query"].is_null() {
                 continue;
             }
-            let first = same_answer(
-                &indexed,
-                &plain,
-                INDEX,
-                json!({ "filter": filter, "order": order, "first": 7 }),
-            )
-            .await;
-            let page = &first["data"]["resources"]["pageInfo"];
-            if page["hasNextPage"] == true {
-                // Cursors of either continue on either.
-                let second = same_answer(
-                    &indexed,
-                    &plain,
-                    INDEX,
-                    json!({ "filter": filter, "order": order, "first": 7, "after": page["endCursor"] }),
-                )
-                .await;
-                same_answer(
-                    &indexed,
-                    &plain,
-                    INDEX,
-                    json!({ "filter": filter, "order": order, "last": 3,
-                            "before": second["data"]["resources"]["pageInfo"]["startCursor"] }),
-                )
-                .await;
-            }
+            let variables = json!({ "filter": filter, "order": order });
+            pages_agree(&indexed, &plain, INDEX, "resources", variables).await;
         }
     }
     // Many owners at once: every topic's own page, total and facets.
@@ -231,30 +230,8 @@ async fn search_from_the_index_ranks_and_counts_as_postgresql_does() {
     ];
     for text in texts {
         for kinds in [json!(null), json!(["MODULE"]), json!(["RESOURCE"])] {
-            let first = same_answer(
-                &indexed,
-                &plain,
-                SEARCH,
-                json!({ "q": text, "kinds": kinds, "first": 6 }),
-            )
-            .await;
-            let page = &first["data"]["search"]["pageInfo"];
-            if page["hasNextPage"] == true {
-                same_answer(
-                    &indexed,
-                    &plain,
-                    SEARCH,
-                    json!({ "q": text, "kinds": kinds, "first": 6, "after": page["endCursor"] }),
-                )
-                .await;
-                same_answer(
-                    &indexed,
-                    &plain,
-                    SEARCH,
-                    json!({ "q": text, "kinds": kinds, "last": 4, "before": page["endCursor"] }),
-                )
-                .await;
-            }
+            let variables = json!({ "q": text, "kinds": kinds });
+            pages_agree(&indexed, &plain, SEARCH, "search", variables).await;
         }
     }
     // Broad words rank thousands of hits; the best are the same.

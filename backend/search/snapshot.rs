@@ -530,25 +530,10 @@ impl Snapshot {
                     filter: filter.clone(),
                     dimension,
                 };
-                let kept = self
-                    .facets_kept
-                    .lock()
-                    .expect("not poisoned")
-                    .get(&key)
-                    .cloned();
-                let counts = match kept {
-                    Some(counts) => counts,
-                    None => {
-                        let matches = matches.get_or_insert_with(|| self.text_matches(text));
-                        let counts =
-                            Arc::new(self.count_facet(query, dimension, *owner, matches.as_ref()));
-                        self.facets_kept
-                            .lock()
-                            .expect("not poisoned")
-                            .put(key, counts.clone());
-                        counts
-                    }
-                };
+                let counts = kept(&self.facets_kept, key, || {
+                    let matches = matches.get_or_insert_with(|| self.text_matches(text));
+                    self.count_facet(query, dimension, *owner, matches.as_ref())
+                });
                 (*owner, counts.as_ref().clone())
             })
             .collect()
@@ -825,21 +810,15 @@ impl Snapshot {
 
     fn ranked(&self, query: &TsQuery, resources: bool, modules: bool) -> Arc<Ranked> {
         let key = (query.text.clone(), resources, modules);
-        if let Some(ranked) = self.searches.lock().expect("not poisoned").get(&key) {
-            return ranked.clone();
-        }
-        let best = self.rank_page(query, resources, modules, &PageFrom::Start, HITS_KEPT);
-        let total = self.count_matches(query, resources, modules);
-        let ranked = Arc::new(Ranked {
-            complete: best.len() as i64 == total,
-            best,
-            total,
-        });
-        self.searches
-            .lock()
-            .expect("not poisoned")
-            .put(key, ranked.clone());
-        ranked
+        kept(&self.searches, key, || {
+            let best = self.rank_page(query, resources, modules, &PageFrom::Start, HITS_KEPT);
+            let total = self.count_matches(query, resources, modules);
+            Ranked {
+                complete: best.len() as i64 == total,
+                best,
+                total,
+            }
+        })
     }
 
     /// A page of hits, ranked now. Going
@@ -936,6 +915,21 @@ impl Snapshot {
         }
         total as i64
     }
+}
+
+/// What `cache` keeps for `key`, computed (and kept) when it holds nothing.
+fn kept<K: std::hash::Hash + Eq, V>(
+    cache: &Mutex<LruCache<K, Arc<V>>>,
+    key: K,
+    compute: impl FnOnce() -> V,
+) -> Arc<V> {
+    if let Some(value) = cache.lock().expect("not poisoned").get(&key) {
+        return value.clone();
+    }
+    // Computed unlocked: two requests may both compute it, never wait.
+    let value = Arc::new(compute());
+    cache.lock().expect("not poisoned").put(key, value.clone());
+    value
 }
 
 /// Best first, then kind, then id: `ORDER BY rank DESC, kind, id`.
