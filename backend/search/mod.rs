@@ -163,11 +163,4 @@ impl SearchIndex {
         );
         Ok(())
     }
-
-    /// Waits until a current picture is in place (tests, benchmarks).
-    pub async fn ready(&self) {
-        while self.inner.enabled && self.current().is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
 }
