@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{
-    document_versions, documents, modules, resource_types, resources, tags, topics,
+    assets, document_versions, documents, modules, resource_types, resources, tags, topics,
 };
 use super::{DbResult, Prepared};
 use crate::domain::{Content, Kind, Stage};
@@ -139,6 +139,27 @@ pub struct ModuleRow {
     pub disclaimer: Option<String>,
     pub source_file: Option<String>,
     pub source_checksum: Option<String>,
+}
+
+/// An asset as one stage shows it.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = assets)]
+pub struct AssetRow {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub focal_x: Option<i32>,
+    pub focal_y: Option<i32>,
+    pub file_sha256: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub blurhash: Option<String>,
+    pub filename: Option<String>,
 }
 
 /// Reads of one stage.
@@ -469,6 +490,61 @@ impl ContentReader {
         Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
     }
 
+    /// Assets by id; ids naming nothing in this stage are left out.
+    pub async fn assets_by_id(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[Uuid],
+    ) -> DbResult<Vec<AssetRow>> {
+        assets::table
+            .filter(assets::stage.eq(self.stage))
+            .filter(assets::id.eq_any(ids))
+            .select(AssetRow::as_select())
+            .load(conn)
+            .await
+    }
+
+    pub async fn asset_by_slug(
+        &self,
+        conn: &mut AsyncPgConnection,
+        slug: &str,
+    ) -> DbResult<Option<AssetRow>> {
+        assets::table
+            .filter(assets::stage.eq(self.stage))
+            .filter(assets::slug.eq(slug))
+            .select(AssetRow::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    pub async fn hero_images_of_modules(
+        &self,
+        conn: &mut AsyncPgConnection,
+        module_ids: &[Uuid],
+    ) -> DbResult<Vec<(Uuid, AssetRow)>> {
+        let rows: Vec<OwnedAsset> = self.related(conn, module_ids, HERO_IMAGES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+    }
+
+    pub async fn thumbnails_of_resources(
+        &self,
+        conn: &mut AsyncPgConnection,
+        resource_ids: &[Uuid],
+    ) -> DbResult<Vec<(Uuid, AssetRow)>> {
+        let rows: Vec<OwnedAsset> = self.related(conn, resource_ids, THUMBNAILS).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+    }
+
+    pub async fn files_of_resources(
+        &self,
+        conn: &mut AsyncPgConnection,
+        resource_ids: &[Uuid],
+    ) -> DbResult<Vec<(Uuid, AssetRow)>> {
+        let rows: Vec<OwnedAsset> = self.related(conn, resource_ids, RESOURCE_FILES).await?;
+        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+    }
+
     /// Each resource's types, in the resource's order. A link to a type not
     /// visible in this stage drops out in the join.
     pub async fn resources_of_modules(
@@ -502,7 +578,7 @@ impl ContentReader {
     {
         let Relation {
             owner_table,
-            array_column,
+            links,
             target_table,
             target_columns,
         } = relation;
@@ -510,7 +586,7 @@ impl ContentReader {
             diesel::sql_query(format!(
                 "SELECT o.id AS owner, {target_columns}
                FROM {owner_table} o
-              CROSS JOIN LATERAL unnest(o.{array_column}) WITH ORDINALITY AS link(target, position)
+              CROSS JOIN LATERAL unnest({links}) WITH ORDINALITY AS link(target, position)
                JOIN {target_table} t ON t.stage = o.stage AND t.id = link.target
               WHERE o.stage = $1 AND o.id = ANY($2)
               ORDER BY o.id, link.position"
@@ -523,11 +599,11 @@ impl ContentReader {
     }
 }
 
-/// An id-array column and the projection its ids are read from.
+/// An id array on the owner (`o`) and the projection its ids are read from.
 #[derive(Clone, Copy)]
 struct Relation {
     owner_table: &'static str,
-    array_column: &'static str,
+    links: &'static str,
     target_table: &'static str,
     target_columns: &'static str,
 }
@@ -538,16 +614,46 @@ const RESOURCE_COLUMNS: &str = "t.id, t.slug, t.title, t.year, t.url, t.publishe
 
 const RESOURCES_OF_MODULES: Relation = Relation {
     owner_table: "modules",
-    array_column: "resource_ids",
+    links: "o.resource_ids",
     target_table: "resources",
     target_columns: RESOURCE_COLUMNS,
 };
 const TAGS_OF_MODULES: Relation = Relation {
     owner_table: "modules",
-    array_column: "tag_ids",
+    links: "o.tag_ids",
     target_table: "tags",
     target_columns: LABEL_COLUMNS,
 };
+
+const ASSET_COLUMNS: &str = "t.id, t.slug, t.title, t.alt, t.caption, t.credit, t.focal_x, \
+     t.focal_y, t.file_sha256, t.mime_type, t.size, t.width, t.height, t.blurhash, t.filename";
+
+const HERO_IMAGES: Relation = Relation {
+    owner_table: "modules",
+    links: "ARRAY[o.hero_image_id]",
+    target_table: "assets",
+    target_columns: ASSET_COLUMNS,
+};
+const THUMBNAILS: Relation = Relation {
+    owner_table: "resources",
+    links: "ARRAY[o.thumbnail_id]",
+    target_table: "assets",
+    target_columns: ASSET_COLUMNS,
+};
+const RESOURCE_FILES: Relation = Relation {
+    owner_table: "resources",
+    links: "o.file_ids",
+    target_table: "assets",
+    target_columns: ASSET_COLUMNS,
+};
+
+#[derive(QueryableByName)]
+struct OwnedAsset {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(embed)]
+    row: AssetRow,
+}
 
 #[derive(QueryableByName)]
 struct OwnedLabel {

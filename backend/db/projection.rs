@@ -345,6 +345,7 @@ pub async fn project(
         project_resources(conn, stage, chunk).await?;
     }
     project_modules(conn, stage, items).await?;
+    project_assets(conn, stage, items).await?;
     Ok(())
 }
 
@@ -435,13 +436,16 @@ async fn project_resources(
     }
     diesel::sql_query(format!(
         "INSERT INTO resources (stage, id, version, slug, title, year, url, publisher, summary,
-                                published_at, type_ids, topic_ids, tag_ids, search_vector)
+                                published_at, type_ids, topic_ids, tag_ids, search_vector,
+                                thumbnail_id, file_ids)
          SELECT $1, id, version, slug, title, year, url, publisher, summary, published_at,
                 type_ids::uuid[], topic_ids::uuid[], tag_ids::uuid[],
-                coalesce(search_vector::tsvector, {RESOURCE_SEARCH_VECTOR})
-           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                coalesce(search_vector::tsvector, {RESOURCE_SEARCH_VECTOR}),
+                thumbnail_id, file_ids::uuid[]
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              AS r(id, version, slug, title, year, url, publisher, summary, published_at,
-                  type_ids, topic_ids, tag_ids, related_names, search_vector)"
+                  type_ids, topic_ids, tag_ids, related_names, search_vector,
+                  thumbnail_id, file_ids)"
     ))
     .bind::<Text, _>(stage.as_str())
     .bind::<Array<SqlUuid>, _>(column(&resources, |(item, _)| item.id))
@@ -460,6 +464,8 @@ async fn project_resources(
     .bind::<Array<Nullable<Text>>, _>(column(&resources, |(item, _)| {
         item.search_vector.as_deref()
     }))
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(&resources, |(_, r)| r.thumbnail))
+    .bind::<Array<Text>, _>(column(&resources, |(_, r)| id_list(&r.files)))
     .execute(conn)
     .await?;
     Ok(())
@@ -480,13 +486,14 @@ async fn project_modules(
     diesel::sql_query(format!(
         "INSERT INTO modules (stage, id, version, slug, title, topic_id, intro, hero_image_alt,
                               resources_heading, disclaimer, source_file, source_checksum,
-                              resource_ids, tag_ids, search_vector)
+                              resource_ids, tag_ids, search_vector, hero_image_id)
          SELECT $1, id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
                 disclaimer, source_file, source_checksum, resource_ids::uuid[], tag_ids::uuid[],
-                {MODULE_SEARCH_VECTOR}
-           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                {MODULE_SEARCH_VECTOR}, hero_image_id
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              AS m(id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading,
-                  disclaimer, source_file, source_checksum, resource_ids, tag_ids, related_names)"
+                  disclaimer, source_file, source_checksum, resource_ids, tag_ids, related_names,
+                  hero_image_id)"
     ))
     .bind::<Text, _>(stage.as_str())
     .bind::<Array<SqlUuid>, _>(column(&modules, |(item, _)| item.id))
@@ -507,6 +514,52 @@ async fn project_modules(
     .bind::<Array<Text>, _>(column(&modules, |(_, m)| id_list(&m.resources)))
     .bind::<Array<Text>, _>(column(&modules, |(_, m)| id_list(&m.tags)))
     .bind::<Array<Text>, _>(column(&modules, |(item, _)| item.related_names.as_str()))
+    .bind::<Array<Nullable<SqlUuid>>, _>(column(&modules, |(_, m)| m.hero_image))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn project_assets(
+    conn: &mut AsyncPgConnection,
+    stage: Stage,
+    items: &[ProjectedItem<'_>],
+) -> DbResult<()> {
+    let assets = pick(items, |content| match content {
+        Content::Asset(asset) => Some(asset),
+        _ => None,
+    });
+    if assets.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO assets (stage, id, version, slug, title, alt, caption, credit, focal_x,
+                             focal_y, file_sha256, mime_type, size, width, height, blurhash,
+                             filename)
+         SELECT $1, * FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                                  $16, $17)",
+    )
+    .bind::<Text, _>(stage.as_str())
+    .bind::<Array<SqlUuid>, _>(column(&assets, |(item, _)| item.id))
+    .bind::<Array<Int4>, _>(column(&assets, |(item, _)| item.version))
+    .bind::<Array<Text>, _>(column(&assets, |(_, a)| a.slug.as_str()))
+    .bind::<Array<Text>, _>(column(&assets, |(_, a)| a.title.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column(&assets, |(_, a)| a.alt.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&assets, |(_, a)| a.caption.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&assets, |(_, a)| a.credit.as_deref()))
+    .bind::<Array<Nullable<Int4>>, _>(column(&assets, |(_, a)| {
+        a.focal_point.map(|point| i32::from(point.x))
+    }))
+    .bind::<Array<Nullable<Int4>>, _>(column(&assets, |(_, a)| {
+        a.focal_point.map(|point| i32::from(point.y))
+    }))
+    .bind::<Array<Text>, _>(column(&assets, |(_, a)| a.file.sha256.as_str()))
+    .bind::<Array<Text>, _>(column(&assets, |(_, a)| a.file.mime_type.as_str()))
+    .bind::<Array<diesel::sql_types::Int8>, _>(column(&assets, |(_, a)| a.file.size))
+    .bind::<Array<Nullable<Int4>>, _>(column(&assets, |(_, a)| a.file.width))
+    .bind::<Array<Nullable<Int4>>, _>(column(&assets, |(_, a)| a.file.height))
+    .bind::<Array<Nullable<Text>>, _>(column(&assets, |(_, a)| a.file.blurhash.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(&assets, |(_, a)| a.file.filename.as_deref()))
     .execute(conn)
     .await?;
     Ok(())
@@ -536,12 +589,18 @@ pub async fn publish_drafts(
             Kind::Resource => (
                 "resources",
                 "id, version, slug, title, year, url, publisher, summary, published_at, \
-                 type_ids, topic_ids, tag_ids, search_vector",
+                 type_ids, topic_ids, tag_ids, search_vector, thumbnail_id, file_ids",
             ),
             Kind::Module => (
                 "modules",
                 "id, version, slug, title, topic_id, intro, hero_image_alt, resources_heading, \
-                 disclaimer, source_file, source_checksum, resource_ids, tag_ids, search_vector",
+                 disclaimer, source_file, source_checksum, resource_ids, tag_ids, search_vector, \
+                 hero_image_id",
+            ),
+            Kind::Asset => (
+                "assets",
+                "id, version, slug, title, alt, caption, credit, focal_x, focal_y, file_sha256, \
+                 mime_type, size, width, height, blurhash, filename",
             ),
         };
         diesel::sql_query(format!(
@@ -651,6 +710,7 @@ pub async fn remove_documents(
         Kind::Tag => "tags",
         Kind::Resource => "resources",
         Kind::Module => "modules",
+        Kind::Asset => "assets",
     };
     diesel::sql_query(format!(
         "DELETE FROM {table} WHERE stage = $1 AND id = ANY($2)"

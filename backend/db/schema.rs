@@ -21,6 +21,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    assets (stage, id) {
+        stage -> Text,
+        id -> Uuid,
+        version -> Int4,
+        slug -> Text,
+        title -> Text,
+        alt -> Nullable<Text>,
+        caption -> Nullable<Text>,
+        credit -> Nullable<Text>,
+        focal_x -> Nullable<Int4>,
+        focal_y -> Nullable<Int4>,
+        file_sha256 -> Text,
+        mime_type -> Text,
+        size -> Int8,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        blurhash -> Nullable<Text>,
+        filename -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Int8,
         at -> Timestamptz,
@@ -121,6 +143,7 @@ diesel::table! {
         resource_ids -> Array<Nullable<Uuid>>,
         tag_ids -> Array<Nullable<Uuid>>,
         search_vector -> Tsvector,
+        hero_image_id -> Nullable<Uuid>,
     }
 }
 
@@ -162,6 +185,8 @@ diesel::table! {
         topic_ids -> Array<Nullable<Uuid>>,
         tag_ids -> Array<Nullable<Uuid>>,
         search_vector -> Tsvector,
+        thumbnail_id -> Nullable<Uuid>,
+        file_ids -> Array<Nullable<Uuid>>,
     }
 }
 
@@ -292,6 +317,7 @@ diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    assets,
     audit_log,
     comments,
     document_versions,

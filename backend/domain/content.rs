@@ -15,13 +15,17 @@ pub enum Kind {
     Tag,
     Resource,
     Module,
+    Asset,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Topic,
         Kind::ResourceType,
         Kind::Tag,
+        // Before the kinds that link to them, so a bulk load or publish
+        // writes what is linked first.
+        Kind::Asset,
         Kind::Resource,
         Kind::Module,
     ];
@@ -34,6 +38,7 @@ impl Kind {
             Kind::Tag => "tag",
             Kind::Resource => "resource",
             Kind::Module => "module",
+            Kind::Asset => "asset",
         }
     }
 
@@ -96,6 +101,13 @@ pub struct ResourceContent {
     pub topics: Vec<Uuid>,
     /// Tag documents, in display order.
     pub tags: Vec<Uuid>,
+    /// An image asset shown beside it in lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<Uuid>,
+    /// Asset documents holding the resource itself (a PDF, a video…), in
+    /// display order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,12 +119,65 @@ pub struct ModuleContent {
     /// Markdown.
     pub intro: String,
     pub hero_image_alt: Option<String>,
+    /// The image asset at the top of the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hero_image: Option<Uuid>,
     pub resources_heading: Option<String>,
     /// Resource documents in page order.
     pub resources: Vec<Uuid>,
     pub tags: Vec<Uuid>,
     pub disclaimer: Option<String>,
     pub source: Option<SourceFile>,
+}
+
+/// A file editors uploaded (an image, a PDF, a video), with what readers
+/// and screen readers need to know of it. The bytes live in the media
+/// store under their SHA-256; the snapshot holds what was learnt of them
+/// when they were taken in, so a version always names the exact bytes it
+/// was written with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetContent {
+    pub title: String,
+    pub slug: String,
+    /// Alternative text; an image cannot be published without it.
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    /// The point a crop keeps in view, in thousandths of the width and
+    /// height from the top left (500, 500 is the centre).
+    pub focal_point: Option<FocalPoint>,
+    pub file: AssetFile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FocalPoint {
+    pub x: u16,
+    pub y: u16,
+}
+
+/// The stored bytes behind an asset version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetFile {
+    /// SHA-256 of the stored bytes, hex: the file's name in the store.
+    pub sha256: String,
+    /// Told by the bytes, never by the name the file was uploaded under.
+    pub mime_type: String,
+    pub size: i64,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// A BlurHash of an image, for a placeholder while it loads.
+    pub blurhash: Option<String>,
+    /// The name it was uploaded under, for downloads.
+    pub filename: Option<String>,
+}
+
+impl AssetFile {
+    pub fn is_image(&self) -> bool {
+        self.mime_type.starts_with("image/")
+    }
 }
 
 /// The file a module was loaded from.
@@ -158,6 +223,7 @@ pub enum Content {
     Tag(LabelContent),
     Resource(ResourceContent),
     Module(ModuleContent),
+    Asset(AssetContent),
 }
 
 impl Content {
@@ -184,6 +250,7 @@ impl Content {
             Content::Tag(_) => Kind::Tag,
             Content::Resource(_) => Kind::Resource,
             Content::Module(_) => Kind::Module,
+            Content::Asset(_) => Kind::Asset,
         }
     }
 
@@ -193,18 +260,23 @@ impl Content {
             Content::ResourceType(label) | Content::Tag(label) => &label.slug,
             Content::Resource(resource) => &resource.slug,
             Content::Module(module) => &module.slug,
+            Content::Asset(asset) => &asset.slug,
         }
     }
 
     /// Every document the snapshot links to.
     pub fn linked_ids(&self) -> Vec<Uuid> {
         match self {
-            Content::Topic(_) | Content::ResourceType(_) | Content::Tag(_) => Vec::new(),
+            Content::Topic(_) | Content::ResourceType(_) | Content::Tag(_) | Content::Asset(_) => {
+                Vec::new()
+            }
             Content::Resource(resource) => resource
                 .types
                 .iter()
                 .chain(&resource.topics)
                 .chain(&resource.tags)
+                .chain(&resource.thumbnail)
+                .chain(&resource.files)
                 .copied()
                 .collect(),
             Content::Module(module) => module
@@ -212,6 +284,7 @@ impl Content {
                 .iter()
                 .chain(&module.resources)
                 .chain(&module.tags)
+                .chain(&module.hero_image)
                 .copied()
                 .collect(),
         }
@@ -221,14 +294,17 @@ impl Content {
     /// the public sees of it, as reads join links against the stage.
     pub fn retain_links(&mut self, visible: impl Fn(&Uuid) -> bool) {
         match self {
-            Content::Topic(_) | Content::ResourceType(_) | Content::Tag(_) => {}
+            Content::Topic(_) | Content::ResourceType(_) | Content::Tag(_) | Content::Asset(_) => {}
             Content::Resource(resource) => {
                 resource.types.retain(&visible);
                 resource.topics.retain(&visible);
                 resource.tags.retain(&visible);
+                resource.thumbnail = resource.thumbnail.filter(&visible);
+                resource.files.retain(&visible);
             }
             Content::Module(module) => {
                 module.topic = module.topic.filter(&visible);
+                module.hero_image = module.hero_image.filter(&visible);
                 module.resources.retain(&visible);
                 module.tags.retain(&visible);
             }
@@ -241,6 +317,7 @@ impl Content {
             Content::ResourceType(label) | Content::Tag(label) => serde_json::to_value(label),
             Content::Resource(resource) => serde_json::to_value(resource),
             Content::Module(module) => serde_json::to_value(module),
+            Content::Asset(asset) => serde_json::to_value(asset),
         };
         value.expect("content snapshots always serialize")
     }
@@ -252,6 +329,7 @@ impl Content {
             Kind::Tag => Content::Tag(serde_json::from_value(value)?),
             Kind::Resource => Content::Resource(serde_json::from_value(value)?),
             Kind::Module => Content::Module(serde_json::from_value(value)?),
+            Kind::Asset => Content::Asset(serde_json::from_value(value)?),
         })
     }
 }
@@ -272,6 +350,8 @@ mod tests {
             summary: Some("Summary".into()),
             topics: vec![Uuid::now_v7(), Uuid::now_v7()],
             tags: vec![],
+            thumbnail: None,
+            files: vec![],
         });
         let json = resource.to_json();
         assert_eq!(Content::from_json(Kind::Resource, json).unwrap(), resource);

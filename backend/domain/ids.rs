@@ -13,15 +13,17 @@ pub enum NodeType {
     Topic,
     ResourceType,
     Tag,
+    Asset,
 }
 
 impl NodeType {
-    pub const ALL: [NodeType; 5] = [
+    pub const ALL: [NodeType; 6] = [
         NodeType::Module,
         NodeType::Resource,
         NodeType::Topic,
         NodeType::ResourceType,
         NodeType::Tag,
+        NodeType::Asset,
     ];
 
     pub fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl NodeType {
             NodeType::Topic => "Topic",
             NodeType::ResourceType => "ResourceType",
             NodeType::Tag => "Tag",
+            NodeType::Asset => "Asset",
         }
     }
 }
@@ -44,6 +47,7 @@ impl From<crate::domain::Kind> for NodeType {
             Kind::Topic => NodeType::Topic,
             Kind::ResourceType => NodeType::ResourceType,
             Kind::Tag => NodeType::Tag,
+            Kind::Asset => NodeType::Asset,
         }
     }
 }
@@ -57,6 +61,7 @@ impl NodeType {
             NodeType::Topic => Kind::Topic,
             NodeType::ResourceType => Kind::ResourceType,
             NodeType::Tag => Kind::Tag,
+            NodeType::Asset => Kind::Asset,
         }
     }
 }

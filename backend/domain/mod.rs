@@ -4,6 +4,7 @@
 pub mod access;
 pub mod content;
 pub mod ids;
+pub mod media;
 pub mod patch;
 pub mod seed_run;
 pub mod slug;

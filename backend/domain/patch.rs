@@ -4,7 +4,10 @@
 
 use uuid::Uuid;
 
-use super::content::{Content, Kind, LabelContent, ModuleContent, ResourceContent, TopicContent};
+use super::content::{
+    AssetContent, AssetFile, Content, FocalPoint, Kind, LabelContent, ModuleContent,
+    ResourceContent, TopicContent,
+};
 use super::slug::slugify;
 use super::validation::FieldError;
 
@@ -21,6 +24,10 @@ pub struct ResourcePatch {
     pub summary: Option<Option<String>>,
     pub topics: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
+    /// An asset's slug.
+    pub thumbnail: Option<Option<String>>,
+    /// Asset slugs, in display order.
+    pub files: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +37,8 @@ pub struct ModulePatch {
     pub topic: Option<Option<String>>,
     pub intro: Option<String>,
     pub hero_image_alt: Option<Option<String>>,
+    /// An asset's slug.
+    pub hero_image: Option<Option<String>>,
     pub resources_heading: Option<Option<String>>,
     /// In page order.
     pub resources: Option<Vec<String>>,
@@ -125,12 +134,26 @@ pub struct LabelPatch {
     pub slug: Option<String>,
 }
 
+/// An asset's description. Its file is not an editor's field: only the
+/// media intake, having checked and stored the bytes, sets one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetPatch {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub alt: Option<Option<String>>,
+    pub caption: Option<Option<String>>,
+    pub credit: Option<Option<String>>,
+    pub focal_point: Option<Option<FocalPoint>>,
+    pub file: Option<AssetFile>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Patch {
     Resource(ResourcePatch),
     Module(ModulePatch),
     Topic(TopicPatch),
     Tag(LabelPatch),
+    Asset(AssetPatch),
 }
 
 /// A relation field and the slugs it names.
@@ -152,6 +175,21 @@ fn reference<'a>(
     })
 }
 
+/// A single link that may be set, cleared or left alone.
+fn single_reference<'a>(
+    field: &'static str,
+    kind: Kind,
+    slug: &'a Option<Option<String>>,
+) -> Option<Reference<'a>> {
+    slug.as_ref()
+        .and_then(|slug| slug.as_ref())
+        .map(|slug| Reference {
+            field,
+            kind,
+            slugs: vec![slug.as_str()],
+        })
+}
+
 impl Patch {
     pub fn kind(&self) -> Kind {
         match self {
@@ -159,6 +197,7 @@ impl Patch {
             Patch::Module(_) => Kind::Module,
             Patch::Topic(_) => Kind::Topic,
             Patch::Tag(_) => Kind::Tag,
+            Patch::Asset(_) => Kind::Asset,
         }
     }
 
@@ -169,20 +208,15 @@ impl Patch {
                 reference("types", Kind::ResourceType, &p.types),
                 reference("topics", Kind::Topic, &p.topics),
                 reference("tags", Kind::Tag, &p.tags),
+                single_reference("thumbnail", Kind::Asset, &p.thumbnail),
+                reference("files", Kind::Asset, &p.files),
             ]
             .into_iter()
             .flatten()
             .collect(),
             Patch::Module(p) => {
-                let topic = p
-                    .topic
-                    .as_ref()
-                    .and_then(|topic| topic.as_ref())
-                    .map(|slug| Reference {
-                        field: "topic",
-                        kind: Kind::Topic,
-                        slugs: vec![slug.as_str()],
-                    });
+                let topic = single_reference("topic", Kind::Topic, &p.topic);
+                let hero_image = single_reference("heroImage", Kind::Asset, &p.hero_image);
                 let edited = p.resource_edit.as_ref().map(|edit| Reference {
                     field: "resource",
                     kind: Kind::Resource,
@@ -193,12 +227,13 @@ impl Patch {
                     reference("resources", Kind::Resource, &p.resources),
                     edited,
                     reference("tags", Kind::Tag, &p.tags),
+                    hero_image,
                 ]
                 .into_iter()
                 .flatten()
                 .collect()
             }
-            Patch::Topic(_) | Patch::Tag(_) => Vec::new(),
+            Patch::Topic(_) | Patch::Tag(_) | Patch::Asset(_) => Vec::new(),
         }
     }
 
@@ -241,9 +276,18 @@ impl Patch {
                         summary: None,
                         topics: Vec::new(),
                         tags: Vec::new(),
+                        thumbnail: None,
+                        files: Vec::new(),
                     },
                 };
                 let title = p.title.clone().unwrap_or(base.title);
+                let thumbnail = match &p.thumbnail {
+                    None => base.thumbnail,
+                    Some(None) => None,
+                    Some(Some(slug)) => ids("thumbnail", Kind::Asset, std::slice::from_ref(slug))
+                        .first()
+                        .copied(),
+                };
                 Content::Resource(ResourceContent {
                     slug: p
                         .slug
@@ -266,6 +310,11 @@ impl Patch {
                         .tags
                         .as_ref()
                         .map_or(base.tags, |s| ids("tags", Kind::Tag, s)),
+                    thumbnail,
+                    files: p
+                        .files
+                        .as_ref()
+                        .map_or(base.files, |s| ids("files", Kind::Asset, s)),
                 })
             }
             (Patch::Module(p), current) => {
@@ -277,6 +326,7 @@ impl Patch {
                         topic: None,
                         intro: String::new(),
                         hero_image_alt: None,
+                        hero_image: None,
                         resources_heading: None,
                         resources: Vec::new(),
                         tags: Vec::new(),
@@ -292,6 +342,13 @@ impl Patch {
                         .first()
                         .copied(),
                 };
+                let hero_image = match &p.hero_image {
+                    None => base.hero_image,
+                    Some(None) => None,
+                    Some(Some(slug)) => ids("heroImage", Kind::Asset, std::slice::from_ref(slug))
+                        .first()
+                        .copied(),
+                };
                 Content::Module(ModuleContent {
                     slug: p
                         .slug
@@ -301,6 +358,7 @@ impl Patch {
                     topic,
                     intro: p.intro.clone().unwrap_or(base.intro),
                     hero_image_alt: p.hero_image_alt.clone().unwrap_or(base.hero_image_alt),
+                    hero_image,
                     resources_heading: p
                         .resources_heading
                         .clone()
@@ -373,6 +431,44 @@ impl Patch {
                     name,
                 })
             }
+            (Patch::Asset(p), current) => {
+                let base = match current {
+                    Some(Content::Asset(asset)) => Some(asset.clone()),
+                    _ => None,
+                };
+                let file = match (&p.file, &base) {
+                    (Some(file), _) => file.clone(),
+                    (None, Some(base)) => base.file.clone(),
+                    (None, None) => {
+                        return Err(vec![FieldError {
+                            field: "file",
+                            message: "a new asset needs a file".into(),
+                        }]);
+                    }
+                };
+                let base = base.unwrap_or(AssetContent {
+                    title: String::new(),
+                    slug: String::new(),
+                    alt: None,
+                    caption: None,
+                    credit: None,
+                    focal_point: None,
+                    file: file.clone(),
+                });
+                let title = p.title.clone().unwrap_or(base.title);
+                Content::Asset(AssetContent {
+                    slug: p
+                        .slug
+                        .clone()
+                        .unwrap_or_else(|| default_slug(base.slug, &title)),
+                    title,
+                    alt: p.alt.clone().unwrap_or(base.alt),
+                    caption: p.caption.clone().unwrap_or(base.caption),
+                    credit: p.credit.clone().unwrap_or(base.credit),
+                    focal_point: p.focal_point.unwrap_or(base.focal_point),
+                    file,
+                })
+            }
         };
         errors.extend(edit_error);
         if errors.is_empty() {
@@ -406,6 +502,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Tag => "tag",
         Kind::Resource => "resource",
         Kind::Module => "module",
+        Kind::Asset => "asset",
     }
 }
 
@@ -449,6 +546,8 @@ mod tests {
             summary: Some("Summary".into()),
             topics: vec![],
             tags: vec![],
+            thumbnail: None,
+            files: vec![],
         });
         let patch = Patch::Resource(ResourcePatch {
             title: Some("New".into()),

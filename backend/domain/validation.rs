@@ -1,6 +1,8 @@
 //! Rules every version must satisfy, whoever writes it (seed job or editor).
 
-use super::content::{Content, LabelContent, ModuleContent, ResourceContent, TopicContent};
+use super::content::{
+    AssetContent, Content, LabelContent, ModuleContent, ResourceContent, TopicContent,
+};
 use super::slug::is_valid_slug;
 
 pub const MIN_YEAR: i32 = 1800;
@@ -11,6 +13,10 @@ pub const MAX_YEAR: i32 = 2200;
 pub const MAX_MODULE_RESOURCES: usize = 200;
 /// Most topics, types or tags one item carries.
 pub const MAX_LABELS: usize = 50;
+/// Most files one resource carries.
+pub const MAX_RESOURCE_FILES: usize = 20;
+/// Focal points are given in thousandths of the width and height.
+pub const FOCAL_SCALE: u16 = 1000;
 
 /// One broken rule: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +55,7 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
             types,
             topics,
             tags,
+            files,
             ..
         }) => {
             check(!title.trim().is_empty(), "title", "must not be empty");
@@ -71,6 +78,29 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
             check(types.len() <= MAX_LABELS, "types", &too_many);
             check(topics.len() <= MAX_LABELS, "topics", &too_many);
             check(tags.len() <= MAX_LABELS, "tags", &too_many);
+            check(
+                files.len() <= MAX_RESOURCE_FILES,
+                "files",
+                &format!("at most {MAX_RESOURCE_FILES}"),
+            );
+        }
+        Content::Asset(AssetContent {
+            title,
+            focal_point,
+            file,
+            ..
+        }) => {
+            check(!title.trim().is_empty(), "title", "must not be empty");
+            check(
+                focal_point.is_none_or(|point| point.x <= FOCAL_SCALE && point.y <= FOCAL_SCALE),
+                "focalPoint",
+                "x and y must be between 0 and 1",
+            );
+            check(
+                focal_point.is_none() || file.is_image(),
+                "focalPoint",
+                "only images have one",
+            );
         }
         Content::Module(ModuleContent {
             title,
@@ -101,6 +131,24 @@ pub fn validate(content: &Content) -> Vec<FieldError> {
     errors
 }
 
+/// Rules a version must satisfy to be published, beyond those every draft
+/// satisfies: a draft may be saved unfinished, the public page may not be.
+pub fn publish_problems(content: &Content) -> Vec<FieldError> {
+    match content {
+        // Screen-reader users get nothing from an image without it.
+        Content::Asset(asset)
+            if asset.file.is_image()
+                && asset.alt.as_deref().is_none_or(|alt| alt.trim().is_empty()) =>
+        {
+            vec![FieldError {
+                field: "alt",
+                message: "an image needs alternative text before it is published".into(),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn is_http_url(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
@@ -127,6 +175,8 @@ mod tests {
             summary: None,
             topics: vec![],
             tags: vec![],
+            thumbnail: None,
+            files: vec![],
         })
     }
 
@@ -144,6 +194,7 @@ mod tests {
             topic: None,
             intro: String::new(),
             hero_image_alt: None,
+            hero_image: None,
             resources_heading: None,
             resources: vec![Uuid::nil(); MAX_MODULE_RESOURCES + 1],
             tags: vec![],
@@ -169,6 +220,39 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, ["year", "url"]);
         assert_eq!(validate(&resource(None, Some("https:// x"))).len(), 1);
+    }
+
+    #[test]
+    fn an_image_is_published_only_with_alternative_text() {
+        use crate::domain::content::{AssetContent, AssetFile};
+        let asset = |mime: &str, alt: Option<&str>| {
+            Content::Asset(AssetContent {
+                title: "Hero".into(),
+                slug: "hero".into(),
+                alt: alt.map(str::to_string),
+                caption: None,
+                credit: None,
+                focal_point: None,
+                file: AssetFile {
+                    sha256: "0".repeat(64),
+                    mime_type: mime.into(),
+                    size: 1,
+                    width: None,
+                    height: None,
+                    blurhash: None,
+                    filename: None,
+                },
+            })
+        };
+        // A draft may wait for its alt text; publishing may not.
+        assert!(validate(&asset("image/png", None)).is_empty());
+        let fields = |content: &Content| -> Vec<&str> {
+            publish_problems(content).iter().map(|e| e.field).collect()
+        };
+        assert_eq!(fields(&asset("image/png", None)), ["alt"]);
+        assert_eq!(fields(&asset("image/png", Some("  "))), ["alt"]);
+        assert!(fields(&asset("image/png", Some("An officer listening"))).is_empty());
+        assert!(fields(&asset("application/pdf", None)).is_empty());
     }
 
     #[test]

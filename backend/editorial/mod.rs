@@ -15,7 +15,7 @@ use crate::db::documents::{self, Author};
 use crate::db::editorial::{self as store, CommentRow, DocumentMeta, NewAuditEntry};
 use crate::domain::access::{self, Action, Actor, Forbidden};
 use crate::domain::patch::Patch;
-use crate::domain::validation::{FieldError, validate};
+use crate::domain::validation::{FieldError, publish_problems, validate};
 use crate::domain::webhook::EventType;
 use crate::domain::workflow::{
     self, DocumentState, Effect, InvalidTransition, Policy, Status, WorkflowAction,
@@ -549,6 +549,10 @@ impl Editorial {
             Effect::None | Effect::NewVersion => {}
             Effect::PublishDraft => {
                 let content = content_at(conn, meta, meta.draft_version).await?;
+                let problems = publish_problems(&content);
+                if !problems.is_empty() {
+                    return Err(EditorialError::Invalid(problems));
+                }
                 documents::publish(conn, meta.id, &content)
                     .await
                     .map_err(|error| {
@@ -597,6 +601,12 @@ impl Editorial {
                 }
                 detail.insert("at".into(), at.to_rfc3339().into());
                 if transition.effect == Effect::SetPublishSchedule {
+                    // Refused now rather than failing at the scheduled time.
+                    let content = content_at(conn, meta, meta.draft_version).await?;
+                    let problems = publish_problems(&content);
+                    if !problems.is_empty() {
+                        return Err(EditorialError::Invalid(problems));
+                    }
                     detail.insert("version".into(), meta.draft_version.into());
                     publish = Some((at, meta.draft_version));
                 } else {

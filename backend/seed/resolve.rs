@@ -290,7 +290,7 @@ impl Resolver {
                         name: name.to_string(),
                         slug,
                     }),
-                    Kind::Resource | Kind::Module => {
+                    Kind::Resource | Kind::Module | Kind::Asset => {
                         unreachable!("only labels are created by name")
                     }
                 };
@@ -455,6 +455,9 @@ impl Resolver {
                     summary: record.summary.clone().or_else(|| current.summary.clone()),
                     topics: union(&current.topics, &topics),
                     tags: union(&current.tags, &tags),
+                    // Seed files do not carry files yet; an editor's stay.
+                    thumbnail: current.thumbnail,
+                    files: current.files.clone(),
                 };
                 self.documents[index].seed_key = Some(key);
                 self.update(index, Content::Resource(content), origin);
@@ -484,6 +487,8 @@ impl Resolver {
                     summary: record.summary.clone(),
                     topics,
                     tags,
+                    thumbnail: None,
+                    files: Vec::new(),
                 };
                 self.create(record.id, Some(key), Content::Resource(content), origin)
             }
@@ -554,6 +559,7 @@ impl Resolver {
             topic,
             intro: record.intro.clone(),
             hero_image_alt: record.hero_image_alt.clone(),
+            hero_image: None,
             resources_heading: record.resources_heading.clone(),
             resources,
             tags,
@@ -567,6 +573,8 @@ impl Resolver {
                 };
                 content.slug = current.slug.clone();
                 content.tags = union(&current.tags, &content.tags);
+                // Seed files do not carry images yet; an editor's stays.
+                content.hero_image = current.hero_image;
                 self.update(index, Content::Module(content), origin);
             }
             None => {
