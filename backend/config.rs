@@ -386,6 +386,53 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+
+    #[command(flatten)]
+    pub media: MediaArgs,
+}
+
+/// Where uploaded files are kept and how they are handed out.
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// Folder for uploaded files and their renditions (default: `media` in
+    /// the data directory). Ignored with --media-s3-bucket.
+    #[arg(long, env = "BEACON_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+
+    /// Keep files in this S3-compatible bucket instead, so several servers
+    /// serve the same files. Credentials come from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY.
+    #[arg(long, env = "BEACON_MEDIA_S3_BUCKET")]
+    pub media_s3_bucket: Option<String>,
+
+    /// The S3-compatible server, e.g. http://127.0.0.1:9000 (AWS when
+    /// omitted).
+    #[arg(long, env = "BEACON_MEDIA_S3_ENDPOINT")]
+    pub media_s3_endpoint: Option<String>,
+
+    #[arg(long, env = "BEACON_MEDIA_S3_REGION", default_value = "us-east-1")]
+    pub media_s3_region: String,
+
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true, hide = true)]
+    pub aws_access_key_id: Option<String>,
+
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub aws_secret_access_key: Option<String>,
+
+    /// Largest file an upload may carry (at most 2 GiB).
+    #[arg(long, env = "BEACON_MAX_UPLOAD_BYTES", default_value_t = 50 << 20, value_parser = clap::value_parser!(u64).range(1..(2u64 << 30)))]
+    pub max_upload_bytes: u64,
+
+    /// The address partners reach this server at (e.g.
+    /// https://cms.example.org), for the URLs of files and renditions.
+    /// Without it those URLs are root-relative (`/media/...`).
+    #[arg(long, env = "BEACON_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// How webhook deliveries are made.

@@ -21,6 +21,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod identity;
+pub mod media;
 pub mod metrics;
 pub mod search;
 pub mod seed;

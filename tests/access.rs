@@ -39,6 +39,7 @@ fn node_type(kind: Kind) -> NodeType {
         Kind::Tag => NodeType::Tag,
         Kind::Resource => NodeType::Resource,
         Kind::Module => NodeType::Module,
+        Kind::Asset => NodeType::Asset,
     }
 }
 
@@ -67,6 +68,8 @@ fn resource(
         summary: Some(format!("{title} summary")),
         topics,
         tags,
+        thumbnail: None,
+        files: vec![],
     })
 }
 
@@ -80,6 +83,8 @@ struct CanaryIds {
     archived_resource: Uuid,
     unpublished_resource: Uuid,
     draft_module: Uuid,
+    /// An image never published, linked from published content.
+    draft_asset: Uuid,
 }
 
 impl CanaryIds {
@@ -92,6 +97,7 @@ impl CanaryIds {
             archived_resource: Uuid::now_v7(),
             unpublished_resource: Uuid::now_v7(),
             draft_module: Uuid::now_v7(),
+            draft_asset: Uuid::now_v7(),
         }
     }
 
@@ -104,6 +110,7 @@ impl CanaryIds {
             (NodeType::Resource, self.archived_resource),
             (NodeType::Resource, self.unpublished_resource),
             (NodeType::Module, self.draft_module),
+            (NodeType::Asset, self.draft_asset),
             // A guess at an id that was never used.
             (NodeType::Resource, Uuid::now_v7()),
         ];
@@ -118,6 +125,7 @@ impl CanaryIds {
                 "canary-archived-resource",
                 "canary-unpublished-resource",
                 "canary-module",
+                "canary-asset",
                 "canary-mutation-draft",
                 "canary-mutation-archived",
                 "canary-mutation-unpublished",
@@ -132,6 +140,7 @@ impl CanaryIds {
                 "Zebrafish Archived Resource",
                 "Zebrafish Unpublished Resource",
                 "Zebrafish Draft Module",
+                "Zebrafish Draft Image",
                 "Zebrafish Changed Title",
                 "Zebrafish Changed Module",
                 "Zebrafish Renamed Topic",
@@ -223,6 +232,7 @@ async fn plant_canaries(app: &TestApp, ids: &CanaryIds) {
                         topic: Some(ids.topic),
                         intro: "Zebrafish Draft Module intro".into(),
                         hero_image_alt: None,
+                        hero_image: None,
                         resources_heading: None,
                         resources: vec![ids.draft_resource, published_resource.id],
                         tags: vec![ids.tag],
@@ -234,6 +244,41 @@ async fn plant_canaries(app: &TestApp, ids: &CanaryIds) {
             for (id, content) in &drafts {
                 documents::create_draft(conn, *id, content, author, "canary").await?;
             }
+            let image = Content::Asset(beacon::domain::content::AssetContent {
+                title: "Zebrafish Draft Image".into(),
+                slug: "canary-asset".into(),
+                alt: Some("Zebrafish Draft Image alt".into()),
+                caption: Some("Zebrafish Draft Image caption".into()),
+                credit: None,
+                focal_point: None,
+                file: beacon::domain::content::AssetFile {
+                    sha256: "0".repeat(64),
+                    mime_type: "image/png".into(),
+                    size: 1,
+                    width: Some(1),
+                    height: Some(1),
+                    blurhash: None,
+                    filename: Some("zebrafish.png".into()),
+                },
+            });
+            documents::create_draft(conn, ids.draft_asset, &image, author, "canary").await?;
+            // Published content linking to the image, which the public
+            // must not see until the image itself is published.
+            let Content::Module(mut linking) = module.content.clone() else {
+                unreachable!()
+            };
+            linking.hero_image = Some(ids.draft_asset);
+            let linking = Content::Module(linking);
+            documents::save_draft(conn, module.id, &linking, author, "canary").await?;
+            documents::publish(conn, module.id, &linking).await?;
+            let Content::Resource(mut linking) = published_resource.content.clone() else {
+                unreachable!()
+            };
+            linking.thumbnail = Some(ids.draft_asset);
+            linking.files = vec![ids.draft_asset];
+            let linking = Content::Resource(linking);
+            documents::save_draft(conn, published_resource.id, &linking, author, "canary").await?;
+            documents::publish(conn, published_resource.id, &linking).await?;
             // Published for a while, then taken down again.
             for (id, status) in [
                 (ids.archived_resource, "archived"),
@@ -842,8 +887,14 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
             expected,
         ));
     }
+    operations.push(operation(
+        "uploadAsset",
+        "mutation($file: Upload!, $name: String!) { uploadAsset(file: $file, input: { title: $name }) { id status version } }",
+        Target::UniqueName,
+        [U, F, A, A, A, A],
+    ));
     // A tag's id given to another kind's update names nothing of that kind.
-    for kind in ["Resource", "Module", "Topic"] {
+    for kind in ["Resource", "Module", "Topic", "Asset"] {
         operations.push(operation(
             &format!("update{kind}"),
             &format!("mutation($id: ID!, $v: Int!) {{ update{kind}(id: $id, expectedVersion: $v, input: {{}}) {{ id }} }}"),
@@ -907,7 +958,17 @@ async fn every_role_may_do_exactly_what_the_matrix_says_over_http() {
             // Fresh credentials per cell: logout and changePassword end them.
             let token = credentials_for(&app, column).await;
             let variables = target_variables(&app, op.target).await;
-            let (status, body) = app.post_as(token.as_deref(), &op.query, variables).await;
+            let (status, body) = if op.query.contains("Upload!") {
+                let mut png = std::io::Cursor::new(Vec::new());
+                image::RgbaImage::new(2, 2)
+                    .write_to(&mut png, image::ImageFormat::Png)
+                    .unwrap();
+                let png = png.into_inner();
+                app.post_upload_as(token.as_deref(), &op.query, variables, &png)
+                    .await
+            } else {
+                app.post_as(token.as_deref(), &op.query, variables).await
+            };
             let codes = error_codes(&body);
             let outcome = match codes.first().map(String::as_str) {
                 None => Allowed,

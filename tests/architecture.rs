@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("database access", &["db"]),
     (
         "services",
-        &["editorial", "identity", "events", "seed", "search"],
+        &["editorial", "identity", "events", "seed", "search", "media"],
     ),
     ("GraphQL", &["graphql"]),
     ("HTTP", &["http"]),

@@ -18,6 +18,7 @@ mod front_door;
 mod graphql_read;
 mod identity;
 mod live_preview;
+mod media;
 mod operations;
 mod partner_api;
 mod schema;

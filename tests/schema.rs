@@ -77,6 +77,7 @@ const BOUNDED_LISTS: &[(&str, &str, &str)] = &[
     ("Resource", "topics", "at most 50 per item (validation)"),
     ("Resource", "types", "at most 50 per item (validation)"),
     ("Resource", "tags", "at most 50 per item (validation)"),
+    ("Resource", "files", "at most 20 per resource (validation)"),
     (
         "Resource",
         "modules",

@@ -80,6 +80,43 @@ fn identity(global: &GlobalOptions, settings: IdentitySettings) -> anyhow::Resul
     Ok(Identity::new(key, settings))
 }
 
+/// The media store and URL signer `serve` hands out files with.
+fn media_service(
+    global: &GlobalOptions,
+    args: &crate::config::MediaArgs,
+) -> anyhow::Result<crate::media::Media> {
+    use crate::media::{IntakeLimits, Media, MediaStore, S3Settings};
+    let store = match &args.media_s3_bucket {
+        Some(bucket) => MediaStore::s3(&S3Settings {
+            bucket: bucket.clone(),
+            endpoint: args.media_s3_endpoint.clone(),
+            region: args.media_s3_region.clone(),
+            access_key_id: args.aws_access_key_id.clone().unwrap_or_default(),
+            secret_access_key: args.aws_secret_access_key.clone().unwrap_or_default(),
+        })
+        .context("configuring the S3 media store")?,
+        None => {
+            let dir = args
+                .media_dir
+                .clone()
+                .unwrap_or_else(|| global.data_dir.join("media"));
+            MediaStore::local(&dir)
+                .with_context(|| format!("opening the media folder {}", dir.display()))?
+        }
+    };
+    let key = crate::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
+    let limits = IntakeLimits {
+        max_bytes: args.max_upload_bytes,
+        ..IntakeLimits::default()
+    };
+    Ok(Media::new(
+        store,
+        key,
+        limits,
+        args.public_url.as_deref().unwrap_or(""),
+    ))
+}
+
 async fn serve(
     database: &Database,
     global: &GlobalOptions,
@@ -129,6 +166,8 @@ async fn serve(
         ),
         None => None,
     };
+    let media = media_service(global, &args.media)?;
+    tracing::info!(store = %media.store.description, "media files");
     let hub = events::listener::Hub::with_recheck(args.subscription_recheck);
     let metrics = crate::metrics::Metrics::default();
     let runtime = http::Runtime {
@@ -137,6 +176,7 @@ async fn serve(
         hub,
         metrics,
         allow_private_webhooks: args.webhooks.webhook_allow_private,
+        media,
     };
     let mut background = start_background_work(database, &runtime, editorial, args)?;
     let settings = args.edge.settings(args.graphiql, args.admin);

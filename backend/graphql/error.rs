@@ -67,7 +67,9 @@ error_codes! {
     UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE":
         "The POST body's `Content-Type` is not JSON (HTTP 415).",
     PayloadTooLarge => "PAYLOAD_TOO_LARGE":
-        "The request body is larger than `--max-body-bytes` (HTTP 413).",
+        "The request body is larger than `--max-body-bytes`, or an uploaded file larger than `--max-upload-bytes` (HTTP 413).",
+    UnsupportedFile => "UNSUPPORTED_FILE":
+        "An uploaded file's bytes are not a type Beacon accepts (PNG, JPEG, GIF or WebP images, PDF, MP4 or WebM), are not readable as the type they start as, or are an image with too many pixels; SVG is refused. `extensions.field` is `file`.",
     ResponseTooLarge => "RESPONSE_TOO_LARGE":
         "The answer would be larger than `--max-response-bytes`; ask for fewer items or fields.",
     BatchingDisabled => "BATCHING_DISABLED":

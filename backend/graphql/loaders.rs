@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::batch::BatchQueue;
 use crate::db::PgPool;
-use crate::db::content::{ContentReader, Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
+use crate::db::content::{
+    AssetRow, ContentReader, Label, LabelRow, ModuleRow, ResourceRow, TopicRow,
+};
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
 use crate::search::{SearchIndex, Snapshot, TsQuery};
@@ -54,6 +56,15 @@ pub struct ResourcesOfModule(pub Uuid);
 pub struct TagsOfModule(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TopicById(pub Uuid);
+/// A module's hero image (none or one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeroImageOf(pub Uuid);
+/// A resource's thumbnail (none or one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThumbnailOf(pub Uuid);
+/// A resource's files, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FilesOf(pub Uuid);
 
 fn group<K, V>(keys: &[K], rows: Vec<(Uuid, V)>, key: impl Fn(Uuid) -> K) -> HashMap<K, Vec<V>>
 where
@@ -174,6 +185,9 @@ macro_rules! relation_loader {
 
 relation_loader!(ResourcesOfModule, ResourceRow, resources_of_modules);
 relation_loader!(TagsOfModule, LabelRow, tags_of_modules);
+relation_loader!(HeroImageOf, AssetRow, hero_images_of_modules);
+relation_loader!(ThumbnailOf, AssetRow, thumbnails_of_resources);
+relation_loader!(FilesOf, AssetRow, files_of_resources);
 
 impl Loader<TopicById> for ContentLoader {
     type Value = TopicRow;
@@ -263,6 +277,7 @@ by_id_loader!(ResourceById, ResourceRow, resources_by_id);
 by_id_loader!(ModuleById, ModuleRow, modules_by_id);
 by_id_loader!(ResourceTypeById, LabelRow, resource_types_by_id);
 by_id_loader!(TagById, LabelRow, tags_by_id);
+by_id_loader!(AssetById, AssetRow, assets_by_id);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModulesOfResource(pub Uuid);

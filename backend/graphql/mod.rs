@@ -69,6 +69,8 @@ pub struct Services {
     pub allow_private_webhooks: bool,
     /// The published index (resource index and search from memory).
     pub search: crate::search::SearchIndex,
+    /// Uploads and the URLs of stored files.
+    pub media: crate::media::Media,
 }
 
 /// The schema, with the services every resolver works through.
@@ -96,6 +98,7 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
             .data(services.hub)
             .data(services.metrics)
             .data(services.search)
+            .data(services.media)
             .data(events::AllowPrivateWebhooks(
                 services.allow_private_webhooks,
             ))

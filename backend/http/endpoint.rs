@@ -112,6 +112,15 @@ async fn read_payload(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Payload, Refusal> {
+    if super::upload::is_multipart(headers) {
+        return super::upload::read(
+            headers,
+            body,
+            state.settings.max_body_bytes as u64,
+            state.runtime.media.limits.max_bytes,
+        )
+        .await;
+    }
     protocol::check_content_type(headers)?;
     let limit = state.settings.max_body_bytes;
     let too_large = || {
@@ -379,8 +388,20 @@ async fn run_operation(
             variables.clone(),
         )));
     }
+    for (path, upload) in params.uploads.0.iter() {
+        match upload.try_clone() {
+            Ok(upload) => request.set_upload(path, upload),
+            Err(error) => {
+                return Outcome::Refused(Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Internal,
+                    format!("the upload cannot be read now ({})", error.kind()),
+                ));
+            }
+        }
+    }
     // Only answers to reads are kept.
-    if kind == Some(OperationType::Query) {
+    if kind == Some(OperationType::Query) && !params.has_uploads() {
         *pending = miss;
     }
     // Mutations run their fields one after another, in order already.

@@ -7,11 +7,13 @@ mod auth;
 pub mod cache;
 mod endpoint;
 mod graphiql;
+mod media;
 mod observe;
 pub mod persisted;
 pub mod protocol;
 pub mod rate_limit;
 mod subscriptions;
+mod upload;
 
 pub use observe::current_request_id;
 pub use subscriptions::{SOCKETS_PER_ADDRESS, SUBSCRIPTIONS_PER_SOCKET};
@@ -111,6 +113,8 @@ pub struct Runtime {
     pub allow_private_webhooks: bool,
     /// The published index.
     pub search: crate::search::SearchIndex,
+    /// Uploaded files and their renditions.
+    pub media: crate::media::Media,
 }
 
 #[derive(Clone)]
@@ -163,6 +167,7 @@ impl AppState {
             metrics: runtime.metrics.clone(),
             allow_private_webhooks: runtime.allow_private_webhooks,
             search: runtime.search.clone(),
+            media: runtime.media.clone(),
         };
         let schema = build_schema(Some(services()), true);
         // A replica does not carry the notifications that keep the cache
@@ -200,6 +205,7 @@ pub fn router(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
     let mut router = Router::new()
         .route("/graphql", get(endpoint::get).post(endpoint::post))
+        .route("/media/{asset}/{sha256}/{file}", get(media::serve))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if state.settings.graphiql {

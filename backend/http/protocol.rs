@@ -82,6 +82,27 @@ pub struct Params {
     pub operation_name: Option<String>,
     pub variables: Option<Map<String, Value>>,
     pub extensions: Option<Map<String, Value>>,
+    /// Files a multipart request carried.
+    pub uploads: Uploads,
+}
+
+/// Files sent with a multipart request (the GraphQL multipart request
+/// spec), each with the variable it fills (`variables.file`).
+#[derive(Clone, Default)]
+pub struct Uploads(pub std::sync::Arc<Vec<(String, async_graphql::UploadValue)>>);
+
+impl std::fmt::Debug for Uploads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(path, upload)| (path, &upload.filename)))
+            .finish()
+    }
+}
+
+impl PartialEq for Uploads {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A POST body: one request, or a batch of them.
@@ -402,6 +423,7 @@ fn params_from_object(mut object: Map<String, Value>) -> Result<Params, Refusal>
         operation_name,
         variables: map_parameter(object.remove("variables"), "variables")?,
         extensions: map_parameter(object.remove("extensions"), "extensions")?,
+        uploads: Uploads::default(),
     })
 }
 

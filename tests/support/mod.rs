@@ -356,6 +356,53 @@ impl TestApp {
         )
     }
 
+    /// A GraphQL multipart request through the router: `query` with
+    /// `$file` filled by `bytes`.
+    pub async fn post_upload_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        bytes: &[u8],
+    ) -> (StatusCode, Value) {
+        let mut variables = variables;
+        variables["file"] = Value::Null;
+        let operations = json!({ "query": query, "variables": variables }).to_string();
+        let mut body = Vec::new();
+        let boundary = "beacon-test-boundary";
+        for (name, value) in [
+            ("operations", operations.as_str()),
+            ("map", r#"{"0":["variables.file"]}"#),
+        ] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"upload.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut request = Request::post("/graphql").header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self
+            .router()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
     /// The `data` of a query that must succeed.
     pub async fn query(&self, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(query, variables).await;

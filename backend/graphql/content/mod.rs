@@ -2,6 +2,7 @@
 //! preview) as types with relations both ways, the resource connection
 //! with its filters, totals and facets, and search.
 
+pub mod asset;
 pub mod connection;
 pub mod query;
 pub mod search;

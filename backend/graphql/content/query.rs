@@ -8,7 +8,7 @@ use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
 use super::search::{SearchArgs, SearchConnection, SearchKind, search};
-use super::types::{Module, Node, Resource, ResourceType, Tag, Topic};
+use super::types::{Asset, Module, Node, Resource, ResourceType, Tag, Topic};
 use crate::db::DbResult;
 use crate::db::content::ContentReader;
 use crate::db::resource_index::Scope;
@@ -16,7 +16,9 @@ use crate::domain::Stage;
 use crate::graphql::access::{loaders, read_connection, stage};
 use crate::graphql::error::{bad_input, internal};
 use crate::graphql::ids::{NodeType, decode};
-use crate::graphql::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use crate::graphql::loaders::{
+    AssetById, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById,
+};
 use crate::graphql::paging::{Forward, Page, connection_type};
 
 /// Most ids `nodes` takes at once.
@@ -55,6 +57,11 @@ async fn node_by_id(ctx: &Context<'_>, stage: Stage, id: &str) -> Result<Option<
             .await
             .map_err(internal)?
             .map(|row| Node::Tag(Tag::at(stage)(row))),
+        NodeType::Asset => loaders
+            .load_one(AssetById(uuid))
+            .await
+            .map_err(internal)?
+            .map(|row| Node::Asset(Asset::at(stage)(row))),
     })
 }
 
@@ -145,6 +152,26 @@ impl ContentQuery {
             .await
             .map_err(internal)?;
         Ok(row.map(Module::at(stage)))
+    }
+
+    /// An asset by slug.
+    async fn asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default,
+            desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
+        )]
+        preview: bool,
+        #[graphql(desc = "The asset's slug.")] slug: String,
+    ) -> Result<Option<Asset>> {
+        let stage = stage(ctx, preview)?;
+        let mut conn = read_connection(ctx, stage).await?;
+        let row = ContentReader::new(stage)
+            .asset_by_slug(&mut conn, &slug)
+            .await
+            .map_err(internal)?;
+        Ok(row.map(Asset::at(stage)))
     }
 
     /// Modules, by title, a page at a time.

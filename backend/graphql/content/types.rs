@@ -4,20 +4,25 @@
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Interface, Result};
 
+use super::asset::{FocalPoint, ImageFit, ImageFormat};
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
+use crate::db::content::AssetRow;
 use crate::db::content::{Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
+use crate::domain::media::Rendition;
 use crate::graphql::access::loaders;
 use crate::graphql::editorial::editor_fields;
 use crate::graphql::error::internal;
+use crate::graphql::error::{ErrorCode, client_error};
 use crate::graphql::ids::{NodeType, encode};
 use crate::graphql::loaders::{
-    ContentLoader, LabelById, ModulesOfResource, ModulesOfTag, ModulesOfTopic, ResourcesOfModule,
-    TagsOfModule, TopicById,
+    ContentLoader, FilesOf, HeroImageOf, LabelById, ModulesOfResource, ModulesOfTag,
+    ModulesOfTopic, ResourcesOfModule, TagsOfModule, ThumbnailOf, TopicById,
 };
+use crate::media::Media;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -32,6 +37,7 @@ pub enum Node {
     Topic(Topic),
     ResourceType(ResourceType),
     Tag(Tag),
+    Asset(Asset),
 }
 
 /// Any content item, as workflow mutations return it.
@@ -68,6 +74,7 @@ pub enum ContentItem {
     Topic(Topic),
     ResourceType(ResourceType),
     Tag(Tag),
+    Asset(Asset),
 }
 
 fn modules(stage: Stage, rows: Vec<ModuleRow>) -> Vec<Module> {
@@ -538,6 +545,18 @@ editor_fields! {
                 load_many(ctx, self.stage, ModulesOfResource(self.row.id)).await?,
             ))
         }
+        /// An image shown beside it in lists; null when it has none (or
+        /// its image is not published).
+        async fn thumbnail(&self, ctx: &Context<'_>) -> Result<Option<Asset>> {
+            let rows = load_many(ctx, self.stage, ThumbnailOf(self.row.id)).await?;
+            Ok(rows.into_iter().next().map(Asset::at(self.stage)))
+        }
+        /// The files that hold it (a PDF, a video…), in display order (at
+        /// most 20).
+        async fn files(&self, ctx: &Context<'_>) -> Result<Vec<Asset>> {
+            let rows = load_many(ctx, self.stage, FilesOf(self.row.id)).await?;
+            Ok(rows.into_iter().map(Asset::at(self.stage)).collect())
+        }
     }
 }
 
@@ -574,9 +593,16 @@ editor_fields! {
         async fn intro(&self) -> &str {
             &self.row.intro
         }
-        /// Alternative text of the page's hero image.
+        /// Alternative text of the page's hero image, as the page it was
+        /// loaded from gives it; `heroImage.alt` is the image's own.
         async fn hero_image_alt(&self) -> Option<&str> {
             self.row.hero_image_alt.as_deref()
+        }
+        /// The image at the top of the page; null when it has none (or its
+        /// image is not published).
+        async fn hero_image(&self, ctx: &Context<'_>) -> Result<Option<Asset>> {
+            let rows = load_many(ctx, self.stage, HeroImageOf(self.row.id)).await?;
+            Ok(rows.into_iter().next().map(Asset::at(self.stage)))
         }
         /// Heading above the resource list, e.g. "Resources Related to …".
         async fn resources_heading(&self) -> Option<&str> {
@@ -611,6 +637,140 @@ editor_fields! {
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
             let rows = load_many(ctx, self.stage, TagsOfModule(self.row.id)).await?;
             Ok(rows.into_iter().map(Tag::at(self.stage)).collect())
+        }
+    }
+}
+
+/// A file editors uploaded: an image, a PDF, a video.
+pub struct Asset {
+    pub row: Arc<AssetRow>,
+    /// The stage it was read from: a draft's URLs are preview URLs, which
+    /// expire.
+    pub stage: Stage,
+}
+
+impl Asset {
+    pub fn at(stage: Stage) -> impl Fn(AssetRow) -> Asset {
+        move |row| Asset {
+            row: Arc::new(row),
+            stage,
+        }
+    }
+
+    /// The URL of its file or of a rendition (`segment`).
+    fn signed_url(&self, ctx: &Context<'_>, segment: &str) -> Result<String> {
+        let media = ctx
+            .data::<Media>()
+            .map_err(|_| internal("no media service"))?;
+        Ok(media.url(
+            self.row.id,
+            &self.row.file_sha256,
+            segment,
+            self.stage == Stage::Draft,
+        ))
+    }
+}
+
+editor_fields! {
+    /// A file editors uploaded: an image, a PDF, a video.
+    Asset {
+        /// Opaque global id.
+        async fn id(&self) -> ID {
+            encode(NodeType::Asset, self.row.id)
+        }
+        /// URL-safe name, unique among assets.
+        async fn slug(&self) -> &str {
+            &self.row.slug
+        }
+        /// What it is, for editors and captions.
+        async fn title(&self) -> &str {
+            &self.row.title
+        }
+        /// Alternative text for readers who cannot see the image; every
+        /// published image has one.
+        async fn alt(&self) -> Option<&str> {
+            self.row.alt.as_deref()
+        }
+        /// A caption to show with it.
+        async fn caption(&self) -> Option<&str> {
+            self.row.caption.as_deref()
+        }
+        /// Who made it (photographer, agency, licence).
+        async fn credit(&self) -> Option<&str> {
+            self.row.credit.as_deref()
+        }
+        /// The point crops keep in view; null for the centre.
+        async fn focal_point(&self) -> Option<FocalPoint> {
+            let (x, y) = self.row.focal_x.zip(self.row.focal_y)?;
+            Some(FocalPoint {
+                x: f64::from(x) / 1000.0,
+                y: f64::from(y) / 1000.0,
+            })
+        }
+        /// The file's type, as its bytes show it (e.g. `image/png`,
+        /// `application/pdf`).
+        async fn mime_type(&self) -> &str {
+            &self.row.mime_type
+        }
+        /// The file's size in bytes.
+        async fn size(&self) -> i32 {
+            // Uploads are limited to well under 2 GiB.
+            i32::try_from(self.row.size).unwrap_or(i32::MAX)
+        }
+        /// Width in pixels, for images.
+        async fn width(&self) -> Option<i32> {
+            self.row.width
+        }
+        /// Height in pixels, for images.
+        async fn height(&self) -> Option<i32> {
+            self.row.height
+        }
+        /// A BlurHash (blurha.sh) of an image: a placeholder to paint
+        /// while it loads.
+        async fn blurhash(&self) -> Option<&str> {
+            self.row.blurhash.as_deref()
+        }
+        /// The name it was uploaded under.
+        async fn filename(&self) -> Option<&str> {
+            self.row.filename.as_deref()
+        }
+        /// The file as stored. Images are stored re-encoded, without their
+        /// metadata. The URL changes when the file does, so it may be
+        /// cached for ever; a preview's expires within two hours.
+        async fn url(&self, ctx: &Context<'_>) -> Result<String> {
+            self.signed_url(ctx, "original")
+        }
+        /// A signed URL of a rendition of an image; null for other files.
+        /// Sizes are rounded up to one of a fixed set of steps (16 to
+        /// 3840 pixels) and never exceed the original's.
+        async fn image(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Width of the box, in pixels; with only a height, it follows the image's proportions. With neither, the image's own size.")]
+            width: Option<i32>,
+            #[graphql(desc = "Height of the box, in pixels; with only a width, it follows the image's proportions.")]
+            height: Option<i32>,
+            #[graphql(default_with = "ImageFit::Cover", desc = "How the image fills the box.")]
+            fit: ImageFit,
+            #[graphql(default_with = "ImageFormat::Webp", desc = "The encoding.")]
+            format: ImageFormat,
+        ) -> Result<Option<String>> {
+            if !self.row.mime_type.starts_with("image/") {
+                return Ok(None);
+            }
+            // No size asked: the image at its own size, in the format asked.
+            let width = match (width, height) {
+                (None, None) => self.row.width,
+                _ => width,
+            };
+            let rendition = Rendition::new(
+                width.map(i64::from),
+                height.map(i64::from),
+                fit.into(),
+                format.into(),
+            )
+                .map_err(|error| client_error(ErrorCode::BadUserInput, error.to_string()))?;
+            self.signed_url(ctx, &rendition.segment()).map(Some)
         }
     }
 }

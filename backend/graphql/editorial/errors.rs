@@ -30,7 +30,7 @@ pub(super) fn editorial_error(error: EditorialError, input_fields: bool) -> asyn
         }
         EditorialError::Invalid(errors) => {
             let path = |field: &str| {
-                let argument = ["at", "comment", "toVersion", "resource", "position"];
+                let argument = ["at", "comment", "toVersion", "resource", "position", "file"];
                 if input_fields && !argument.contains(&field) {
                     format!("input.{field}")
                 } else {

@@ -101,7 +101,16 @@ pub async fn diff(
 }
 
 /// The fields of a version that link to other documents.
-const RELATIONS: [&str; 5] = ["types", "topics", "tags", "resources", "topic"];
+const RELATIONS: [&str; 8] = [
+    "types",
+    "topics",
+    "tags",
+    "resources",
+    "topic",
+    "heroImage",
+    "thumbnail",
+    "files",
+];
 
 fn ids_in(value: &serde_json::Value) -> Vec<Uuid> {
     let parse = |value: &serde_json::Value| value.as_str().and_then(|id| id.parse().ok());

@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, InputObject, MaybeUndefined};
 
-use crate::domain::patch::{LabelPatch, ModulePatch, Patch, ResourcePatch, TopicPatch};
+use crate::domain::patch::{AssetPatch, LabelPatch, ModulePatch, Patch, ResourcePatch, TopicPatch};
 
 pub(super) fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
@@ -34,6 +34,10 @@ pub struct ResourceInput {
     topics: Option<Vec<String>>,
     /// Tags by slug, in display order.
     tags: Option<Vec<String>>,
+    /// An image asset shown beside it in lists, by slug.
+    thumbnail: MaybeUndefined<String>,
+    /// Asset slugs of the files that hold it, in display order (at most 20).
+    files: Option<Vec<String>>,
 }
 
 impl From<ResourceInput> for Patch {
@@ -48,6 +52,8 @@ impl From<ResourceInput> for Patch {
             summary: maybe(input.summary),
             topics: input.topics,
             tags: input.tags,
+            thumbnail: maybe(input.thumbnail),
+            files: input.files,
         })
     }
 }
@@ -65,6 +71,8 @@ pub struct ModuleInput {
     intro: Option<String>,
     /// Alternative text of the hero image.
     hero_image_alt: MaybeUndefined<String>,
+    /// The image at the top of the page, by asset slug.
+    hero_image: MaybeUndefined<String>,
     /// Heading above the resource list.
     resources_heading: MaybeUndefined<String>,
     /// Resources by slug, in page order.
@@ -83,6 +91,7 @@ impl From<ModuleInput> for Patch {
             topic: maybe(input.topic),
             intro: input.intro,
             hero_image_alt: maybe(input.hero_image_alt),
+            hero_image: maybe(input.hero_image),
             resources_heading: maybe(input.resources_heading),
             resources: input.resources,
             tags: input.tags,
@@ -172,4 +181,63 @@ pub struct AuditLogFilter {
     pub(super) actor: Option<String>,
     /// Entries of this action (`publish`, `update`, …).
     pub(super) action: Option<String>,
+}
+
+/// Where a crop keeps the image in view.
+#[derive(InputObject, Clone, Copy)]
+pub struct FocalPointInput {
+    /// From the left edge: 0 to 1.
+    x: f64,
+    /// From the top edge: 0 to 1.
+    y: f64,
+}
+
+/// An asset's description; on update, fields left out keep their values.
+#[derive(InputObject, Default)]
+pub struct AssetInput {
+    /// What it is; the file's name when creating without one.
+    pub title: Option<String>,
+    /// URL-safe name; made from the title when creating without one.
+    slug: Option<String>,
+    /// Alternative text; an image cannot be published without it.
+    alt: MaybeUndefined<String>,
+    /// A caption to show with it.
+    caption: MaybeUndefined<String>,
+    /// Who made it.
+    credit: MaybeUndefined<String>,
+    /// The point crops keep in view (images only).
+    focal_point: MaybeUndefined<FocalPointInput>,
+}
+
+impl AssetInput {
+    /// The patch, with the file the intake took in (if any).
+    pub fn into_patch(self, file: Option<crate::domain::content::AssetFile>) -> Patch {
+        // Out-of-range points become out-of-range thousandths, which
+        // validation reports against the field.
+        let thousandths = |value: f64| (value * 1000.0).round().clamp(0.0, 65535.0) as u16;
+        let out_of_range = |value: f64| !(0.0..=1.0).contains(&value);
+        let focal_point = maybe(self.focal_point).map(|point| {
+            point.map(|point| crate::domain::content::FocalPoint {
+                x: if out_of_range(point.x) {
+                    u16::MAX
+                } else {
+                    thousandths(point.x)
+                },
+                y: if out_of_range(point.y) {
+                    u16::MAX
+                } else {
+                    thousandths(point.y)
+                },
+            })
+        });
+        Patch::Asset(AssetPatch {
+            title: self.title,
+            slug: self.slug,
+            alt: maybe(self.alt),
+            caption: maybe(self.caption),
+            credit: maybe(self.credit),
+            focal_point,
+            file,
+        })
+    }
 }

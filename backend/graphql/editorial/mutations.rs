@@ -1,8 +1,11 @@
 //! Content mutations and workflow actions.
 
 use crate::graphql::scalars::Timestamp;
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ErrorExtensions, ID, Object, Result, Upload};
 use uuid::Uuid;
+
+use crate::domain::access::Action;
+use crate::media::{IntakeError, Media, MediaError};
 
 use super::*;
 use crate::domain::patch::{ModulePatch, Patch, ResourceEdit};
@@ -11,10 +14,14 @@ use crate::domain::{Kind, Stage};
 use crate::editorial::{Arguments, Editorial, Who};
 use crate::graphql::access::connection_to_db;
 use crate::graphql::access::{loaders, viewer};
-use crate::graphql::content::types::{ContentItem, Module, Resource, ResourceType, Tag, Topic};
+use crate::graphql::content::types::{
+    Asset, ContentItem, Module, Resource, ResourceType, Tag, Topic,
+};
 use crate::graphql::error::{ErrorCode, client_error, internal};
 use crate::graphql::ids::decode;
-use crate::graphql::loaders::{ModuleById, ResourceById, ResourceTypeById, TagById, TopicById};
+use crate::graphql::loaders::{
+    AssetById, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById,
+};
 
 pub(super) fn editorial<'c>(ctx: &Context<'c>) -> &'c Editorial {
     ctx.data_unchecked::<Editorial>()
@@ -72,6 +79,13 @@ pub(super) async fn draft_item(ctx: &Context<'_>, kind: Kind, id: Uuid) -> Resul
         Kind::Tag => ContentItem::Tag(Tag::at(stage)(
             loaders
                 .load_one(TagById(id))
+                .await
+                .map_err(internal)?
+                .ok_or_else(missing)?,
+        )),
+        Kind::Asset => ContentItem::Asset(Asset::at(stage)(
+            loaders
+                .load_one(AssetById(id))
                 .await
                 .map_err(internal)?
                 .ok_or_else(missing)?,
@@ -192,6 +206,69 @@ pub(super) async fn edit_module_resources(
     })
 }
 
+/// An upload's bytes, checked and stored; and the name it was sent under.
+async fn take_in_upload(
+    ctx: &Context<'_>,
+    upload: &Upload,
+) -> Result<(crate::domain::content::AssetFile, String)> {
+    let media = ctx.data_unchecked::<Media>();
+    let value = upload.value(ctx).map_err(|_| {
+        client_error(
+            ErrorCode::BadUserInput,
+            "the file is missing: send it as a GraphQL multipart request",
+        )
+    })?;
+    let filename = value.filename.clone();
+    let limit = media.limits.max_bytes;
+    let too_large = |size: u64| {
+        client_error(
+            ErrorCode::PayloadTooLarge,
+            format!("the file is {size} bytes; uploads are limited to {limit} bytes"),
+        )
+    };
+    let size = value.size().map_err(internal)?;
+    if size > limit {
+        return Err(too_large(size));
+    }
+    let mut reader = value.into_read();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut bytes).map(|_| bytes)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let file = media
+        .take_in(bytes, Some(filename.clone()))
+        .await
+        .map_err(|error| match error {
+            MediaError::Refused(IntakeError::TooLarge { size, .. }) => too_large(size),
+            MediaError::Refused(refused) => {
+                client_error(ErrorCode::UnsupportedFile, refused.to_string())
+                    .extend_with(|_, extensions| extensions.set("field", "file"))
+            }
+            other => internal(other),
+        })?;
+    Ok((file, filename))
+}
+
+/// A title for an asset from the name its file was sent under:
+/// `community-meeting_2023.jpg` → "community meeting 2023".
+fn title_from_filename(filename: &str) -> String {
+    let base = filename.rsplit(['/', '\\']).next().unwrap_or("");
+    let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
+    let title: String = stem
+        .chars()
+        .map(|c| if c == '-' || c == '_' { ' ' } else { c })
+        .collect();
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        "Untitled file".into()
+    } else {
+        title
+    }
+}
+
 pub(super) fn expect<T>(
     item: ContentItem,
     pick: impl FnOnce(ContentItem) -> Option<T>,
@@ -262,6 +339,67 @@ impl EditorialMutation {
         let item = update(ctx, &id, expected_version, input.into(), message).await?;
         expect(item, |item| match item {
             ContentItem::Module(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Uploads a file (GraphQL multipart request) as a new asset, a draft
+    /// owned by the caller. AUTHOR and up. The file's type is told by its
+    /// bytes: PNG, JPEG, GIF or WebP images (stored re-encoded, without
+    /// their metadata; a GIF as a PNG of its first frame), PDF, MP4 or
+    /// WebM; anything else, SVG included, is UNSUPPORTED_FILE, and a file
+    /// over the server's upload limit PAYLOAD_TOO_LARGE.
+    async fn upload_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The file.")] file: Upload,
+        #[graphql(desc = "Its description; the title defaults to the file's name.")] input: Option<
+            AssetInput,
+        >,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Asset> {
+        // Refused before its bytes are read, let alone decoded.
+        crate::domain::access::authorize(viewer(ctx).actor(), Action::CreateDraft)
+            .map_err(crate::graphql::error::forbidden)?;
+        let (file, filename) = take_in_upload(ctx, &file).await?;
+        let mut input = input.unwrap_or_default();
+        if input
+            .title
+            .as_deref()
+            .is_none_or(|title| title.trim().is_empty())
+        {
+            input.title = Some(title_from_filename(&filename));
+        }
+        let item = create(ctx, input.into_patch(Some(file)), message).await?;
+        expect(item, |item| match item {
+            ContentItem::Asset(asset) => Some(asset),
+            _ => None,
+        })
+    }
+
+    /// Saves a new draft version of an asset: its description, its file
+    /// (`file`, checked as `uploadAsset` checks it), or both (see
+    /// `updateResource`).
+    async fn update_asset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The asset's global id.")] id: ID,
+        #[graphql(desc = "The `version` the change was made on.")] expected_version: i32,
+        #[graphql(desc = "The fields to change.")] input: Option<AssetInput>,
+        #[graphql(desc = "A new file in place of the current one.")] file: Option<Upload>,
+        #[graphql(desc = "A note for the version history.")] message: Option<String>,
+    ) -> Result<Asset> {
+        document_id(&id, Some(Kind::Asset))?;
+        crate::domain::access::authorize(viewer(ctx).actor(), Action::EditOwnDraft)
+            .map_err(crate::graphql::error::forbidden)?;
+        let file = match &file {
+            Some(upload) => Some(take_in_upload(ctx, upload).await?.0),
+            None => None,
+        };
+        let patch = input.unwrap_or_default().into_patch(file);
+        let item = update(ctx, &id, expected_version, patch, message).await?;
+        expect(item, |item| match item {
+            ContentItem::Asset(asset) => Some(asset),
             _ => None,
         })
     }

@@ -71,6 +71,8 @@ pub enum ContentKind {
     Resource,
     /// Modules.
     Module,
+    /// Assets: images and files.
+    Asset,
 }
 
 /// An endpoint that receives events.
