@@ -650,3 +650,79 @@ async fn leaving_unsaved_changes_asks_first() {
     item_id(&browser).await;
     assert_eq!(browser.text("#title").await, "Half-typed");
 }
+
+/// An editor uploads a hero image with its alternative text in the app,
+/// sees it on the item page (through its preview URL), publishes it, and
+/// the public gets it; the upload form refuses a file that is not one.
+#[tokio::test]
+async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::seeded().await;
+    let origin = eve_and_server(&app, Role::Admin, Server::Plain).await;
+    let folder = tempfile::tempdir().unwrap();
+    let photo = folder.path().join("meeting-at-the-station.png");
+    image::RgbImage::from_fn(320, 200, |x, y| image::Rgb([x as u8, y as u8, 120]))
+        .save(&photo)
+        .unwrap();
+    let fake = folder.path().join("not-a-picture.png");
+    std::fs::write(&fake, "<html><script>alert(1)</script></html>").unwrap();
+
+    sign_in(&browser, &origin, EVE).await;
+    browser.open(&format!("{origin}/admin/new/media")).await;
+    browser.wait_for_page("/admin/new/media", "#file").await;
+    browser.choose_file("#file", &fake).await;
+    browser.click("#save").await;
+    browser.wait_for("#problem").await;
+    assert!(
+        browser
+            .text("#problem")
+            .await
+            .contains("not a type Beacon accepts"),
+        "{}",
+        browser.text("#problem").await
+    );
+
+    browser.open(&format!("{origin}/admin/new/media")).await;
+    browser.wait_for_page("/admin/new/media", "#file").await;
+    browser.choose_file("#file", &photo).await;
+    browser
+        .type_into("#alt", "officers and neighbours meeting at the station")
+        .await;
+    browser.click("#save").await;
+    let id = item_id(&browser).await;
+    assert_eq!(browser.text("#title").await, "meeting at the station");
+    // The draft's picture loads from its preview URL.
+    let loaded = browser
+        .eventually(
+            "const img = document.querySelector('img.picture'); return img && img.complete && img.naturalWidth > 0 ? img.naturalWidth : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(loaded, json!(320));
+    take(&browser, "SUBMIT_FOR_REVIEW", "In review").await;
+    take(&browser, "APPROVE", "Approved").await;
+    take(&browser, "PUBLISH", "Published").await;
+
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{origin}/graphql"))
+        .json(&json!({ "query": "{ asset(slug: \"meeting-at-the-station\") { alt url } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let asset = &answer["data"]["asset"];
+    assert_eq!(
+        asset["alt"], "officers and neighbours meeting at the station",
+        "{answer}"
+    );
+    let file = reqwest::get(format!("{origin}{}", asset["url"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "image/png");
+    assert!(id.len() > 10);
+}

@@ -151,6 +151,19 @@ impl Browser {
         .await;
     }
 
+    /// Chooses the file at `path` in a file input, as a person picking it
+    /// in the file dialog would (a script cannot set one).
+    pub async fn choose_file(&self, selector: &str, path: &std::path::Path) {
+        self.wait_for(selector).await;
+        self.client
+            .find(fantoccini::Locator::Css(selector))
+            .await
+            .unwrap()
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+    }
+
     pub async fn click(&self, selector: &str) {
         self.wait_for(selector).await;
         self.eval(

@@ -18,6 +18,79 @@ pub struct ApiError {
     pub fields: Vec<(String, String)>,
 }
 
+/// A file an editor chose in a form.
+pub struct UploadedFile {
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub bytes: bytes::Bytes,
+}
+
+/// A multipart form's text fields, in order, and its `file` part (when a
+/// file was chosen), cut off at `limit` bytes.
+pub async fn read_multipart(
+    request: axum::extract::Request,
+    limit: u64,
+) -> Result<(Vec<(String, String)>, Option<UploadedFile>), axum::response::Response> {
+    use axum::http::{StatusCode, header};
+    let unreadable = || {
+        super::plain(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read; open it again.\n",
+        )
+    };
+    let too_large = || {
+        super::plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The file is larger than this server takes (--max-upload-bytes); nothing was saved.\n",
+        )
+    };
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let boundary = multer::parse_boundary(&content_type).map_err(|_| unreadable())?;
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(limit + (1 << 20))
+            .per_field(64 << 10)
+            .for_field("file", limit),
+    );
+    let mut multipart = multer::Multipart::with_constraints(
+        request.into_body().into_data_stream(),
+        boundary,
+        constraints,
+    );
+    let refused = |error: multer::Error| match error {
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+            too_large()
+        }
+        _ => unreadable(),
+    };
+    let mut pairs = Vec::new();
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(refused)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let filename = field.file_name().unwrap_or_default().to_string();
+            let content_type = field.content_type().map(|mime| mime.to_string());
+            let bytes = field.bytes().await.map_err(refused)?;
+            // A file input left empty still sends an empty part.
+            if !filename.is_empty() || !bytes.is_empty() {
+                file = Some(UploadedFile {
+                    filename,
+                    content_type,
+                    bytes,
+                });
+            }
+        } else {
+            pairs.push((name, field.text().await.map_err(refused)?));
+        }
+    }
+    Ok((pairs, file))
+}
+
 /// Runs `document` as `viewer` and reads its data into `T`.
 pub async fn run<T: DeserializeOwned>(
     state: &AppState,
@@ -25,8 +98,29 @@ pub async fn run<T: DeserializeOwned>(
     document: &str,
     variables: Value,
 ) -> Result<T, ApiError> {
-    let request = async_graphql::Request::new(document)
+    run_with_file(state, viewer, document, variables, None).await
+}
+
+/// As [`run`], with `file` as the `$file` upload.
+pub async fn run_with_file<T: DeserializeOwned>(
+    state: &AppState,
+    viewer: Viewer,
+    document: &str,
+    variables: Value,
+    file: Option<UploadedFile>,
+) -> Result<T, ApiError> {
+    let mut request = async_graphql::Request::new(document)
         .variables(async_graphql::Variables::from_json(variables));
+    if let Some(file) = file {
+        request.set_upload(
+            "variables.file",
+            async_graphql::UploadValue {
+                filename: file.filename,
+                content_type: file.content_type,
+                content: file.bytes,
+            },
+        );
+    }
     let response = graphql::execute(&state.schema, viewer, request).await;
     if document.trim_start().starts_with("mutation") {
         // The editor's next page reads what they just did; public answers

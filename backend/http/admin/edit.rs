@@ -96,6 +96,18 @@ const RESOURCE: &[Spec] = &[
     spec("summary", "Summary", "", Widget::Text),
     not_nullable(spec("topics", "Topics", "", Widget::Links(Kind::Topic))),
     not_nullable(spec("tags", "Tags", "", Widget::Links(Kind::Tag))),
+    spec(
+        "thumbnail",
+        "Thumbnail",
+        "An image shown beside it in lists.",
+        Widget::Link(Kind::Asset),
+    ),
+    not_nullable(spec(
+        "files",
+        "Files",
+        "The PDF, video… that holds it, in display order.",
+        Widget::Links(Kind::Asset),
+    )),
 ];
 
 const MODULE: &[Spec] = &[
@@ -108,6 +120,12 @@ const MODULE: &[Spec] = &[
         Widget::Link(Kind::Topic),
     ),
     not_nullable(spec("intro", "Introduction", "Markdown.", Widget::Text)),
+    spec(
+        "heroImage",
+        "Hero image",
+        "The image at the top of the page (upload it under Images and files).",
+        Widget::Link(Kind::Asset),
+    ),
     spec(
         "heroImageAlt",
         "Hero image text",
@@ -147,6 +165,30 @@ const TOPIC: &[Spec] = &[
     )),
 ];
 
+const ASSET: &[Spec] = &[
+    // Not required: a new asset takes its file's name.
+    not_nullable(spec(
+        "title",
+        "Title",
+        "The file's name when left empty.",
+        Widget::Line,
+    )),
+    not_nullable(spec("slug", "Slug", SLUG_HINT, Widget::Line)),
+    spec(
+        "alt",
+        "Alternative text",
+        "What the image shows, for people who cannot see it. An image cannot be published without it.",
+        Widget::Line,
+    ),
+    spec("caption", "Caption", "", Widget::Text),
+    spec(
+        "credit",
+        "Credit",
+        "Who made it: photographer, agency, licence.",
+        Widget::Line,
+    ),
+];
+
 const TAG_FIELDS: &[Spec] = &[
     required(spec("name", "Name", "", Widget::Line)),
     not_nullable(spec("slug", "Slug", SLUG_HINT, Widget::Line)),
@@ -158,6 +200,7 @@ fn specs(kind: Kind) -> &'static [Spec] {
         Kind::Module => MODULE,
         Kind::Topic => TOPIC,
         Kind::Tag | Kind::ResourceType => TAG_FIELDS,
+        Kind::Asset => ASSET,
     }
 }
 
@@ -484,6 +527,8 @@ struct EditPage {
     notice: Option<String>,
     merge: Option<Merge>,
     back: String,
+    /// The form carries a file (a new asset's).
+    uploading: bool,
     /// Suggestions for the pickers of small vocabularies: list path, slug, name.
     options: Vec<(&'static str, Vec<(String, String)>)>,
 }
@@ -502,8 +547,9 @@ const LOAD: &str = "query Load($id: ID!) {
   node(id: $id, preview: true) {
     __typename
     ... on Content { version }
-    ... on Resource { title slug year url publisher summary types { slug name } topics { slug name } tags { slug name } }
-    ... on Module { title slug intro heroImageAlt resourcesHeading disclaimer topic { slug name } resources { slug title } tags { slug name } }
+    ... on Resource { title slug year url publisher summary types { slug name } topics { slug name } tags { slug name } thumbnail { slug title } files { slug title } }
+    ... on Module { title slug intro heroImage { slug title } heroImageAlt resourcesHeading disclaimer topic { slug name } resources { slug title } tags { slug name } }
+    ... on Asset { title slug alt caption credit }
     ... on Topic { name slug description aliases }
     ... on Tag { name slug }
     ... on ResourceType { name slug }
@@ -730,6 +776,7 @@ impl Form<'_> {
                 notice: shown.notice,
                 merge: shown.merge,
                 back,
+                uploading: matches!(target, Target::New(Kind::Asset)),
                 options: options(state, editor, kind).await,
             },
         )
@@ -785,18 +832,18 @@ pub(super) async fn edit_page(
 pub(super) async fn create(
     State(state): State<AppState>,
     Path(kind): Path<String>,
-    Posted { editor, form }: Posted<Pairs>,
+    Posted { editor, form, file }: Posted<Pairs>,
 ) -> Response {
     let Some(kind) = Kind::from_path(&kind).filter(|kind| kind.editable()) else {
         return plain(StatusCode::NOT_FOUND, "There is no such kind to create.\n");
     };
-    submit(&state, editor, Target::New(kind), kind, form, None).await
+    submit(&state, editor, Target::New(kind), kind, form, None, file).await
 }
 
 pub(super) async fn save(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { editor, form }: Posted<Pairs>,
+    Posted { editor, form, .. }: Posted<Pairs>,
 ) -> Response {
     let Some(kind) = form.first("_kind").and_then(Kind::from_typename) else {
         return plain(
@@ -804,7 +851,7 @@ pub(super) async fn save(
             "The form is incomplete; open the item again.\n",
         );
     };
-    submit(&state, editor, Target::Existing(id), kind, form, None).await
+    submit(&state, editor, Target::Existing(id), kind, form, None, None).await
 }
 
 /// Back at the form after signing in again, with the kept text.
@@ -822,7 +869,7 @@ pub(super) async fn resume(state: &AppState, editor: Editor, path: &str, kept: &
     };
     let notice =
         "You are signed in again and your text is back. Nothing was saved yet: check it and save.";
-    submit(state, editor, target, kind, pairs, Some(notice)).await
+    submit(state, editor, target, kind, pairs, Some(notice), None).await
 }
 
 /// Saves the form, or shows it again: after a move button (not saved),
@@ -835,6 +882,7 @@ async fn submit(
     kind: Kind,
     pairs: Pairs,
     notice: Option<&str>,
+    file: Option<api::UploadedFile>,
 ) -> Response {
     let mut values = read_form(kind, &pairs);
     // Fields the editor chose to take from the other version in a merge.
@@ -879,6 +927,16 @@ async fn submit(
         return form.render(state, &editor, StatusCode::OK, shown).await;
     }
     let creating = matches!(target, Target::New(_));
+    // A new asset is its file: without one there is nothing to save.
+    if creating && kind == Kind::Asset && file.is_none() {
+        let shown = Shown {
+            problem: Some("Choose a file to upload; nothing was saved.".into()),
+            ..Shown::default()
+        };
+        return form
+            .render(state, &editor, StatusCode::UNPROCESSABLE_ENTITY, shown)
+            .await;
+    }
     let input = match input(kind, &values, creating) {
         Ok(input) => input,
         Err(problems) => {
@@ -895,6 +953,10 @@ async fn submit(
     let typename = kind.typename();
     let message = pairs.first("_message").unwrap_or_default();
     let (document, variables) = match &target {
+        Target::New(Kind::Asset) => (
+            "mutation Upload($file: Upload!, $input: AssetInput, $message: String) { done: uploadAsset(file: $file, input: $input, message: $message) { id } }".to_string(),
+            json!({ "file": null, "input": input, "message": message }),
+        ),
         Target::New(_) => (
             format!(
                 "mutation Create($input: {typename}Input!, $message: String) {{ done: create{typename}(input: $input, message: $message) {{ id }} }}"
@@ -916,7 +978,9 @@ async fn submit(
     struct DoneId {
         id: String,
     }
-    let error = match api::run::<Done>(state, editor.viewer.clone(), &document, variables).await {
+    let answer =
+        api::run_with_file::<Done>(state, editor.viewer.clone(), &document, variables, file).await;
+    let error = match answer {
         Ok(done) => return Redirect::to(&format!("/admin/items/{}", done.done.id)).into_response(),
         Err(error) => error,
     };
@@ -952,7 +1016,11 @@ async fn submit(
         ("CONFLICT", Target::Existing(id)) => {
             merge(state, editor, &target, id, kind, version, values).await
         }
-        ("FORBIDDEN" | "INVALID_TRANSITION" | "BAD_USER_INPUT", _) => {
+        (
+            "FORBIDDEN" | "INVALID_TRANSITION" | "BAD_USER_INPUT" | "UNSUPPORTED_FILE"
+            | "PAYLOAD_TOO_LARGE",
+            _,
+        ) => {
             let shown = Shown {
                 problem: Some(format!("Nothing was saved: {}", error.message)),
                 ..Shown::default()

@@ -20,6 +20,7 @@ pub(super) const LISTED: &str = "fragment Listed on Content {
   ... on Topic { name slug }
   ... on ResourceType { name slug }
   ... on Tag { name slug }
+  ... on Asset { title slug }
 }";
 
 /// A content item as lists show it.

@@ -31,7 +31,8 @@ fn item_query() -> String {
       resources { title year url types { name } } }
     ... on Topic { name slug description aliases }
     ... on ResourceType { name slug }
-    ... on Tag { name slug }";
+    ... on Tag { name slug }
+    ... on Asset { title slug alt caption credit mimeType file: url picture: image(width: 640, fit: CONTAIN) }";
     format!(
         r#"query Item($id: ID!) {{
   node(id: $id, preview: true) {{
@@ -41,6 +42,7 @@ fn item_query() -> String {
     ... on Topic {{ {state} {talk} }}
     ... on ResourceType {{ {state} {talk} }}
     ... on Tag {{ {state} {talk} }}
+    ... on Asset {{ {state} {talk} }}
     {shown}
   }}
   public: node(id: $id) {{ __typename {shown} }}
@@ -94,6 +96,13 @@ pub(super) struct Shown {
     tags: Vec<Named>,
     #[serde(default)]
     resources: Vec<Listed>,
+    alt: Option<String>,
+    caption: Option<String>,
+    credit: Option<String>,
+    mime_type: Option<String>,
+    /// An asset's file, and a rendition of an image, to show it.
+    file: Option<String>,
+    picture: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +157,10 @@ impl Shown {
         field("Tags", Some(names(&self.tags)));
         field("Description", self.description.clone());
         field("Other names", Some(self.aliases.join(", ")));
+        field("Alternative text", self.alt.clone());
+        field("Caption", self.caption.clone());
+        field("Credit", self.credit.clone());
+        field("File type", self.mime_type.clone());
         fields
     }
 
@@ -389,7 +402,7 @@ fn instant(local: &str, offset_minutes: &str) -> Option<String> {
 pub(super) async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted { editor, form }: Posted<ActionForm>,
+    Posted { editor, form, .. }: Posted<ActionForm>,
 ) -> Response {
     let mutation = match form.action.as_str() {
         "SUBMIT_FOR_REVIEW" => "submitForReview(id: $id, expectedVersion: $version)",

@@ -313,7 +313,7 @@ pub(super) async fn people(
 
 pub(super) async fn change_people(
     State(state): State<AppState>,
-    Posted { editor, form }: Posted<ManageForm>,
+    Posted { editor, form, .. }: Posted<ManageForm>,
 ) -> Result<Response, api::ApiError> {
     let (document, variables, done) = match form.action.as_str() {
         "create" => (
@@ -433,7 +433,7 @@ pub(super) async fn tokens(
 
 pub(super) async fn change_tokens(
     State(state): State<AppState>,
-    Posted { editor, form }: Posted<ManageForm>,
+    Posted { editor, form, .. }: Posted<ManageForm>,
 ) -> Result<Response, api::ApiError> {
     let outcome = match form.action.as_str() {
         "create" => {
@@ -589,7 +589,7 @@ pub(super) async fn webhooks(
 
 pub(super) async fn change_webhooks(
     State(state): State<AppState>,
-    Posted { editor, form }: Posted<ManageForm>,
+    Posted { editor, form, .. }: Posted<ManageForm>,
 ) -> Result<Response, api::ApiError> {
     let (document, variables, done) = match form.action.as_str() {
         "create" => (

@@ -208,6 +208,8 @@ trait PostedForm: DeserializeOwned + Send {
 struct Posted<T> {
     editor: Editor,
     form: T,
+    /// The file a multipart form carried (the new-asset form's).
+    file: Option<api::UploadedFile>,
 }
 
 impl<T: PostedForm> FromRequest<AppState> for Posted<T> {
@@ -220,9 +222,24 @@ impl<T: PostedForm> FromRequest<AppState> for Posted<T> {
         let (mut parts, body) = request.into_parts();
         let editor = signed_in(state, &mut parts).await?;
         let path = parts.uri.path().to_string();
-        let Form(form) = Form::<T>::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let request = Request::from_parts(parts, body);
+        let (form, file) = if super::upload::is_multipart(request.headers()) {
+            let limit = state.runtime.media.limits.max_bytes;
+            let (pairs, file) = api::read_multipart(request, limit).await?;
+            let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            let form = serde_urlencoded::from_str::<T>(&encoded).map_err(|_| {
+                plain(
+                    StatusCode::BAD_REQUEST,
+                    "The form is incomplete; open it again.\n",
+                )
+            })?;
+            (form, file)
+        } else {
+            let Form(form) = Form::<T>::from_request(request, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            (form, None)
+        };
         let Some(editor) = editor else {
             return Err(form.signed_out(&path));
         };
@@ -232,7 +249,7 @@ impl<T: PostedForm> FromRequest<AppState> for Posted<T> {
         {
             return Err(refused());
         }
-        Ok(Posted { editor, form })
+        Ok(Posted { editor, form, file })
     }
 }
 
@@ -285,12 +302,14 @@ enum Kind {
     Topic,
     ResourceType,
     Tag,
+    Asset,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 6] = [
         Kind::Resource,
         Kind::Module,
+        Kind::Asset,
         Kind::Topic,
         Kind::Tag,
         Kind::ResourceType,
@@ -311,6 +330,7 @@ impl Kind {
             Kind::Topic => "Topic",
             Kind::ResourceType => "ResourceType",
             Kind::Tag => "Tag",
+            Kind::Asset => "Asset",
         }
     }
 
@@ -322,6 +342,7 @@ impl Kind {
             Kind::Topic => "TOPIC",
             Kind::ResourceType => "RESOURCE_TYPE",
             Kind::Tag => "TAG",
+            Kind::Asset => "ASSET",
         }
     }
 
@@ -333,6 +354,8 @@ impl Kind {
             Kind::Topic => "topics",
             Kind::ResourceType => "resource-types",
             Kind::Tag => "tags",
+            // Not "assets": the app's own files are served under that.
+            Kind::Asset => "media",
         }
     }
 
@@ -343,6 +366,7 @@ impl Kind {
             Kind::Topic => "Topic",
             Kind::ResourceType => "Resource type",
             Kind::Tag => "Tag",
+            Kind::Asset => "Image or file",
         }
     }
 
@@ -353,6 +377,7 @@ impl Kind {
             Kind::Topic => "Topics",
             Kind::ResourceType => "Resource types",
             Kind::Tag => "Tags",
+            Kind::Asset => "Images and files",
         }
     }
 
@@ -380,7 +405,7 @@ fn status_label(status: &str) -> &'static str {
 /// editor, with the sign-out form.
 struct Chrome {
     form_token: String,
-    kinds: [Kind; 5],
+    kinds: [Kind; 6],
     /// The admin screens the editor's role may use (the API decides
     /// again on each).
     screens: Vec<manage::Screen>,
