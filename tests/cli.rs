@@ -828,3 +828,36 @@ fn serve_started_anywhere_loads_the_built_in_seeds() {
     );
     assert_eq!(modules["data"]["resources"]["totalCount"], 8);
 }
+
+/// A media store the server cannot use is found at start, named, and the
+/// server does not start (rather than failing editors' first upload).
+#[tokio::test]
+async fn serve_refuses_to_start_on_a_media_store_it_cannot_reach() {
+    let url = empty_database_url().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let output = beacon()
+        .args([
+            "--data-dir",
+            data_dir.path().to_str().unwrap(),
+            "serve",
+            "--no-seed",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--media-s3-bucket",
+            "media",
+            "--media-s3-endpoint",
+            &format!("http://127.0.0.1:{}", free_port()),
+        ])
+        .env("DATABASE_URL", &url)
+        .env("AWS_ACCESS_KEY_ID", "nobody")
+        .env("AWS_SECRET_ACCESS_KEY", "nothing")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot use the media store (s3://media)"),
+        "{stderr}"
+    );
+}

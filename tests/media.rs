@@ -18,8 +18,13 @@ use crate::support::TestApp;
 /// test key (two servers made with the same `dir` share files, as two
 /// servers on one bucket do).
 async fn media_server(app: &TestApp, dir: &std::path::Path, max_upload: u64) -> SocketAddr {
+    media_server_on(app, MediaStore::local(dir).unwrap(), max_upload).await
+}
+
+/// As [`media_server`], on any store.
+async fn media_server_on(app: &TestApp, store: MediaStore, max_upload: u64) -> SocketAddr {
     let media = Media::new(
-        MediaStore::local(dir).unwrap(),
+        store,
         ServerKey::new(b"test media key, test media key, 32+".to_vec()),
         IntakeLimits {
             max_bytes: max_upload,
@@ -554,4 +559,109 @@ async fn files_are_served_in_ranges_and_shared_by_servers_on_one_store() {
         let beyond = client.get(url, &[("range", "bytes=99999-")]).await;
         assert_eq!(beyond.status(), 416);
     }
+}
+
+/// A local S3-compatible server (s3s-fs, over a folder) on a real port,
+/// with one bucket.
+async fn s3_server(root: &std::path::Path, bucket: &str) -> String {
+    std::fs::create_dir_all(root.join(bucket)).unwrap();
+    let mut builder = s3s::service::S3ServiceBuilder::new(s3s_fs::FileSystem::new(root).unwrap());
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+const S3_KEY: &str = "beacon-test-access-key";
+const S3_SECRET: &str = "beacon-test-secret-key";
+
+/// Two servers on one bucket serve the same asset: uploaded through one,
+/// published, its file and a rendition read through the other.
+#[tokio::test]
+async fn two_servers_on_one_s3_bucket_serve_the_same_asset() {
+    let app = TestApp::seeded().await;
+    let root = tempfile::tempdir().unwrap();
+    let endpoint = s3_server(root.path(), "media").await;
+    let server = async || {
+        let store = MediaStore::s3(&beacon::media::S3Settings {
+            bucket: "media".into(),
+            endpoint: Some(endpoint.clone()),
+            region: "us-east-1".into(),
+            access_key_id: S3_KEY.into(),
+            secret_access_key: S3_SECRET.into(),
+        })
+        .unwrap();
+        media_server_on(&app, store, 1 << 20).await
+    };
+    let first = Client::new(server().await);
+    let second = Client::new(server().await);
+    let admin = app.api_token(Role::Admin).await;
+    let (_, body) = first
+        .upload(
+            Some(&admin),
+            UPLOAD,
+            json!({ "file": null, "input": { "alt": "a test pattern" } }),
+            "pattern.png",
+            png(300, 200),
+        )
+        .await;
+    let asset = body["data"]["uploadAsset"].clone();
+    assert!(asset["id"].is_string(), "{body}");
+    second.publish(&admin, asset["id"].as_str().unwrap()).await;
+    let public = second
+        .data(
+            None,
+            r#"{ asset(slug: "pattern") { url card: image(width: 128) } }"#,
+            json!({}),
+        )
+        .await["asset"]
+        .clone();
+    let mut originals = Vec::new();
+    for client in [&first, &second] {
+        let file = client.get(public["url"].as_str().unwrap(), &[]).await;
+        assert_eq!(file.status(), 200);
+        originals.push(file.bytes().await.unwrap());
+        let card = client.get(public["card"].as_str().unwrap(), &[]).await;
+        assert_eq!(card.status(), 200);
+        assert_eq!(dimensions(&card.bytes().await.unwrap()), (128, 85));
+    }
+    assert_eq!(originals[0], originals[1]);
+    // The bytes went through the bucket: the file and the rendition made
+    // by the first server to be asked are objects in it.
+    let stored: Vec<_> = walk(&root.path().join("media"));
+    assert!(
+        stored.iter().any(|path| path.contains("files/")),
+        "{stored:?}"
+    );
+    assert!(
+        stored.iter().any(|path| path.contains("renditions/")),
+        "{stored:?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.display().to_string());
+        }
+    }
+    found
 }

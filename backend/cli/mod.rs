@@ -167,6 +167,11 @@ async fn serve(
         None => None,
     };
     let media = media_service(global, &args.media)?;
+    media
+        .store
+        .check()
+        .await
+        .with_context(|| format!("cannot use the media store ({})", media.store.description))?;
     tracing::info!(store = %media.store.description, "media files");
     let hub = events::listener::Hub::with_recheck(args.subscription_recheck);
     let metrics = crate::metrics::Metrics::default();

@@ -81,6 +81,15 @@ impl MediaStore {
         })
     }
 
+    /// Whether the store answers (and lets this server in): a missing
+    /// bucket or a wrong key is found at start, not at the first upload.
+    pub async fn check(&self) -> object_store::Result<()> {
+        match self.inner.head(&StorePath::from("files/.reachable")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     fn file_path(sha256: &str) -> StorePath {
         StorePath::from(format!("files/{}/{sha256}", &sha256[..2]))
     }
