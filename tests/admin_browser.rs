@@ -78,20 +78,22 @@ async fn item_id(browser: &Browser) -> String {
         .to_string()
 }
 
-async fn public_resource(origin: &str, slug: &str) -> Value {
-    let answer: Value = reqwest::Client::new()
+/// An anonymous partner's answer to `query`.
+async fn public_answer(origin: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
         .post(format!("{origin}/graphql"))
-        .json(&json!({
-            "query": "query($slug: String!) { resource(slug: $slug) { title year } }",
-            "variables": { "slug": slug },
-        }))
+        .json(&json!({ "query": query, "variables": variables }))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    answer["data"]["resource"].clone()
+        .unwrap()
+}
+
+async fn public_resource(origin: &str, slug: &str) -> Value {
+    let query = "query($slug: String!) { resource(slug: $slug) { title year } }";
+    public_answer(origin, query, json!({ "slug": slug })).await["data"]["resource"].clone()
 }
 
 /// Author creates and submits; editor sends it back with a comment; the
@@ -670,9 +672,12 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
     std::fs::write(&fake, "<html><script>alert(1)</script></html>").unwrap();
 
     sign_in(&browser, &origin, EVE).await;
-    browser.open(&format!("{origin}/admin/new/media")).await;
-    browser.wait_for_page("/admin/new/media", "#file").await;
-    browser.choose_file("#file", &fake).await;
+    let upload = async |file: &std::path::Path| {
+        browser.open(&format!("{origin}/admin/new/media")).await;
+        browser.wait_for_page("/admin/new/media", "#file").await;
+        browser.choose_file("#file", file).await;
+    };
+    upload(&fake).await;
     browser.click("#save").await;
     browser.wait_for("#problem").await;
     assert!(
@@ -684,9 +689,7 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
         browser.text("#problem").await
     );
 
-    browser.open(&format!("{origin}/admin/new/media")).await;
-    browser.wait_for_page("/admin/new/media", "#file").await;
-    browser.choose_file("#file", &photo).await;
+    upload(&photo).await;
     browser
         .type_into("#alt", "officers and neighbours meeting at the station")
         .await;
@@ -705,15 +708,8 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
     take(&browser, "APPROVE", "Approved").await;
     take(&browser, "PUBLISH", "Published").await;
 
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{origin}/graphql"))
-        .json(&json!({ "query": "{ asset(slug: \"meeting-at-the-station\") { alt url } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let query = r#"{ asset(slug: "meeting-at-the-station") { alt url } }"#;
+    let answer = public_answer(&origin, query, json!({})).await;
     let asset = &answer["data"]["asset"];
     assert_eq!(
         asset["alt"], "officers and neighbours meeting at the station",

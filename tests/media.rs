@@ -121,23 +121,34 @@ impl Client {
         request.send().await.unwrap()
     }
 
+    /// The item's current draft version.
+    async fn version(&self, token: &str, id: &str) -> Value {
+        self.data(
+            Some(token),
+            "query($id: ID!) { node(id: $id, preview: true) { ... on Content { version } } }",
+            json!({ "id": id }),
+        )
+        .await["node"]["version"]
+            .clone()
+    }
+
+    /// A workflow action that must succeed.
+    async fn act(&self, token: &str, action: &str, id: &str, version: &Value) {
+        self.data(
+            Some(token),
+            &format!(
+                "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
+            ),
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    }
+
     /// Takes an item from DRAFT to PUBLISHED as an admin.
     async fn publish(&self, token: &str, id: &str) {
         for action in ["submitForReview", "approve", "publish"] {
-            let version = self
-                .data(
-                    Some(token),
-                    "query($id: ID!) { node(id: $id, preview: true) { ... on Content { version } } }",
-                    json!({ "id": id }),
-                )
-                .await["node"]["version"]
-                .clone();
-            self.data(
-                Some(token),
-                &format!("mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"),
-                json!({ "id": id, "v": version }),
-            )
-            .await;
+            let version = self.version(token, id).await;
+            self.act(token, action, id, &version).await;
         }
     }
 }
@@ -253,20 +264,9 @@ async fn a_hero_image_is_private_while_drafted_public_once_published_and_gone_wh
 
     // An image without alternative text cannot be published.
     let version = asset["version"].clone();
-    client
-        .data(
-            Some(&admin),
-            "mutation($id: ID!, $v: Int!) { submitForReview(id: $id, expectedVersion: $v) { id } }",
-            json!({ "id": id, "v": version }),
-        )
-        .await;
-    client
-        .data(
-            Some(&admin),
-            "mutation($id: ID!, $v: Int!) { approve(id: $id, expectedVersion: $v) { id } }",
-            json!({ "id": id, "v": version }),
-        )
-        .await;
+    for action in ["submitForReview", "approve"] {
+        client.act(&admin, action, &id, &version).await;
+    }
     let refused = client
         .graphql(
             Some(&admin),
@@ -373,21 +373,8 @@ async fn a_hero_image_is_private_while_drafted_public_once_published_and_gone_wh
     assert_eq!(client.get(&off_ladder, &[]).await.status(), 404);
 
     // Unpublished: gone from every public URL and answer at once.
-    let version = client
-        .data(
-            Some(&admin),
-            "query($id: ID!) { node(id: $id, preview: true) { ... on Content { version } } }",
-            json!({ "id": id }),
-        )
-        .await["node"]["version"]
-        .clone();
-    client
-        .data(
-            Some(&admin),
-            "mutation($id: ID!, $v: Int!) { unpublish(id: $id, expectedVersion: $v) { id } }",
-            json!({ "id": id, "v": version }),
-        )
-        .await;
+    let version = client.version(&admin, &id).await;
+    client.act(&admin, "unpublish", &id, &version).await;
     for url in [hero["url"].as_str().unwrap(), small] {
         assert_eq!(client.get(url, &[]).await.status(), 404, "{url}");
     }
