@@ -721,4 +721,37 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
     assert_eq!(file.status(), 200);
     assert_eq!(file.headers()["content-type"], "image/png");
     assert!(id.len() > 10);
+
+    // The module's form links it as the hero image; the module's page in
+    // the app shows the picture.
+    let module = public_answer(
+        &origin,
+        r#"{ module(slug: "community-trust-and-partnerships") { id } }"#,
+        json!({}),
+    )
+    .await["data"]["module"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    browser
+        .open(&format!("{origin}/admin/items/{module}/edit"))
+        .await;
+    browser
+        .wait_for_page(&format!("/admin/items/{module}/edit"), "#heroImage")
+        .await;
+    browser
+        .type_into("#heroImage", "meeting-at-the-station")
+        .await;
+    browser.click("#save").await;
+    assert_eq!(item_id(&browser).await, module);
+    let shown = browser
+        .eventually(
+            "const img = document.querySelector('img.picture'); return img && img.complete && img.naturalWidth > 0 ? img.alt : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!("officers and neighbours meeting at the station")
+    );
 }

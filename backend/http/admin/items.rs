@@ -27,7 +27,7 @@ fn item_query() -> String {
     let state =
         "status version publishedVersion allowedActions scheduledPublishAt scheduledUnpublishAt";
     let shown = "... on Resource { title slug summary year url publisher types { name } topics { name } tags { name } }
-    ... on Module { title slug intro heroImageAlt resourcesHeading disclaimer topic { name } tags { name }
+    ... on Module { title slug intro heroImageAlt heroImage { alt picture: image(width: 640, fit: CONTAIN) } resourcesHeading disclaimer topic { name } tags { name }
       resources { title year url types { name } } }
     ... on Topic { name slug description aliases }
     ... on ResourceType { name slug }
@@ -102,6 +102,14 @@ pub(super) struct Shown {
     mime_type: Option<String>,
     /// An asset's file, and a rendition of an image, to show it.
     file: Option<String>,
+    picture: Option<String>,
+    /// A module's hero image, as the stage shown has it.
+    hero_image: Option<HeroImage>,
+}
+
+#[derive(Deserialize)]
+struct HeroImage {
+    alt: Option<String>,
     picture: Option<String>,
 }
 
