@@ -693,6 +693,8 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
     browser
         .type_into("#alt", "officers and neighbours meeting at the station")
         .await;
+    // Where crops keep the subject: a face in the upper left.
+    browser.type_into("#focalPoint", "0.3, 0.2").await;
     browser.click("#save").await;
     let id = item_id(&browser).await;
     assert_eq!(browser.text("#title").await, "meeting at the station");
@@ -708,7 +710,7 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
     take(&browser, "APPROVE", "Approved").await;
     take(&browser, "PUBLISH", "Published").await;
 
-    let query = r#"{ asset(slug: "meeting-at-the-station") { id alt url } }"#;
+    let query = r#"{ asset(slug: "meeting-at-the-station") { id alt focalPoint { x y } url } }"#;
     let answer = public_answer(&origin, query, json!({})).await;
     let asset = &answer["data"]["asset"];
     assert_eq!(
@@ -720,6 +722,7 @@ async fn an_editor_uploads_an_image_and_publishes_it_in_the_browser() {
         .unwrap();
     assert_eq!(file.status(), 200);
     assert_eq!(file.headers()["content-type"], "image/png");
+    assert_eq!(asset["focalPoint"], json!({ "x": 0.3, "y": 0.2 }));
     // The page the editor landed on is the asset the public now gets.
     assert_eq!(asset["id"], json!(id));
 

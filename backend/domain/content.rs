@@ -157,6 +157,31 @@ pub struct FocalPoint {
     pub y: u16,
 }
 
+impl FocalPoint {
+    /// From fractions of the width and height (0 to 1), as the API and
+    /// content files give it. A fraction out of range becomes a value
+    /// validation reports against the field, rather than one clamped
+    /// into range unseen.
+    pub fn from_fractions(x: f64, y: f64) -> FocalPoint {
+        let thousandths = |value: f64| {
+            if (0.0..=1.0).contains(&value) {
+                (value * 1000.0).round() as u16
+            } else {
+                u16::MAX
+            }
+        };
+        FocalPoint {
+            x: thousandths(x),
+            y: thousandths(y),
+        }
+    }
+
+    /// As fractions of the width and height.
+    pub fn fractions(self) -> (f64, f64) {
+        (f64::from(self.x) / 1000.0, f64::from(self.y) / 1000.0)
+    }
+}
+
 /// The stored bytes behind an asset version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

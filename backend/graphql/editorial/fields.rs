@@ -72,6 +72,15 @@ pub async fn diff(
         .collect();
     let readable = |field: &str, value: Option<&serde_json::Value>| {
         let value = value.cloned()?;
+        // Stored in thousandths; shown as the input takes it.
+        if field == "focalPoint" {
+            let point: Option<crate::domain::content::FocalPoint> =
+                serde_json::from_value(value).ok();
+            return Some(point.map_or(serde_json::Value::Null, |point| {
+                let (x, y) = point.fractions();
+                serde_json::json!({ "x": x, "y": y })
+            }));
+        }
         if !RELATIONS.contains(&field) {
             return Some(value);
         }

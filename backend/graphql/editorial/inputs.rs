@@ -212,23 +212,8 @@ pub struct AssetInput {
 impl AssetInput {
     /// The patch, with the file the intake took in (if any).
     pub fn into_patch(self, file: Option<crate::domain::content::AssetFile>) -> Patch {
-        // Out-of-range points become out-of-range thousandths, which
-        // validation reports against the field.
-        let thousandths = |value: f64| (value * 1000.0).round().clamp(0.0, 65535.0) as u16;
-        let out_of_range = |value: f64| !(0.0..=1.0).contains(&value);
         let focal_point = maybe(self.focal_point).map(|point| {
-            point.map(|point| crate::domain::content::FocalPoint {
-                x: if out_of_range(point.x) {
-                    u16::MAX
-                } else {
-                    thousandths(point.x)
-                },
-                y: if out_of_range(point.y) {
-                    u16::MAX
-                } else {
-                    thousandths(point.y)
-                },
-            })
+            point.map(|point| crate::domain::content::FocalPoint::from_fractions(point.x, point.y))
         });
         Patch::Asset(AssetPatch {
             title: self.title,

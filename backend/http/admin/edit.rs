@@ -34,6 +34,8 @@ enum Widget {
     Link(Kind),
     /// A module's resources, in page order, each movable.
     Ordered(Kind),
+    /// A point on an image: "across, down" as fractions from the top left.
+    Point,
 }
 
 /// A field of a kind's form: its name in the API's input (and in a
@@ -187,6 +189,12 @@ const ASSET: &[Spec] = &[
         "Who made it: photographer, agency, licence.",
         Widget::Line,
     ),
+    spec(
+        "focalPoint",
+        "Focal point",
+        "What crops keep in view: across, down, as fractions from the top left (0.5, 0.5 is the centre; 0.3, 0.2 a face in the upper left). Empty for the centre.",
+        Widget::Point,
+    ),
 ];
 
 const TAG_FIELDS: &[Spec] = &[
@@ -245,6 +253,12 @@ impl FieldValue {
                 value
                     .and_then(Value::as_array)
                     .map(|values| values.iter().map(text).collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default(),
+            ),
+            Widget::Point => FieldValue::Text(
+                value
+                    .and_then(|point| Some((point.get("x")?.as_f64()?, point.get("y")?.as_f64()?)))
+                    .map(|(x, y)| format!("{x}, {y}"))
                     .unwrap_or_default(),
             ),
             _ => FieldValue::Text(value.map(text).unwrap_or_default()),
@@ -415,6 +429,18 @@ fn apply_move(values: &mut HashMap<&'static str, FieldValue>, order: &str) -> bo
     true
 }
 
+/// "0.4, 0.3" (or "0.4 0.3"): two fractions.
+fn parse_point(text: &str) -> Option<(f64, f64)> {
+    let mut numbers = text
+        .split([',', ' '])
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<f64>().ok().filter(|n| (0.0..=1.0).contains(n)));
+    match (numbers.next(), numbers.next(), numbers.next()) {
+        (Some(Some(x)), Some(Some(y)), None) => Some((x, y)),
+        _ => None,
+    }
+}
+
 /// A field's problems found before asking the server: a year that is not
 /// a number cannot even be sent.
 type Problems = HashMap<String, String>;
@@ -442,6 +468,20 @@ fn input(
                     .filter(|line| !line.is_empty())
                     .collect::<Vec<_>>()
             ),
+            (Widget::Point, value) => match value.text().trim() {
+                "" => Value::Null,
+                point => match parse_point(point) {
+                    Some((x, y)) => json!({ "x": x, "y": y }),
+                    None => {
+                        problems.insert(
+                            spec.name.into(),
+                            "must be two numbers from 0 to 1, across then down, such as 0.5, 0.3"
+                                .into(),
+                        );
+                        continue;
+                    }
+                },
+            },
             (Widget::Year, value) => match value.text().trim() {
                 "" => Value::Null,
                 year => match year.parse::<i32>() {
@@ -549,7 +589,7 @@ const LOAD: &str = "query Load($id: ID!) {
     ... on Content { version }
     ... on Resource { title slug year url publisher summary types { slug name } topics { slug name } tags { slug name } thumbnail { slug title } files { slug title } }
     ... on Module { title slug intro heroImage { slug title } heroImageAlt resourcesHeading disclaimer topic { slug name } resources { slug title } tags { slug name } }
-    ... on Asset { title slug alt caption credit }
+    ... on Asset { title slug alt caption credit focalPoint { x y } }
     ... on Topic { name slug description aliases }
     ... on Tag { name slug }
     ... on ResourceType { name slug }
@@ -714,6 +754,7 @@ impl Form<'_> {
                     Widget::Year => ("year", ""),
                     Widget::Url => ("url", ""),
                     Widget::Lines => ("text", ""),
+                    Widget::Point => ("line", ""),
                     Widget::Links(kind) => ("links", kind.path()),
                     Widget::Link(kind) => ("link", kind.path()),
                     Widget::Ordered(kind) => ("ordered", kind.path()),
@@ -1189,6 +1230,36 @@ mod tests {
         assert!(!apply_move(&mut values, "resources:down:1"));
         assert!(!apply_move(&mut values, "resources:up:7"));
         assert!(!apply_move(&mut values, "title:up:1"));
+    }
+
+    #[test]
+    fn a_focal_point_is_two_fractions_across_then_down() {
+        let point = |text: &str| {
+            input(
+                Kind::Asset,
+                &read_form(Kind::Asset, &pairs(&[("focalPoint", text)])),
+                false,
+            )
+        };
+        assert_eq!(
+            point("0.3, 0.2").unwrap()["focalPoint"],
+            json!({ "x": 0.3, "y": 0.2 })
+        );
+        assert_eq!(
+            point("1 0").unwrap()["focalPoint"],
+            json!({ "x": 1.0, "y": 0.0 })
+        );
+        assert_eq!(point(" ").unwrap()["focalPoint"], Value::Null);
+        for wrong in ["0.3", "left, top", "0.3, 1.2", "0.1, 0.2, 0.3"] {
+            assert!(
+                point(wrong).unwrap_err().contains_key("focalPoint"),
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            FieldValue::from_json(Widget::Point, Some(&json!({ "x": 0.3, "y": 0.2 }))),
+            FieldValue::Text("0.3, 0.2".into())
+        );
     }
 
     #[test]

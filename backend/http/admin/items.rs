@@ -32,7 +32,7 @@ fn item_query() -> String {
     ... on Topic { name slug description aliases }
     ... on ResourceType { name slug }
     ... on Tag { name slug }
-    ... on Asset { title slug alt caption credit mimeType file: url picture: image(width: 640, fit: CONTAIN) }";
+    ... on Asset { title slug alt caption credit focalPoint { x y } mimeType file: url picture: image(width: 640, fit: CONTAIN) }";
     format!(
         r#"query Item($id: ID!) {{
   node(id: $id, preview: true) {{
@@ -99,6 +99,7 @@ pub(super) struct Shown {
     alt: Option<String>,
     caption: Option<String>,
     credit: Option<String>,
+    focal_point: Option<Point>,
     mime_type: Option<String>,
     /// An asset's file, and a rendition of an image, to show it.
     file: Option<String>,
@@ -168,6 +169,12 @@ impl Shown {
         field("Alternative text", self.alt.clone());
         field("Caption", self.caption.clone());
         field("Credit", self.credit.clone());
+        field(
+            "Focal point",
+            self.focal_point
+                .as_ref()
+                .map(|point| format!("{}, {} (across, down)", point.x, point.y)),
+        );
         field("File type", self.mime_type.clone());
         fields
     }
@@ -675,6 +682,13 @@ pub(super) async fn live(
     Sse::new(changes)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// An image's focal point, as fractions.
+#[derive(Deserialize)]
+struct Point {
+    x: f64,
+    y: f64,
 }
 
 #[cfg(test)]
