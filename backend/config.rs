@@ -288,6 +288,10 @@ pub struct BenchArgs {
     /// The report's file: its marked section is replaced.
     #[arg(long, default_value = "BENCHMARKS.md")]
     pub out: PathBuf,
+    /// Measure media instead: a photo's renditions made, and kept files
+    /// served (a section of the report of its own).
+    #[arg(long)]
+    pub media: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -715,6 +719,10 @@ pub struct SeedArgs {
     /// published content. Module pages (.txt) always create new labels.
     #[arg(long)]
     pub create_missing: bool,
+
+    /// Where assets' files are stored (as for `serve`).
+    #[command(flatten)]
+    pub media: MediaArgs,
 }
 
 #[derive(Debug, Args)]
@@ -726,6 +734,11 @@ pub struct ExportArgs {
     /// changes not yet published are included (archived items are not).
     #[arg(long)]
     pub include_drafts: bool,
+
+    /// Where assets' files are read from (as for `serve`); with --out they
+    /// are written under `media/` beside `content.json`.
+    #[command(flatten)]
+    pub media: MediaArgs,
 }
 
 #[cfg(test)]

@@ -35,9 +35,9 @@ fn documentation() -> Vec<(String, String)> {
 
 /// One fenced block: its language and text, and where it starts.
 #[derive(Debug)]
-struct Block {
-    language: String,
-    text: String,
+pub(crate) struct Block {
+    pub(crate) language: String,
+    pub(crate) text: String,
     file: String,
     line: usize,
 }
@@ -49,7 +49,7 @@ impl Block {
 }
 
 /// Every fenced block of the documentation, file after file.
-fn documented_blocks() -> Vec<Block> {
+pub(crate) fn documented_blocks() -> Vec<Block> {
     documentation()
         .iter()
         .flat_map(|(file, text)| blocks(file, text))

@@ -652,3 +652,238 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+/// Seeds loaded with files kept in `store`, as `beacon seed --media-dir`.
+async fn seed_with_files(
+    app: &TestApp,
+    paths: &[std::path::PathBuf],
+    store: &std::path::Path,
+) -> Result<beacon::seed::SeedReport, beacon::seed::SeedError> {
+    let mut options = crate::support::seed_options(paths, false);
+    options.media = Media::unsigned(MediaStore::local(store).unwrap(), IntakeLimits::default());
+    beacon::seed::run(&app.database, &options).await
+}
+
+/// The published content as an export with files has it.
+async fn exported(app: &TestApp) -> beacon::seed::format::ContentFile {
+    let mut conn = app.database.connection().await.unwrap();
+    let documents = beacon::db::content::load_published_documents(&mut conn)
+        .await
+        .unwrap();
+    beacon::seed::export::build(documents, true).0
+}
+
+const SEEDED_MEDIA: &str = r#"{
+    module(slug: "community-trust-and-partnerships") {
+        heroImage { slug alt mimeType width height url image(width: 320, format: WEBP) }
+    }
+    resource(slug: "how-to-successfully-implement-a-mobile-crisis-team") {
+        thumbnail { slug credit focalPoint { x y } }
+        files { slug mimeType url }
+    }
+}"#;
+
+/// Seeds carry images and files: the image beside a module page becomes
+/// its hero image (alt text from the page), a structured file's assets
+/// (the one docs/operators.md shows) are linked by slug, every file is
+/// checked as an upload is, and `beacon export --out` writes the files
+/// beside `content.json` so that loading it elsewhere reproduces them.
+#[tokio::test]
+async fn seeds_and_exports_carry_images_and_files() {
+    let app = TestApp::new().await;
+    let store = tempfile::tempdir().unwrap();
+    let seeds = tempfile::tempdir().unwrap();
+    for name in ["community-trust-and-partnerships.txt", "topics.toml"] {
+        std::fs::copy(
+            crate::support::repo_path(&format!("seeds/{name}")),
+            seeds.path().join(name),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        seeds.path().join("community-trust-and-partnerships.jpg"),
+        jpeg_with_gps(640, 480),
+    )
+    .unwrap();
+    let example = crate::docs::documented_blocks()
+        .into_iter()
+        .find(|block| block.language == "toml" && block.text.contains("[[assets]]"))
+        .expect("docs/operators.md shows a content file with assets");
+    std::fs::write(seeds.path().join("more.toml"), &example.text).unwrap();
+    std::fs::create_dir_all(seeds.path().join("images")).unwrap();
+    std::fs::write(
+        seeds.path().join("images/officer-and-homeowner.jpg"),
+        jpeg_with_gps(800, 600),
+    )
+    .unwrap();
+    std::fs::create_dir_all(seeds.path().join("files")).unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    std::fs::write(seeds.path().join("files/mobile-crisis-guide.pdf"), pdf).unwrap();
+
+    let report = seed_with_files(&app, &[seeds.path().to_path_buf()], store.path())
+        .await
+        .unwrap();
+    assert_eq!(crate::support::counts(&report, "asset"), (3, 0, 0));
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|file| file.path.ends_with("community-trust-and-partnerships.jpg")),
+        "the run records the files it read: {:?}",
+        report.files
+    );
+
+    let client = Client::new(media_server(&app, store.path(), 1 << 20).await);
+    let seeded = client.data(None, SEEDED_MEDIA, json!({})).await;
+    let hero = &seeded["module"]["heroImage"];
+    assert_eq!(hero["slug"], "community-trust-and-partnerships");
+    assert_eq!(
+        hero["alt"], "homeowner pointing out an issue to a police officer",
+        "the page's alt text describes its image"
+    );
+    assert_eq!(
+        (hero["width"].clone(), hero["height"].clone()),
+        (json!(640), json!(480))
+    );
+    let original = client.get(hero["url"].as_str().unwrap(), &[]).await;
+    assert_eq!(original.status(), 200);
+    let stored = original.bytes().await.unwrap();
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("GPSLatitude"),
+        "a seeded photo loses its metadata as an upload does"
+    );
+    let rendition = client.get(hero["image"].as_str().unwrap(), &[]).await;
+    assert_eq!(rendition.status(), 200);
+    assert_eq!(rendition.headers()["content-type"], "image/webp");
+    let resource = &seeded["resource"];
+    assert_eq!(resource["thumbnail"]["slug"], "officer-and-homeowner");
+    assert_eq!(resource["thumbnail"]["credit"], "Photo: Example Agency");
+    assert_eq!(
+        resource["thumbnail"]["focalPoint"],
+        json!({ "x": 0.4, "y": 0.3 })
+    );
+    assert_eq!(resource["files"][0]["mimeType"], "application/pdf");
+    let file = client
+        .get(resource["files"][0]["url"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(
+        file.bytes().await.unwrap().as_ref(),
+        pdf,
+        "a PDF is kept as sent"
+    );
+
+    // The same files again change nothing.
+    let again = seed_with_files(&app, &[seeds.path().to_path_buf()], store.path())
+        .await
+        .unwrap();
+    assert!(!again.changed(), "{again}");
+
+    // `beacon export --out` copies the files out of the store beside
+    // content.json, under each asset's slug and upload name.
+    let out = tempfile::tempdir().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .args(["export", "--out"])
+        .arg(out.path())
+        .arg("--media-dir")
+        .arg(store.path())
+        .env("DATABASE_URL", app.database.url())
+        .env("BEACON_DATA_DIR", data_dir.path())
+        .env("BEACON_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let written: beacon::seed::format::ContentFile =
+        serde_json::from_slice(&std::fs::read(out.path().join("content.json")).unwrap()).unwrap();
+    assert_eq!(written.assets.len(), 3);
+    for asset in &written.assets {
+        let path = out.path().join(asset.file.as_ref().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        use sha2::Digest as _;
+        let sha256: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(Some(sha256), asset.sha256, "{}", path.display());
+    }
+    assert!(
+        out.path()
+            .join("media/mobile-crisis-guide-pdf/mobile-crisis-guide.pdf")
+            .is_file()
+    );
+
+    // Loaded into an empty database with a store of its own, the export
+    // reproduces the content, the assets' bytes included (no JPEG is
+    // encoded once more).
+    let copy = TestApp::new().await;
+    let copy_store = tempfile::tempdir().unwrap();
+    seed_with_files(&copy, &[out.path().join("content.json")], copy_store.path())
+        .await
+        .unwrap();
+    assert_eq!(exported(&copy).await, exported(&app).await);
+    let copy_client = Client::new(media_server(&copy, copy_store.path(), 1 << 20).await);
+    let copied = copy_client.data(None, SEEDED_MEDIA, json!({})).await;
+    let copied_original = copy_client
+        .get(copied["module"]["heroImage"]["url"].as_str().unwrap(), &[])
+        .await;
+    assert_eq!(copied_original.bytes().await.unwrap(), stored);
+}
+
+/// A seed file's files are checked as uploads are: a page that is really
+/// HTML, an image without alternative text; every problem is named with its
+/// record's line, and nothing is written or stored.
+#[tokio::test]
+async fn a_seed_with_a_hostile_or_undescribed_file_writes_nothing() {
+    let app = TestApp::seeded().await;
+    let store = tempfile::tempdir().unwrap();
+    let seeds = tempfile::tempdir().unwrap();
+    std::fs::write(
+        seeds.path().join("photo.png"),
+        b"<html><script>alert(document.cookie)</script></html>",
+    )
+    .unwrap();
+    std::fs::write(seeds.path().join("chart.png"), png(60, 40)).unwrap();
+    let file = seeds.path().join("assets.toml");
+    std::fs::write(
+        &file,
+        "[[assets]]\nslug = \"photo\"\ntitle = \"Photo\"\nfile = \"photo.png\"\nalt = \"a photo\"\n\n\
+         [[assets]]\nslug = \"chart\"\ntitle = \"Chart\"\nfile = \"chart.png\"\n\n\
+         [[assets]]\nslug = \"gone\"\ntitle = \"Gone\"\nfile = \"missing.pdf\"\n\n\
+         [[modules]]\ntitle = \"Use of Force\"\nheroImage = \"chrat\"\n",
+    )
+    .unwrap();
+    let before = exported(&app).await;
+
+    let error = seed_with_files(&app, std::slice::from_ref(&file), store.path())
+        .await
+        .unwrap_err()
+        .to_string();
+    let place = file.display().to_string();
+    assert!(
+        error.contains(&format!("{place}:1: file")) && error.contains("not a type Beacon accepts"),
+        "{error}"
+    );
+    assert!(error.contains(&format!("{place}:12: file")), "{error}");
+    // Files are checked before anything is resolved: the other mistakes
+    // come once the files are right.
+    std::fs::write(seeds.path().join("photo.png"), png(30, 20)).unwrap();
+    std::fs::write(seeds.path().join("missing.pdf"), b"%PDF-1.4\n%%EOF\n").unwrap();
+    let error = seed_with_files(&app, std::slice::from_ref(&file), store.path())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("{place}:7: alt: an image needs alternative text")),
+        "{error}"
+    );
+    assert!(
+        error.contains("heroImage: there is no asset \"chrat\"; did you mean `chart`?"),
+        "{error}"
+    );
+    assert_eq!(exported(&app).await, before, "nothing was written");
+    assert!(walk(store.path()).is_empty(), "nothing was stored");
+}

@@ -490,7 +490,9 @@ tags = ["de-escalation", "Training"]
         beacon::db::content::load_published_documents(&mut conn)
             .await
             .unwrap(),
-    );
+        true,
+    )
+    .0;
     assert_eq!(first.tags.len(), 2);
     let export_file = dir.path().join("content.json");
     std::fs::write(&export_file, serde_json::to_string_pretty(&first).unwrap()).unwrap();
@@ -503,7 +505,9 @@ tags = ["de-escalation", "Training"]
         beacon::db::content::load_published_documents(&mut copy_conn)
             .await
             .unwrap(),
-    );
+        true,
+    )
+    .0;
     assert_eq!(first, second);
     let webinar = second
         .resources

@@ -650,7 +650,9 @@ async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
             beacon::db::content::load_published_documents(&mut conn)
                 .await
                 .unwrap(),
+            true,
         )
+        .0
     };
     let nodes = app
         .query_as(

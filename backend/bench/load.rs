@@ -31,12 +31,22 @@ impl LoadResult {
     }
 }
 
-/// The requests a run sends: one body, or many drawn at random.
+/// The requests a run sends: GraphQL requests (one body, or many drawn at
+/// random), or GETs of one file.
 #[derive(Clone)]
 pub struct Workload {
     bodies: Vec<Bytes>,
     /// Cumulative weights of `bodies`, ending at 1.
     cumulative: Vec<f64>,
+    get: Option<Get>,
+}
+
+/// A GET and the status its answers must have.
+#[derive(Clone)]
+struct Get {
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    status: u16,
 }
 
 impl Workload {
@@ -44,6 +54,24 @@ impl Workload {
         Workload {
             bodies: vec![Bytes::from(body.to_string())],
             cumulative: vec![1.0],
+            get: None,
+        }
+    }
+
+    /// GET `path` with `headers`, every answer `status` (200, or 304 for
+    /// revalidations).
+    pub fn get(path: &str, headers: &[(&'static str, &str)], status: u16) -> Self {
+        Workload {
+            bodies: vec![Bytes::new()],
+            cumulative: vec![1.0],
+            get: Some(Get {
+                path: path.to_string(),
+                headers: headers
+                    .iter()
+                    .map(|(name, value)| (*name, value.to_string()))
+                    .collect(),
+                status,
+            }),
         }
     }
 
@@ -66,6 +94,7 @@ impl Workload {
         Workload {
             bodies: bodies.into_iter().map(Bytes::from).collect(),
             cumulative,
+            get: None,
         }
     }
 
@@ -86,7 +115,7 @@ impl Workload {
     }
 }
 
-/// Sends the workload's requests to POST /graphql on `address` from
+/// Sends the workload's requests to `address` (POST /graphql, or its GET) from
 /// `connections` connections for `duration` (after `warmup`, not counted).
 pub async fn run(
     address: SocketAddr,
@@ -149,19 +178,29 @@ async fn worker(
         if sent >= deadline {
             return Ok(outcome);
         }
-        let request = Request::post("/graphql")
-            .header(HOST, "127.0.0.1")
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(workload.pick(&mut rng)))?;
+        let request = match &workload.get {
+            Some(get) => {
+                let mut request = Request::get(get.path.as_str()).header(HOST, "127.0.0.1");
+                for (name, value) in &get.headers {
+                    request = request.header(*name, value.as_str());
+                }
+                request.body(Full::new(Bytes::new()))?
+            }
+            None => Request::post("/graphql")
+                .header(HOST, "127.0.0.1")
+                .header(CONTENT_TYPE, "application/json")
+                .body(Full::new(workload.pick(&mut rng)))?,
+        };
         // The connection takes the next request only once it has finished
         // with the last answer, which can lag the body being read: wait for
         // it ("connection was not ready" otherwise, now and then).
         sender.ready().await?;
         let response = sender.send_request(request).await?;
-        let ok = response.status() == 200;
+        let expected = workload.get.as_ref().map_or(200, |get| get.status);
+        let ok = response.status() == expected;
         let answer = response.into_body().collect().await?.to_bytes();
         // An error inside a 200 is a failure, not a fast answer.
-        let ok = ok && !contains(&answer, b"\"errors\"");
+        let ok = ok && (workload.get.is_some() || !contains(&answer, b"\"errors\""));
         if sent >= measure_from {
             let micros = sent.elapsed().as_micros() as u64;
             outcome.histogram.record(micros.max(1)).ok();

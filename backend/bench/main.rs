@@ -4,6 +4,7 @@
 //! `pgbench`, and write it all into BENCHMARKS.md.
 
 mod load;
+mod media;
 mod pages;
 mod report;
 
@@ -53,6 +54,13 @@ async fn bench(
         out: Some(args.out.clone()),
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
     };
+    if args.media {
+        let report = media::run(global, &options).await?;
+        report.write_into(&args.out)?;
+        print!("{}", report.markdown());
+        eprintln!("bench: results written into {}", args.out.display());
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let report = run(global, &options).await?;
     print!("{}", report.markdown());
     eprintln!("bench: results written into {}", args.out.display());
@@ -155,18 +163,8 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
     let mut report = Report::new(options);
 
     // 1. Content, through the seed path, into a database that has none.
-    let database = Database::open(&global.database()).await?;
-    database.migrate().await?;
-    {
-        let mut conn = database.connection().await?;
-        if !content::is_empty(&mut conn).await? {
-            bail!(
-                "the database already holds content: run the benchmark on a fresh one \
-                 (e.g. `beacon --data-dir .bench bench`, or a new DATABASE_URL)"
-            );
-        }
-        report.postgres_version = server_version(&mut conn).await?;
-    }
+    let (database, postgres_version) = fresh_database(global).await?;
+    report.postgres_version = postgres_version;
     let dir = tempfile_dir()?;
     let file = dir.join("synthetic.json");
     std::fs::write(
@@ -183,6 +181,8 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
             wait: true,
             progress: true,
             create_missing: false,
+            // Synthetic content has no files.
+            media: beacon::media::Media::default(),
         },
     )
     .await
@@ -295,6 +295,23 @@ pub async fn run(global: &GlobalOptions, options: &BenchOptions) -> anyhow::Resu
         report.write_into(out)?;
     }
     Ok(report)
+}
+
+/// The benchmark's database, migrated, which must hold no content yet; and
+/// PostgreSQL's version.
+async fn fresh_database(global: &GlobalOptions) -> anyhow::Result<(Database, String)> {
+    let database = Database::open(&global.database()).await?;
+    database.migrate().await?;
+    let mut conn = database.connection().await?;
+    if !content::is_empty(&mut conn).await? {
+        bail!(
+            "the database already holds content: run the benchmark on a fresh one \
+             (e.g. `beacon-bench --data-dir .bench`, or a new DATABASE_URL)"
+        );
+    }
+    let version = server_version(&mut conn).await?;
+    drop(conn);
+    Ok((database, version))
 }
 
 /// Each canonical query under load, one after another.

@@ -75,19 +75,7 @@ impl Report {
     /// Replaces the marked section of `path` (appending one if there is
     /// none, creating the file if need be).
     pub fn write_into(&self, path: &Path) -> anyhow::Result<()> {
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        let section = format!("{START}\n{}{END}", self.markdown());
-        let updated = match (existing.find(START), existing.find(END)) {
-            (Some(start), Some(end)) if start < end => format!(
-                "{}{section}{}",
-                &existing[..start],
-                &existing[end + END.len()..]
-            ),
-            _ if existing.is_empty() => format!("# Benchmarks\n\n{section}\n"),
-            _ => format!("{}\n{section}\n", existing.trim_end()),
-        };
-        std::fs::write(path, updated)?;
-        Ok(())
+        replace_section(path, START, END, &self.markdown())
     }
 
     pub fn markdown(&self) -> String {
@@ -251,6 +239,25 @@ impl Report {
         }
         out
     }
+}
+
+/// Replaces the section of `path` between `start` and `end` with
+/// `markdown` (appending one if there is none, creating the file if need
+/// be), so the hand-written history around it stays.
+pub fn replace_section(path: &Path, start: &str, end: &str, markdown: &str) -> anyhow::Result<()> {
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let section = format!("{start}\n{markdown}{end}");
+    let updated = match (existing.find(start), existing.find(end)) {
+        (Some(from), Some(to)) if from < to => format!(
+            "{}{section}{}",
+            &existing[..from],
+            &existing[to + end.len()..]
+        ),
+        _ if existing.is_empty() => format!("# Benchmarks\n\n{section}\n"),
+        _ => format!("{}\n\n{section}\n", existing.trim_end()),
+    };
+    std::fs::write(path, updated)?;
+    Ok(())
 }
 
 /// Throughput, latencies and failures, as table cells.

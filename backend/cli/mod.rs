@@ -40,8 +40,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Persisted(command) => persisted::run(&database, command).await,
         Command::Webhook(command) => webhooks::run(&database, command).await,
         Command::Migrate => migrate(&database).await,
-        Command::Seed(args) => seed_command(&database, args).await,
-        Command::Export(args) => export(&database, args).await,
+        Command::Seed(args) => seed_command(&database, &cli.global, args).await,
+        Command::Export(args) => export(&database, &cli.global, args).await,
         Command::Schema | Command::Generate(_) => {
             unreachable!("handled above")
         }
@@ -85,7 +85,39 @@ fn media_service(
     global: &GlobalOptions,
     args: &crate::config::MediaArgs,
 ) -> anyhow::Result<crate::media::Media> {
-    use crate::media::{IntakeLimits, Media, MediaStore, S3Settings};
+    let key = crate::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
+    Ok(crate::media::Media::new(
+        media_store(global, args)?,
+        key,
+        intake_limits(args),
+        args.public_url.as_deref().unwrap_or(""),
+    ))
+}
+
+/// The media store seed jobs store files in and exports read them from:
+/// the one `serve` uses with the same flags.
+fn job_media(
+    global: &GlobalOptions,
+    args: &crate::config::MediaArgs,
+) -> anyhow::Result<crate::media::Media> {
+    Ok(crate::media::Media::unsigned(
+        media_store(global, args)?,
+        intake_limits(args),
+    ))
+}
+
+fn intake_limits(args: &crate::config::MediaArgs) -> crate::media::IntakeLimits {
+    crate::media::IntakeLimits {
+        max_bytes: args.max_upload_bytes,
+        ..crate::media::IntakeLimits::default()
+    }
+}
+
+fn media_store(
+    global: &GlobalOptions,
+    args: &crate::config::MediaArgs,
+) -> anyhow::Result<crate::media::MediaStore> {
+    use crate::media::{MediaStore, S3Settings};
     let store = match &args.media_s3_bucket {
         Some(bucket) => MediaStore::s3(&S3Settings {
             bucket: bucket.clone(),
@@ -104,17 +136,7 @@ fn media_service(
                 .with_context(|| format!("opening the media folder {}", dir.display()))?
         }
     };
-    let key = crate::identity::secret::load(global.secret.as_deref(), &global.data_dir)?;
-    let limits = IntakeLimits {
-        max_bytes: args.max_upload_bytes,
-        ..IntakeLimits::default()
-    };
-    Ok(Media::new(
-        store,
-        key,
-        limits,
-        args.public_url.as_deref().unwrap_or(""),
-    ))
+    Ok(store)
 }
 
 async fn serve(
@@ -133,8 +155,15 @@ async fn serve(
     identity
         .check_key(&mut *database.connection().await?, args.accept_new_secret)
         .await?;
+    let media = media_service(global, &args.media)?;
+    media
+        .store
+        .check()
+        .await
+        .with_context(|| format!("cannot use the media store ({})", media.store.description))?;
+    tracing::info!(store = %media.store.description, "media files");
     if !args.no_seed {
-        seed_if_empty(database, args).await?;
+        seed_if_empty(database, args, &media).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -166,13 +195,6 @@ async fn serve(
         ),
         None => None,
     };
-    let media = media_service(global, &args.media)?;
-    media
-        .store
-        .check()
-        .await
-        .with_context(|| format!("cannot use the media store ({})", media.store.description))?;
-    tracing::info!(store = %media.store.description, "media files");
     let hub = events::listener::Hub::with_recheck(args.subscription_recheck);
     let metrics = crate::metrics::Metrics::default();
     let runtime = http::Runtime {
@@ -261,7 +283,11 @@ fn start_background_work(
 }
 
 /// First start: an empty database gets the seeds directory.
-async fn seed_if_empty(database: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+async fn seed_if_empty(
+    database: &Database,
+    args: &ServeArgs,
+    media: &crate::media::Media,
+) -> anyhow::Result<()> {
     let mut conn = database.connection().await?;
     if !content::is_empty(&mut conn).await? {
         return Ok(());
@@ -292,6 +318,7 @@ async fn seed_if_empty(database: &Database, args: &ServeArgs) -> anyhow::Result<
             wait: true,
             progress: false,
             create_missing: false,
+            media: media.clone(),
         },
     )
     .await
@@ -302,7 +329,11 @@ async fn seed_if_empty(database: &Database, args: &ServeArgs) -> anyhow::Result<
     Ok(())
 }
 
-async fn seed_command(database: &Database, args: &SeedArgs) -> anyhow::Result<ExitCode> {
+async fn seed_command(
+    database: &Database,
+    global: &GlobalOptions,
+    args: &SeedArgs,
+) -> anyhow::Result<ExitCode> {
     migrate_reporting(database).await?;
     if args.history {
         return seed_history(database, args.limit).await;
@@ -313,6 +344,7 @@ async fn seed_command(database: &Database, args: &SeedArgs) -> anyhow::Result<Ex
         wait: !args.no_wait,
         progress: true,
         create_missing: args.create_missing,
+        media: job_media(global, &args.media)?,
     };
     match seed::run(database, &options).await {
         Ok(report) => {
@@ -366,7 +398,11 @@ async fn seed_history(database: &Database, limit: i64) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export(database: &Database, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+async fn export(
+    database: &Database,
+    global: &GlobalOptions,
+    args: &ExportArgs,
+) -> anyhow::Result<ExitCode> {
     migrate_reporting(database).await?;
     let mut conn = database.connection().await?;
     let documents = if args.include_drafts {
@@ -374,18 +410,52 @@ async fn export(database: &Database, args: &ExportArgs) -> anyhow::Result<ExitCo
     } else {
         content::load_published_documents(&mut conn).await?
     };
-    let file = seed::export::build(documents);
+    let with_files = args.out.is_some();
+    let (file, asset_files) = seed::export::build(documents, with_files);
     let json = serde_json::to_string_pretty(&file)? + "\n";
     match &args.out {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let media = job_media(global, &args.media)?;
+            for asset_file in &asset_files {
+                let bytes = media
+                    .store
+                    .file(&asset_file.sha256, None)
+                    .await
+                    .with_context(|| format!("reading {} from the media store", asset_file.sha256))?
+                    .with_context(|| {
+                        format!(
+                            "the media store ({}) has no file {} (asset {})",
+                            media.store.description, asset_file.sha256, asset_file.path
+                        )
+                    })?;
+                let path = dir.join(&asset_file.path);
+                if let Some(folder) = path.parent() {
+                    std::fs::create_dir_all(folder)
+                        .with_context(|| format!("creating {}", folder.display()))?;
+                }
+                std::fs::write(&path, &bytes.bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             let path = dir.join("content.json");
             std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
             if std::io::stderr().is_terminal() {
-                eprintln!("wrote {}", path.display());
+                eprintln!(
+                    "wrote {} and {} asset file(s)",
+                    path.display(),
+                    asset_files.len()
+                );
             }
         }
-        None => print!("{json}"),
+        None => {
+            print!("{json}");
+            if !file.assets.is_empty() {
+                eprintln!(
+                    "note: {} asset(s) exported without their files (standard output has no room for them); export with --out DIR to write the files too",
+                    file.assets.len()
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -64,6 +64,15 @@ pub struct Intake {
     pub file: AssetFile,
 }
 
+impl std::fmt::Debug for Intake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("file", &self.file)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
 /// Kinds of file accepted, by the MIME type their bytes show.
 const STORED_AS_SENT: [&str; 3] = ["application/pdf", "video/mp4", "video/webm"];
 
@@ -110,6 +119,28 @@ pub fn take_in(
         },
         bytes,
     })
+}
+
+/// A file Beacon stored before, named by the hash it was stored under (an
+/// export's): checked like any other, and kept byte for byte when it is
+/// exactly what an intake stores, so that loading an export does not
+/// encode its JPEGs once more (each time a little worse).
+pub fn take_in_again(
+    bytes: &[u8],
+    filename: Option<&str>,
+    limits: &IntakeLimits,
+    stored_sha256: &str,
+) -> Result<Intake, IntakeError> {
+    let mut intake = take_in(bytes, filename, limits)?;
+    let sha256 = hex(&Sha256::digest(bytes));
+    let same_kind =
+        infer::get(bytes).map(|kind| kind.mime_type()) == Some(intake.file.mime_type.as_str());
+    if sha256 == stored_sha256 && same_kind {
+        intake.file.sha256 = sha256;
+        intake.file.size = bytes.len() as i64;
+        intake.bytes = bytes.to_vec();
+    }
+    Ok(intake)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -298,5 +329,48 @@ mod tests {
             take_in(&png(4, 4), None, &limits),
             Err(IntakeError::TooLarge { .. })
         ));
+    }
+
+    /// A JPEG with fine colour detail: encoding it again changes it.
+    fn detailed_jpeg() -> Vec<u8> {
+        let image = image::RgbImage::from_fn(64, 48, |x, y| {
+            let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 3;
+            image::Rgb([noise as u8, (noise >> 8) as u8, (x * 4 + y) as u8])
+        });
+        let mut out = Cursor::new(Vec::new());
+        image
+            .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+                &mut out, 75,
+            ))
+            .unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn bytes_beacon_stored_are_kept_when_named_by_their_hash() {
+        let limits = IntakeLimits::default();
+        let first = take_in(&detailed_jpeg(), None, &limits).unwrap();
+        let again = take_in(&first.bytes, None, &limits).unwrap();
+        assert_ne!(
+            again.file.sha256, first.file.sha256,
+            "a JPEG taken in twice is encoded twice"
+        );
+        let kept = take_in_again(&first.bytes, None, &limits, &first.file.sha256).unwrap();
+        assert_eq!(kept.file.sha256, first.file.sha256);
+        assert_eq!(kept.bytes, first.bytes);
+        // Any other hash: the file is one like any other.
+        let other = take_in_again(&first.bytes, None, &limits, &"0".repeat(64)).unwrap();
+        assert_eq!(other.file.sha256, again.file.sha256);
+        // A file that is not what intake stores is encoded again whatever
+        // it claims: a GIF is stored as PNG.
+        let mut gif = Cursor::new(Vec::new());
+        image::RgbaImage::from_pixel(4, 4, image::Rgba([1, 2, 3, 255]))
+            .write_to(&mut gif, image::ImageFormat::Gif)
+            .unwrap();
+        let gif = gif.into_inner();
+        let claimed = hex(&Sha256::digest(&gif));
+        let taken = take_in_again(&gif, None, &limits, &claimed).unwrap();
+        assert_eq!(taken.file.mime_type, "image/png");
+        assert_ne!(taken.file.sha256, claimed);
     }
 }

@@ -60,14 +60,7 @@ impl Default for Media {
     /// Files kept in memory, URLs signed with a key of its own: for
     /// servers built in tests; `beacon serve` configures a real store.
     fn default() -> Self {
-        let mut key = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-        Media::new(
-            MediaStore::in_memory(),
-            ServerKey::new(key.to_vec()),
-            IntakeLimits::default(),
-            "",
-        )
+        Media::unsigned(MediaStore::in_memory(), IntakeLimits::default())
     }
 }
 
@@ -80,6 +73,15 @@ impl Media {
             public_url: public_url.trim_end_matches('/').into(),
             renders: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_RENDERS)),
         }
+    }
+
+    /// For jobs that store and read files but hand out no URLs (seed
+    /// jobs, exports): a key of its own, so they need not read the
+    /// server's.
+    pub fn unsigned(store: MediaStore, limits: IntakeLimits) -> Self {
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        Media::new(store, ServerKey::new(key.to_vec()), limits, "")
     }
 
     /// Checks a file and stores it; returns what its asset version records.

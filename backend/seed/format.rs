@@ -6,6 +6,9 @@
 //! targets by slug (or, for topics, types and tags, by name or alias). `id` and
 //! `slug` are optional when writing by hand; an export carries both, so loading
 //! it into an empty database reproduces the content exactly.
+//!
+//! Assets (images and files) name their bytes by a path relative to the file
+//! that lists them; an export written to a folder puts the files beside it.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -30,6 +33,8 @@ pub struct ContentFile {
     pub resources: Vec<ResourceRecord>,
     #[serde(default)]
     pub modules: Vec<ModuleRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<AssetRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +86,13 @@ pub struct ResourceRecord {
     /// Tags by slug or name; unknown ones are created.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// An image asset, by slug. Left out, the resource keeps the one it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+    /// Asset slugs (the guidebook's PDF, the video). Left out, the resource
+    /// keeps the ones it has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +111,9 @@ pub struct ModuleRecord {
     pub intro: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hero_image_alt: Option<String>,
+    /// An image asset, by slug. Left out, the module keeps the one it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hero_image: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources_heading: Option<String>,
     /// Resource slugs, in page order.
@@ -110,6 +125,47 @@ pub struct ModuleRecord {
     pub disclaimer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceFile>,
+}
+
+/// An image or file and what is said about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssetRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    pub title: String,
+    /// The file, relative to the file this record is in. An export to
+    /// standard output leaves it out (it has nowhere to put the bytes):
+    /// such a record only updates an asset that already has `sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The SHA-256 of the bytes Beacon stored, as an export writes it. A
+    /// file with exactly this hash was taken in by Beacon before (decoded,
+    /// metadata already stripped): it is checked again and kept byte for
+    /// byte, so an export loads back unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Alternative text; an image is published only with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<String>,
+    /// The point crops keep in view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focal_point: Option<FocalPointRecord>,
+}
+
+/// Fractions of the width and height from the top left (0.5, 0.5 is the
+/// centre), as in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FocalPointRecord {
+    pub x: f64,
+    pub y: f64,
 }
 
 /// Reads a structured file; the error names the line where one is known.
@@ -159,6 +215,12 @@ fn plain_words(message: &str) -> String {
         ),
         ("expected struct ResourceRecord", "expected a resource"),
         ("expected struct ModuleRecord", "expected a module"),
+        ("expected struct AssetRecord", "expected an asset"),
+        (
+            "expected struct FocalPointRecord",
+            "expected a focal point (x and y, fractions from 0 to 1)",
+        ),
+        ("expected f64", "expected a number"),
         (
             "expected struct SourceFile",
             "expected a source (file and checksum)",
@@ -182,7 +244,14 @@ fn line_at(text: &str, offset: usize) -> usize {
 pub struct RecordLines(std::collections::HashMap<(&'static str, usize), usize>);
 
 /// The lists of a content file, as they are spelled in it.
-const SECTIONS: [&str; 5] = ["topics", "resourceTypes", "tags", "resources", "modules"];
+const SECTIONS: [&str; 6] = [
+    "topics",
+    "resourceTypes",
+    "tags",
+    "resources",
+    "modules",
+    "assets",
+];
 
 impl RecordLines {
     /// The line of `section[index]`, when known.
@@ -209,6 +278,8 @@ impl RecordLines {
             resources: Vec<Spanned<IgnoredAny>>,
             #[serde(default)]
             modules: Vec<Spanned<IgnoredAny>>,
+            #[serde(default)]
+            assets: Vec<Spanned<IgnoredAny>>,
         }
         let mut lines = RecordLines::default();
         let Ok(spans) = toml::from_str::<Spans>(text) else {
@@ -220,6 +291,7 @@ impl RecordLines {
             spans.tags,
             spans.resources,
             spans.modules,
+            spans.assets,
         ];
         for (section, records) in SECTIONS.into_iter().zip(lists) {
             for (index, record) in records.iter().enumerate() {

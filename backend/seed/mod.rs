@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::db::projection::{self, NewDocument, NewVersion, ProjectedItem, ProjectionTable};
 use crate::db::{Database, content, seed_runs};
 use crate::domain::{Content, Kind, Stage};
+use crate::media::Media;
 use plan::{Origin, SeedFile, SeedSet};
 use resolve::WorkingDocument;
 
@@ -107,6 +108,9 @@ pub struct SeedOptions {
     pub create_missing: bool,
     /// Progress lines (or a bar on a terminal) on stderr.
     pub progress: bool,
+    /// Where assets' files are stored, and the limits they are checked
+    /// against.
+    pub media: Media,
 }
 
 pub use crate::domain::seed_run::Counts;
@@ -240,9 +244,14 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
     let read = match plan::collect_files(&options.paths) {
         Ok(files) => {
             progress.step(&format!("reading {} file(s)", files.len()));
-            tokio::task::spawn_blocking(move || SeedSet::read(&files))
-                .await
-                .map_err(|error| SeedError::Other(error.to_string()))?
+            let limits = options.media.limits;
+            tokio::task::spawn_blocking(move || {
+                let mut set = SeedSet::read(&files)?;
+                set.take_in_files(&limits)?;
+                Ok(set)
+            })
+            .await
+            .map_err(|error| SeedError::Other(error.to_string()))?
         }
         Err(error) => Err(error),
     };
@@ -369,6 +378,7 @@ async fn apply(
                 .iter()
                 .filter(|d| d.is_changed())
                 .collect();
+            store_files(&options.media, set, &changed, progress).await?;
             progress.step(&format!("writing {} changed item(s)", changed.len()));
             let names = resolver
                 .documents
@@ -416,6 +426,37 @@ async fn apply(
         })
     })
     .await
+}
+
+/// Stores the files of the assets the run creates or changes, before the
+/// versions naming them are committed (a failed run leaves bytes no version
+/// names, never a version without its bytes).
+async fn store_files(
+    media: &Media,
+    set: &SeedSet,
+    changed: &[&WorkingDocument],
+    progress: &Progress,
+) -> Result<(), SeedError> {
+    let needed: std::collections::HashSet<&str> = changed
+        .iter()
+        .filter_map(|document| match &document.content {
+            Content::Asset(asset) => Some(asset.file.sha256.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut stored = std::collections::HashSet::new();
+    for intake in set.assets.iter().filter_map(|asset| asset.intake.as_ref()) {
+        let sha256 = intake.file.sha256.as_str();
+        if needed.contains(sha256) && stored.insert(sha256) {
+            progress.step(&format!("storing {sha256}"));
+            media
+                .store
+                .put_file(sha256, bytes::Bytes::from(intake.bytes.clone()))
+                .await
+                .map_err(|error| SeedError::Other(format!("media store: {error}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// What a run did (or, dry, would do).

@@ -8,11 +8,13 @@ use sha2::{Digest, Sha256};
 
 use super::SeedError;
 use super::format::{
-    self, ContentFile, LabelRecord, ModuleRecord, RecordLines, ResourceRecord, TopicRecord,
+    self, AssetRecord, ContentFile, LabelRecord, ModuleRecord, RecordLines, ResourceRecord,
+    TopicRecord,
 };
 use super::page;
 use crate::domain::content::SourceFile;
-use crate::domain::slug::normalize_name;
+use crate::domain::slug::{normalize_name, slugify};
+use crate::media::intake::{self, Intake, IntakeLimits};
 
 pub use crate::domain::seed_run::SeedFile;
 
@@ -56,10 +58,26 @@ pub struct PlannedModule {
     pub from_page: bool,
 }
 
+/// An asset a seed file declares, and its file once read and checked.
+#[derive(Debug)]
+pub struct PlannedAsset {
+    pub record: AssetRecord,
+    pub origin: Origin,
+    /// Where the record's `file` is on this machine.
+    pub path: Option<PathBuf>,
+    /// The file taken in (see [`SeedSet::take_in_files`]).
+    pub intake: Option<Intake>,
+}
+
+/// Image files a module page may have beside it (`page.txt`, `page.jpg`):
+/// its hero image, described by the page's alt text line.
+const PAGE_IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "gif"];
+
 /// Everything a seed job's files say, resources already merged by identity.
 #[derive(Debug, Default)]
 pub struct SeedSet {
     pub files: Vec<SeedFile>,
+    pub assets: Vec<PlannedAsset>,
     pub topics: Vec<Planned<TopicRecord>>,
     pub resource_types: Vec<Planned<LabelRecord>>,
     pub tags: Vec<Planned<LabelRecord>>,
@@ -143,6 +161,46 @@ impl SeedSet {
         Ok(set)
     }
 
+    /// Reads every asset's file and checks it as an upload is checked
+    /// (type by its bytes, pixel limits, images encoded again): a seed
+    /// directory is no more trusted than an editor's upload. Every bad
+    /// file is named. The files are recorded with the run.
+    pub fn take_in_files(&mut self, limits: &IntakeLimits) -> Result<(), SeedError> {
+        let mut errors = Vec::new();
+        for asset in &mut self.assets {
+            let Some(path) = &asset.path else { continue };
+            let bytes = match std::fs::read(path) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    errors.push(SeedError::invalid(
+                        &asset.origin,
+                        format!("file {}: {error}", path.display()),
+                    ));
+                    continue;
+                }
+            };
+            let filename = path.file_name().map(|name| name.to_string_lossy());
+            let taken = match &asset.record.sha256 {
+                Some(stored) => intake::take_in_again(&bytes, filename.as_deref(), limits, stored),
+                None => intake::take_in(&bytes, filename.as_deref(), limits),
+            };
+            match taken {
+                Ok(taken) => {
+                    self.files.push(SeedFile {
+                        path: path.display().to_string(),
+                        sha256: hex(&Sha256::digest(&bytes)),
+                    });
+                    asset.intake = Some(taken);
+                }
+                Err(error) => errors.push(SeedError::invalid(
+                    &asset.origin,
+                    format!("file {}: {error}", path.display()),
+                )),
+            }
+        }
+        SeedError::all(errors)
+    }
+
     fn read_file(&mut self, path: &Path) -> Result<(), SeedError> {
         let bytes = std::fs::read(path).map_err(|error| SeedError::at(path, 0, error))?;
         let text = String::from_utf8(bytes.clone())
@@ -154,16 +212,19 @@ impl SeedSet {
                 let page = page::parse(&text)
                     .map_err(|error| SeedError::at(path, error.line, error.message))?;
                 self.add_page(&display, &checksum, page);
+                if let Some(image) = page_image(path) {
+                    self.add_page_image(image);
+                }
             }
             Some("json") => {
                 let (file, lines) = format::parse_json(&text)
                     .map_err(|(line, message)| SeedError::at(path, line, message))?;
-                self.add_content_file(&display, file, &lines);
+                self.add_content_file(path, file, &lines);
             }
             _ => {
                 let (file, lines) = format::parse_toml(&text)
                     .map_err(|(line, message)| SeedError::at(path, line, message))?;
-                self.add_content_file(&display, file, &lines);
+                self.add_content_file(path, file, &lines);
             }
         }
         self.files.push(SeedFile {
@@ -191,6 +252,8 @@ impl SeedSet {
                 summary: None,
                 topics: entry.topics.clone(),
                 tags: Vec::new(),
+                thumbnail: None,
+                files: Vec::new(),
             };
             let index = self.add_resource(record, Origin(format!("{file}:{}", entry.line)), true);
             if !resources.contains(&ResourceRef::InRun(index)) {
@@ -209,6 +272,7 @@ impl SeedSet {
                 topic: Some(page.topic_name.clone()),
                 intro: page.intro.clone(),
                 hero_image_alt: page.hero_image_alt.clone(),
+                hero_image: None,
                 resources_heading: Some(page.heading.clone()),
                 resources: Vec::new(),
                 tags: Vec::new(),
@@ -225,7 +289,42 @@ impl SeedSet {
         });
     }
 
-    fn add_content_file(&mut self, file: &str, content: ContentFile, lines: &RecordLines) {
+    /// The page just added gets the image beside it as its hero image, an
+    /// asset named after the image file, its alt text the page's.
+    fn add_page_image(&mut self, image: PathBuf) {
+        let module = self
+            .modules
+            .last_mut()
+            .expect("the page's module was added");
+        let stem = image
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let slug = slugify(&stem);
+        module.record.hero_image = Some(slug.clone());
+        let record = AssetRecord {
+            id: None,
+            slug: Some(slug),
+            title: module.record.title.clone(),
+            file: None,
+            sha256: None,
+            alt: module.record.hero_image_alt.clone(),
+            caption: None,
+            credit: None,
+            focal_point: None,
+        };
+        let origin = Origin(image.display().to_string());
+        self.assets.push(PlannedAsset {
+            record,
+            origin,
+            path: Some(image),
+            intake: None,
+        });
+    }
+
+    fn add_content_file(&mut self, path: &Path, content: ContentFile, lines: &RecordLines) {
+        let file = &path.display().to_string();
+        let folder = path.parent().unwrap_or(Path::new(""));
         let at = |section: &str, index: usize| match lines.line(section, index) {
             Some(line) => Origin(format!("{file}:{line}")),
             None => Origin(format!("{file}: {section}[{index}]")),
@@ -268,6 +367,15 @@ impl SeedSet {
                 from_page: false,
             });
         }
+        for (index, record) in content.assets.into_iter().enumerate() {
+            let path = record.file.as_ref().map(|name| folder.join(name));
+            self.assets.push(PlannedAsset {
+                record,
+                origin: at("assets", index),
+                path,
+                intake: None,
+            });
+        }
     }
 
     /// Adds a resource, merging it into an earlier one with the same
@@ -285,6 +393,12 @@ impl SeedSet {
             existing.url = existing.url.take().or(record.url);
             existing.publisher = existing.publisher.take().or(record.publisher);
             existing.summary = existing.summary.take().or(record.summary);
+            existing.thumbnail = existing.thumbnail.take().or(record.thumbnail);
+            for file in record.files {
+                if !existing.files.contains(&file) {
+                    existing.files.push(file);
+                }
+            }
             return index;
         }
         self.resources.push(Planned {
@@ -295,6 +409,15 @@ impl SeedSet {
         self.resource_index.insert(key, self.resources.len() - 1);
         self.resources.len() - 1
     }
+}
+
+/// The image beside a module page, by the page's name: `page.jpg` for
+/// `page.txt`.
+fn page_image(page: &Path) -> Option<PathBuf> {
+    PAGE_IMAGE_EXTENSIONS
+        .iter()
+        .map(|extension| page.with_extension(extension))
+        .find(|image| image.is_file())
 }
 
 /// Appends the names of `more` that `names` lacks (ignoring case and

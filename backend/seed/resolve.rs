@@ -6,12 +6,15 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::SeedError;
-use super::plan::{Origin, Planned, PlannedModule, ResourceRef, SeedSet, resource_key};
+use super::plan::{
+    Origin, Planned, PlannedAsset, PlannedModule, ResourceRef, SeedSet, resource_key,
+};
 use crate::domain::content::{
-    Content, Kind, LabelContent, ModuleContent, ResourceContent, TopicContent,
+    AssetContent, Content, FocalPoint, Kind, LabelContent, ModuleContent, ResourceContent,
+    TopicContent,
 };
 use crate::domain::slug::{normalize_name, slugify};
-use crate::domain::validation::validate;
+use crate::domain::validation::{publish_problems, validate};
 
 /// A document as the resolver sees it.
 #[derive(Debug, Clone)]
@@ -416,19 +419,132 @@ impl Resolver {
         unresolved.extend(errors);
         let (tags, errors) = self.labels_found(Kind::Tag, &record.tags, at("tags"));
         unresolved.extend(errors);
-        let index = self.resource_from(planned, key, types, topics, tags)?;
+        let thumbnail = match &record.thumbnail {
+            Some(slug) => match self.asset(slug, at("thumbnail")) {
+                Ok(id) => Some(id),
+                Err(error) => {
+                    unresolved.push(error);
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut files = Vec::new();
+        for slug in &record.files {
+            match self.asset(slug, at("files")) {
+                Ok(id) if !files.contains(&id) => files.push(id),
+                Ok(_) => {}
+                Err(error) => unresolved.push(error),
+            }
+        }
+        let links = Links {
+            types,
+            topics,
+            tags,
+            thumbnail,
+            files,
+        };
+        let index = self.resource_from(planned, key, links)?;
         SeedError::all(unresolved)?;
         Ok(index)
+    }
+
+    /// An asset by slug, of this run or the database; an error naming the
+    /// nearest slugs when there is none.
+    fn asset(&mut self, slug: &str, at: Place<'_>) -> Result<Uuid, SeedError> {
+        if let Some(&index) = self.by_slug.get(&(Kind::Asset, slug.to_string())) {
+            return Ok(self.documents[index].id);
+        }
+        self.unresolved.insert((at.origin.0.clone(), at.field));
+        let hint = match self.nearest_slugs(Kind::Asset, slug).first() {
+            Some(nearest) => format!("; did you mean `{nearest}`?"),
+            None => String::new(),
+        };
+        Err(SeedError::invalid(
+            at.origin,
+            format!(
+                "{field}: there is no asset {slug:?}{hint} (declare it under `assets`)",
+                field = at.field
+            ),
+        ))
+    }
+
+    /// An asset a file declares, with the file it names (already taken in)
+    /// or, without one, the file the asset already has when the record
+    /// names its hash.
+    fn declared_asset(&mut self, planned: &PlannedAsset) -> Result<(), SeedError> {
+        let record = &planned.record;
+        let origin = &planned.origin;
+        let slug = match &record.slug {
+            Some(slug) => slug.clone(),
+            None => slugify(&record.title),
+        };
+        if slug.is_empty() {
+            return Err(SeedError::invalid(
+                origin,
+                "the title has no letters or digits to make a slug",
+            ));
+        }
+        let existing = self.find(Kind::Asset, record.id, Some(&slug), None);
+        let current = existing.and_then(|index| match &self.documents[index].content {
+            Content::Asset(asset) => Some(asset.file.clone()),
+            _ => None,
+        });
+        let file = match (&planned.intake, current) {
+            // The same bytes again keep what was measured of them when
+            // they were first taken in.
+            (Some(intake), Some(current)) if current.sha256 == intake.file.sha256 => current,
+            (Some(intake), _) => intake.file.clone(),
+            (None, Some(current)) if record.sha256.as_ref() == Some(&current.sha256) => current,
+            (None, _) => {
+                return Err(SeedError::invalid(
+                    origin,
+                    "the asset names no `file` (an export written with --out puts the files beside it)",
+                ));
+            }
+        };
+        let trim = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+                .map(str::to_string)
+        };
+        let mut content = AssetContent {
+            title: record.title.trim().to_string(),
+            slug,
+            alt: trim(&record.alt),
+            caption: trim(&record.caption),
+            credit: trim(&record.credit),
+            focal_point: record
+                .focal_point
+                .map(|point| FocalPoint::from_fractions(point.x, point.y)),
+            file,
+        };
+        match existing {
+            Some(index) => {
+                content.slug = self.documents[index].slug.clone();
+                self.update(index, Content::Asset(content), origin);
+            }
+            None => {
+                self.create(record.id, None, Content::Asset(content), origin)?;
+            }
+        }
+        Ok(())
     }
 
     fn resource_from(
         &mut self,
         planned: &Planned<crate::seed::format::ResourceRecord>,
         key: String,
-        types: Vec<Uuid>,
-        topics: Vec<Uuid>,
-        tags: Vec<Uuid>,
+        links: Links,
     ) -> Result<usize, SeedError> {
+        let Links {
+            types,
+            topics,
+            tags,
+            thumbnail,
+            files,
+        } = links;
         let record = &planned.record;
         let origin = &planned.origin;
         let existing = self.find(
@@ -455,9 +571,13 @@ impl Resolver {
                     summary: record.summary.clone().or_else(|| current.summary.clone()),
                     topics: union(&current.topics, &topics),
                     tags: union(&current.tags, &tags),
-                    // Seed files do not carry files yet; an editor's stay.
-                    thumbnail: current.thumbnail,
-                    files: current.files.clone(),
+                    // A file that names none keeps the ones editors linked.
+                    thumbnail: thumbnail.or(current.thumbnail),
+                    files: if files.is_empty() {
+                        current.files.clone()
+                    } else {
+                        files
+                    },
                 };
                 self.documents[index].seed_key = Some(key);
                 self.update(index, Content::Resource(content), origin);
@@ -487,8 +607,8 @@ impl Resolver {
                     summary: record.summary.clone(),
                     topics,
                     tags,
-                    thumbnail: None,
-                    files: Vec::new(),
+                    thumbnail,
+                    files,
                 };
                 self.create(record.id, Some(key), Content::Resource(content), origin)
             }
@@ -543,6 +663,17 @@ impl Resolver {
                 from_page: planned.from_page,
             },
         )?;
+        let hero_image = match &record.hero_image {
+            Some(slug) => Some(self.asset(
+                slug,
+                Place {
+                    origin,
+                    field: "heroImage",
+                    from_page: planned.from_page,
+                },
+            )?),
+            None => None,
+        };
         // "Resources Related to <alias>" names the topic by its canonical name.
         let title = match (planned.titled_by_topic, topic) {
             (true, Some(topic)) => match &self.documents[self.by_id[&topic]].content {
@@ -559,7 +690,7 @@ impl Resolver {
             topic,
             intro: record.intro.clone(),
             hero_image_alt: record.hero_image_alt.clone(),
-            hero_image: None,
+            hero_image,
             resources_heading: record.resources_heading.clone(),
             resources,
             tags,
@@ -573,8 +704,8 @@ impl Resolver {
                 };
                 content.slug = current.slug.clone();
                 content.tags = union(&current.tags, &content.tags);
-                // Seed files do not carry images yet; an editor's stays.
-                content.hero_image = current.hero_image;
+                // A file that names none keeps the one editors linked.
+                content.hero_image = content.hero_image.or(current.hero_image);
                 self.update(index, Content::Module(content), origin);
             }
             None => {
@@ -583,6 +714,15 @@ impl Resolver {
         }
         Ok(())
     }
+}
+
+/// What a resource record's references resolved to.
+struct Links {
+    types: Vec<Uuid>,
+    topics: Vec<Uuid>,
+    tags: Vec<Uuid>,
+    thumbnail: Option<Uuid>,
+    files: Vec<Uuid>,
 }
 
 fn union(first: &[Uuid], second: &[Uuid]) -> Vec<Uuid> {
@@ -624,6 +764,9 @@ pub fn resolve(
     for label in &set.tags {
         errors.extend(resolver.declared_label(Kind::Tag, label).err());
     }
+    for asset in &set.assets {
+        errors.extend(resolver.declared_asset(asset).err());
+    }
     let mut resources_in_run = Vec::with_capacity(set.resources.len());
     for resource in &set.resources {
         match resolver.resource(resource) {
@@ -646,7 +789,11 @@ pub fn resolve(
             .origin
             .clone()
             .unwrap_or_else(|| Origin(document.slug.clone()));
-        for problem in validate(&document.content) {
+        // A seed job publishes what it writes.
+        let problems = validate(&document.content)
+            .into_iter()
+            .chain(publish_problems(&document.content));
+        for problem in problems {
             if !resolver
                 .unresolved
                 .contains(&(origin.0.clone(), problem.field))

@@ -125,6 +125,8 @@ pub fn generate(sizes: Sizes) -> ContentFile {
                     .into_iter()
                     .map(|t| tag_names[t].clone())
                     .collect(),
+                thumbnail: None,
+                files: Vec::new(),
             }
         })
         .collect();
@@ -140,6 +142,7 @@ pub fn generate(sizes: Sizes) -> ContentFile {
             topic: (!topic_names.is_empty()).then(|| topic_names[i % topic_names.len()].clone()),
             intro: phrase(&mut sequence, 60),
             hero_image_alt: Some(phrase(&mut sequence, 6).to_lowercase()),
+            hero_image: None,
             resources_heading: Some("Resources".into()),
             resources: sequence
                 .distinct(sizes.resources_per_module, resources.len())
@@ -181,5 +184,6 @@ pub fn generate(sizes: Sizes) -> ContentFile {
             .collect(),
         resources,
         modules,
+        assets: Vec::new(),
     }
 }

@@ -527,6 +527,8 @@ pub fn seed_options(paths: &[PathBuf], dry_run: bool) -> SeedOptions {
         wait: true,
         progress: false,
         create_missing: false,
+        // Files of a test's seeds, kept for the test's life only.
+        media: beacon::media::Media::default(),
     }
 }
 
