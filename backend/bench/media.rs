@@ -214,13 +214,15 @@ async fn urls(client: &reqwest::Client, base: &str, fit: &str) -> anyhow::Result
         }
     }
     let query = format!("{{ asset(slug: \"bench-photo\") {{ {fields} }} }}");
-    let answer: Value = client
+    let answer = client
         .post(format!("{base}/graphql"))
-        .json(&json!({ "query": query }))
+        .header("content-type", "application/json")
+        .body(json!({ "query": query }).to_string())
         .send()
         .await?
-        .json()
+        .bytes()
         .await?;
+    let answer: Value = serde_json::from_slice(&answer)?;
     let asset = answer["data"]["asset"].clone();
     if asset.is_null() {
         bail!("the photo is not served: {answer}");
