@@ -170,6 +170,7 @@ async fn the_index_answers_lists_facets_and_orders_as_the_database_does() {
         json!({ "query": "community" }),
         json!({ "query": "\"community policing\" -trust", "types": [types[1]] }),
         json!({ "query": "policing or youth", "yearFrom": 2000 }),
+        json!({ "query": "commun* trust" }),
     ];
     let orders = [
         json!(null),
@@ -227,6 +228,13 @@ async fn search_from_the_index_ranks_and_counts_as_postgresql_does() {
         "the",
         "zzzyx",
         "officer-involved",
+        // As a search box sends them while its user types: the last word
+        // (or any) a prefix of the words it finds.
+        "commun*",
+        "community polic*",
+        "\"community policing\" yo*",
+        "p*",
+        "the*",
     ];
     for text in texts {
         for kinds in [json!(null), json!(["MODULE"]), json!(["RESOURCE"])] {

@@ -123,13 +123,12 @@ struct Parsed {
     query: String,
 }
 
-/// How PostgreSQL reads a search text: `websearch_to_tsquery('english', …)`
+/// How PostgreSQL reads a search text: `beacon_search_query(…)`
 /// as text. One cheap statement, and the index then matches exactly what
 /// `@@` would.
 pub async fn parse_search(conn: &mut AsyncPgConnection, text: &str) -> DbResult<String> {
     let row: Parsed = Prepared(
-        diesel::sql_query("SELECT websearch_to_tsquery('english', $1)::text AS query")
-            .bind::<Text, _>(text),
+        diesel::sql_query("SELECT beacon_search_query($1)::text AS query").bind::<Text, _>(text),
     )
     .get_result(conn)
     .await?;

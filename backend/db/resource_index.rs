@@ -274,7 +274,7 @@ fn conditions(
     if let Some(query) = &filter.query {
         let query = statement.param(Bind::Text(query.clone()));
         conditions.push(format!(
-            "r.search_vector @@ websearch_to_tsquery('english', {query})"
+            "r.search_vector @@ (SELECT beacon_search_query({query}))"
         ));
     }
     conditions
@@ -297,7 +297,7 @@ fn key_expression(
             let query = statement.param(Bind::Text(query.unwrap_or_default().to_string()));
             (
                 format!(
-                    "ts_rank_cd(r.search_vector, websearch_to_tsquery('english', {query}))::float8"
+                    "ts_rank_cd(r.search_vector, (SELECT beacon_search_query({query})))::float8"
                 ),
                 "float8",
             )

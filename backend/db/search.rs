@@ -90,7 +90,7 @@ pub async fn hits(
         )
     };
     Prepared(diesel::sql_query(format!(
-        "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q),
+        "WITH q AS (SELECT beacon_search_query($2) AS q),
          matches AS (
              SELECT 'resource'::text AS kind, r.id,
                     ts_rank_cd(r.search_vector, q.q)::float8 AS rank
@@ -144,7 +144,7 @@ pub async fn total(
     let kinds: Vec<String> = kinds.iter().map(|kind| kind.to_string()).collect();
     let row: Total = Prepared(
         diesel::sql_query(
-            "WITH q AS (SELECT websearch_to_tsquery('english', $2) AS q)
+            "WITH q AS (SELECT beacon_search_query($2) AS q)
          SELECT (SELECT count(*) FROM resources r, q
                   WHERE r.stage = $1 AND 'resource' = ANY($3) AND r.search_vector @@ q.q)
               + (SELECT count(*) FROM modules m, q
@@ -188,7 +188,7 @@ pub async fn snippets(
 ) -> DbResult<Vec<Snippet>> {
     Prepared(
         diesel::sql_query(format!(
-            "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS q)
+            "WITH q AS (SELECT beacon_search_query($1) AS q)
              SELECT r.id, {RESOURCE_HEADLINE} AS snippet
                FROM resources r, q WHERE r.stage = 'published' AND r.id = ANY($2)
              UNION ALL

@@ -599,6 +599,7 @@ impl Snapshot {
             text: String::new(),
             root: None,
             operands: Vec::new(),
+            prefixes: Vec::new(),
         };
         let limit = query.limit.clamp(0, i64::from(u32::MAX)) as usize;
         let matches = self.text_matches(text);

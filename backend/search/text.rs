@@ -2,7 +2,8 @@
 //! document, its positions with their weights — what `@@` and
 //! `ts_rank_cd` need and nothing else.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use roaring::RoaringBitmap;
 
@@ -30,9 +31,10 @@ impl Posting {
 /// Documents are numbered from 0 in the order they were added.
 #[derive(Default)]
 pub struct TextIndex {
-    /// Lexeme → posting, numbered in byte order (as a `tsvector` sorts its
-    /// lexemes, which ranking ties depend on).
-    lexemes: HashMap<Box<str>, u32>,
+    /// Every lexeme in byte order (as a `tsvector` sorts its lexemes, which
+    /// ranking ties depend on), so a prefix's lexemes are one run; a
+    /// lexeme's number is its place here and in `postings`.
+    lexemes: Vec<Box<str>>,
     postings: Vec<Posting>,
     documents: u32,
 }
@@ -66,13 +68,13 @@ impl TextIndexBuilder {
     pub fn finish(self) -> TextIndex {
         let mut entries: Vec<(String, Posting)> = self.postings.into_iter().collect();
         entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut lexemes = HashMap::with_capacity(entries.len());
+        let mut lexemes = Vec::with_capacity(entries.len());
         let mut postings = Vec::with_capacity(entries.len());
-        for (number, (lexeme, mut posting)) in entries.into_iter().enumerate() {
+        for (lexeme, mut posting) in entries {
             posting.docs.shrink_to_fit();
             posting.ends.shrink_to_fit();
             posting.words.shrink_to_fit();
-            lexemes.insert(lexeme.into_boxed_str(), number as u32);
+            lexemes.push(lexeme.into_boxed_str());
             postings.push(posting);
         }
         TextIndex {
@@ -147,13 +149,25 @@ fn parse_vector(text: &str) -> Result<Vec<(String, Vec<WordPos>)>, Unreadable> {
     }
 }
 
-/// A query resolved against one index: each operand's posting, if the
-/// lexeme occurs at all.
+/// A query resolved against one index: each operand's postings (none when
+/// its lexeme does not occur; every lexeme it begins for a prefix).
 pub struct Resolved<'a> {
     query: &'a TsQuery,
-    /// Each operand's lexeme number and posting.
-    postings: Vec<Option<(u32, &'a Posting)>>,
+    /// Each operand's lexeme numbers and postings.
+    postings: Vec<Vec<(u32, &'a Posting)>>,
 }
+
+/// One lexeme a query touches, and every operand it satisfies.
+struct Entry<'a> {
+    lexeme: u32,
+    posting: &'a Posting,
+    operands: u64,
+}
+
+/// From this many lexemes (a short prefix's), ranking finds each document's
+/// lexemes with a heap instead of looking at every lexeme for every
+/// document.
+const MERGED_FROM: usize = 16;
 
 impl TextIndex {
     pub fn documents(&self) -> u32 {
@@ -168,9 +182,28 @@ impl TextIndex {
             .sum::<usize>()
             + self
                 .lexemes
-                .keys()
-                .map(|lexeme| lexeme.len() + 40)
+                .iter()
+                .map(|lexeme| lexeme.len() + 16)
                 .sum::<usize>()
+    }
+
+    /// The numbers of the lexemes `lexeme` stands for: itself, or every
+    /// lexeme it begins (compared as bytes, as PostgreSQL compares them).
+    fn numbers(&self, lexeme: &str, prefix: bool) -> std::ops::Range<usize> {
+        let wanted = lexeme.as_bytes();
+        let start = self
+            .lexemes
+            .partition_point(|known| known.as_bytes() < wanted);
+        let run = if prefix {
+            self.lexemes[start..].partition_point(|known| known.as_bytes().starts_with(wanted))
+        } else {
+            usize::from(
+                self.lexemes
+                    .get(start)
+                    .is_some_and(|known| known.as_bytes() == wanted),
+            )
+        };
+        start..start + run
     }
 
     pub fn resolve<'a>(&'a self, query: &'a TsQuery) -> Resolved<'a> {
@@ -179,10 +212,11 @@ impl TextIndex {
             postings: query
                 .operands
                 .iter()
-                .map(|lexeme| {
-                    self.lexemes
-                        .get(lexeme.as_str())
-                        .map(|number| (*number, &self.postings[*number as usize]))
+                .zip(&query.prefixes)
+                .map(|(lexeme, prefix)| {
+                    self.numbers(lexeme, *prefix)
+                        .map(|number| (number as u32, &self.postings[number]))
+                        .collect()
                 })
                 .collect(),
         }
@@ -199,12 +233,12 @@ impl Resolved<'_> {
     }
 
     fn operand_docs(&self, operand: usize) -> RoaringBitmap {
-        match self.postings[operand] {
-            Some((_, posting)) => {
-                RoaringBitmap::from_sorted_iter(posting.docs.iter().copied()).unwrap_or_default()
-            }
-            None => RoaringBitmap::new(),
+        let mut docs = RoaringBitmap::new();
+        for (_, posting) in &self.postings[operand] {
+            docs |=
+                RoaringBitmap::from_sorted_iter(posting.docs.iter().copied()).unwrap_or_default();
         }
+        docs
     }
 
     fn matching(&self, node: &Node, documents: u32) -> RoaringBitmap {
@@ -234,11 +268,7 @@ impl Resolved<'_> {
                     .into_iter()
                     .filter(|doc| {
                         for operand in &operands {
-                            positions[*operand] = self
-                                .words(*operand, *doc)
-                                .iter()
-                                .map(|word| tsquery::position(*word))
-                                .collect();
+                            positions[*operand] = self.positions(*operand, *doc);
                         }
                         tsquery::holds(node, &|_| true, &|operand| positions[operand].as_slice())
                     })
@@ -247,16 +277,41 @@ impl Resolved<'_> {
         }
     }
 
-    fn words(&self, operand: usize, doc: u32) -> &[WordPos] {
-        self.postings[operand]
-            .and_then(|(_, posting)| {
-                posting
-                    .docs
-                    .binary_search(&doc)
-                    .ok()
-                    .map(|slot| posting.words_at(slot))
+    /// Where the operand's lexemes stand in `doc`: ascending, each once
+    /// (a prefix's lexemes together, as PostgreSQL gathers them).
+    fn positions(&self, operand: usize, doc: u32) -> Vec<u16> {
+        let mut positions: Vec<u16> = self.postings[operand]
+            .iter()
+            .filter_map(|(_, posting)| {
+                let slot = posting.docs.binary_search(&doc).ok()?;
+                Some(posting.words_at(slot))
             })
-            .unwrap_or_default()
+            .flatten()
+            .map(|word| tsquery::position(*word))
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+    }
+
+    /// Every lexeme the query touches, with the operands each satisfies
+    /// (an operand repeated, or a lexeme both named and begun by a prefix,
+    /// satisfies several).
+    fn entries(&self) -> Vec<Entry<'_>> {
+        let mut entries: Vec<Entry<'_>> = Vec::new();
+        for (operand, postings) in self.postings.iter().enumerate().take(64) {
+            for (lexeme, posting) in postings {
+                match entries.iter_mut().find(|entry| entry.lexeme == *lexeme) {
+                    Some(entry) => entry.operands |= 1 << operand,
+                    None => entries.push(Entry {
+                        lexeme: *lexeme,
+                        posting,
+                        operands: 1 << operand,
+                    }),
+                }
+            }
+        }
+        entries
     }
 
     /// `ts_rank_cd` of each document in `docs` (ascending), in that order.
@@ -276,49 +331,27 @@ impl Resolved<'_> {
         mut admit: impl FnMut(u32, f64) -> bool,
         mut take: impl FnMut(u32, f32),
     ) {
-        // Each operand's lexeme, and every operand sharing it.
-        let lexemes: Vec<(usize, u64)> = {
-            let mut out: Vec<(usize, u64)> = Vec::new();
-            for (operand, lexeme) in self.query.operands.iter().enumerate() {
-                if self.postings[operand].is_none() || operand >= 64 {
-                    continue;
-                }
-                match out
-                    .iter_mut()
-                    .find(|(first, _)| self.query.operands[*first] == *lexeme)
-                {
-                    Some((_, mask)) => *mask |= 1 << operand,
-                    None => out.push((operand, 1 << operand)),
-                }
-            }
-            out
-        };
+        let entries = self.entries();
         // With only `&` between distinct words, every cover holds each of
         // them, and holds an occurrence of the rarest among at most as many
         // covers as there are words.
-        let conjunction = self.query.is_conjunction() && lexemes.len() == self.query.operands.len();
-        let words = lexemes.len();
-        let mut cursors = vec![0usize; lexemes.len()];
+        let conjunction = self.query.is_conjunction()
+            && !self.query.has_prefix()
+            && entries.len() == self.query.operands.len();
+        let words = entries.len();
+        let mut present = DocEntries::new(&entries);
         let mut occurrences = Vec::new();
         let mut ranker = tsquery::Ranker::new(self.query);
         for doc in docs {
+            let found = present.at(doc);
             let mut count = 0usize;
             let mut rarest = usize::MAX;
             let mut heaviest = 0u16;
-            for ((operand, _), cursor) in lexemes.iter().zip(cursors.iter_mut()) {
-                let Some((_, posting)) = self.postings[*operand] else {
-                    continue;
-                };
-                // Documents come in ascending order: walk each posting once.
-                while *cursor < posting.docs.len() && posting.docs[*cursor] < doc {
-                    *cursor += 1;
-                }
-                if posting.docs.get(*cursor) == Some(&doc) {
-                    let found = posting.words_at(*cursor);
-                    count += found.len();
-                    rarest = rarest.min(found.len());
-                    heaviest = heaviest.max(found.iter().map(|word| word >> 14).max().unwrap_or(0));
-                }
+            for &(entry, slot) in found {
+                let words = entries[entry].posting.words_at(slot);
+                count += words.len();
+                rarest = rarest.min(words.len());
+                heaviest = heaviest.max(words.iter().map(|word| word >> 14).max().unwrap_or(0));
             }
             // Each cover starts at a different occurrence and scores at most
             // its heaviest word's weight (a harmonic mean of weights, damped
@@ -334,20 +367,84 @@ impl Resolved<'_> {
                 continue;
             }
             occurrences.clear();
-            for ((operand, mask), cursor) in lexemes.iter().zip(cursors.iter()) {
-                let Some((lexeme, posting)) = self.postings[*operand] else {
-                    continue;
-                };
-                if posting.docs.get(*cursor) == Some(&doc) {
-                    occurrences.extend(posting.words_at(*cursor).iter().map(|word| Occurrence {
-                        word: *word,
-                        lexeme,
-                        operands: *mask,
-                    }));
-                }
+            for &(entry, slot) in found {
+                let entry = &entries[entry];
+                occurrences.extend(entry.posting.words_at(slot).iter().map(|word| Occurrence {
+                    word: *word,
+                    lexeme: entry.lexeme,
+                    operands: entry.operands,
+                }));
             }
             take(doc, ranker.rank(&mut occurrences));
         }
+    }
+}
+
+/// Which of a query's lexemes occur in each document, documents asked in
+/// ascending order: each posting is walked once. A few lexemes are looked
+/// at in turn for every document; many (a short prefix's) are merged with
+/// a heap, so a document costs the lexemes it holds, not all of them.
+struct DocEntries<'e, 'a> {
+    entries: &'e [Entry<'a>],
+    cursors: Vec<usize>,
+    /// With many lexemes: each unfinished one's next document.
+    heap: Option<BinaryHeap<Reverse<(u32, usize)>>>,
+    /// The current document's lexemes: (entry, slot in its posting).
+    found: Vec<(usize, usize)>,
+}
+
+impl<'e, 'a> DocEntries<'e, 'a> {
+    fn new(entries: &'e [Entry<'a>]) -> Self {
+        let heap = (entries.len() >= MERGED_FROM).then(|| {
+            entries
+                .iter()
+                .enumerate()
+                .filter_map(|(index, entry)| Some(Reverse((*entry.posting.docs.first()?, index))))
+                .collect()
+        });
+        DocEntries {
+            entries,
+            cursors: vec![0; entries.len()],
+            heap,
+            found: Vec::new(),
+        }
+    }
+
+    fn at(&mut self, doc: u32) -> &[(usize, usize)] {
+        self.found.clear();
+        let Some(heap) = &mut self.heap else {
+            for (index, (entry, cursor)) in self.entries.iter().zip(&mut self.cursors).enumerate() {
+                let docs = &entry.posting.docs;
+                while *cursor < docs.len() && docs[*cursor] < doc {
+                    *cursor += 1;
+                }
+                if docs.get(*cursor) == Some(&doc) {
+                    self.found.push((index, *cursor));
+                }
+            }
+            return &self.found;
+        };
+        while let Some(&Reverse((next, index))) = heap.peek() {
+            if next > doc {
+                break;
+            }
+            heap.pop();
+            let docs = &self.entries[index].posting.docs;
+            let cursor = &mut self.cursors[index];
+            if next < doc {
+                *cursor += docs[*cursor..].partition_point(|&other| other < doc);
+            }
+            if docs.get(*cursor) == Some(&doc) {
+                self.found.push((index, *cursor));
+                *cursor += 1;
+            }
+            if let Some(&following) = docs.get(*cursor) {
+                heap.push(Reverse((following, index)));
+            }
+        }
+        // In the order of the entries, as the walk above finds them.
+        self.found.sort_unstable();
+        &self.found
     }
 }
 
@@ -397,5 +494,67 @@ mod tests {
         assert_eq!(resolved.matches(3).iter().collect::<Vec<_>>(), [2]);
         let query = TsQuery::parse("'war' <-> 'drug'").unwrap();
         assert!(index.resolve(&query).matches(3).is_empty());
+    }
+
+    #[test]
+    fn a_prefix_stands_for_every_lexeme_it_begins() {
+        let mut builder = TextIndexBuilder::default();
+        builder.add("'communic':3 'communiti':1A").unwrap();
+        builder.add("'comm':1 'polic':2").unwrap();
+        builder.add("'communiti':4B 'polic':5").unwrap();
+        let index = builder.finish();
+        let query = TsQuery::parse("'commun':*").unwrap();
+        let resolved = index.resolve(&query);
+        let matches = resolved.matches(index.documents());
+        assert_eq!(matches.iter().collect::<Vec<_>>(), [0, 2]);
+        // One word: every occurrence is a cover scoring its weight.
+        assert_eq!(resolved.ranks(matches.iter()), [(0, 1.1), (2, 0.4)]);
+        let query = TsQuery::parse("'commun':* <-> 'polic'").unwrap();
+        let resolved = index.resolve(&query);
+        assert_eq!(resolved.matches(3).iter().collect::<Vec<_>>(), [2]);
+        // Not a prefix, not found: a lexeme is matched whole.
+        let query = TsQuery::parse("'commun'").unwrap();
+        assert!(index.resolve(&query).matches(3).is_empty());
+    }
+
+    #[test]
+    fn a_short_prefix_over_many_lexemes_ranks_each_document_by_its_own() {
+        // 26 lexemes 'pa'…'pz' spread over documents: the merged walk.
+        let mut builder = TextIndexBuilder::default();
+        let mut expected = Vec::new();
+        for doc in 0..40u32 {
+            let mut words = Vec::new();
+            let mut rank = 0.0f32;
+            for letter in 0..26u32 {
+                if (doc + letter) % 7 == 0 {
+                    let weight = ["", "A"][(letter % 2) as usize];
+                    words.push(format!(
+                        "'p{}':{}{weight}",
+                        (b'a' + letter as u8) as char,
+                        letter + 1
+                    ));
+                    rank += if weight == "A" { 1.0 } else { 0.1 };
+                }
+            }
+            words.sort();
+            builder.add(&words.join(" ")).unwrap();
+            if !words.is_empty() {
+                expected.push((doc, rank));
+            }
+        }
+        let index = builder.finish();
+        let query = TsQuery::parse("'p':*").unwrap();
+        let resolved = index.resolve(&query);
+        let matches = resolved.matches(index.documents());
+        assert!(resolved.postings[0].len() >= MERGED_FROM);
+        let ranks = resolved.ranks(matches.iter());
+        assert_eq!(ranks.len(), expected.len());
+        for ((doc, rank), (expected_doc, expected_rank)) in ranks.iter().zip(&expected) {
+            assert_eq!(doc, expected_doc);
+            assert!(
+                (rank - expected_rank).abs() < 1e-5,
+                "{doc}: {rank} {expected_rank}"
+            );
+        }
     }
 }

@@ -8,8 +8,10 @@
 //! must equal PostgreSQL's bit for bit — a cursor holds a rank, and a page
 //! read from one and continued by the other must not skip or repeat a hit.
 //! Shapes whose semantics are intricate in PostgreSQL (negation or
-//! alternatives inside a phrase, prefix or weight-restricted operands) are
-//! refused at parse time, and such queries are answered by PostgreSQL.
+//! alternatives inside a phrase, weight-restricted operands) are refused at
+//! parse time, and such queries are answered by PostgreSQL. A prefix operand
+//! (`'commun':*`, what a search box sends as its user types) stands for
+//! every lexeme it begins, as in PostgreSQL.
 
 use std::cmp::Ordering;
 
@@ -33,6 +35,8 @@ pub struct TsQuery {
     pub root: Option<Node>,
     /// Each operand's lexeme, by operand number.
     pub operands: Vec<String>,
+    /// Which operands are prefixes (`'commun':*`), by operand number.
+    pub prefixes: Vec<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +61,7 @@ impl TsQuery {
             chars: text.chars().collect(),
             at: 0,
             operands: Vec::new(),
+            prefixes: Vec::new(),
         };
         parser.skip_space();
         if parser.at == parser.chars.len() {
@@ -64,6 +69,7 @@ impl TsQuery {
                 text: String::new(),
                 root: None,
                 operands: Vec::new(),
+                prefixes: Vec::new(),
             });
         }
         let root = parser.expression(0)?;
@@ -76,7 +82,13 @@ impl TsQuery {
             text: text.to_string(),
             root: Some(root),
             operands: parser.operands,
+            prefixes: parser.prefixes,
         })
+    }
+
+    /// Whether any operand is a prefix.
+    pub fn has_prefix(&self) -> bool {
+        self.prefixes.contains(&true)
     }
 
     /// Whether the query is only operands joined by `&`: then it holds
@@ -127,6 +139,7 @@ struct Parser {
     chars: Vec<char>,
     at: usize,
     operands: Vec<String>,
+    prefixes: Vec<bool>,
 }
 
 /// Binary operators by binding strength, as PostgreSQL orders them.
@@ -251,10 +264,25 @@ impl Parser {
                         None => return Err(Unsupported("unterminated lexeme")),
                     }
                 }
+                // `:*` makes a prefix; weights (`:A`, `:*AB`) are not
+                // evaluated here.
+                let mut prefix = false;
                 if self.chars.get(self.at) == Some(&':') {
-                    return Err(Unsupported("prefix or weight restriction"));
+                    if self.chars.get(self.at + 1) != Some(&'*') {
+                        return Err(Unsupported("weight restriction"));
+                    }
+                    self.at += 2;
+                    if self
+                        .chars
+                        .get(self.at)
+                        .is_some_and(|c| c.is_ascii_alphabetic())
+                    {
+                        return Err(Unsupported("weight restriction"));
+                    }
+                    prefix = true;
                 }
                 self.operands.push(lexeme);
+                self.prefixes.push(prefix);
                 Ok(Node::Operand(self.operands.len() - 1))
             }
             _ => Err(Unsupported("operand")),
@@ -534,8 +562,17 @@ mod tests {
     }
 
     #[test]
+    fn reads_prefixes_and_refuses_weights() {
+        let query = parse("'communiti' & 'polic':*");
+        assert_eq!(query.operands, ["communiti", "polic"]);
+        assert_eq!(query.prefixes, [false, true]);
+        assert!(query.has_prefix());
+        assert!(TsQuery::parse("'polic':A").is_err());
+        assert!(TsQuery::parse("'polic':*AB").is_err());
+    }
+
+    #[test]
     fn refuses_what_it_does_not_evaluate_exactly() {
-        assert!(TsQuery::parse("'polic':*").is_err());
         assert!(TsQuery::parse("'a' <-> !'b'").is_err());
         assert!(TsQuery::parse("'a' <-> ( 'b' | 'c' )").is_err());
     }

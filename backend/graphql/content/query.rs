@@ -369,7 +369,9 @@ impl ContentQuery {
             desc = "Read current drafts and unpublished content instead of published content, here and in everything below. Needs a role with the PREVIEW permission (FORBIDDEN otherwise)."
         )]
         preview: bool,
-        #[graphql(desc = "Words to look for (web-search syntax: \"quoted phrases\", -excluded).")]
+        #[graphql(
+            desc = "Words to look for (web-search syntax: \"quoted phrases\", -excluded; a word ending in * matches every word it begins, for search as you type)."
+        )]
         query: String,
         #[graphql(desc = "What to search; resources and modules when omitted.")] kinds: Option<
             Vec<SearchKind>,

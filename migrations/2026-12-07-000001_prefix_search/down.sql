@@ -1,0 +1,1 @@
+DROP FUNCTION beacon_search_query(text);
