@@ -233,6 +233,8 @@ async fn search_from_the_index_ranks_and_counts_as_postgresql_does() {
         "commun*",
         "community polic*",
         "\"community policing\" yo*",
+        "co*",
+        // One letter is a word, not a prefix of most of the corpus.
         "p*",
         "the*",
     ];

@@ -40,7 +40,8 @@ pub struct ResourceFilter {
     pub year_to: Option<i32>,
     /// Full-text search over titles, summaries, topic and type names
     /// (web-search syntax: words, "quoted phrases", -excluded; a word
-    /// ending in * matches every word it begins, for search as you type).
+    /// of two letters or more ending in * matches every word it begins, for
+    /// search as you type).
     pub query: Option<String>,
     /// Only resources with (true) or without (false) a year.
     pub has_year: Option<bool>,

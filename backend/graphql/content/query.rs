@@ -370,7 +370,7 @@ impl ContentQuery {
         )]
         preview: bool,
         #[graphql(
-            desc = "Words to look for (web-search syntax: \"quoted phrases\", -excluded; a word ending in * matches every word it begins, for search as you type)."
+            desc = "Words to look for (web-search syntax: \"quoted phrases\", -excluded; a word of two letters or more ending in * matches every word it begins, for search as you type)."
         )]
         query: String,
         #[graphql(desc = "What to search; resources and modules when omitted.")] kinds: Option<
