@@ -27,13 +27,14 @@ pub enum ImageFit {
 /// A rendition's encoding.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
-    /// WebP (lossless).
+    /// WebP, lossy (quality 80; transparency kept): the default, read by
+    /// every current browser.
     Webp,
-    /// AVIF.
+    /// AVIF (quality 70): the smallest, slowest to make the first time.
     Avif,
-    /// JPEG.
+    /// JPEG (quality 82), for the oldest clients and e-mail.
     Jpeg,
-    /// PNG.
+    /// PNG, lossless: for drawings and screenshots, large for photos.
     Png,
 }
 
