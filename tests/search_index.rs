@@ -418,3 +418,62 @@ async fn judged_searches_find_what_was_asked_for() {
     assert_eq!(from_index, from_database, "the index ranks differently");
     assert!(from_index.0 >= 0.9, "relevance fell: {from_index:?}");
 }
+
+const SUGGEST: &str = "query($q: String!) { search(query: $q) { totalCount suggestion } }";
+
+/// What `server` suggests for `text`, once its index answers.
+async fn suggestion(server: &Process, text: &str) -> (i64, Value) {
+    let answer = ask(server, SUGGEST, &json!({ "q": text })).await;
+    let search = &answer["data"]["search"];
+    (
+        search["totalCount"].as_i64().unwrap(),
+        search["suggestion"].clone(),
+    )
+}
+
+/// A search that finds nothing because of a typo gets a "did you mean"
+/// made of published words only: a word that only a draft holds is never
+/// suggested (nor revealed), and a search that finds something gets none.
+#[tokio::test]
+async fn a_misspelt_search_suggests_the_published_words_it_meant() {
+    let app = TestApp::seeded().await;
+    let (indexed, _plain) = indexed_and_plain(&app).await;
+    assert_eq!(
+        suggestion(&indexed, "mobil crsis").await,
+        (0, json!("mobile crisis"))
+    );
+    assert_eq!(
+        suggestion(&indexed, "\"comunity trust\"").await,
+        (0, json!("\"community trust\""))
+    );
+    assert_eq!(suggestion(&indexed, "mobile crisis").await.1, Value::Null);
+    assert_eq!(suggestion(&indexed, "zzzyxq").await, (0, Value::Null));
+
+    // A draft's title is no source of suggestions.
+    let editor = app.api_token(Role::Editor).await;
+    let created = indexed
+        .graphql(
+            &editor,
+            "mutation { createResource(input: {title: \"Xylophonics for Officers\", types: [\"guidebook-tool\"]}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(created["errors"].is_null(), "{created}");
+    // Asked of the index once it answers again (any change retires the
+    // picture until it is rebuilt).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let before = indexed.metric(CURRENT).await;
+        let answer = suggestion(&indexed, "xylophonicss").await;
+        if indexed.metric(CURRENT).await > before {
+            assert_eq!(answer, (0, Value::Null));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the index was not rebuilt");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        suggestion(&indexed, "mobil crsis").await.1,
+        json!("mobile crisis")
+    );
+}

@@ -12,6 +12,7 @@
 //! no incremental state that could drift from the database.
 
 mod snapshot;
+mod spelling;
 mod text;
 pub mod tsquery;
 

@@ -19,6 +19,7 @@ use lru::LruCache;
 use roaring::RoaringBitmap;
 use uuid::Uuid;
 
+use super::spelling::Vocabulary;
 use super::text::{TextIndex, TextIndexBuilder};
 use super::tsquery::{self, TsQuery};
 use crate::db::content::{LabelRow, TopicRow};
@@ -149,6 +150,8 @@ pub struct Snapshot {
     resource_text: TextIndex,
     module_ids: Vec<Uuid>,
     module_text: TextIndex,
+    /// Published titles' and label names' words, for "did you mean".
+    pub vocabulary: Vocabulary,
     /// The best hits of recent searches (a search's pages, totals and
     /// repeats cost a lookup); gone with the picture.
     searches: Mutex<LruCache<(String, bool, bool), Arc<Ranked>>>,
@@ -290,6 +293,14 @@ impl Snapshot {
                 SourceItem::Labels { .. } => return Err(Unreadable),
             }
         }
+        let vocabulary = Vocabulary::build(
+            titles
+                .iter()
+                .map(String::as_str)
+                .chain(topics.rows.iter().map(|row| row.name.as_str()))
+                .chain(types.rows.iter().map(|row| row.name.as_str()))
+                .chain(tags.rows.iter().map(|row| row.name.as_str())),
+        );
         let mut all = RoaringBitmap::new();
         all.insert_range(0..resources.len() as u32);
         let title_ranks = titles
@@ -338,6 +349,7 @@ impl Snapshot {
             resource_text: text.finish(),
             module_ids,
             module_text: modules.finish(),
+            vocabulary,
             searches: Mutex::new(LruCache::new(
                 NonZeroUsize::new(SEARCHES_KEPT).expect("not zero"),
             )),
@@ -375,6 +387,7 @@ impl Snapshot {
             + (self.by_title.len() + self.by_year.len() + self.by_published_at.len()) * 4
             + self.resource_text.heap_bytes()
             + self.module_text.heap_bytes()
+            + self.vocabulary.heap_bytes()
     }
 
     /// The resources a text query matches.

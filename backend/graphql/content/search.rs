@@ -123,6 +123,29 @@ impl SearchConnection {
     async fn page_info(&self) -> &PageInfo {
         &self.page_info
     }
+    /// When nothing is found and some words look misspelt: the query with
+    /// each replaced by the nearest word of published titles and topic,
+    /// type and tag names (one letter off for words of five letters or
+    /// more, two from nine), if that finds something — for a "did you
+    /// mean". Null otherwise, and while the search index is being rebuilt.
+    async fn suggestion(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let mut conn = read_connection(ctx, self.stage).await?;
+        let Some((snapshot, query)) = indexed(ctx, &mut conn, self.stage, &self.query).await?
+        else {
+            return Ok(None);
+        };
+        let (resources, modules) = kinds_searched(&self.kinds);
+        if snapshot.search_total(&query, resources, modules) > 0 {
+            return Ok(None);
+        }
+        let Some(suggestion) = snapshot.vocabulary.suggest(&self.query) else {
+            return Ok(None);
+        };
+        let Some((_, corrected)) = indexed(ctx, &mut conn, self.stage, &suggestion).await? else {
+            return Ok(None);
+        };
+        Ok((snapshot.search_total(&corrected, resources, modules) > 0).then_some(suggestion))
+    }
     /// How many resources and modules match in all.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let mut conn = read_connection(ctx, self.stage).await?;
