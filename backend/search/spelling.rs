@@ -31,7 +31,13 @@ impl Vocabulary {
             let mut seen: Vec<String> = Vec::new();
             for word in text.split(|c: char| !c.is_alphanumeric()) {
                 let word = word.to_lowercase();
-                if word.chars().count() >= SHORTEST_CORRECTED - 1 && !seen.contains(&word) {
+                // Numbers (years, issue numbers) are never what a
+                // misspelt word meant, and a corpus has many.
+                let numeric = word.chars().any(|c| c.is_numeric());
+                if !numeric
+                    && word.chars().count() >= SHORTEST_CORRECTED - 1
+                    && !seen.contains(&word)
+                {
                     seen.push(word);
                 }
             }
@@ -139,6 +145,7 @@ mod tests {
                 "Building Communities of Trust",
                 "Mental Health and Crisis Response",
                 "Responding to Mass Demonstrations",
+                "Annual Report 20251",
             ]
             .into_iter(),
         )
@@ -172,6 +179,8 @@ mod tests {
         assert_eq!(words.suggest("comun*"), None, "a prefix being typed");
         assert_eq!(words.suggest("zzzyx"), None, "nothing near");
         assert_eq!(words.suggest("covid19"), None, "numbers are not typos");
+        assert_eq!(words.suggest("a2025x"), None);
+        assert!(!words.words.contains_key("20251"), "nor suggestions");
     }
 
     #[test]
