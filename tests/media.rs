@@ -286,11 +286,19 @@ async fn a_hero_image_is_private_while_drafted_public_once_published_and_gone_wh
     let updated = client
         .data(
             Some(&admin),
-            "mutation($id: ID!, $v: Int!) { updateAsset(id: $id, expectedVersion: $v, input: { alt: \"homeowner pointing out an issue to a police officer\" }) { version } }",
+            "mutation($id: ID!, $v: Int!) { updateAsset(id: $id, expectedVersion: $v, input: { alt: \"homeowner pointing out an issue to a police officer\", focalPoint: { x: 0.25, y: 0.3 } }) { version diff(from: 1) { field from to } } }",
             json!({ "id": id, "v": version }),
         )
         .await;
     assert_eq!(updated["updateAsset"]["version"], 2);
+    // A version's changes show the focal point as the input takes it.
+    let changes = updated["updateAsset"]["diff"].as_array().unwrap();
+    let focal = changes
+        .iter()
+        .find(|change| change["field"] == "focalPoint")
+        .unwrap_or_else(|| panic!("{changes:?}"));
+    assert_eq!(focal["from"], json!({ "x": 0.5, "y": 0.3 }));
+    assert_eq!(focal["to"], json!({ "x": 0.25, "y": 0.3 }));
     client.publish(&admin, &id).await;
 
     // The module shows it once the module's draft naming it is published.
@@ -325,7 +333,7 @@ async fn a_hero_image_is_private_while_drafted_public_once_published_and_gone_wh
         hero["alt"],
         "homeowner pointing out an issue to a police officer"
     );
-    assert_eq!(hero["focalPoint"], json!({ "x": 0.5, "y": 0.3 }));
+    assert_eq!(hero["focalPoint"], json!({ "x": 0.25, "y": 0.3 }));
     let original = client.get(hero["url"].as_str().unwrap(), &[]).await;
     assert_eq!(original.status(), 200);
     assert_eq!(
