@@ -895,3 +895,98 @@ async fn a_seed_with_a_hostile_or_undescribed_file_writes_nothing() {
     assert_eq!(exported(&app).await, before, "nothing was written");
     assert!(walk(store.path()).is_empty(), "nothing was stored");
 }
+
+/// A seed file may name an asset's file by URL: fetched once, within the
+/// upload limit, checked as any file; a failed fetch or an oversized file
+/// is named and nothing is written.
+#[tokio::test]
+async fn seed_files_fetch_assets_named_by_url() {
+    use axum::routing::get;
+    let photo = jpeg_with_gps(120, 80);
+    let served = photo.clone();
+    let files = axum::Router::new()
+        .route(
+            "/images/patrol.jpg",
+            get(move || async move { served.clone() }),
+        )
+        .route("/huge.jpg", get(|| async { vec![0xFFu8; 300_000] }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, files).await.unwrap() });
+
+    let app = TestApp::seeded().await;
+    let store = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seed = |body: String| {
+        let file = dir.path().join("assets.toml");
+        std::fs::write(&file, body).unwrap();
+        let mut options = crate::support::seed_options(&[file], false);
+        options.media = Media::unsigned(
+            MediaStore::local(store.path()).unwrap(),
+            IntakeLimits {
+                max_bytes: 200_000,
+                ..IntakeLimits::default()
+            },
+        );
+        let database = app.database.clone();
+        async move { beacon::seed::run(&database, &options).await }
+    };
+    let before = exported(&app).await;
+    let error = seed(format!(
+        "[[assets]]\nslug = \"gone\"\ntitle = \"Gone\"\nurl = \"{base}/images/missing.jpg\"\n\n\
+         [[assets]]\nslug = \"huge\"\ntitle = \"Huge\"\nurl = \"{base}/huge.jpg\"\n\n\
+         [[assets]]\nslug = \"local\"\ntitle = \"Local\"\nurl = \"file:///etc/passwd\"\n"
+    ))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(":1: url ") && error.contains("404"),
+        "{error}"
+    );
+    assert!(
+        error.contains(":6: url ") && error.contains("larger than the 200000 bytes"),
+        "{error}"
+    );
+    assert!(
+        error.contains(":11: url file:///etc/passwd: only http and https"),
+        "{error}"
+    );
+    assert_eq!(exported(&app).await, before, "nothing was written");
+
+    let report = seed(format!(
+        "[[assets]]\nslug = \"patrol\"\ntitle = \"On patrol\"\nalt = \"two officers on a street\"\nurl = \"{base}/images/patrol.jpg\"\n"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(crate::support::counts(&report, "asset"), (1, 0, 0));
+    assert!(
+        report
+            .files
+            .iter()
+            .any(|file| file.path.ends_with("/images/patrol.jpg"))
+    );
+    let client = Client::new(media_server(&app, store.path(), 1 << 20).await);
+    let asset = client
+        .data(
+            None,
+            r#"{ asset(slug: "patrol") { url width filename } }"#,
+            json!({}),
+        )
+        .await["asset"]
+        .clone();
+    assert_eq!(
+        (asset["width"].clone(), asset["filename"].clone()),
+        (json!(120), json!("patrol.jpg"))
+    );
+    let stored = client
+        .get(asset["url"].as_str().unwrap(), &[])
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("GPSLatitude"),
+        "stripped as uploads are"
+    );
+}

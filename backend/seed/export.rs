@@ -102,6 +102,7 @@ pub fn build(
                     slug: Some(asset.slug.clone()),
                     title: asset.title.clone(),
                     file: path,
+                    url: None,
                     sha256: Some(asset.file.sha256.clone()),
                     alt: asset.alt.clone(),
                     caption: asset.caption.clone(),

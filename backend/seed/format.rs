@@ -141,6 +141,10 @@ pub struct AssetRecord {
     /// such a record only updates an asset that already has `sha256`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Where to fetch the file instead (http or https), read once by the
+    /// seed job within the upload size limit; checked as any file is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The SHA-256 of the bytes Beacon stored, as an export writes it. A
     /// file with exactly this hash was taken in by Beacon before (decoded,
     /// metadata already stripped): it is checked again and kept byte for

@@ -245,13 +245,21 @@ pub async fn run(database: &Database, options: &SeedOptions) -> Result<SeedRepor
         Ok(files) => {
             progress.step(&format!("reading {} file(s)", files.len()));
             let limits = options.media.limits;
-            tokio::task::spawn_blocking(move || {
-                let mut set = SeedSet::read(&files)?;
-                set.take_in_files(&limits)?;
-                Ok(set)
-            })
-            .await
-            .map_err(|error| SeedError::Other(error.to_string()))?
+            let read = tokio::task::spawn_blocking(move || SeedSet::read(&files))
+                .await
+                .map_err(|error| SeedError::Other(error.to_string()))?;
+            match read {
+                Ok(mut set) => match set.fetch_urls(&limits).await {
+                    Ok(()) => tokio::task::spawn_blocking(move || {
+                        set.take_in_files(&limits)?;
+                        Ok(set)
+                    })
+                    .await
+                    .map_err(|error| SeedError::Other(error.to_string()))?,
+                    Err(error) => Err(error),
+                },
+                Err(error) => Err(error),
+            }
         }
         Err(error) => Err(error),
     };

@@ -65,9 +65,15 @@ pub struct PlannedAsset {
     pub origin: Origin,
     /// Where the record's `file` is on this machine.
     pub path: Option<PathBuf>,
+    /// The bytes fetched from the record's `url` (see
+    /// [`SeedSet::fetch_urls`]).
+    pub fetched: Option<Vec<u8>>,
     /// The file taken in (see [`SeedSet::take_in_files`]).
     pub intake: Option<Intake>,
 }
+
+/// Longest a seed job waits for one file it fetches.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Image files a module page may have beside it (`page.txt`, `page.jpg`):
 /// its hero image, described by the page's alt text line.
@@ -168,18 +174,29 @@ impl SeedSet {
     pub fn take_in_files(&mut self, limits: &IntakeLimits) -> Result<(), SeedError> {
         let mut errors = Vec::new();
         for asset in &mut self.assets {
-            let Some(path) = &asset.path else { continue };
-            let bytes = match std::fs::read(path) {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    errors.push(SeedError::invalid(
-                        &asset.origin,
-                        format!("file {}: {error}", path.display()),
-                    ));
-                    continue;
+            let (bytes, source, filename) = match (&asset.path, asset.fetched.take()) {
+                (_, Some(bytes)) => {
+                    let url = asset.record.url.clone().unwrap_or_default();
+                    let name = url_file_name(&url);
+                    (bytes, url, name)
                 }
+                (Some(path), None) => match std::fs::read(path) {
+                    Ok(bytes) => (
+                        bytes,
+                        path.display().to_string(),
+                        path.file_name()
+                            .map(|name| name.to_string_lossy().into_owned()),
+                    ),
+                    Err(error) => {
+                        errors.push(SeedError::invalid(
+                            &asset.origin,
+                            format!("file {}: {error}", path.display()),
+                        ));
+                        continue;
+                    }
+                },
+                (None, None) => continue,
             };
-            let filename = path.file_name().map(|name| name.to_string_lossy());
             let taken = match &asset.record.sha256 {
                 Some(stored) => intake::take_in_again(&bytes, filename.as_deref(), limits, stored),
                 None => intake::take_in(&bytes, filename.as_deref(), limits),
@@ -187,14 +204,49 @@ impl SeedSet {
             match taken {
                 Ok(taken) => {
                     self.files.push(SeedFile {
-                        path: path.display().to_string(),
+                        path: source,
                         sha256: hex(&Sha256::digest(&bytes)),
                     });
                     asset.intake = Some(taken);
                 }
                 Err(error) => errors.push(SeedError::invalid(
                     &asset.origin,
-                    format!("file {}: {error}", path.display()),
+                    format!("file {source}: {error}"),
+                )),
+            }
+        }
+        SeedError::all(errors)
+    }
+
+    /// Fetches the files assets name by URL, each within `limits.max_bytes`
+    /// (read as it comes; a larger one is cut off and refused) and
+    /// [`FETCH_TIMEOUT`]. Every failure is named.
+    pub async fn fetch_urls(&mut self, limits: &IntakeLimits) -> Result<(), SeedError> {
+        if self.assets.iter().all(|asset| asset.record.url.is_none()) {
+            return Ok(());
+        }
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|error| SeedError::Other(error.to_string()))?;
+        let mut errors = Vec::new();
+        for asset in &mut self.assets {
+            let Some(url) = asset.record.url.clone() else {
+                continue;
+            };
+            if asset.record.file.is_some() {
+                errors.push(SeedError::invalid(
+                    &asset.origin,
+                    "give the asset a `file` or a `url`, not both",
+                ));
+                continue;
+            }
+            match fetch(&client, &url, limits.max_bytes).await {
+                Ok(bytes) => asset.fetched = Some(bytes),
+                Err(message) => errors.push(SeedError::invalid(
+                    &asset.origin,
+                    format!("url {url}: {message}"),
                 )),
             }
         }
@@ -307,6 +359,7 @@ impl SeedSet {
             slug: Some(slug),
             title: module.record.title.clone(),
             file: None,
+            url: None,
             sha256: None,
             alt: module.record.hero_image_alt.clone(),
             caption: None,
@@ -318,6 +371,7 @@ impl SeedSet {
             record,
             origin,
             path: Some(image),
+            fetched: None,
             intake: None,
         });
     }
@@ -373,6 +427,7 @@ impl SeedSet {
                 record,
                 origin: at("assets", index),
                 path,
+                fetched: None,
                 intake: None,
             });
         }
@@ -409,6 +464,43 @@ impl SeedSet {
         self.resource_index.insert(key, self.resources.len() - 1);
         self.resources.len() - 1
     }
+}
+
+async fn fetch(client: &reqwest::Client, url: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|error| format!("not a URL ({error})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("only http and https URLs are fetched".into());
+    }
+    let too_large = || format!("larger than the {max_bytes} bytes a file may have");
+    let mut response = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|error| error.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("answered {}", response.status()));
+    }
+    if response
+        .content_length()
+        .is_some_and(|length| length > max_bytes)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|error| error.to_string())? {
+        if bytes.len() as u64 + chunk.len() as u64 > max_bytes {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The last segment of a URL's path, as the file's name.
+fn url_file_name(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let name = parsed.path_segments()?.next_back()?.to_string();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The image beside a module page, by the page's name: `page.jpg` for
