@@ -419,7 +419,8 @@ async fn judged_searches_find_what_was_asked_for() {
     assert!(from_index.0 >= 0.9, "relevance fell: {from_index:?}");
 }
 
-const SUGGEST: &str = "query($q: String!) { search(query: $q) { totalCount suggestion } }";
+const SUGGEST: &str =
+    "query($q: String!) { search(query: $q, correct: false) { totalCount suggestion } }";
 
 /// What `server` suggests for `text`, once its index answers.
 async fn suggestion(server: &Process, text: &str) -> (i64, Value) {
@@ -476,4 +477,76 @@ async fn a_misspelt_search_suggests_the_published_words_it_meant() {
         suggestion(&indexed, "mobil crsis").await.1,
         json!("mobile crisis")
     );
+}
+
+const CORRECTED: &str =
+    "query($q: String!, $first: Int, $after: String, $correct: Boolean! = true) {
+  search(query: $q, first: $first, after: $after, correct: $correct) {
+    totalCount searchedFor suggestion
+    pageInfo { endCursor hasNextPage }
+    nodes { snippet node { ... on Resource { slug } ... on Module { slug } } }
+  }
+}";
+
+/// A search that finds nothing because of a typo is answered for the
+/// nearest published spelling, hits, totals, snippets and pages alike, and
+/// says so; one that finds anything as typed is left alone; `correct:
+/// false` keeps the words as sent.
+#[tokio::test]
+async fn a_search_that_finds_nothing_for_a_typo_is_answered_for_its_correction() {
+    let app = TestApp::seeded().await;
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let search = |server, q: &str, variables: Value| {
+        let mut variables = variables;
+        variables["q"] = json!(q);
+        async move { ask(server, CORRECTED, &variables).await["data"]["search"].clone() }
+    };
+
+    let meant = search(&indexed, "community trust", json!({ "first": 2 })).await;
+    assert!(meant["totalCount"].as_i64().unwrap() > 2, "{meant}");
+    let corrected = search(&indexed, "comunity trusst", json!({ "first": 2 })).await;
+    assert_eq!(corrected["searchedFor"], json!("community trust"));
+    assert_eq!(corrected["suggestion"], json!("community trust"));
+    assert_eq!(corrected["totalCount"], meant["totalCount"]);
+    assert_eq!(corrected["nodes"], meant["nodes"], "hits and snippets");
+    assert!(
+        corrected["nodes"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>"),
+        "{corrected}"
+    );
+    // The next page follows the correction too.
+    let after = json!({ "first": 2, "after": corrected["pageInfo"]["endCursor"] });
+    assert_eq!(
+        search(&indexed, "comunity trusst", after.clone()).await["nodes"],
+        search(&indexed, "community trust", after).await["nodes"]
+    );
+
+    // Words that find something as typed are what is searched.
+    let exact = search(&indexed, "community trust", json!({})).await;
+    assert_eq!(exact["searchedFor"], json!("community trust"));
+    assert_eq!(exact["suggestion"], Value::Null);
+
+    // Asked not to correct: nothing, and the suggestion for a link.
+    let literal = search(&indexed, "comunity trusst", json!({ "correct": false })).await;
+    assert_eq!(literal["totalCount"], json!(0));
+    assert_eq!(literal["searchedFor"], json!("comunity trusst"));
+    assert_eq!(literal["suggestion"], json!("community trust"));
+    assert_eq!(literal["nodes"], json!([]));
+
+    // Nonsense stays nonsense.
+    let nonsense = search(&indexed, "zzzyxq", json!({})).await;
+    assert_eq!(
+        (
+            nonsense["totalCount"].clone(),
+            nonsense["searchedFor"].clone()
+        ),
+        (json!(0), json!("zzzyxq"))
+    );
+
+    // Without the index (the database answers), words are searched as sent.
+    let unindexed = search(&plain, "comunity trusst", json!({})).await;
+    assert_eq!(unindexed["searchedFor"], json!("comunity trusst"));
+    assert_eq!(unindexed["totalCount"], json!(0));
 }

@@ -384,6 +384,11 @@ impl ContentQuery {
         #[graphql(desc = "Page size going backward, at most 100.")] last: Option<i32>,
         #[graphql(desc = "Cursor before which the page ends (`pageInfo.startCursor`).")]
         before: Option<String>,
+        #[graphql(
+            default = true,
+            desc = "When the words as sent find nothing and some look misspelt (five letters or more), answer for the nearest published spelling that finds something (`searchedFor` says which). False: only the words as sent, with a `suggestion`."
+        )]
+        correct: bool,
     ) -> Result<SearchConnection> {
         let stage = stage(ctx, preview)?;
         let args = SearchArgs {
@@ -393,6 +398,7 @@ impl ContentQuery {
             after,
             last,
             before,
+            correct,
         };
         search(ctx, stage, args).await
     }

@@ -98,7 +98,10 @@ pub struct SearchConnection {
     edges: Vec<SearchEdge>,
     page_info: PageInfo,
     stage: Stage,
+    /// The words as sent.
     query: String,
+    /// The words the hits are for: `query`, or its correction.
+    searched_for: String,
     kinds: Vec<&'static str>,
 }
 
@@ -123,12 +126,16 @@ impl SearchConnection {
     async fn page_info(&self) -> &PageInfo {
         &self.page_info
     }
-    /// When nothing is found and some words look misspelt: the query with
-    /// each replaced by the nearest word of published titles and topic,
-    /// type and tag names (one letter off for words of five letters or
-    /// more, two from nine), if that finds something — for a "did you
-    /// mean". Null otherwise, and while the search index is being rebuilt.
+    /// When the words as sent find nothing and some look misspelt: the
+    /// query with each replaced by the nearest word of published titles and
+    /// topic, type and tag names (one letter off for words of five letters
+    /// or more, two from nine), if that finds something — for a "did you
+    /// mean", or the "search instead for" of a corrected search. Null
+    /// otherwise, and while the search index is being rebuilt.
     async fn suggestion(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if self.searched_for != self.query {
+            return Ok(Some(self.searched_for.clone()));
+        }
         let mut conn = read_connection(ctx, self.stage).await?;
         let Some((snapshot, query)) = indexed(ctx, &mut conn, self.stage, &self.query).await?
         else {
@@ -138,25 +145,53 @@ impl SearchConnection {
         if snapshot.search_total(&query, resources, modules) > 0 {
             return Ok(None);
         }
-        let Some(suggestion) = snapshot.vocabulary.suggest(&self.query) else {
-            return Ok(None);
-        };
-        let Some((_, corrected)) = indexed(ctx, &mut conn, self.stage, &suggestion).await? else {
-            return Ok(None);
-        };
-        Ok((snapshot.search_total(&corrected, resources, modules) > 0).then_some(suggestion))
+        Ok(
+            correction(ctx, &mut conn, &snapshot, &self.query, &self.kinds)
+                .await?
+                .map(|(text, _)| text),
+        )
+    }
+    /// The words the hits are for: `query` as sent or, when those find
+    /// nothing and `correct` was not false, the correction that finds
+    /// something (then equal to `suggestion`): for a "showing results for".
+    async fn searched_for(&self) -> &str {
+        &self.searched_for
     }
     /// How many resources and modules match in all.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let mut conn = read_connection(ctx, self.stage).await?;
-        if let Some((snapshot, query)) = indexed(ctx, &mut conn, self.stage, &self.query).await? {
+        if let Some((snapshot, query)) =
+            indexed(ctx, &mut conn, self.stage, &self.searched_for).await?
+        {
             let (resources, modules) = kinds_searched(&self.kinds);
             return Ok(snapshot.search_total(&query, resources, modules));
         }
-        search::total(&mut conn, self.stage, &self.query, &self.kinds)
+        search::total(&mut conn, self.stage, &self.searched_for, &self.kinds)
             .await
             .map_err(internal)
     }
+}
+
+/// `text` with its misspelt-looking words replaced by the nearest published
+/// words, and that query parsed, when it finds something.
+async fn correction(
+    ctx: &Context<'_>,
+    conn: &mut diesel_async::AsyncPgConnection,
+    snapshot: &Snapshot,
+    text: &str,
+    kinds: &[&str],
+) -> Result<Option<(String, Arc<TsQuery>)>> {
+    let Some(corrected) = snapshot.vocabulary.suggest(text) else {
+        return Ok(None);
+    };
+    let Ok(index) = ctx.data::<SearchIndex>() else {
+        return Ok(None);
+    };
+    let Some(parsed) = index.parse(conn, &corrected).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let (resources, modules) = kinds_searched(kinds);
+    Ok((snapshot.search_total(&parsed, resources, modules) > 0).then_some((corrected, parsed)))
 }
 
 /// The published index's picture and the query as it evaluates it, when it
@@ -248,6 +283,9 @@ pub struct SearchArgs {
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    /// Whether words that find nothing may be answered for their nearest
+    /// published spelling.
+    pub correct: bool,
 }
 
 pub async fn search(ctx: &Context<'_>, stage: Stage, args: SearchArgs) -> Result<SearchConnection> {
@@ -281,10 +319,33 @@ pub async fn search(ctx: &Context<'_>, stage: Stage, args: SearchArgs) -> Result
         kinds.contains(&SearchKind::Module),
     );
     let mut conn = read_connection(ctx, stage).await?;
+    let mut searched_for = query.clone();
     let mut hits = match indexed(ctx, &mut conn, stage, &query).await? {
-        Some((snapshot, parsed)) => {
+        Some((snapshot, mut parsed)) => {
+            let (resources, modules) = kinds_searched(&kinds);
+            // Only a search that finds nothing is corrected: a word missing
+            // from the vocabulary (titles and names) may still be in a
+            // summary, and what the user typed wins whenever it finds
+            // anything.
+            if args.correct
+                && snapshot.search_total(&parsed, resources, modules) == 0
+                && let Some((text, corrected)) =
+                    correction(ctx, &mut conn, &snapshot, &query, &kinds).await?
+            {
+                searched_for = text;
+                parsed = corrected;
+            }
             let limit = size as usize + 1;
-            indexed_hits(&mut conn, &snapshot, &parsed, &query, &kinds, &from, limit).await?
+            indexed_hits(
+                &mut conn,
+                &snapshot,
+                &parsed,
+                &searched_for,
+                &kinds,
+                &from,
+                limit,
+            )
+            .await?
         }
         None => search::hits(&mut conn, stage, &query, &kinds, &from, size + 1)
             .await
@@ -321,6 +382,7 @@ pub async fn search(ctx: &Context<'_>, stage: Stage, args: SearchArgs) -> Result
         edges,
         stage,
         query,
+        searched_for,
         kinds,
     })
 }
