@@ -169,7 +169,11 @@ pub async fn refresh_search_vectors(
     which: Refresh<'_>,
 ) -> DbResult<()> {
     let (resources, modules, ids): (&str, &str, Vec<Uuid>) = match which {
-        Refresh::Documents(ids) => ("x.id = ANY($2)", "x.id = ANY($2)", ids.to_vec()),
+        Refresh::Documents(ids) => (
+            "x.id IN (SELECT unnest($2::uuid[]))",
+            "x.id IN (SELECT unnest($2::uuid[]))",
+            ids.to_vec(),
+        ),
         Refresh::Linking(label) => (
             "(x.topic_ids && $2 OR x.type_ids && $2)",
             "x.topic_id = ANY($2)",
@@ -243,10 +247,11 @@ pub async fn published_linking_any(
     labels: &[Uuid],
 ) -> DbResult<Vec<Uuid>> {
     let rows: Vec<IdRow> = diesel::sql_query(
-        "SELECT id FROM resources WHERE stage = 'published' AND id = ANY($1)
+        "SELECT id FROM resources WHERE stage = 'published' AND id IN (SELECT unnest($1::uuid[]))
             AND (topic_ids && $2 OR type_ids && $2)
          UNION ALL
-         SELECT id FROM modules WHERE stage = 'published' AND id = ANY($1) AND topic_id = ANY($2)",
+         SELECT id FROM modules WHERE stage = 'published' AND id IN (SELECT unnest($1::uuid[]))
+            AND topic_id = ANY($2)",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .bind::<Array<SqlUuid>, _>(labels)
@@ -605,7 +610,8 @@ pub async fn publish_drafts(
         };
         diesel::sql_query(format!(
             "INSERT INTO {table} (stage, {columns})
-             SELECT 'published', {columns} FROM {table} WHERE stage = 'draft' AND id = ANY($1)"
+             SELECT 'published', {columns} FROM {table} JOIN unnest($1::uuid[]) AS chosen (id) \
+             USING (id) WHERE stage = 'draft'"
         ))
         .bind::<Array<SqlUuid>, _>(&ids)
         .execute(conn)
@@ -713,7 +719,7 @@ pub async fn remove_documents(
         Kind::Asset => "assets",
     };
     diesel::sql_query(format!(
-        "DELETE FROM {table} WHERE stage = $1 AND id = ANY($2)"
+        "DELETE FROM {table} WHERE stage = $1 AND id IN (SELECT unnest($2::uuid[]))"
     ))
     .bind::<Text, _>(stage.as_str())
     .bind::<Array<SqlUuid>, _>(ids)
