@@ -2,6 +2,7 @@
 //! session cookie, refusals of forms from other sites, the home page's
 //! lists; and the `items` query under them.
 
+use crate::support::SendForJson;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
@@ -112,12 +113,8 @@ async fn an_editor_signs_in_sees_their_work_and_signs_out() {
         .post(format!("http://{address}/graphql"))
         .header(COOKIE, &cookie)
         .json(&json!({ "query": "{ me { role } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(me["data"]["me"], Value::Null, "{me}");
 
     // Signing out needs the page's form token, then ends the session.

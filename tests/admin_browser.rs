@@ -3,6 +3,7 @@
 //! between two browsers merged without losing text, a session that ends
 //! mid-edit, and a form posted from another site.
 
+use crate::support::SendForJson;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -83,12 +84,8 @@ async fn public_answer(origin: &str, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
         .post(format!("{origin}/graphql"))
         .json(&json!({ "query": query, "variables": variables }))
-        .send()
+        .answer()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn public_resource(origin: &str, slug: &str) -> Value {

@@ -3,6 +3,7 @@
 //! redelivery, seed runs and the audit log; and that other roles neither
 //! see nor reach them.
 
+use crate::support::SendForJson;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -117,12 +118,8 @@ async fn an_api_token_secret_is_shown_once_and_revoking_stops_it() {
             .post(format!("http://{address}/graphql"))
             .bearer_auth(secret)
             .json(&json!({ "query": "{ me { role } }" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .answer()
+            .await;
         answer
     };
     assert_eq!(me(secret.clone()).await["data"]["me"]["role"], "PARTNER");

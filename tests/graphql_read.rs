@@ -1,5 +1,6 @@
 //! The read API over the seeded Knowledge Lab content.
 
+use crate::support::SendForJson;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -216,12 +217,8 @@ async fn the_api_answers_over_a_real_socket() {
     let body: Value = client
         .post(format!("http://{address}/graphql"))
         .json(&json!({ "query": "{ modules { nodes { title } } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(
         body,
         json!({"data": {"modules": {"nodes": [{"title": "Community Trust and Partnerships"}]}}})

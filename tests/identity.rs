@@ -1,5 +1,6 @@
 //! Sign-in, sessions and API tokens over GraphQL.
 
+use crate::support::SendForJson;
 use beacon::domain::access::Role;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
@@ -84,12 +85,8 @@ async fn failures_across_accounts_are_throttled_per_client_address() {
             .post(format!("http://{address}/graphql"))
             .json(&json!({ "query": LOGIN, "variables": {
                 "e": format!("nobody{attempt}@example.org"), "p": "whatever it is" } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .answer()
+            .await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     }
     let response = client

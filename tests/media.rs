@@ -3,6 +3,7 @@
 //! public URLs once unpublished; hostile files are refused and change
 //! nothing; files are served in ranges.
 
+use crate::support::SendForJson;
 use std::io::Cursor;
 use std::net::SocketAddr;
 
@@ -71,7 +72,7 @@ impl Client {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request.send().await.unwrap().json().await.unwrap()
+        request.answer().await
     }
 
     /// `data`, which must come without errors.

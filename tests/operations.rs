@@ -1,6 +1,7 @@
 //! Operations: metrics, read-replica routing, logs that share the request
 //! id with the audit log, and the server key.
 
+use crate::support::SendForJson;
 use std::time::Duration;
 
 use beacon::graphql::ids;
@@ -106,12 +107,8 @@ async fn published_reads_go_to_the_replica_and_everything_else_to_the_primary() 
             "query": "query($id: ID!) { tags { nodes { id } } node(id: $id) { id } }",
             "variables": { "id": on_replica.id },
         }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(
         anonymous["data"],
         json!({ "tags": { "nodes": [{ "id": on_replica.id }] }, "node": { "id": on_replica.id } }),

@@ -2,6 +2,7 @@
 //! a real server where the attack needs one). Every test here failed before
 //! its fix.
 
+use crate::support::SendForJson;
 use beacon::domain::access::{Actor, Role};
 use beacon::domain::patch::{LabelPatch, Patch};
 use beacon::domain::workflow::{Policy, WorkflowAction};
@@ -637,12 +638,7 @@ async fn parallel_wrong_passwords_get_no_more_checks_than_the_limit() {
                     "query": "mutation($e: String!) { login(email: $e, password: \"wrong guess here\") { token } }",
                     "variables": { "e": email },
                 }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .answer().await;
             body["errors"][0]["extensions"]["code"]
                 .as_str()
                 .unwrap()

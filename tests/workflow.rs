@@ -2,6 +2,7 @@
 //! editors, readers during publishing, links published in any order, the
 //! scheduler.
 
+use crate::support::SendForJson;
 use std::time::Duration;
 
 use beacon::domain::access::Role;
@@ -26,7 +27,7 @@ async fn call(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    request.send().await.unwrap().json().await.unwrap()
+    request.answer().await
 }
 
 fn data(body: Value) -> Value {

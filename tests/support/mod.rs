@@ -41,6 +41,18 @@ struct Server {
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
+
+/// Sends a request over HTTP and reads its answer as JSON, whatever its
+/// status: what most end-to-end assertions look at.
+pub trait SendForJson {
+    fn answer<T: serde::de::DeserializeOwned>(self) -> impl std::future::Future<Output = T>;
+}
+
+impl SendForJson for reqwest::RequestBuilder {
+    async fn answer<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
 static NEXT_DATABASE: AtomicU64 = AtomicU64::new(0);
 
 const TEMPLATE_PREFIX: &str = "beacon_template_";

@@ -1,6 +1,7 @@
 //! `beacon serve` as a child process on a test's database, for tests that
 //! need several servers or the real binary.
 
+use super::SendForJson;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -106,12 +107,8 @@ impl Process {
         };
         request
             .json(&json!({ "query": query, "variables": variables }))
-            .send()
+            .answer()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 
