@@ -675,10 +675,7 @@ async fn target_variables(app: &TestApp, target: Target) -> Value {
         Target::Webhook => {
             let webhook = beacon::events::webhooks::create(
                 &mut conn,
-                beacon::events::webhooks::Admin {
-                    actor: &beacon::domain::access::Actor::Operator,
-                    request_id: None,
-                },
+                beacon::identity::Caller::operator(),
                 &beacon::events::webhooks::NewWebhook {
                     url: "https://hooks.example.org/matrix",
                     events: &[beacon::domain::webhook::EventType::Published],

@@ -23,10 +23,7 @@ use crate::support::workflow::State;
 
 const SECRET: &str = "a webhook secret for tests";
 /// Webhooks registered as the operator would, at the command line.
-const OPERATOR: service::Admin<'static> = service::Admin {
-    actor: &beacon::domain::access::Actor::Operator,
-    request_id: None,
-};
+const OPERATOR: beacon::identity::Caller<'static> = beacon::identity::Caller::operator();
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
@@ -889,5 +886,53 @@ async fn webhooks_ignore_the_proxy_in_the_servers_environment() {
         proxied.load(Ordering::SeqCst),
         0,
         "nothing went through the proxy"
+    );
+}
+
+/// A webhook change and its audit entry are one write: when the entry
+/// cannot be written, the change is not made either.
+#[tokio::test]
+async fn a_webhook_change_whose_audit_entry_fails_is_not_made() {
+    let app = TestApp::new().await;
+    let id = register(
+        &app,
+        "https://hooks.example.org/audited",
+        &[EventType::Published],
+    )
+    .await;
+    let admin = app.sign_in_as(beacon::domain::access::Role::Admin).await;
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.database.connection().await.unwrap();
+        for statement in [
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'the audit log is unavailable'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log
+               FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ] {
+            diesel::sql_query(statement)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+    let variables = json!({ "id": id.to_string() });
+    for mutation in [
+        "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",
+        "mutation($id: ID!) { deleteWebhook(id: $id) }",
+    ] {
+        let (_, answer) = app.post_as(Some(&admin), mutation, variables.clone()).await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "INTERNAL",
+            "{answer}"
+        );
+    }
+    let listed = app
+        .query_as(&admin, "{ webhooks { nodes { id enabled } } }", json!({}))
+        .await;
+    assert_eq!(
+        listed["webhooks"]["nodes"],
+        json!([{ "id": id.to_string(), "enabled": true }]),
+        "neither change was made"
     );
 }

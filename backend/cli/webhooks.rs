@@ -1,5 +1,6 @@
 //! `beacon webhook …`: the same rules as the admin mutations.
 
+use crate::identity::Caller;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,10 +12,7 @@ use crate::domain::webhook::EventType;
 use crate::events::webhooks::{self as service, NewWebhook};
 
 /// Who the audit trail names for changes made from the command line.
-const OPERATOR: service::Admin<'static> = service::Admin {
-    actor: &crate::domain::access::Actor::Operator,
-    request_id: None,
-};
+const OPERATOR: Caller<'static> = Caller::operator();
 
 pub async fn run(database: &Database, command: &WebhookCommand) -> anyhow::Result<ExitCode> {
     migrate_reporting(database).await?;

@@ -1,14 +1,14 @@
 //! Registering webhooks and asking for deliveries again: the rules both
 //! the GraphQL API and the command line go through.
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::db::editorial::{self as audit_store, NewAuditEntry};
 use crate::db::outbox::{self, WebhookRow};
-use crate::domain::access::{self, Action, Actor, Forbidden};
+use crate::domain::access::{Action, Forbidden};
 use crate::domain::validation::FieldError;
 use crate::domain::webhook::{self, EventType, MIN_SECRET_CHARS};
+use crate::identity::Caller;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -29,42 +29,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> WebhookError {
     })
 }
 
-/// Who changes webhooks: the GraphQL API's caller, or the operator at the
-/// command line. Every change is authorized and audited here.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin<'a> {
-    pub actor: &'a Actor,
-    pub request_id: Option<&'a str>,
-}
-
-impl Admin<'_> {
-    fn authorize(&self) -> Result<(), WebhookError> {
-        access::authorize(self.actor, Action::ManageWebhooks)?;
-        Ok(())
-    }
-
-    async fn audit(
-        &self,
-        conn: &mut AsyncPgConnection,
-        action: &str,
-        detail: serde_json::Value,
-    ) -> Result<(), WebhookError> {
-        let label = self.actor.label();
-        audit_store::audit(
-            conn,
-            &NewAuditEntry::general(
-                &label,
-                self.actor.user_id(),
-                action,
-                self.request_id,
-                detail,
-            ),
-        )
-        .await?;
-        Ok(())
-    }
-}
-
 /// What an admin asks for.
 pub struct NewWebhook<'a> {
     pub url: &'a str,
@@ -77,11 +41,11 @@ pub struct NewWebhook<'a> {
 /// [`webhook::check_url`]), events and secret.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    admin: Admin<'_>,
+    caller: Caller<'_>,
     new: &NewWebhook<'_>,
     allow_private: bool,
 ) -> Result<WebhookRow, WebhookError> {
-    admin.authorize()?;
+    caller.authorize(Action::ManageWebhooks)?;
     let url = webhook::check_url(new.url, allow_private)
         .map_err(|refused| invalid("url", refused.to_string()))?;
     if new.events.is_empty() {
@@ -103,79 +67,81 @@ pub async fn create(
             names.push(name);
         }
     }
-    let row = outbox::create_webhook(
-        conn,
-        Uuid::now_v7(),
-        url.as_str(),
-        &names,
-        new.secret,
-        new.description.trim(),
-        &admin.actor.label(),
-    )
-    .await?;
-    admin
-        .audit(
+    conn.transaction::<_, WebhookError, _>(async |conn| {
+        let row = outbox::create_webhook(
             conn,
-            "createWebhook",
-            serde_json::json!({ "webhookId": row.id, "url": row.url, "events": names }),
+            Uuid::now_v7(),
+            url.as_str(),
+            &names,
+            new.secret,
+            new.description.trim(),
+            &caller.actor.label(),
         )
         .await?;
-    Ok(row)
+        let detail = serde_json::json!({ "webhookId": row.id, "url": row.url, "events": names });
+        caller.audit(conn, "createWebhook", detail).await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// Enables or disables a webhook.
 pub async fn set_enabled(
     conn: &mut AsyncPgConnection,
-    admin: Admin<'_>,
+    caller: Caller<'_>,
     id: Uuid,
     enabled: bool,
 ) -> Result<WebhookRow, WebhookError> {
-    admin.authorize()?;
-    let row = outbox::set_webhook_enabled(conn, id, enabled)
-        .await?
-        .ok_or(WebhookError::NotFound("webhook"))?;
-    admin
-        .audit(
-            conn,
-            if enabled {
-                "enableWebhook"
-            } else {
-                "disableWebhook"
-            },
-            serde_json::json!({ "webhookId": id }),
-        )
-        .await?;
-    Ok(row)
+    caller.authorize(Action::ManageWebhooks)?;
+    let action = if enabled {
+        "enableWebhook"
+    } else {
+        "disableWebhook"
+    };
+    conn.transaction::<_, WebhookError, _>(async |conn| {
+        let row = outbox::set_webhook_enabled(conn, id, enabled)
+            .await?
+            .ok_or(WebhookError::NotFound("webhook"))?;
+        caller
+            .audit(conn, action, serde_json::json!({ "webhookId": id }))
+            .await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// Deletes a webhook; its delivery history stays.
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    admin: Admin<'_>,
+    caller: Caller<'_>,
     id: Uuid,
 ) -> Result<(), WebhookError> {
-    admin.authorize()?;
-    if !outbox::delete_webhook(conn, id).await? {
-        return Err(WebhookError::NotFound("webhook"));
-    }
-    admin
-        .audit(
-            conn,
-            "deleteWebhook",
-            serde_json::json!({ "webhookId": id }),
-        )
-        .await
+    caller.authorize(Action::ManageWebhooks)?;
+    conn.transaction::<_, WebhookError, _>(async |conn| {
+        if !outbox::delete_webhook(conn, id).await? {
+            return Err(WebhookError::NotFound("webhook"));
+        }
+        caller
+            .audit(
+                conn,
+                "deleteWebhook",
+                serde_json::json!({ "webhookId": id }),
+            )
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// New deliveries of an event: to `webhook` only, or to every enabled
 /// webhook receiving its type. Returns how many were made.
 pub async fn redeliver(
     conn: &mut AsyncPgConnection,
-    admin: Admin<'_>,
+    caller: Caller<'_>,
     event: Uuid,
     webhook: Option<Uuid>,
 ) -> Result<usize, WebhookError> {
-    admin.authorize()?;
+    caller.authorize(Action::ManageWebhooks)?;
     if outbox::find_event(conn, event).await?.is_none() {
         return Err(WebhookError::NotFound("event"));
     }
@@ -185,18 +151,18 @@ pub async fn redeliver(
             return Err(WebhookError::NotFound("enabled webhook"));
         }
     }
-    let made = outbox::fan_out(conn, event, webhook, "redeliver").await?;
-    if made > 0 {
-        outbox::wake_workers(conn).await?;
-    }
-    admin
-        .audit(
-            conn,
-            "redeliver",
-            serde_json::json!({ "eventId": event, "webhookId": webhook, "deliveries": made }),
-        )
-        .await?;
-    Ok(made)
+    conn.transaction::<_, WebhookError, _>(async |conn| {
+        let made = outbox::fan_out(conn, event, webhook, "redeliver").await?;
+        if made > 0 {
+            // NOTIFY is delivered at commit, with the deliveries it announces.
+            outbox::wake_workers(conn).await?;
+        }
+        let detail =
+            serde_json::json!({ "eventId": event, "webhookId": webhook, "deliveries": made });
+        caller.audit(conn, "redeliver", detail).await?;
+        Ok(made)
+    })
+    .await
 }
 
 /// A fresh secret of 256 random bits, for admins who do not bring one.

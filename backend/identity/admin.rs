@@ -8,31 +8,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::{Identity, IdentityError, IdentityResult};
-use crate::db::editorial::{self as audit_store, NewAuditEntry};
 use crate::db::identity::{self as store, ApiTokenRow, UserRow};
 use crate::domain::access::{self, Action, Actor, Role};
 
-/// Who asks for a privileged change, as the audit log records it.
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    pub actor: &'a Actor,
-    pub request_id: Option<&'a str>,
-}
+pub use super::caller::Caller;
 
-impl<'a> Caller<'a> {
-    /// Someone at the command line.
-    pub fn operator() -> Caller<'static> {
-        Caller {
-            actor: &Actor::Operator,
-            request_id: None,
-        }
-    }
-
-    fn authorize(&self, action: Action) -> IdentityResult<()> {
-        access::authorize(self.actor, action)?;
-        Ok(())
-    }
-
+impl Caller<'_> {
     /// An admin demoting or disabling themselves would leave nobody to undo
     /// it; a token changing its creator's account would let a stolen or
     /// orphaned token restore what an admin took away.
@@ -56,27 +37,6 @@ impl<'a> Caller<'a> {
                 role.as_str().to_ascii_uppercase()
             )));
         }
-        Ok(())
-    }
-
-    async fn audit(
-        &self,
-        conn: &mut AsyncPgConnection,
-        action: &str,
-        detail: serde_json::Value,
-    ) -> IdentityResult<()> {
-        let label = self.actor.label();
-        audit_store::audit(
-            conn,
-            &NewAuditEntry::general(
-                &label,
-                self.actor.user_id(),
-                action,
-                self.request_id,
-                detail,
-            ),
-        )
-        .await?;
         Ok(())
     }
 }
@@ -167,10 +127,14 @@ pub async fn reset_password(
     password: &str,
 ) -> IdentityResult<()> {
     caller.authorize(Action::ManageUsers)?;
-    super::reset_password(conn, user, password).await?;
-    caller
-        .audit(conn, "resetPassword", serde_json::json!({ "userId": user }))
-        .await
+    conn.transaction::<_, IdentityError, _>(async |conn| {
+        super::reset_password(conn, user, password).await?;
+        caller
+            .audit(conn, "resetPassword", serde_json::json!({ "userId": user }))
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 pub async fn revoke_api_token(

@@ -4,9 +4,12 @@
 //! who is asking.
 
 pub mod admin;
+pub mod caller;
 pub mod credentials;
 pub mod password;
 pub mod secret;
+
+pub use caller::Caller;
 
 use std::net::IpAddr;
 use std::time::Duration;

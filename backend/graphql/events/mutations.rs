@@ -6,8 +6,9 @@ use uuid::Uuid;
 use crate::domain::access::Action;
 use crate::events::webhooks::{self as service, NewWebhook, WebhookError};
 use crate::graphql::access::connection_to_db;
-use crate::graphql::access::{require, viewer};
+use crate::graphql::access::require;
 use crate::graphql::error::{ErrorCode, bad_input, client_error, internal, validation_failed};
+use crate::graphql::identity::caller;
 
 use super::*;
 
@@ -17,15 +18,6 @@ pub(super) fn webhook_error(error: WebhookError) -> async_graphql::Error {
         WebhookError::NotFound(_) => client_error(ErrorCode::NotFound, error.to_string()),
         WebhookError::Forbidden(_) => client_error(ErrorCode::Forbidden, error.to_string()),
         WebhookError::Database(error) => internal(error),
-    }
-}
-
-/// The request's actor, for the webhook service's checks and audit entries.
-pub(super) fn admin<'c>(ctx: &Context<'c>) -> service::Admin<'c> {
-    let viewer = viewer(ctx);
-    service::Admin {
-        actor: viewer.actor(),
-        request_id: viewer.request_id.as_deref(),
     }
 }
 
@@ -65,7 +57,7 @@ impl EventsMutation {
         let mut conn = connection_to_db(ctx).await?;
         let row = service::create(
             &mut conn,
-            admin(ctx),
+            caller(ctx),
             &NewWebhook {
                 url: &url,
                 events: &events,
@@ -93,7 +85,7 @@ impl EventsMutation {
         require(ctx, Action::ManageWebhooks)?;
         let id = parse_uuid(&id, "webhook")?;
         let mut conn = connection_to_db(ctx).await?;
-        service::set_enabled(&mut conn, admin(ctx), id, enabled)
+        service::set_enabled(&mut conn, caller(ctx), id, enabled)
             .await
             .map(Webhook)
             .map_err(webhook_error)
@@ -109,7 +101,7 @@ impl EventsMutation {
         require(ctx, Action::ManageWebhooks)?;
         let id = parse_uuid(&id, "webhook")?;
         let mut conn = connection_to_db(ctx).await?;
-        service::delete(&mut conn, admin(ctx), id)
+        service::delete(&mut conn, caller(ctx), id)
             .await
             .map_err(webhook_error)?;
         Ok(true)
@@ -130,7 +122,7 @@ impl EventsMutation {
             .map(|id| parse_uuid(id, "webhook"))
             .transpose()?;
         let mut conn = connection_to_db(ctx).await?;
-        let made = service::redeliver(&mut conn, admin(ctx), event, webhook)
+        let made = service::redeliver(&mut conn, caller(ctx), event, webhook)
             .await
             .map_err(webhook_error)?;
         Ok(made as i32)

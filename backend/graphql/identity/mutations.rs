@@ -170,8 +170,9 @@ impl IdentityMutation {
     }
 }
 
-/// The request's actor, for the identity service's rules and audit entries.
-pub(super) fn caller<'c>(ctx: &Context<'c>) -> admin::Caller<'c> {
+/// The request's actor, for the privileged services' rules and audit
+/// entries (accounts, tokens, webhooks).
+pub(crate) fn caller<'c>(ctx: &Context<'c>) -> admin::Caller<'c> {
     let viewer = viewer(ctx);
     admin::Caller {
         actor: viewer.actor(),
