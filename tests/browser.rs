@@ -171,7 +171,7 @@ async fn graphiql_runs_queries_from_files_the_server_serves() {
             "{url} is not from {origin}"
         );
     }
-    browser.client.close().await.unwrap();
+    browser.client.clone().close().await.unwrap();
 }
 
 /// The assets are served compressed to browsers that take it, cached for

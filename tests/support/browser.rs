@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
+    driver: Child,
     _profile: tempfile::TempDir,
 }
 
@@ -30,6 +30,17 @@ fn find(names: &[&str]) -> Option<PathBuf> {
         ])
         .flat_map(|folder| names.iter().map(move |name| folder.join(name)))
         .find(|candidate| candidate.is_file())
+}
+
+/// Killing chromedriver alone leaves its Chromium running (one per test,
+/// hundreds over a day of test runs), so the whole group goes.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let group = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
 }
 
 impl Browser {
@@ -59,6 +70,8 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group, so the Chromium it starts goes with it.
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
         let profile = tempfile::tempdir().unwrap();
@@ -93,7 +106,7 @@ impl Browser {
         .await;
         Some(Browser {
             client,
-            _driver: driver,
+            driver,
             _profile: profile,
         })
     }
