@@ -60,6 +60,8 @@ struct Inner {
     search_index_bytes: Gauge,
     search_index_resources: Gauge,
     search_index_build_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    search_index_updates: Family<OutcomeLabels, Counter>,
+    search_index_patch_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -210,6 +212,18 @@ impl Default for Metrics {
             "How long the last build of the search index took (read and index)",
             Gauge::<f64, std::sync::atomic::AtomicU64>::default(),
         );
+        let search_index_patch_seconds = registered(
+            &mut registry,
+            "search_index_patch_seconds",
+            "How long the last patch of the search index took (compare row versions, read the rows that changed, apply)",
+            Gauge::<f64, std::sync::atomic::AtomicU64>::default(),
+        );
+        let search_index_updates = registered(
+            &mut registry,
+            "search_index_updates",
+            "Updates of the search index after published content changed: built from scratch, or patched with the rows that changed",
+            Family::<OutcomeLabels, Counter>::default(),
+        );
         Metrics(Arc::new(Inner {
             registry,
             requests,
@@ -233,6 +247,8 @@ impl Default for Metrics {
             search_index_bytes,
             search_index_resources,
             search_index_build_seconds,
+            search_index_updates,
+            search_index_patch_seconds,
             operation_names: Mutex::new(HashSet::new()),
         }))
     }
@@ -266,8 +282,23 @@ impl Metrics {
             .inc();
     }
 
-    pub fn search_index_built(&self, seconds: f64, bytes: usize, resources: usize) {
-        self.0.search_index_build_seconds.set(seconds);
+    /// The search index caught up: `outcome` is `built` or `patched`.
+    pub fn search_index_updated(
+        &self,
+        outcome: &'static str,
+        seconds: f64,
+        bytes: usize,
+        resources: usize,
+    ) {
+        self.0
+            .search_index_updates
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        if outcome == "patched" {
+            self.0.search_index_patch_seconds.set(seconds);
+        } else {
+            self.0.search_index_build_seconds.set(seconds);
+        }
         self.0.search_index_bytes.set(bytes as i64);
         self.0.search_index_resources.set(resources as i64);
     }

@@ -21,9 +21,15 @@ pub struct IndexedResourceRow {
     pub title: String,
     /// Dense rank of the title in the database's collation: the index
     /// orders by title exactly as `ORDER BY title` does without knowing
-    /// the collation.
+    /// the collation. Not read for a patch (`published_changes`): the
+    /// index places a new title by asking `titles_before`.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub title_rank: Option<i64>,
+    /// The row version's transaction (`xmin`): every write to a row gives
+    /// it a new one, so a picture can tell which rows changed since it read
+    /// them without trusting anything to announce what changed.
     #[diesel(sql_type = BigInt)]
-    pub title_rank: i64,
+    pub xmin: i64,
     #[diesel(sql_type = Nullable<Int4>)]
     pub year: Option<i32>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -51,12 +57,7 @@ pub struct IndexedModuleRow {
 /// first (resources link to them), then every resource in title order, then
 /// every module.
 pub enum SourceItem {
-    Labels {
-        /// Each in (name, id) order, as facets break ties.
-        topics: Vec<TopicRow>,
-        types: Vec<LabelRow>,
-        tags: Vec<LabelRow>,
-    },
+    Labels(PublishedLabels),
     Resource(IndexedResourceRow),
     Module(IndexedModuleRow),
 }
@@ -77,18 +78,13 @@ pub async fn published(
             diesel::sql_query("SET LOCAL statement_timeout = 0")
                 .execute(conn)
                 .await?;
-            let reader = ContentReader::new(Stage::Published);
-            let labels = SourceItem::Labels {
-                topics: reader.topics(conn, None, i64::MAX).await?,
-                types: reader.resource_types(conn, None, i64::MAX).await?,
-                tags: reader.tags(conn, None, i64::MAX).await?,
-            };
+            let labels = SourceItem::Labels(published_labels(conn).await?);
             if out.send(labels).await.is_err() {
                 return Ok(());
             }
             let mut resources = diesel::sql_query(
-                "SELECT id, title, dense_rank() OVER (ORDER BY title) AS title_rank, year,
-                        published_at, topic_ids, type_ids, tag_ids,
+                "SELECT id, title, dense_rank() OVER (ORDER BY title) AS title_rank,
+                        xmin::text::bigint AS xmin, year, published_at, topic_ids, type_ids, tag_ids,
                         search_vector::text AS search_vector
                    FROM resources WHERE stage = 'published'
                   ORDER BY title",
@@ -115,6 +111,144 @@ pub async fn published(
             Ok(())
         })
         .await
+}
+
+/// The published labels, each in (name, id) order, as facets break ties.
+pub struct PublishedLabels {
+    pub topics: Vec<TopicRow>,
+    pub types: Vec<LabelRow>,
+    pub tags: Vec<LabelRow>,
+}
+
+async fn published_labels(conn: &mut AsyncPgConnection) -> DbResult<PublishedLabels> {
+    let reader = ContentReader::new(Stage::Published);
+    Ok(PublishedLabels {
+        topics: reader.topics(conn, None, i64::MAX).await?,
+        types: reader.resource_types(conn, None, i64::MAX).await?,
+        tags: reader.tags(conn, None, i64::MAX).await?,
+    })
+}
+
+/// What a picture needs to catch up with the published stage, read in one
+/// repeatable-read transaction.
+pub struct PublishedChanges {
+    /// The published rows at versions the picture does not hold.
+    pub resources: Vec<IndexedResourceRow>,
+    /// Every published module (a few hundred: read whole each time).
+    pub modules: Vec<IndexedModuleRow>,
+}
+
+#[derive(QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    xmin: i64,
+}
+
+/// Given every published resource's id and row version (`xmin`) in id
+/// order, which to read again.
+pub type ChangedRows<'a> = dyn Fn(&[(Uuid, i64)]) -> Vec<Uuid> + Sync + 'a;
+
+/// The published stage's changes against a picture: `None` when its
+/// labels are not the ones `same_labels` accepts (a label's name is in
+/// its resources' search text and facet order: the picture is rebuilt).
+/// `changed` says which of the published resources (id and version, in id
+/// order) the picture does not hold as they are.
+pub async fn published_changes(
+    conn: &mut AsyncPgConnection,
+    same_labels: &(dyn Fn(&PublishedLabels) -> bool + Sync),
+    changed: &ChangedRows<'_>,
+) -> DbResult<Option<PublishedChanges>> {
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            diesel::sql_query("SET LOCAL statement_timeout = 0")
+                .execute(conn)
+                .await?;
+            let labels = published_labels(conn).await?;
+            if !same_labels(&labels) {
+                return Ok(None);
+            }
+            let versions: Vec<(Uuid, i64)> = diesel::sql_query(
+                "SELECT id, xmin::text::bigint AS xmin FROM resources WHERE stage = 'published'
+                  ORDER BY id",
+            )
+            .load::<VersionRow>(conn)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.xmin))
+            .collect();
+            let wanted = changed(&versions);
+            let resources = diesel::sql_query(
+                "SELECT r.id, r.title, NULL::bigint AS title_rank, r.xmin::text::bigint AS xmin,
+                        r.year, r.published_at, r.topic_ids, r.type_ids, r.tag_ids,
+                        r.search_vector::text AS search_vector
+                   FROM resources r JOIN unnest($1::uuid[]) AS wanted(id) ON wanted.id = r.id
+                  WHERE r.stage = 'published'",
+            )
+            .bind::<Array<SqlUuid>, _>(&wanted)
+            .load::<IndexedResourceRow>(conn)
+            .await?;
+            let modules = diesel::sql_query(
+                "SELECT id, search_vector::text AS search_vector
+                   FROM modules WHERE stage = 'published'",
+            )
+            .load::<IndexedModuleRow>(conn)
+            .await?;
+            Ok(Some(PublishedChanges { resources, modules }))
+        })
+        .await
+}
+
+#[derive(QueryableByName)]
+struct TitleRow {
+    #[diesel(sql_type = Text)]
+    title: String,
+}
+
+/// `titles` in the order `ORDER BY title` puts them.
+pub async fn in_title_order(
+    conn: &mut AsyncPgConnection,
+    titles: &[String],
+) -> DbResult<Vec<String>> {
+    Ok(
+        diesel::sql_query("SELECT title FROM unnest($1::text[]) AS t(title) ORDER BY title")
+            .bind::<Array<Text>, _>(titles)
+            .load::<TitleRow>(conn)
+            .await?
+            .into_iter()
+            .map(|row| row.title)
+            .collect(),
+    )
+}
+
+#[derive(QueryableByName)]
+struct BeforeRow {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    before: bool,
+}
+
+/// For each pair, whether the first title sorts before the second as
+/// `ORDER BY title` sorts them (the database's collation, which the index
+/// does not know).
+pub async fn titles_before(
+    conn: &mut AsyncPgConnection,
+    firsts: &[&str],
+    seconds: &[&str],
+) -> DbResult<Vec<bool>> {
+    Ok(diesel::sql_query(
+        "SELECT a < b AS before FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(a, b, n)
+          ORDER BY n",
+    )
+    .bind::<Array<Text>, _>(firsts)
+    .bind::<Array<Text>, _>(seconds)
+    .load::<BeforeRow>(conn)
+    .await?
+    .into_iter()
+    .map(|row| row.before)
+    .collect())
 }
 
 #[derive(QueryableByName)]

@@ -2,14 +2,20 @@
 //! resources and modules, answering the resource index (filters, totals,
 //! disjunctive facets, orders) and search without scanning PostgreSQL.
 //!
-//! PostgreSQL stays the source of truth. A picture is built from one
+//! PostgreSQL stays the source of truth. A picture is read from one
 //! snapshot of the database under the server's published generation (the
 //! count of published-content announcements, see `events::listener`), and
 //! is used only while that generation is current: a publish anywhere — or a
-//! moment the LISTEN connection was down — retires it at once, requests go
-//! to the database until the rebuild (started by the same announcement) is
-//! in place. So the index is never behind what it answers for, and there is
-//! no incremental state that could drift from the database.
+//! moment the LISTEN connection was down — retires it at once, and requests
+//! go to the database until the picture has caught up. Catching up patches
+//! the last picture: every published row's version (`xmin`, which any
+//! write changes) is compared with the picture's, and only the rows that
+//! differ are read again — milliseconds where a build takes seconds. Since
+//! the comparison covers every row, whatever changed is found however it
+//! was announced. A changed label (its name is in its resources' search
+//! text) or a change to many rows brings a build from scratch instead, and
+//! so does a picture worn by patches (replaced rows stay in it, unread):
+//! that build runs while the patched picture answers.
 
 mod snapshot;
 mod spelling;
@@ -26,6 +32,7 @@ use lru::LruCache;
 use crate::db::{DbResult, PgPool, index_source};
 use crate::events::listener::Hub;
 use crate::metrics::Metrics;
+use snapshot::Patch;
 
 pub use snapshot::{PageEntry, SearchEntry, Snapshot};
 pub use tsquery::TsQuery;
@@ -120,10 +127,10 @@ impl SearchIndex {
                     index.inner.hub.listening().await;
                     continue;
                 };
-                match index.build(&pool, generation).await {
+                match index.catch_up(&pool, generation).await {
                     Ok(()) => {}
                     Err(error) => {
-                        tracing::warn!(%error, "search index not built; retrying");
+                        tracing::warn!(%error, "search index not caught up; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
@@ -134,6 +141,84 @@ impl SearchIndex {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
+    }
+
+    /// Brings the picture to `generation`: by a patch when there is a
+    /// picture to patch, else by a build.
+    async fn catch_up(&self, pool: &PgPool, generation: u64) -> anyhow::Result<()> {
+        let last = self.inner.current.read().expect("not poisoned").clone();
+        let patched = match last {
+            Some(last) if !last.worn() => match self.patch(pool, &last, generation).await {
+                Ok(patched) => patched,
+                Err(error) => {
+                    tracing::warn!(%error, "search index not patched; building it");
+                    false
+                }
+            },
+            _ => false,
+        };
+        // A worn picture is rebuilt while it answers: it is current.
+        let worn = || {
+            let current = self.inner.current.read().expect("not poisoned");
+            current.as_ref().is_some_and(|picture| picture.worn())
+        };
+        if !patched || worn() {
+            self.build(pool, generation).await?;
+        }
+        Ok(())
+    }
+
+    /// Patches `last` up to `generation`; `false` when a build is due
+    /// instead (labels changed, or too much did).
+    async fn patch(
+        &self,
+        pool: &PgPool,
+        last: &Arc<Snapshot>,
+        generation: u64,
+    ) -> anyhow::Result<bool> {
+        let started = Instant::now();
+        let mut conn = pool.get().await?;
+        let gone = Mutex::new(Vec::new());
+        let changes = index_source::published_changes(
+            &mut conn,
+            &|labels| last.same_labels(labels),
+            &|versions| {
+                let comparison = last.compare(versions);
+                *gone.lock().expect("not poisoned") = comparison.gone;
+                comparison.changed
+            },
+        )
+        .await?;
+        let Some(changes) = changes else {
+            return Ok(false);
+        };
+        let gone = gone.into_inner().expect("not poisoned");
+        if gone.len() + changes.resources.len() > last.resource_count() / 8 + 64 {
+            return Ok(false);
+        }
+        let unknown = last.unknown_titles(&changes.resources);
+        let new_titles = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            let unknown = index_source::in_title_order(&mut conn, &unknown).await?;
+            let places = title_places(&mut conn, last.titles(), &unknown).await?;
+            places.into_iter().zip(unknown).collect()
+        };
+        drop(conn);
+        let changed = changes.resources.len();
+        let patch = Patch {
+            generation,
+            gone,
+            resources: changes.resources,
+            new_titles,
+            modules: changes.modules,
+        };
+        let snapshot = {
+            let last = last.clone();
+            tokio::task::spawn_blocking(move || last.patched(patch)).await??
+        };
+        self.install(snapshot, "patched", started, changed);
+        Ok(true)
     }
 
     async fn build(&self, pool: &PgPool, generation: u64) -> anyhow::Result<()> {
@@ -148,20 +233,61 @@ impl SearchIndex {
         let built = building.await?;
         read?;
         let snapshot = built?.ok_or_else(|| anyhow::anyhow!("the published stage was not read"))?;
+        let resources = snapshot.resource_count();
+        self.install(snapshot, "built", started, resources);
+        Ok(())
+    }
+
+    fn install(&self, snapshot: Snapshot, how: &'static str, started: Instant, read: usize) {
         let bytes = snapshot.heap_bytes();
         let resources = snapshot.resource_count();
+        let generation = snapshot.generation;
         *self.inner.current.write().expect("not poisoned") = Some(Arc::new(snapshot));
         let took = started.elapsed();
         self.inner
             .metrics
-            .search_index_built(took.as_secs_f64(), bytes, resources);
+            .search_index_updated(how, took.as_secs_f64(), bytes, resources);
         tracing::info!(
+            how,
             resources,
+            read,
             bytes,
             ms = took.as_millis() as u64,
             generation,
-            "search index built"
+            "search index updated"
         );
-        Ok(())
+    }
+}
+
+/// Where each of `unknown` (in the database's order, none of them in
+/// `titles`) falls among `titles`: how many sort before it, found by
+/// binary search with the database comparing (its collation is not ours),
+/// every title's next comparison in one statement.
+async fn title_places(
+    conn: &mut AsyncPgConnection,
+    titles: &[String],
+    unknown: &[String],
+) -> DbResult<Vec<usize>> {
+    let mut low = vec![0; unknown.len()];
+    let mut high = vec![titles.len(); unknown.len()];
+    loop {
+        let open: Vec<usize> = (0..unknown.len()).filter(|i| low[*i] < high[*i]).collect();
+        if open.is_empty() {
+            return Ok(low);
+        }
+        let middles: Vec<usize> = open.iter().map(|i| (low[*i] + high[*i]) / 2).collect();
+        let probes: Vec<&str> = middles
+            .iter()
+            .map(|middle| titles[*middle].as_str())
+            .collect();
+        let sought: Vec<&str> = open.iter().map(|i| unknown[*i].as_str()).collect();
+        let before = index_source::titles_before(conn, &probes, &sought).await?;
+        for ((i, middle), before) in open.into_iter().zip(middles).zip(before) {
+            if before {
+                low[i] = middle + 1;
+            } else {
+                high[i] = middle;
+            }
+        }
     }
 }

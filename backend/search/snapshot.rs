@@ -23,15 +23,18 @@ use super::spelling::Vocabulary;
 use super::text::{TextIndex, TextIndexBuilder};
 use super::tsquery::{self, TsQuery};
 use crate::db::content::{LabelRow, TopicRow};
-use crate::db::index_source::SourceItem;
+use crate::db::index_source::{IndexedModuleRow, IndexedResourceRow, PublishedLabels, SourceItem};
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetCount, FacetValue, OrderField, PageQuery, ResourceFilter, Scope,
 };
 use crate::db::search::{MODULE, PageFrom, Position, RESOURCE};
 use tokio::sync::mpsc::Receiver;
 
+#[derive(Clone, Copy)]
 struct Resource {
     id: Uuid,
+    /// The row version read (`xmin`): a patch replaces what changed since.
+    xmin: u32,
     title_rank: u32,
     year: Option<i32>,
     /// Microseconds since the epoch; the epoch when never published (as
@@ -41,6 +44,7 @@ struct Resource {
 
 /// Topics, types or tags: rows in (name, id) order and each one's
 /// resources.
+#[derive(Clone)]
 struct Labels<Row> {
     rows: Vec<Row>,
     by_id: HashMap<Uuid, usize>,
@@ -84,6 +88,30 @@ impl<Row> Labels<Row> {
         self.ends.push(self.links.len() as u32);
     }
 
+    fn links_of(&self, doc: u32) -> &[u32] {
+        let start = if doc == 0 {
+            0
+        } else {
+            self.ends[doc as usize - 1]
+        };
+        &self.links[start as usize..self.ends[doc as usize] as usize]
+    }
+
+    /// Takes a resource that is no longer published out of its labels (its
+    /// links stay, unread: only the labels' sets are ever searched).
+    fn unlink(&mut self, doc: u32) {
+        let Labels {
+            resources,
+            links,
+            ends,
+            ..
+        } = self;
+        let start = if doc == 0 { 0 } else { ends[doc as usize - 1] };
+        for place in &links[start as usize..ends[doc as usize] as usize] {
+            resources[*place as usize].remove(doc);
+        }
+    }
+
     /// Resources carrying any of the slugs.
     fn any_of(&self, slugs: &[String]) -> RoaringBitmap {
         let mut out = RoaringBitmap::new();
@@ -108,12 +136,7 @@ impl<Row> Labels<Row> {
         // unnested links: one pass over the resources, not one per label.
         let mut tally = vec![0u64; self.rows.len()];
         for doc in within {
-            let start = if doc == 0 {
-                0
-            } else {
-                self.ends[doc as usize - 1]
-            };
-            for place in &self.links[start as usize..self.ends[doc as usize] as usize] {
+            for place in self.links_of(doc) {
                 tally[*place as usize] += 1;
             }
         }
@@ -130,11 +153,19 @@ impl<Row> Labels<Row> {
 pub struct Snapshot {
     /// The published generation this picture was read under.
     pub generation: u64,
+    /// Every resource read, by number: those a patch replaced or took
+    /// away stay (their numbers are in no set), until the next build.
     resources: Vec<Resource>,
+    /// The resources published now.
     all: RoaringBitmap,
-    /// Distinct titles in the database's order.
-    titles: Vec<String>,
-    title_ranks: HashMap<String, u32>,
+    /// Distinct titles in the database's order (titles a patch took away
+    /// keep their places: they still order cursors).
+    /// Shared with patches that bring no new title.
+    titles: Arc<Vec<String>>,
+    title_ranks: Arc<HashMap<String, u32>>,
+    /// How many published resources hold each title: a title's words are
+    /// in the vocabulary while some do.
+    title_users: Vec<u32>,
     years: BTreeMap<i32, RoaringBitmap>,
     /// Resources of each year and every year before it, and of each year
     /// and every year after it: a year range is two lookups and an `&`.
@@ -147,6 +178,8 @@ pub struct Snapshot {
     by_title: Vec<u32>,
     by_year: Vec<u32>,
     by_published_at: Vec<u32>,
+    /// In id order: a patch walks them beside the database's rows.
+    by_id: Vec<Held>,
     resource_text: TextIndex,
     module_ids: Vec<Uuid>,
     module_text: TextIndex,
@@ -238,6 +271,177 @@ pub struct SearchEntry {
 #[error("a search vector could not be read")]
 pub struct Unreadable;
 
+/// A picture against the published stage's row versions.
+#[derive(Debug, Default, PartialEq)]
+pub struct Comparison {
+    /// Resources no longer published as the picture holds them.
+    pub gone: Vec<u32>,
+    /// Resources published since, or changed: to read.
+    pub changed: Vec<Uuid>,
+}
+
+/// What changed in the published stage since a picture was read.
+pub struct Patch {
+    /// The published generation the changes were read under.
+    pub generation: u64,
+    /// Resources no longer published as the picture holds them (taken
+    /// away, or changed: the changed ones are in `resources` again).
+    pub gone: Vec<u32>,
+    /// Resources published since, or as they are now.
+    pub resources: Vec<IndexedResourceRow>,
+    /// Titles of `resources` the picture does not know, in the database's
+    /// order, each with how many of the picture's titles sort before it.
+    pub new_titles: Vec<(usize, String)>,
+    /// Every published module.
+    pub modules: Vec<IndexedModuleRow>,
+}
+
+impl Resource {
+    fn read(row: &IndexedResourceRow, title_rank: u32) -> Result<Resource, Unreadable> {
+        Ok(Resource {
+            id: row.id,
+            xmin: u32::try_from(row.xmin).map_err(|_| Unreadable)?,
+            title_rank,
+            year: row.year,
+            published_at: row.published_at.map_or(0, |at| at.timestamp_micros()),
+        })
+    }
+
+    /// Where the resource sorts by `field`, ties by id.
+    fn order_key(&self, field: OrderField) -> (i64, Uuid) {
+        let key = match field {
+            OrderField::Title => i64::from(self.title_rank),
+            OrderField::Year => i64::from(self.year.unwrap_or(0)),
+            OrderField::PublishedAt => self.published_at,
+            OrderField::Relevance => 0,
+        };
+        (key, self.id)
+    }
+}
+
+/// A resource's id and row version beside its number, in the id order a
+/// patch compares with the database's without reaching into `resources`.
+#[derive(Clone, Copy, PartialEq)]
+struct Held {
+    id: Uuid,
+    xmin: u32,
+    doc: u32,
+}
+
+impl Held {
+    fn of(resources: &[Resource], doc: u32) -> Held {
+        let resource = &resources[doc as usize];
+        Held {
+            id: resource.id,
+            xmin: resource.xmin,
+            doc,
+        }
+    }
+}
+
+/// `previous` (in ascending `key` order) without `gone` and with `added`,
+/// in the same order: each found by binary search and the runs between
+/// copied whole, so the many that stay cost a copy, not a key each.
+/// `None` when one of `gone` is not where its key says.
+fn reordered<T: Copy + PartialEq, K: Ord>(
+    previous: &[T],
+    key: impl Fn(&T) -> K,
+    gone: &[T],
+    added: &[T],
+) -> Option<Vec<T>> {
+    // Where each goes: inserted before `previous[at]`, or taking it out.
+    let mut cuts: Vec<(usize, bool, T)> = Vec::with_capacity(gone.len() + added.len());
+    for item in gone {
+        let wanted = key(item);
+        let at = previous.partition_point(|other| key(other) < wanted);
+        if previous.get(at) != Some(item) {
+            return None;
+        }
+        cuts.push((at, true, *item));
+    }
+    let mut added = added.to_vec();
+    added.sort_by_key(|item| key(item));
+    for item in added {
+        let wanted = key(&item);
+        let at = previous.partition_point(|other| key(other) < wanted);
+        cuts.push((at, false, item));
+    }
+    // Stable: insertions before a removal at the same place, in key order.
+    cuts.sort_by_key(|(at, removal, _)| (*at, *removal));
+    let mut out = Vec::with_capacity(previous.len() + cuts.len());
+    let mut from = 0;
+    for (at, removal, item) in cuts {
+        out.extend_from_slice(&previous[from..at]);
+        if removal {
+            from = at + 1;
+        } else {
+            from = at;
+            out.push(item);
+        }
+    }
+    out.extend_from_slice(&previous[from..]);
+    Some(out)
+}
+
+/// Every resource in ascending `key` order.
+fn sorted(resources: &[Resource], key: fn(&Resource) -> (i64, Uuid)) -> Vec<u32> {
+    let mut docs: Vec<u32> = (0..resources.len() as u32).collect();
+    docs.sort_unstable_by_key(|doc| key(&resources[*doc as usize]));
+    docs
+}
+
+/// The resources of each year and every year before it, and of each year
+/// and every year after it.
+type YearRuns = BTreeMap<i32, RoaringBitmap>;
+
+fn cumulative(years: &BTreeMap<i32, RoaringBitmap>) -> (YearRuns, YearRuns) {
+    let mut up_to_year = BTreeMap::new();
+    let mut running = RoaringBitmap::new();
+    for (year, docs) in years {
+        running |= docs;
+        up_to_year.insert(*year, running.clone());
+    }
+    let mut from_year = BTreeMap::new();
+    let mut running = RoaringBitmap::new();
+    for (year, docs) in years.iter().rev() {
+        running |= docs;
+        from_year.insert(*year, running.clone());
+    }
+    (up_to_year, from_year)
+}
+
+/// Each title's rank: its place in `titles`.
+fn ranks_of(titles: &[String]) -> HashMap<String, u32> {
+    titles
+        .iter()
+        .enumerate()
+        .map(|(rank, title)| (title.clone(), rank as u32))
+        .collect()
+}
+
+/// `titles` with `new` (each with how many of `titles` sort before it) in
+/// their places, and where each old title moved (`None`: nowhere).
+fn with_titles(
+    titles: &Arc<Vec<String>>,
+    new: Vec<(usize, String)>,
+) -> (Arc<Vec<String>>, Option<Vec<u32>>) {
+    if new.is_empty() {
+        return (titles.clone(), None);
+    }
+    let mut out = Vec::with_capacity(titles.len() + new.len());
+    let mut moved = Vec::with_capacity(titles.len());
+    let mut new = new.into_iter().peekable();
+    for (rank, title) in titles.iter().enumerate() {
+        while let Some((_, title)) = new.next_if(|(before, _)| *before <= rank) {
+            out.push(title);
+        }
+        moved.push(out.len() as u32);
+        out.push(title.clone());
+    }
+    out.extend(new.map(|(_, title)| title));
+    (Arc::new(out), Some(moved))
+}
+
 impl Snapshot {
     /// Builds the picture from what `source` sends (see
     /// `db::index_source::published`), as it arrives; `None` when nothing
@@ -246,11 +450,11 @@ impl Snapshot {
         generation: u64,
         mut source: Receiver<SourceItem>,
     ) -> Result<Option<Snapshot>, Unreadable> {
-        let Some(SourceItem::Labels {
+        let Some(SourceItem::Labels(PublishedLabels {
             topics,
             types,
             tags,
-        }) = source.blocking_recv()
+        })) = source.blocking_recv()
         else {
             return Ok(None);
         };
@@ -260,6 +464,7 @@ impl Snapshot {
         let mut resources = Vec::new();
         let mut years: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
         let mut titles: Vec<String> = Vec::new();
+        let mut title_users: Vec<u32> = Vec::new();
         let mut text = TextIndexBuilder::default();
         let mut modules = TextIndexBuilder::default();
         let mut module_ids = Vec::new();
@@ -268,10 +473,14 @@ impl Snapshot {
             match item {
                 SourceItem::Resource(row) => {
                     let doc = resources.len() as u32;
-                    let title_rank = (row.title_rank - 1) as u32;
+                    let title_rank = row.title_rank.ok_or(Unreadable)? - 1;
+                    let title_rank = u32::try_from(title_rank).map_err(|_| Unreadable)?;
+                    let resource = Resource::read(&row, title_rank)?;
                     if titles.len() <= title_rank as usize {
                         titles.push(row.title);
+                        title_users.push(0);
                     }
+                    title_users[title_rank as usize] += 1;
                     topics.link(&row.topic_ids, doc);
                     types.link(&row.type_ids, doc);
                     tags.link(&row.tag_ids, doc);
@@ -279,18 +488,13 @@ impl Snapshot {
                         years.entry(year).or_default().insert(doc);
                     }
                     text.add(&row.search_vector).map_err(|_| Unreadable)?;
-                    resources.push(Resource {
-                        id: row.id,
-                        title_rank,
-                        year: row.year,
-                        published_at: row.published_at.map_or(0, |at| at.timestamp_micros()),
-                    });
+                    resources.push(resource);
                 }
                 SourceItem::Module(row) => {
                     modules.add(&row.search_vector).map_err(|_| Unreadable)?;
                     module_ids.push(row.id);
                 }
-                SourceItem::Labels { .. } => return Err(Unreadable),
+                SourceItem::Labels(_) => return Err(Unreadable),
             }
         }
         let vocabulary = Vocabulary::build(
@@ -303,34 +507,17 @@ impl Snapshot {
         );
         let mut all = RoaringBitmap::new();
         all.insert_range(0..resources.len() as u32);
-        let title_ranks = titles
-            .iter()
-            .enumerate()
-            .map(|(rank, title)| (title.clone(), rank as u32))
+        let title_ranks = Arc::new(ranks_of(&titles));
+        let titles = Arc::new(titles);
+        let order = |key: fn(&Resource) -> (i64, Uuid)| sorted(&resources, key);
+        let by_title = order(|resource| resource.order_key(OrderField::Title));
+        let by_year = order(|resource| resource.order_key(OrderField::Year));
+        let by_published_at = order(|resource| resource.order_key(OrderField::PublishedAt));
+        let mut by_id: Vec<Held> = (0..resources.len() as u32)
+            .map(|doc| Held::of(&resources, doc))
             .collect();
-        let sorted = |key: &dyn Fn(&Resource) -> i64| {
-            let mut docs: Vec<u32> = (0..resources.len() as u32).collect();
-            docs.sort_unstable_by_key(|doc| {
-                let resource = &resources[*doc as usize];
-                (key(resource), resource.id)
-            });
-            docs
-        };
-        let by_title = sorted(&|resource| i64::from(resource.title_rank));
-        let by_year = sorted(&|resource| i64::from(resource.year.unwrap_or(0)));
-        let by_published_at = sorted(&|resource| resource.published_at);
-        let mut up_to_year = BTreeMap::new();
-        let mut running = RoaringBitmap::new();
-        for (year, docs) in &years {
-            running |= docs;
-            up_to_year.insert(*year, running.clone());
-        }
-        let mut from_year = BTreeMap::new();
-        let mut running = RoaringBitmap::new();
-        for (year, docs) in years.iter().rev() {
-            running |= docs;
-            from_year.insert(*year, running.clone());
-        }
+        by_id.sort_unstable_by_key(|held| held.id);
+        let (up_to_year, from_year) = cumulative(&years);
         Ok(Some(Snapshot {
             generation,
             up_to_year,
@@ -338,10 +525,12 @@ impl Snapshot {
             by_title,
             by_year,
             by_published_at,
+            by_id,
             resources,
             all,
             titles,
             title_ranks,
+            title_users,
             years,
             topics,
             types,
@@ -359,8 +548,191 @@ impl Snapshot {
         }))
     }
 
+    /// How many resources are published in this picture.
     pub fn resource_count(&self) -> usize {
-        self.resources.len()
+        self.all.len() as usize
+    }
+
+    /// Whether the labels are the ones this picture was read with.
+    pub fn same_labels(&self, labels: &PublishedLabels) -> bool {
+        self.topics.rows == labels.topics
+            && self.types.rows == labels.types
+            && self.tags.rows == labels.tags
+    }
+
+    /// This picture against `now`, every published resource's id and row
+    /// version in id order (PostgreSQL's `uuid` order is its bytes', as
+    /// ours): one walk of both, side by side.
+    pub fn compare(&self, now: &[(Uuid, i64)]) -> Comparison {
+        let mut comparison = Comparison::default();
+        let mut held = self.by_id.iter().peekable();
+        for (id, xmin) in now {
+            while let Some(gone) = held.next_if(|held| held.id < *id) {
+                comparison.gone.push(gone.doc);
+            }
+            match held.next_if(|held| held.id == *id) {
+                Some(same) if i64::from(same.xmin) == *xmin => {}
+                Some(changed) => {
+                    comparison.gone.push(changed.doc);
+                    comparison.changed.push(*id);
+                }
+                None => comparison.changed.push(*id),
+            }
+        }
+        comparison.gone.extend(held.map(|gone| gone.doc));
+        comparison
+    }
+
+    /// Every title this picture orders by, in the database's order.
+    pub fn titles(&self) -> &[String] {
+        &self.titles
+    }
+
+    /// The titles of `rows` this picture does not know, each once.
+    pub fn unknown_titles(&self, rows: &[IndexedResourceRow]) -> Vec<String> {
+        let mut unknown: Vec<String> = rows
+            .iter()
+            .filter(|row| !self.title_ranks.contains_key(&row.title))
+            .map(|row| row.title.clone())
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        unknown
+    }
+
+    /// Whether patches have left enough replaced resources behind (in the
+    /// text index and the tables by number, never read) that a build from
+    /// scratch is due, to give their memory back.
+    pub fn worn(&self) -> bool {
+        let replaced = self.resources.len() - self.all.len() as usize;
+        replaced * 8 > self.resources.len()
+    }
+
+    /// This picture with `patch` applied: what `build` would make from the
+    /// database the patch was read from, but for the numbering of
+    /// resources (which no answer shows).
+    pub fn patched(&self, patch: Patch) -> Result<Snapshot, Unreadable> {
+        let (titles, moved) = with_titles(&self.titles, patch.new_titles);
+        let rank_of = |old: u32| moved.as_ref().map_or(old, |moved| moved[old as usize]);
+        let mut resources: Vec<Resource> = self
+            .resources
+            .iter()
+            .map(|resource| Resource {
+                title_rank: rank_of(resource.title_rank),
+                ..*resource
+            })
+            .collect();
+        let mut title_users = vec![0u32; titles.len()];
+        for (old, users) in self.title_users.iter().enumerate() {
+            title_users[rank_of(old as u32) as usize] = *users;
+        }
+        let title_ranks = match moved {
+            None => self.title_ranks.clone(),
+            Some(_) => Arc::new(ranks_of(&titles)),
+        };
+        let mut all = self.all.clone();
+        let mut years = self.years.clone();
+        let mut topics = self.topics.clone();
+        let mut types = self.types.clone();
+        let mut tags = self.tags.clone();
+        let mut vocabulary = self.vocabulary.clone();
+        let mut gone = Vec::with_capacity(patch.gone.len());
+        for doc in patch.gone {
+            if !all.remove(doc) {
+                continue;
+            }
+            gone.push(doc);
+            topics.unlink(doc);
+            types.unlink(doc);
+            tags.unlink(doc);
+            let resource = &resources[doc as usize];
+            if let Some(year) = resource.year
+                && let Some(docs) = years.get_mut(&year)
+            {
+                docs.remove(doc);
+                if docs.is_empty() {
+                    years.remove(&year);
+                }
+            }
+            let rank = resource.title_rank as usize;
+            title_users[rank] -= 1;
+            if title_users[rank] == 0 {
+                vocabulary.remove(&titles[rank]);
+            }
+        }
+        let first_new = resources.len() as u32;
+        for row in &patch.resources {
+            let doc = resources.len() as u32;
+            let rank = *title_ranks.get(&row.title).ok_or(Unreadable)?;
+            topics.link(&row.topic_ids, doc);
+            types.link(&row.type_ids, doc);
+            tags.link(&row.tag_ids, doc);
+            if let Some(year) = row.year {
+                years.entry(year).or_default().insert(doc);
+            }
+            title_users[rank as usize] += 1;
+            if title_users[rank as usize] == 1 {
+                vocabulary.add(&row.title);
+            }
+            resources.push(Resource::read(row, rank)?);
+            all.insert(doc);
+        }
+        let resource_text = self
+            .resource_text
+            .extended(patch.resources.iter().map(|row| row.search_vector.as_str()))
+            .map_err(|_| Unreadable)?;
+        let mut modules = TextIndexBuilder::default();
+        for row in &patch.modules {
+            modules.add(&row.search_vector).map_err(|_| Unreadable)?;
+        }
+        let added: Vec<u32> = (first_new..resources.len() as u32).collect();
+        let order = |previous: &[u32], order_key: fn(&Resource) -> (i64, Uuid)| {
+            let key = |doc: &u32| order_key(&resources[*doc as usize]);
+            reordered(previous, key, &gone, &added).ok_or(Unreadable)
+        };
+        let by_title = order(&self.by_title, |resource| {
+            resource.order_key(OrderField::Title)
+        })?;
+        let by_year = order(&self.by_year, |resource| {
+            resource.order_key(OrderField::Year)
+        })?;
+        let by_published_at = order(&self.by_published_at, |resource| {
+            resource.order_key(OrderField::PublishedAt)
+        })?;
+        let held = |docs: &[u32]| -> Vec<Held> {
+            docs.iter().map(|doc| Held::of(&resources, *doc)).collect()
+        };
+        let by_id = reordered(&self.by_id, |held| held.id, &held(&gone), &held(&added))
+            .ok_or(Unreadable)?;
+        let (up_to_year, from_year) = cumulative(&years);
+        Ok(Snapshot {
+            generation: patch.generation,
+            resources,
+            all,
+            titles,
+            title_ranks,
+            title_users,
+            years,
+            up_to_year,
+            from_year,
+            topics,
+            types,
+            tags,
+            by_title,
+            by_year,
+            by_published_at,
+            by_id,
+            resource_text,
+            module_ids: patch.modules.iter().map(|row| row.id).collect(),
+            module_text: modules.finish(),
+            vocabulary,
+            searches: Mutex::new(LruCache::new(
+                NonZeroUsize::new(SEARCHES_KEPT).expect("not zero"),
+            )),
+            facets_kept: Mutex::new(LruCache::new(
+                NonZeroUsize::new(FACETS_KEPT).expect("not zero"),
+            )),
+        })
     }
 
     /// Approximate heap bytes held (for the metrics and the docs).
@@ -392,11 +764,16 @@ impl Snapshot {
 
     /// The resources a text query matches.
     fn text_matches(&self, text: Option<&TsQuery>) -> Option<RoaringBitmap> {
-        text.map(|query| {
-            self.resource_text
-                .resolve(query)
-                .matches(self.resource_text.documents())
-        })
+        text.map(|query| self.resource_matches(query))
+    }
+
+    /// The published resources a text query matches (the text index also
+    /// holds resources a patch replaced).
+    fn resource_matches(&self, query: &TsQuery) -> RoaringBitmap {
+        self.resource_text
+            .resolve(query)
+            .matches(self.resource_text.documents())
+            & &self.all
     }
 
     /// The resources a filter lets through for one owner, leaving out the
@@ -644,7 +1021,7 @@ impl Snapshot {
             };
             // Most of the resources pass: walking them in order finds the
             // page after a few; few pass: sorting just those is cheaper.
-            let dense = set.len() * 32 >= self.resources.len() as u64;
+            let dense = set.len() * 32 >= self.all.len();
             let candidates: Vec<SortKey> = match walk {
                 Some(sorted) if dense => {
                     let ascending = !id_descending;
@@ -753,6 +1130,7 @@ impl Snapshot {
         let mut place = Place {
             resource: Resource {
                 id,
+                xmin: 0,
                 title_rank: 0,
                 year: Some(0),
                 published_at: 0,
@@ -873,10 +1251,14 @@ impl Snapshot {
         };
         let add = |kept: &mut Vec<SearchEntry>,
                    text: &TextIndex,
+                   live: Option<&RoaringBitmap>,
                    kind: &'static str,
                    id: &dyn Fn(u32) -> Uuid| {
             let resolved = text.resolve(query);
-            let matches = resolved.matches(text.documents());
+            let mut matches = resolved.matches(text.documents());
+            if let Some(live) = live {
+                matches &= live;
+            }
             // Shared between the two closures below, which never run at
             // the same time.
             let kept = std::cell::RefCell::new(kept);
@@ -899,14 +1281,18 @@ impl Snapshot {
             );
         };
         if modules {
-            add(&mut kept, &self.module_text, MODULE, &|doc| {
+            add(&mut kept, &self.module_text, None, MODULE, &|doc| {
                 self.module_ids[doc as usize]
             });
         }
         if resources {
-            add(&mut kept, &self.resource_text, RESOURCE, &|doc| {
-                self.resources[doc as usize].id
-            });
+            add(
+                &mut kept,
+                &self.resource_text,
+                Some(&self.all),
+                RESOURCE,
+                &|doc| self.resources[doc as usize].id,
+            );
         }
         kept
     }
@@ -914,11 +1300,7 @@ impl Snapshot {
     fn count_matches(&self, query: &TsQuery, resources: bool, modules: bool) -> i64 {
         let mut total = 0;
         if resources {
-            total += self
-                .resource_text
-                .resolve(query)
-                .matches(self.resource_text.documents())
-                .len();
+            total += self.resource_matches(query).len();
         }
         if modules {
             total += self
@@ -1019,6 +1401,400 @@ fn timestamp_key(micros: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::resource_index::Order;
+    use crate::domain::Stage;
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+
+    const WORDS: [&str; 8] = [
+        "communiti",
+        "crisi",
+        "drug",
+        "partner",
+        "polic",
+        "trust",
+        "war",
+        "youth",
+    ];
+    const TITLES: [&str; 12] = [
+        "Community policing in practice",
+        "Crisis response teams",
+        "Trust and partnerships",
+        "Youth diversion",
+        "Drug markets",
+        "After the war on drugs",
+        "Police and youth",
+        "community trust",
+        "Partnerships that last",
+        "Crisis lines",
+        "Building trust",
+        "Policing protests",
+    ];
+
+    fn labels(kind: &str, count: u128) -> Vec<LabelRow> {
+        let mut rows: Vec<LabelRow> = (0..count)
+            .map(|i| LabelRow {
+                id: Uuid::from_u128((kind.len() as u128) << 64 | i),
+                slug: format!("{kind}-{i}"),
+                name: format!("{kind} {}", i % 4),
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+        rows
+    }
+
+    struct Corpus {
+        topics: Vec<TopicRow>,
+        types: Vec<LabelRow>,
+        tags: Vec<LabelRow>,
+        resources: Vec<IndexedResourceRow>,
+        modules: Vec<IndexedModuleRow>,
+    }
+
+    /// Words only changed rows hold: lexemes the first picture lacks.
+    const LATER_WORDS: [&str; 3] = ["aardvark", "mmm", "zebra"];
+
+    fn vector(rng: &mut StdRng, later: bool) -> String {
+        let count = rng.gen_range(1..4);
+        let mut words: Vec<&str> = WORDS.choose_multiple(rng, count).copied().collect();
+        if later && rng.gen_bool(0.3) {
+            words.push(LATER_WORDS[rng.gen_range(0..LATER_WORDS.len())]);
+        }
+        words.sort_unstable();
+        let mut position = 0;
+        let entries: Vec<String> = words
+            .iter()
+            .map(|word| {
+                position += rng.gen_range(1..4);
+                let weight = ["A", "B", "C", ""][rng.gen_range(0..4)];
+                format!("'{word}':{position}{weight}")
+            })
+            .collect();
+        entries.join(" ")
+    }
+
+    fn resource(
+        rng: &mut StdRng,
+        corpus: &Corpus,
+        id: Uuid,
+        title: &str,
+        later: bool,
+    ) -> IndexedResourceRow {
+        let some = |rng: &mut StdRng, ids: Vec<Uuid>| -> Vec<Option<Uuid>> {
+            let count = rng.gen_range(0..3);
+            ids.choose_multiple(rng, count)
+                .map(|id| Some(*id))
+                .collect()
+        };
+        IndexedResourceRow {
+            id,
+            title: title.to_string(),
+            title_rank: None,
+            xmin: rng.gen_range(0..u32::MAX.into()),
+            year: rng.gen_bool(0.9).then(|| rng.gen_range(1990..2030)),
+            published_at: DateTime::from_timestamp_micros(rng.gen_range(0..2_000_000_000_000_000)),
+            topic_ids: some(rng, corpus.topics.iter().map(|row| row.id).collect()),
+            type_ids: some(rng, corpus.types.iter().map(|row| row.id).collect()),
+            tag_ids: some(rng, corpus.tags.iter().map(|row| row.id).collect()),
+            search_vector: vector(rng, later),
+        }
+    }
+
+    /// A build of `corpus`, with byte order standing in for the database's
+    /// collation.
+    fn built(corpus: &Corpus) -> Snapshot {
+        let mut rows: Vec<&IndexedResourceRow> = corpus.resources.iter().collect();
+        rows.sort_by(|a, b| a.title.cmp(&b.title));
+        let (send, receive) = tokio::sync::mpsc::channel(rows.len() + corpus.modules.len() + 1);
+        let labels = PublishedLabels {
+            topics: corpus.topics.clone(),
+            types: corpus.types.clone(),
+            tags: corpus.tags.clone(),
+        };
+        send.try_send(SourceItem::Labels(labels)).unwrap();
+        let mut rank = 0;
+        for (place, row) in rows.iter().enumerate() {
+            if place == 0 || rows[place - 1].title != row.title {
+                rank += 1;
+            }
+            let row = IndexedResourceRow {
+                title_rank: Some(rank),
+                title: row.title.clone(),
+                topic_ids: row.topic_ids.clone(),
+                type_ids: row.type_ids.clone(),
+                tag_ids: row.tag_ids.clone(),
+                search_vector: row.search_vector.clone(),
+                ..**row
+            };
+            send.try_send(SourceItem::Resource(row)).unwrap();
+        }
+        for row in &corpus.modules {
+            let row = IndexedModuleRow {
+                id: row.id,
+                search_vector: row.search_vector.clone(),
+            };
+            send.try_send(SourceItem::Module(row)).unwrap();
+        }
+        drop(send);
+        Snapshot::build(1, receive).unwrap().unwrap()
+    }
+
+    /// `last` patched to `corpus` as `SearchIndex::patch` does it.
+    fn patched(last: &Snapshot, corpus: &Corpus) -> Snapshot {
+        let mut now: Vec<(Uuid, i64)> = corpus
+            .resources
+            .iter()
+            .map(|row| (row.id, row.xmin))
+            .collect();
+        now.sort_unstable();
+        let comparison = last.compare(&now);
+        let rows: Vec<IndexedResourceRow> = corpus
+            .resources
+            .iter()
+            .filter(|row| comparison.changed.contains(&row.id))
+            .map(|row| IndexedResourceRow {
+                title: row.title.clone(),
+                topic_ids: row.topic_ids.clone(),
+                type_ids: row.type_ids.clone(),
+                tag_ids: row.tag_ids.clone(),
+                search_vector: row.search_vector.clone(),
+                ..*row
+            })
+            .collect();
+        let new_titles = last
+            .unknown_titles(&rows)
+            .into_iter()
+            .map(|title| (last.titles().partition_point(|known| *known < title), title))
+            .collect();
+        let patch = Patch {
+            generation: 2,
+            gone: comparison.gone,
+            resources: rows,
+            new_titles,
+            modules: corpus
+                .modules
+                .iter()
+                .map(|row| IndexedModuleRow {
+                    id: row.id,
+                    search_vector: row.search_vector.clone(),
+                })
+                .collect(),
+        };
+        last.patched(patch).unwrap()
+    }
+
+    /// Everything a picture answers, as text to compare.
+    fn answers(snapshot: &Snapshot, corpus: &Corpus) -> Vec<String> {
+        let queries: Vec<TsQuery> = [
+            "'zebra' | 'aardvark' & 'polic'",
+            "'polic' & 'trust'",
+            "'communiti' & 'youth' & 'zebra'",
+            "'m':*",
+            "'communiti' & 'polic'",
+            "'trust' | 'youth'",
+            "!'war'",
+            "'pol':* & !'drug'",
+        ]
+        .into_iter()
+        .map(|text| TsQuery::parse(text).unwrap())
+        .collect();
+        let filters = [
+            ResourceFilter::default(),
+            ResourceFilter {
+                topics: Some(vec![corpus.topics[0].slug.clone()]),
+                year_from: Some(2000),
+                ..ResourceFilter::default()
+            },
+            ResourceFilter {
+                types: Some(vec![
+                    corpus.types[1].slug.clone(),
+                    corpus.types[2].slug.clone(),
+                ]),
+                tags: Some(vec![corpus.tags[0].slug.clone()]),
+                ..ResourceFilter::default()
+            },
+            ResourceFilter {
+                has_year: Some(false),
+                ..ResourceFilter::default()
+            },
+            ResourceFilter {
+                year_to: Some(2005),
+                ..ResourceFilter::default()
+            },
+        ];
+        let orders = [
+            vec![(OrderField::Title, false)],
+            vec![(OrderField::Year, true)],
+            vec![(OrderField::PublishedAt, true)],
+            vec![(OrderField::Year, false), (OrderField::Title, true)],
+            vec![(OrderField::Relevance, true), (OrderField::Title, false)],
+        ];
+        let topic_ids: Vec<Uuid> = corpus.topics.iter().map(|row| row.id).collect();
+        let mut out = Vec::new();
+        for filter in &filters {
+            for text in std::iter::once(None).chain(queries.iter().map(Some)) {
+                for (scope, owners) in [
+                    (Scope::All, vec![Uuid::nil()]),
+                    (Scope::Topic, topic_ids.clone()),
+                ] {
+                    let count = CountQuery {
+                        stage: Stage::Published,
+                        scope,
+                        filter: filter.clone(),
+                    };
+                    out.push(format!(
+                        "{:?}",
+                        sorted(snapshot.totals(&count, &owners, text))
+                    ));
+                    for dimension in [
+                        Dimension::Topics,
+                        Dimension::Types,
+                        Dimension::Tags,
+                        Dimension::Years,
+                    ] {
+                        let facets = snapshot.facets(&count, dimension, &owners, text);
+                        out.push(format!("{:?}", sorted(facets)));
+                    }
+                    for order in &orders {
+                        if text.is_none() && order[0].0 == OrderField::Relevance {
+                            continue;
+                        }
+                        for limit in [7, 10_000] {
+                            let page = PageQuery {
+                                count: count.clone(),
+                                order: order
+                                    .iter()
+                                    .map(|(field, descending)| Order {
+                                        field: *field,
+                                        descending: *descending,
+                                    })
+                                    .collect(),
+                                from: None,
+                                backward: false,
+                                limit,
+                            };
+                            let pages = snapshot.pages(&page, &owners, text).unwrap();
+                            out.push(format!("{:?}", sorted(pages)));
+                        }
+                    }
+                }
+            }
+        }
+        for query in &queries {
+            for (resources, modules) in [(true, true), (true, false)] {
+                // Ranked whole, and a top few (pruned by the rank bound).
+                for limit in [10_000, 5] {
+                    let hits =
+                        snapshot.rank_page(query, resources, modules, &PageFrom::Start, limit);
+                    out.push(format!("{hits:?}"));
+                }
+                let hits = snapshot.search(query, resources, modules, &PageFrom::Start, 10_000);
+                out.push(format!(
+                    "{hits:?} {}",
+                    snapshot.search_total(query, resources, modules)
+                ));
+            }
+        }
+        for typo in ["comunity", "policng", "partnrships", "crisiss", "dawnn"] {
+            out.push(format!("{:?}", snapshot.vocabulary.suggest(typo)));
+        }
+        out.push(format!("{}", snapshot.resource_count()));
+        out
+    }
+
+    fn sorted<T: std::fmt::Debug>(map: HashMap<Uuid, T>) -> Vec<(Uuid, T)> {
+        let mut entries: Vec<_> = map.into_iter().collect();
+        entries.sort_by_key(|(owner, _)| *owner);
+        entries
+    }
+
+    #[test]
+    fn a_patched_picture_answers_as_a_built_one() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut corpus = Corpus {
+            topics: labels("topic", 6)
+                .into_iter()
+                .map(|row| TopicRow {
+                    id: row.id,
+                    slug: row.slug,
+                    name: row.name,
+                    description: String::new(),
+                    aliases: Vec::new(),
+                })
+                .collect(),
+            types: labels("type", 4),
+            tags: labels("tag", 8),
+            resources: Vec::new(),
+            modules: Vec::new(),
+        };
+        for i in 0..400u128 {
+            let title = TITLES[rng.gen_range(0..TITLES.len())];
+            let row = resource(&mut rng, &corpus, Uuid::from_u128(i * 7919), title, false);
+            corpus.resources.push(row);
+        }
+        for i in 0..5u128 {
+            let search_vector = vector(&mut rng, false);
+            corpus.modules.push(IndexedModuleRow {
+                id: Uuid::from_u128(u128::MAX - i),
+                search_vector,
+            });
+        }
+        let mut picture = built(&corpus);
+        // Several patches in a row, each a mix: changed rows (some to
+        // titles nobody had, some to another's), rows taken away (every
+        // holder of one title among them), rows added, a module changed.
+        for round in 0..4u128 {
+            for _ in 0..25 {
+                let at = rng.gen_range(0..corpus.resources.len());
+                let id = corpus.resources[at].id;
+                let title = if rng.gen_bool(0.3) {
+                    format!(
+                        "{} dawn patrol {}",
+                        ["a", "Z", "m", "Ä"][rng.gen_range(0..4)],
+                        rng.gen_range(0..5)
+                    )
+                } else {
+                    TITLES[rng.gen_range(0..TITLES.len())].to_string()
+                };
+                corpus.resources[at] = resource(&mut rng, &corpus, id, &title, true);
+            }
+            let taken = TITLES[round as usize];
+            corpus.resources.retain(|row| row.title != taken);
+            corpus.resources.retain(|_| rng.gen_bool(0.97));
+            for i in 0..20u128 {
+                let title = TITLES[rng.gen_range(0..TITLES.len())];
+                let id = Uuid::from_u128((round + 1) << 100 | i);
+                let row = resource(&mut rng, &corpus, id, title, true);
+                corpus.resources.push(row);
+            }
+            corpus.modules[0].search_vector = vector(&mut rng, true);
+            picture = patched(&picture, &corpus);
+            let expected = built(&corpus);
+            let (got, want) = (answers(&picture, &corpus), answers(&expected, &corpus));
+            assert_eq!(got.len(), want.len());
+            for (got, want) in got.iter().zip(&want) {
+                assert_eq!(got, want, "round {round}");
+            }
+        }
+        // A quarter of the rows replaced over the rounds: a build is due.
+        assert!(picture.worn());
+    }
+
+    #[test]
+    fn a_reordering_takes_out_and_puts_in_by_key() {
+        let previous = [10, 20, 30, 40, 50];
+        let key = |item: &i32| *item;
+        // 25 and 26 go where 30 comes out; 5 and 60 at either end.
+        let got = reordered(&previous, key, &[30, 50], &[26, 5, 25, 60]);
+        assert_eq!(got, Some(vec![5, 10, 20, 25, 26, 40, 60]));
+        assert_eq!(
+            reordered(&previous, key, &[35], &[]),
+            None,
+            "35 is not there"
+        );
+        assert_eq!(reordered(&[], key, &[], &[3, 1]), Some(vec![1, 3]));
+    }
 
     #[test]
     fn timestamps_read_as_the_database_writes_them() {

@@ -17,42 +17,65 @@ const LONGEST_CORRECTED: usize = 30;
 const MOST_CORRECTED: usize = 5;
 
 /// Lower-cased words and how many titles and names hold each.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Vocabulary {
     words: HashMap<String, u32>,
     /// The same words by length in characters, for candidates of a length.
     by_length: HashMap<usize, Vec<String>>,
 }
 
+/// The distinct words of `text` a suggestion may use.
+fn words_of(text: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let word = word.to_lowercase();
+        // Numbers (years, issue numbers) are never what a misspelt word
+        // meant, and a corpus has many.
+        let numeric = word.chars().any(|c| c.is_numeric());
+        if !numeric && word.chars().count() >= SHORTEST_CORRECTED - 1 && !seen.contains(&word) {
+            seen.push(word);
+        }
+    }
+    seen
+}
+
 impl Vocabulary {
     pub fn build<'a>(texts: impl Iterator<Item = &'a str>) -> Vocabulary {
-        let mut words: HashMap<String, u32> = HashMap::new();
+        let mut vocabulary = Vocabulary::default();
         for text in texts {
-            let mut seen: Vec<String> = Vec::new();
-            for word in text.split(|c: char| !c.is_alphanumeric()) {
-                let word = word.to_lowercase();
-                // Numbers (years, issue numbers) are never what a
-                // misspelt word meant, and a corpus has many.
-                let numeric = word.chars().any(|c| c.is_numeric());
-                if !numeric
-                    && word.chars().count() >= SHORTEST_CORRECTED - 1
-                    && !seen.contains(&word)
-                {
-                    seen.push(word);
+            vocabulary.add(text);
+        }
+        vocabulary
+    }
+
+    /// Counts one more title or name.
+    pub fn add(&mut self, text: &str) {
+        for word in words_of(text) {
+            let count = self.words.entry(word.clone()).or_default();
+            *count += 1;
+            if *count == 1 {
+                self.by_length
+                    .entry(word.chars().count())
+                    .or_default()
+                    .push(word);
+            }
+        }
+    }
+
+    /// Counts one title or name fewer: its words no other holds are gone.
+    pub fn remove(&mut self, text: &str) {
+        for word in words_of(text) {
+            let Some(count) = self.words.get_mut(&word) else {
+                continue;
+            };
+            *count -= 1;
+            if *count == 0 {
+                self.words.remove(&word);
+                if let Some(same_length) = self.by_length.get_mut(&word.chars().count()) {
+                    same_length.retain(|known| *known != word);
                 }
             }
-            for word in seen {
-                *words.entry(word).or_default() += 1;
-            }
         }
-        let mut by_length: HashMap<usize, Vec<String>> = HashMap::new();
-        for word in words.keys() {
-            by_length
-                .entry(word.chars().count())
-                .or_default()
-                .push(word.clone());
-        }
-        Vocabulary { words, by_length }
     }
 
     /// Approximate heap bytes held.
@@ -181,6 +204,22 @@ mod tests {
         assert_eq!(words.suggest("covid19"), None, "numbers are not typos");
         assert_eq!(words.suggest("a2025x"), None);
         assert!(!words.words.contains_key("20251"), "nor suggestions");
+    }
+
+    #[test]
+    fn a_title_taken_away_takes_the_words_only_it_held() {
+        let mut words = vocabulary();
+        words.remove("Mental Health and Crisis Response");
+        assert_eq!(words.suggest("crsis"), None, "no title holds crisis now");
+        assert_eq!(words.suggest("respnse"), None);
+        words.remove("Community Policing in Practice");
+        assert_eq!(
+            words.suggest("comunity").as_deref(),
+            Some("community"),
+            "another title still holds community"
+        );
+        words.add("Crisis Lines");
+        assert_eq!(words.suggest("crsis").as_deref(), Some("crisis"));
     }
 
     #[test]

@@ -3,13 +3,14 @@
 //! `ts_rank_cd` need and nothing else.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use super::tsquery::{self, Node, Occurrence, TsQuery, WordPos};
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Posting {
     docs: Vec<u32>,
     /// `words[ends[i - 1]..ends[i]]` are `docs[i]`'s positions.
@@ -18,6 +19,12 @@ struct Posting {
 }
 
 impl Posting {
+    fn push(&mut self, doc: u32, words: Vec<WordPos>) {
+        self.docs.push(doc);
+        self.words.extend(words);
+        self.ends.push(self.words.len() as u32);
+    }
+
     fn words_at(&self, slot: usize) -> &[WordPos] {
         let start = if slot == 0 {
             0
@@ -29,14 +36,25 @@ impl Posting {
 }
 
 /// Documents are numbered from 0 in the order they were added.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct TextIndex {
+    /// The documents of the build, then (once patched) those patches
+    /// added: a patch shares the first and copies only the second, small,
+    /// instead of every posting a common word has.
+    segments: Vec<Arc<Segment>>,
+    documents: u32,
+}
+
+#[derive(Default, Clone)]
+struct Segment {
     /// Every lexeme in byte order (as a `tsvector` sorts its lexemes, which
-    /// ranking ties depend on), so a prefix's lexemes are one run; a
-    /// lexeme's number is its place here and in `postings`.
+    /// ranking ties depend on), so a prefix's lexemes are one run.
     lexemes: Vec<Box<str>>,
     postings: Vec<Posting>,
-    documents: u32,
+    /// A lexeme's number is this plus its place in `lexemes`: numbers of
+    /// different segments never meet (a document is in one segment, and
+    /// its lexemes' numbers keep their byte order).
+    first_number: u32,
 }
 
 /// Collects documents in order, then freezes.
@@ -57,10 +75,7 @@ impl TextIndexBuilder {
         let doc = self.documents;
         self.documents += 1;
         for (lexeme, words) in parse_vector(vector)? {
-            let posting = self.postings.entry(lexeme).or_default();
-            posting.docs.push(doc);
-            posting.words.extend(words);
-            posting.ends.push(posting.words.len() as u32);
+            self.postings.entry(lexeme).or_default().push(doc, words);
         }
         Ok(())
     }
@@ -78,8 +93,11 @@ impl TextIndexBuilder {
             postings.push(posting);
         }
         TextIndex {
-            lexemes,
-            postings,
+            segments: vec![Arc::new(Segment {
+                lexemes,
+                postings,
+                first_number: 0,
+            })],
             documents: self.documents,
         }
     }
@@ -170,12 +188,117 @@ struct Entry<'a> {
 const MERGED_FROM: usize = 16;
 
 impl TextIndex {
+    /// This index with more documents, numbered on from its last. The
+    /// documents they replace stay: callers leave them out of matches.
+    pub fn extended<'v>(
+        &self,
+        vectors: impl IntoIterator<Item = &'v str>,
+    ) -> Result<TextIndex, Unreadable> {
+        let built = self.segments.first().cloned().unwrap_or_default();
+        let (patched, added) = match self.segments.get(1) {
+            Some(patched) => patched.extended(vectors, self.documents)?,
+            None => {
+                let empty = Segment {
+                    first_number: built.first_number + built.lexemes.len() as u32,
+                    ..Segment::default()
+                };
+                empty.extended(vectors, self.documents)?
+            }
+        };
+        Ok(TextIndex {
+            documents: self.documents + added,
+            segments: vec![built, Arc::new(patched)],
+        })
+    }
+
     pub fn documents(&self) -> u32 {
         self.documents
     }
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|segment| segment.heap_bytes())
+            .sum()
+    }
+
+    pub fn resolve<'a>(&'a self, query: &'a TsQuery) -> Resolved<'a> {
+        Resolved {
+            query,
+            postings: query
+                .operands
+                .iter()
+                .zip(&query.prefixes)
+                .map(|(lexeme, prefix)| {
+                    self.segments
+                        .iter()
+                        .flat_map(|segment| {
+                            segment.places(lexeme, *prefix).map(|place| {
+                                (
+                                    segment.first_number + place as u32,
+                                    &segment.postings[place],
+                                )
+                            })
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Segment {
+    /// This segment with more documents, numbered from `first_doc`; and
+    /// how many were added.
+    fn extended<'v>(
+        &self,
+        vectors: impl IntoIterator<Item = &'v str>,
+        first_doc: u32,
+    ) -> Result<(Segment, u32), Unreadable> {
+        let mut postings = self.postings.clone();
+        // `String` orders by bytes, as the lexicon does.
+        let mut fresh: BTreeMap<String, Posting> = BTreeMap::new();
+        let mut doc = first_doc;
+        for vector in vectors {
+            for (lexeme, words) in parse_vector(vector)? {
+                let known = self
+                    .lexemes
+                    .binary_search_by(|known| known.as_bytes().cmp(lexeme.as_bytes()));
+                let posting = match known {
+                    Ok(place) => &mut postings[place],
+                    Err(_) => fresh.entry(lexeme).or_default(),
+                };
+                posting.push(doc, words);
+            }
+            doc += 1;
+        }
+        let mut lexemes = Vec::with_capacity(self.lexemes.len() + fresh.len());
+        let mut merged = Vec::with_capacity(lexemes.capacity());
+        let mut fresh = fresh.into_iter().peekable();
+        for (lexeme, posting) in self.lexemes.iter().zip(postings) {
+            while let Some((new, new_posting)) =
+                fresh.next_if(|(new, _)| new.as_bytes() < lexeme.as_bytes())
+            {
+                lexemes.push(new.into_boxed_str());
+                merged.push(new_posting);
+            }
+            lexemes.push(lexeme.clone());
+            merged.push(posting);
+        }
+        for (new, new_posting) in fresh {
+            lexemes.push(new.into_boxed_str());
+            merged.push(new_posting);
+        }
+        let segment = Segment {
+            lexemes,
+            postings: merged,
+            first_number: self.first_number,
+        };
+        Ok((segment, doc - first_doc))
+    }
+
+    fn heap_bytes(&self) -> usize {
         self.postings
             .iter()
             .map(|posting| posting.docs.len() * 8 + posting.words.len() * 2 + 80)
@@ -187,9 +310,9 @@ impl TextIndex {
                 .sum::<usize>()
     }
 
-    /// The numbers of the lexemes `lexeme` stands for: itself, or every
+    /// The places of the lexemes `lexeme` stands for: itself, or every
     /// lexeme it begins (compared as bytes, as PostgreSQL compares them).
-    fn numbers(&self, lexeme: &str, prefix: bool) -> std::ops::Range<usize> {
+    fn places(&self, lexeme: &str, prefix: bool) -> std::ops::Range<usize> {
         let wanted = lexeme.as_bytes();
         let start = self
             .lexemes
@@ -204,22 +327,6 @@ impl TextIndex {
             )
         };
         start..start + run
-    }
-
-    pub fn resolve<'a>(&'a self, query: &'a TsQuery) -> Resolved<'a> {
-        Resolved {
-            query,
-            postings: query
-                .operands
-                .iter()
-                .zip(&query.prefixes)
-                .map(|(lexeme, prefix)| {
-                    self.numbers(lexeme, *prefix)
-                        .map(|number| (number as u32, &self.postings[number]))
-                        .collect()
-                })
-                .collect(),
-        }
     }
 }
 
@@ -335,10 +442,19 @@ impl Resolved<'_> {
         // With only `&` between distinct words, every cover holds each of
         // them, and holds an occurrence of the rarest among at most as many
         // covers as there are words.
+        // (An index in two segments holds a word as two lexemes, one each:
+        // a document's are all in one.)
+        let operands = self.query.operands.len();
         let conjunction = self.query.is_conjunction()
             && !self.query.has_prefix()
-            && entries.len() == self.query.operands.len();
-        let words = entries.len();
+            && operands <= 64
+            && entries.iter().all(|entry| entry.operands.count_ones() == 1)
+            && entries
+                .iter()
+                .fold(0u64, |seen, entry| seen | entry.operands)
+                .count_ones() as usize
+                == operands;
+        let words = operands;
         let mut present = DocEntries::new(&entries);
         let mut occurrences = Vec::new();
         let mut ranker = tsquery::Ranker::new(self.query);
@@ -494,6 +610,54 @@ mod tests {
         assert_eq!(resolved.matches(3).iter().collect::<Vec<_>>(), [2]);
         let query = TsQuery::parse("'war' <-> 'drug'").unwrap();
         assert!(index.resolve(&query).matches(3).is_empty());
+    }
+
+    #[test]
+    fn an_extended_index_matches_and_ranks_as_one_built_whole() {
+        let vectors = [
+            "'communiti':1A 'polic':2A",
+            "'polic':1A",
+            "'drug':3 'war':1",
+            "'aardvark':2 'polic':1B",
+            "'communiti':4C 'zebra':1",
+            "'mmm':3 'war':2",
+        ];
+        let mut whole = TextIndexBuilder::default();
+        for vector in vectors {
+            whole.add(vector).unwrap();
+        }
+        let whole = whole.finish();
+        let mut first = TextIndexBuilder::default();
+        for vector in &vectors[..3] {
+            first.add(vector).unwrap();
+        }
+        let patched = first
+            .finish()
+            .extended(vectors[3..5].iter().copied())
+            .unwrap();
+        // A second patch copies the first's segment, not the build's.
+        let extended = patched.extended(vectors[5..].iter().copied()).unwrap();
+        assert!(Arc::ptr_eq(&extended.segments[0], &patched.segments[0]));
+        assert_eq!(extended.segments.len(), 2);
+        assert_eq!(extended.documents(), whole.documents());
+        for text in [
+            "'polic'",
+            "'communiti' & 'polic'",
+            "'aardvark' | 'zebra'",
+            "!'war'",
+            "'m':*",
+            "'a':* | 'd':*",
+        ] {
+            let query = TsQuery::parse(text).unwrap();
+            let (got, want) = (extended.resolve(&query), whole.resolve(&query));
+            let matches = want.matches(6);
+            assert_eq!(got.matches(6), matches, "{text}");
+            assert_eq!(
+                got.ranks(matches.iter()),
+                want.ranks(matches.iter()),
+                "{text}"
+            );
+        }
     }
 
     #[test]
