@@ -28,7 +28,7 @@ pub struct IndexedResourceRow {
     /// The row version's transaction (`xmin`): every write to a row gives
     /// it a new one, so a picture can tell which rows changed since it read
     /// them without trusting anything to announce what changed.
-    #[diesel(sql_type = BigInt)]
+    #[diesel(sql_type = Xid)]
     pub xmin: i64,
     #[diesel(sql_type = Nullable<Int4>)]
     pub year: Option<i32>,
@@ -84,7 +84,7 @@ pub async fn published(
             }
             let mut resources = diesel::sql_query(
                 "SELECT id, title, dense_rank() OVER (ORDER BY title) AS title_rank,
-                        xmin::text::bigint AS xmin, year, published_at, topic_ids, type_ids, tag_ids,
+                        xmin, year, published_at, topic_ids, type_ids, tag_ids,
                         search_vector::text AS search_vector
                    FROM resources WHERE stage = 'published'
                   ORDER BY title",
@@ -142,8 +142,22 @@ pub struct PublishedChanges {
 struct VersionRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
-    #[diesel(sql_type = BigInt)]
+    #[diesel(sql_type = Xid)]
     xmin: i64,
+}
+
+/// PostgreSQL's `xid` (a row version's transaction), read as sent: four
+/// bytes. Casting a million of them to text and back to a number costs
+/// the database a tenth of a second.
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[diesel(postgres_type(oid = 28, array_oid = 1011))]
+pub struct Xid;
+
+impl diesel::deserialize::FromSql<Xid, diesel::pg::Pg> for i64 {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        let bytes: [u8; 4] = value.as_bytes().try_into()?;
+        Ok(i64::from(u32::from_be_bytes(bytes)))
+    }
 }
 
 /// Given every published resource's id and row version (`xmin`) in id
@@ -171,18 +185,19 @@ pub async fn published_changes(
             if !same_labels(&labels) {
                 return Ok(None);
             }
-            let versions: Vec<(Uuid, i64)> = diesel::sql_query(
-                "SELECT id, xmin::text::bigint AS xmin FROM resources WHERE stage = 'published'
-                  ORDER BY id",
-            )
-            .load::<VersionRow>(conn)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row.xmin))
-            .collect();
+            // A scan, sorted here: in index order the scan would visit the
+            // table's pages at random (twice the time at a million rows).
+            let mut versions: Vec<(Uuid, i64)> =
+                diesel::sql_query("SELECT id, xmin FROM resources WHERE stage = 'published'")
+                    .load::<VersionRow>(conn)
+                    .await?
+                    .into_iter()
+                    .map(|row| (row.id, row.xmin))
+                    .collect();
+            versions.sort_unstable_by_key(|(id, _)| *id);
             let wanted = changed(&versions);
             let resources = diesel::sql_query(
-                "SELECT r.id, r.title, NULL::bigint AS title_rank, r.xmin::text::bigint AS xmin,
+                "SELECT r.id, r.title, NULL::bigint AS title_rank, r.xmin,
                         r.year, r.published_at, r.topic_ids, r.type_ids, r.tag_ids,
                         r.search_vector::text AS search_vector
                    FROM resources r JOIN unnest($1::uuid[]) AS wanted(id) ON wanted.id = r.id
