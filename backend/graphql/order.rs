@@ -69,17 +69,25 @@ fn collect<'a>(
 }
 
 fn order(value: &mut Value, document: &ExecutableDocument, sets: &[&SelectionSet]) {
+    let mut fields = Vec::new();
+    for set in sets {
+        collect(document, set, 0, &mut fields);
+    }
+    // Every item of a list answers the same selection: its fields are
+    // collected once, not once an item (a facet list has hundreds).
+    order_by(value, document, &fields);
+}
+
+type AskedFields<'a> = [(&'a str, Vec<&'a SelectionSet>)];
+
+fn order_by(value: &mut Value, document: &ExecutableDocument, fields: &AskedFields<'_>) {
     match value {
         Value::List(items) => {
             for item in items {
-                order(item, document, sets);
+                order_by(item, document, fields);
             }
         }
         Value::Object(map) => {
-            let mut fields = Vec::new();
-            for set in sets {
-                collect(document, set, 0, &mut fields);
-            }
             let position = |key: &Name| {
                 fields
                     .iter()
@@ -89,9 +97,8 @@ fn order(value: &mut Value, document: &ExecutableDocument, sets: &[&SelectionSet
             let in_order = map
                 .keys()
                 .map(position)
-                .collect::<Vec<_>>()
-                .windows(2)
-                .all(|pair| pair[0] <= pair[1]);
+                .try_fold(0, |before, at| (at >= before).then_some(at))
+                .is_some();
             if !in_order {
                 map.sort_by(|a, _, b, _| position(a).cmp(&position(b)));
             }
