@@ -73,11 +73,7 @@ pub async fn published(
         .repeatable_read()
         .read_only()
         .run(async |conn| {
-            // Reading a million rows takes longer than any request may: the
-            // pool's statement timeout is for callers, not for this.
-            diesel::sql_query("SET LOCAL statement_timeout = 0")
-                .execute(conn)
-                .await?;
+            without_statement_timeout(conn).await?;
             let labels = SourceItem::Labels(published_labels(conn).await?);
             if out.send(labels).await.is_err() {
                 return Ok(());
@@ -118,6 +114,15 @@ pub struct PublishedLabels {
     pub topics: Vec<TopicRow>,
     pub types: Vec<LabelRow>,
     pub tags: Vec<LabelRow>,
+}
+
+/// Reading a million rows takes longer than any request may: the pool's
+/// statement timeout is for callers, not for the index.
+async fn without_statement_timeout(conn: &mut AsyncPgConnection) -> DbResult<()> {
+    diesel::sql_query("SET LOCAL statement_timeout = 0")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn published_labels(conn: &mut AsyncPgConnection) -> DbResult<PublishedLabels> {
@@ -178,9 +183,7 @@ pub async fn published_changes(
         .repeatable_read()
         .read_only()
         .run(async |conn| {
-            diesel::sql_query("SET LOCAL statement_timeout = 0")
-                .execute(conn)
-                .await?;
+            without_statement_timeout(conn).await?;
             let labels = published_labels(conn).await?;
             if !same_labels(&labels) {
                 return Ok(None);

@@ -539,12 +539,8 @@ impl Snapshot {
             module_ids,
             module_text: modules.finish(),
             vocabulary,
-            searches: Mutex::new(LruCache::new(
-                NonZeroUsize::new(SEARCHES_KEPT).expect("not zero"),
-            )),
-            facets_kept: Mutex::new(LruCache::new(
-                NonZeroUsize::new(FACETS_KEPT).expect("not zero"),
-            )),
+            searches: kept_at_most(SEARCHES_KEPT),
+            facets_kept: kept_at_most(FACETS_KEPT),
         }))
     }
 
@@ -726,12 +722,8 @@ impl Snapshot {
             module_ids: patch.modules.iter().map(|row| row.id).collect(),
             module_text: modules.finish(),
             vocabulary,
-            searches: Mutex::new(LruCache::new(
-                NonZeroUsize::new(SEARCHES_KEPT).expect("not zero"),
-            )),
-            facets_kept: Mutex::new(LruCache::new(
-                NonZeroUsize::new(FACETS_KEPT).expect("not zero"),
-            )),
+            searches: kept_at_most(SEARCHES_KEPT),
+            facets_kept: kept_at_most(FACETS_KEPT),
         })
     }
 
@@ -1311,6 +1303,11 @@ impl Snapshot {
         }
         total as i64
     }
+}
+
+/// An empty cache of `entries` at most.
+fn kept_at_most<K: std::hash::Hash + Eq, V>(entries: usize) -> Mutex<LruCache<K, V>> {
+    Mutex::new(LruCache::new(NonZeroUsize::new(entries).expect("not zero")))
 }
 
 /// What `cache` keeps for `key`, computed (and kept) when it holds nothing.
