@@ -341,6 +341,45 @@ async fn a_patched_index_answers_as_the_database_does() {
 }
 
 #[tokio::test]
+async fn a_renamed_label_rebuilds_the_index_rather_than_patching_it() {
+    let app = synthetic_app().await;
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let publisher = app.api_token(Role::Publisher).await;
+    let tag = ask(&plain, "{ tags(first: 1) { nodes { id } } }", &json!({})).await;
+    let id = tag["data"]["tags"]["nodes"][0]["id"].as_str().unwrap();
+    // A tag's name is in no search text: no resource row changes, only
+    // the label, which only the labels' comparison notices.
+    let saved = indexed
+        .graphql(
+            &publisher,
+            "mutation($id: ID!) { updateTag(id: $id, expectedVersion: 1,
+                input: {name: \"Aardvark husbandry\"}) { version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let version = &saved["data"]["updateTag"]["version"];
+    assert!(version.is_i64(), "{saved}");
+    publish(&indexed, &publisher, "publish", id, version).await;
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while indexed.metric(BUILT).await < 2.0 {
+        assert!(Instant::now() < deadline, "the index was not built again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        indexed.metric(UPDATED).await,
+        0.0,
+        "patched with old labels"
+    );
+    let facets = "{ resources(first: 1) { facets { tags { tag { name } count } } } }";
+    let answer = same_answer(&indexed, &plain, facets, json!({})).await;
+    assert!(
+        answer.to_string().contains("Aardvark husbandry"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn search_from_the_index_ranks_and_counts_as_postgresql_does() {
     let app = synthetic_app().await;
     app.seed(&[crate::support::repo_path("seeds")])
