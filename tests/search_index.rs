@@ -206,6 +206,83 @@ async fn index_and_database_agree(indexed: &Process, plain: &Process) {
     .await;
 }
 
+/// Facet lists are written straight into the answer when their selection
+/// asks only for what an entry holds, and resolved field by field
+/// otherwise. A label's workflow `status` (null for the anonymous) is
+/// resolved only the second way, so each shape is asked without and with
+/// it, on both servers, and the bytes compared once it is taken out.
+/// (`@skip` and `@include` cannot serve: async-graphql removes them before
+/// execution.)
+#[tokio::test]
+async fn facet_lists_written_directly_read_as_resolved_ones() {
+    let app = synthetic_app().await;
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let tag = &slugs(&plain, "tags").await[2];
+    // (selection of a result, fragments); SLOW marks where `status` goes.
+    let shapes = [
+        (
+            "facets { topics { topic { slug SLOW } count } types { type { slug SLOW } count }
+               tags { tag { slug SLOW } count } }",
+            "",
+        ),
+        (
+            "facets { topics { n: count __typename topic { __typename id name s: slug SLOW } }
+               types { kind: type { name id SLOW } } tags { count tag { id SLOW } } }",
+            "",
+        ),
+        (
+            "facets { topics { topic { slug } count topic { name slug SLOW } count } }",
+            "",
+        ),
+        (
+            "facets { topics { ...Entry }
+               tags { ... on TagFacet { tag { ... on Node { id } name SLOW } } } }",
+            "fragment Entry on TopicFacet { count topic { ...Label } }
+             fragment Label on Topic { slug ... on Node { id } SLOW }",
+        ),
+        // Shapes only async-graphql resolves: relations.
+        (
+            "facets { types { type { slug resources(first: 1) { totalCount } SLOW } }
+               topics { topic { slug module { slug } SLOW } } }",
+            "",
+        ),
+    ];
+    for filter in [json!({}), json!({ "tags": [tag], "yearFrom": 2000 })] {
+        for (selection, fragments) in shapes {
+            let query = |slow: &str| {
+                format!(
+                    "query($filter: ResourceFilter) {{ resources(first: 5, filter: $filter) {{ \
+                     totalCount {selection} }} }} {fragments}"
+                )
+                .replace("SLOW", slow)
+            };
+            for server in [&indexed, &plain] {
+                let direct = raw_answer(server, &query(""), &filter).await;
+                let resolved = raw_answer(server, &query("zz: status"), &filter).await;
+                let resolved = resolved
+                    .replace(",\"zz\":null", "")
+                    .replace("\"zz\":null", "");
+                assert!(direct.contains("\"facets\""), "{direct}");
+                assert_eq!(direct, resolved, "{selection} {filter}");
+            }
+        }
+    }
+}
+
+/// The answer's bytes, as a partner receives them.
+async fn raw_answer(server: &Process, query: &str, variables: &Value) -> String {
+    let response = reqwest::Client::new()
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{query}");
+    let text = response.text().await.unwrap();
+    assert!(!text.contains("\"errors\""), "{query}: {text}");
+    text
+}
+
 const SEARCH: &str = "query($q: String!, $kinds: [SearchKind!], $first: Int, $after: String, \
     $last: Int, $before: String) {
   search(query: $q, kinds: $kinds, first: $first, after: $after, last: $last, before: $before) {

@@ -7,6 +7,7 @@
 //! a single owner and no owner condition.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use diesel::QueryableByName;
 use diesel::pg::Pg;
@@ -160,8 +161,8 @@ struct YearCount {
 /// One facet value and how many resources carry it.
 #[derive(Debug, Clone)]
 pub enum FacetValue {
-    Topic(TopicRow),
-    Label(LabelRow),
+    Topic(Arc<TopicRow>),
+    Label(Arc<LabelRow>),
     Year(i32),
 }
 
@@ -462,7 +463,7 @@ pub async fn facets(
     query: &CountQuery,
     dimension: Dimension,
     owners: &[Uuid],
-) -> DbResult<HashMap<Uuid, Vec<FacetCount>>> {
+) -> DbResult<HashMap<Uuid, Arc<Vec<FacetCount>>>> {
     let mut statement = Statement::new(query.stage, owners);
     let conditions = conditions(&mut statement, query, Some(dimension)).join(" AND ");
     let mut out: HashMap<Uuid, Vec<FacetCount>> =
@@ -496,7 +497,7 @@ pub async fn facets(
             let rows: Vec<TopicCount> = statement.query(sql).load(conn).await?;
             for row in rows {
                 out.entry(row.owner).or_default().push(FacetCount {
-                    value: FacetValue::Topic(row.topic),
+                    value: FacetValue::Topic(Arc::new(row.topic)),
                     count: row.count,
                 });
             }
@@ -511,7 +512,7 @@ pub async fn facets(
             let rows: Vec<LabelCount> = statement.query(sql).load(conn).await?;
             for row in rows {
                 out.entry(row.owner).or_default().push(FacetCount {
-                    value: FacetValue::Label(row.label),
+                    value: FacetValue::Label(Arc::new(row.label)),
                     count: row.count,
                 });
             }
@@ -536,5 +537,8 @@ pub async fn facets(
             }
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(owner, counts)| (owner, Arc::new(counts)))
+        .collect())
 }

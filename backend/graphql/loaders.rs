@@ -382,13 +382,14 @@ impl Loader<TotalKey> for ContentLoader {
 }
 
 impl Loader<FacetKey> for ContentLoader {
-    type Value = Vec<FacetCount>;
+    // Shared: the index keeps the same counts for every page of a filter.
+    type Value = Arc<Vec<FacetCount>>;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[FacetKey],
-    ) -> Result<HashMap<FacetKey, Vec<FacetCount>>, LoadError> {
+    ) -> Result<HashMap<FacetKey, Arc<Vec<FacetCount>>>, LoadError> {
         let mut conn = self.connection().await?;
         let mut out = HashMap::new();
         let grouped = by_query(keys, |key| ((key.query.clone(), key.dimension), key.owner));

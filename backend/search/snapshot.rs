@@ -46,7 +46,8 @@ struct Resource {
 /// resources.
 #[derive(Clone)]
 struct Labels<Row> {
-    rows: Vec<Row>,
+    /// Shared with every facet answer that names them.
+    rows: Vec<Arc<Row>>,
     by_id: HashMap<Uuid, usize>,
     by_slug: HashMap<String, usize>,
     resources: Vec<RoaringBitmap>,
@@ -66,7 +67,7 @@ impl<Row> Labels<Row> {
         }
         let resources = vec![RoaringBitmap::new(); rows.len()];
         Labels {
-            rows,
+            rows: rows.into_iter().map(Arc::new).collect(),
             by_id,
             by_slug,
             resources,
@@ -551,9 +552,12 @@ impl Snapshot {
 
     /// Whether the labels are the ones this picture was read with.
     pub fn same_labels(&self, labels: &PublishedLabels) -> bool {
-        self.topics.rows == labels.topics
-            && self.types.rows == labels.types
-            && self.tags.rows == labels.tags
+        fn same<Row: PartialEq>(held: &[Arc<Row>], read: &[Row]) -> bool {
+            held.iter().map(|row| &**row).eq(read)
+        }
+        same(&self.topics.rows, &labels.topics)
+            && same(&self.types.rows, &labels.types)
+            && same(&self.tags.rows, &labels.tags)
     }
 
     /// This picture against `now`, every published resource's id and row
@@ -885,7 +889,7 @@ impl Snapshot {
         dimension: Dimension,
         owners: &[Uuid],
         text: Option<&TsQuery>,
-    ) -> HashMap<Uuid, Vec<FacetCount>> {
+    ) -> HashMap<Uuid, Arc<Vec<FacetCount>>> {
         let mut filter = query.filter.clone();
         match dimension {
             Dimension::Topics => filter.topics = None,
@@ -916,7 +920,7 @@ impl Snapshot {
                     let matches = matches.get_or_insert_with(|| self.text_matches(text));
                     self.count_facet(query, dimension, *owner, matches.as_ref())
                 });
-                (*owner, counts.as_ref().clone())
+                (*owner, counts)
             })
             .collect()
     }

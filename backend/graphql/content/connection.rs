@@ -5,21 +5,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Object, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::types::{LabelKinds, Resource, ResourceType, Tag, Topic};
+use super::facets::ResourceFacets;
+use super::types::{LabelKinds, Resource};
 use crate::db::resource_index::{
-    CountQuery, Dimension, FacetValue, Order, OrderField, PageQuery, PageRow, Position,
-    ResourceFilter as FilterSpec, Scope,
+    CountQuery, Order, OrderField, PageQuery, PageRow, Position, ResourceFilter as FilterSpec,
+    Scope,
 };
 use crate::domain::Stage;
 use crate::graphql::access::loaders;
 use crate::graphql::error::{bad_input, internal};
-use crate::graphql::loaders::{FacetKey, PageKey, TotalKey};
+use crate::graphql::loaders::{PageKey, TotalKey};
 use crate::graphql::paging::{DEFAULT_PAGE_SIZE, PageInfo, page_size};
 
 /// Which resources to return. Lists take slugs; values inside one list match
@@ -372,135 +373,6 @@ impl ResourceConnection {
     /// Counts per topic, type, year and tag. Disjunctive: each dimension's
     /// counts apply every filter except that dimension's own.
     async fn facets(&self) -> ResourceFacets {
-        ResourceFacets {
-            count: self.count.clone(),
-            owner: self.owner,
-        }
+        ResourceFacets::new(self.count.clone(), self.owner)
     }
-}
-
-/// Facet counts of a resource result.
-pub struct ResourceFacets {
-    count: Arc<CountQuery>,
-    owner: Uuid,
-}
-
-impl ResourceFacets {
-    async fn counts(
-        &self,
-        ctx: &Context<'_>,
-        dimension: Dimension,
-    ) -> Result<Vec<crate::db::resource_index::FacetCount>> {
-        Ok(loaders(ctx, self.count.stage)?
-            .load_one(FacetKey {
-                query: self.count.clone(),
-                dimension,
-                owner: self.owner,
-            })
-            .await
-            .map_err(internal)?
-            .unwrap_or_default())
-    }
-}
-
-/// Facet counts of a resource result, most frequent first.
-#[Object]
-impl ResourceFacets {
-    /// Resources per topic.
-    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<TopicFacet>> {
-        let counts = self.counts(ctx, Dimension::Topics).await?;
-        Ok(counts
-            .into_iter()
-            .filter_map(|facet| match facet.value {
-                FacetValue::Topic(topic) => Some(TopicFacet {
-                    topic: Topic::at(self.count.stage)(topic),
-                    count: facet.count,
-                }),
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// Resources per resource type.
-    async fn types(&self, ctx: &Context<'_>) -> Result<Vec<ResourceTypeFacet>> {
-        let counts = self.counts(ctx, Dimension::Types).await?;
-        Ok(counts
-            .into_iter()
-            .filter_map(|facet| match facet.value {
-                FacetValue::Label(label) => Some(ResourceTypeFacet {
-                    resource_type: ResourceType::at(self.count.stage)(label),
-                    count: facet.count,
-                }),
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// Resources per year of publication, newest first (resources without a
-    /// year are not counted).
-    async fn years(&self, ctx: &Context<'_>) -> Result<Vec<YearFacet>> {
-        let counts = self.counts(ctx, Dimension::Years).await?;
-        Ok(counts
-            .into_iter()
-            .filter_map(|facet| match facet.value {
-                FacetValue::Year(year) => Some(YearFacet {
-                    year,
-                    count: facet.count,
-                }),
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// Resources per tag.
-    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<TagFacet>> {
-        let counts = self.counts(ctx, Dimension::Tags).await?;
-        Ok(counts
-            .into_iter()
-            .filter_map(|facet| match facet.value {
-                FacetValue::Label(label) => Some(TagFacet {
-                    tag: Tag::at(self.count.stage)(label),
-                    count: facet.count,
-                }),
-                _ => None,
-            })
-            .collect())
-    }
-}
-
-/// A topic and how many resources of the result it has.
-#[derive(SimpleObject)]
-pub struct TopicFacet {
-    /// The topic.
-    pub topic: Topic,
-    /// Matching resources in it.
-    pub count: i64,
-}
-
-/// A resource type and how many resources of the result have it.
-#[derive(SimpleObject)]
-pub struct ResourceTypeFacet {
-    /// The resource type.
-    #[graphql(name = "type")]
-    pub resource_type: ResourceType,
-    /// Matching resources of this type.
-    pub count: i64,
-}
-
-/// A year and how many resources of the result were published in it.
-#[derive(SimpleObject)]
-pub struct YearFacet {
-    /// The year.
-    pub year: i32,
-    /// Matching resources from it.
-    pub count: i64,
-}
-
-/// A tag and how many resources of the result carry it.
-#[derive(SimpleObject)]
-pub struct TagFacet {
-    /// The tag.
-    pub tag: Tag,
-    /// Matching resources with it.
-    pub count: i64,
 }

@@ -4,6 +4,7 @@
 
 pub mod asset;
 pub mod connection;
+pub mod facets;
 pub mod query;
 pub mod search;
 pub mod types;
