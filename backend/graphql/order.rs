@@ -9,6 +9,8 @@
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
+use std::cell::OnceCell;
+
 use async_graphql::{Name, Value};
 
 /// Fragments spreading fragments are followed at most this deep (the
@@ -31,16 +33,35 @@ pub fn order_as_asked(data: &mut Value, document: &ExecutableDocument, operation
             _ => return,
         },
     };
-    order(data, document, &[set]);
+    let fields = collect_all(document, &[set]);
+    order_by(data, document, &fields);
+}
+
+/// A field asked for, under its response key, with the selection sets
+/// asked of it; the fields those select are collected the first time an
+/// answer needs them and kept for every other item of the same list (a
+/// facet list has hundreds, each with a label object inside).
+struct Asked<'a> {
+    key: &'a str,
+    sets: Vec<&'a SelectionSet>,
+    fields: OnceCell<Vec<Asked<'a>>>,
 }
 
 /// The fields `sets` select, by response key in the order they are first
-/// asked for, each with the selection sets asked of it.
+/// asked for.
+fn collect_all<'a>(document: &'a ExecutableDocument, sets: &[&'a SelectionSet]) -> Vec<Asked<'a>> {
+    let mut out = Vec::new();
+    for set in sets {
+        collect(document, set, 0, &mut out);
+    }
+    out
+}
+
 fn collect<'a>(
     document: &'a ExecutableDocument,
     set: &'a SelectionSet,
     depth: usize,
-    out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+    out: &mut Vec<Asked<'a>>,
 ) {
     for selection in &set.items {
         match &selection.node {
@@ -48,9 +69,13 @@ fn collect<'a>(
                 let field = &field.node;
                 let key = field.response_key().node.as_str();
                 let child = &field.selection_set.node;
-                match out.iter_mut().find(|(seen, _)| *seen == key) {
-                    Some((_, sets)) => sets.push(child),
-                    None => out.push((key, vec![child])),
+                match out.iter_mut().find(|asked| asked.key == key) {
+                    Some(asked) => asked.sets.push(child),
+                    None => out.push(Asked {
+                        key,
+                        sets: vec![child],
+                        fields: OnceCell::new(),
+                    }),
                 }
             }
             Selection::InlineFragment(inline) => {
@@ -68,19 +93,7 @@ fn collect<'a>(
     }
 }
 
-fn order(value: &mut Value, document: &ExecutableDocument, sets: &[&SelectionSet]) {
-    let mut fields = Vec::new();
-    for set in sets {
-        collect(document, set, 0, &mut fields);
-    }
-    // Every item of a list answers the same selection: its fields are
-    // collected once, not once an item (a facet list has hundreds).
-    order_by(value, document, &fields);
-}
-
-type AskedFields<'a> = [(&'a str, Vec<&'a SelectionSet>)];
-
-fn order_by(value: &mut Value, document: &ExecutableDocument, fields: &AskedFields<'_>) {
+fn order_by<'a>(value: &mut Value, document: &'a ExecutableDocument, fields: &[Asked<'a>]) {
     match value {
         Value::List(items) => {
             for item in items {
@@ -91,7 +104,7 @@ fn order_by(value: &mut Value, document: &ExecutableDocument, fields: &AskedFiel
             let position = |key: &Name| {
                 fields
                     .iter()
-                    .position(|(asked, _)| *asked == key.as_str())
+                    .position(|asked| asked.key == key.as_str())
                     .unwrap_or(usize::MAX)
             };
             let in_order = map
@@ -103,11 +116,13 @@ fn order_by(value: &mut Value, document: &ExecutableDocument, fields: &AskedFiel
                 map.sort_by(|a, _, b, _| position(a).cmp(&position(b)));
             }
             for (key, child) in map.iter_mut() {
-                if let Some((_, child_sets)) =
-                    fields.iter().find(|(asked, _)| *asked == key.as_str())
-                    && child_sets.iter().any(|set| !set.items.is_empty())
+                if let Some(asked) = fields.iter().find(|asked| asked.key == key.as_str())
+                    && asked.sets.iter().any(|set| !set.items.is_empty())
                 {
-                    order(child, document, child_sets);
+                    let nested = asked
+                        .fields
+                        .get_or_init(|| collect_all(document, &asked.sets));
+                    order_by(child, document, nested);
                 }
             }
         }
