@@ -415,6 +415,28 @@ async fn a_patched_index_answers_as_the_database_does() {
     )
     .await;
     assert_eq!(answer["data"]["search"]["suggestion"], "aardvark");
+
+    // Snippets are kept for repeated searches, with the picture: the next
+    // picture shows a changed summary in the same search's snippet.
+    assert!(first_snippet(&indexed, "xenial").await.contains("youth"));
+    edit_and_publish(
+        &indexed,
+        &publisher,
+        new["id"].as_str().unwrap(),
+        json!({ "summary": "Dawn patrols with neighbours" }),
+    )
+    .await;
+    // Once the picture holds the new summary, its snippet shows it too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while found_by_index(&indexed, "neighbours").await != (1, 1) {
+        assert!(Instant::now() < deadline, "the patch never showed");
+    }
+    let shown = first_snippet(&indexed, "xenial").await;
+    assert!(
+        shown.contains("Dawn patrols"),
+        "a kept snippet outlived its picture: {shown}"
+    );
+    assert_eq!(shown, first_snippet(&plain, "xenial").await);
 }
 
 #[tokio::test]
@@ -503,6 +525,19 @@ async fn search_from_the_index_ranks_and_counts_as_postgresql_does() {
 
 /// What `server` finds once its index (caught up with the latest change)
 /// answers, not the database in its stead.
+async fn first_snippet(server: &Process, text: &str) -> String {
+    let answer = ask(
+        server,
+        "query($q: String!) { search(query: $q) { nodes { snippet } } }",
+        &json!({ "q": text }),
+    )
+    .await;
+    answer["data"]["search"]["nodes"][0]["snippet"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn found_by_index(server: &Process, text: &str) -> (i64, i64) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

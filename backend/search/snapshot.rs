@@ -191,6 +191,12 @@ pub struct Snapshot {
     searches: Mutex<LruCache<(String, bool, bool), Arc<Ranked>>>,
     /// Facet counts of recent filters.
     facets_kept: Mutex<LruCache<FacetKey, Arc<Vec<FacetCount>>>>,
+    /// Highlighted snippets of recent searches' hits, by the text searched
+    /// and the hit: PostgreSQL's `ts_headline` for a page of 20 hits costs
+    /// more than the rest of the search. A snippet depends only on the
+    /// text and the hit's published title and summary, and a change to
+    /// those brings a new picture with none kept.
+    snippets_kept: Mutex<LruCache<(String, Uuid), String>>,
 }
 
 /// What a facet's counts depend on: the filter without the dimension's own
@@ -209,6 +215,9 @@ const FACETS_KEPT: usize = 512;
 /// How many of a search's best hits are kept, and for how many searches.
 const HITS_KEPT: usize = 1000;
 const SEARCHES_KEPT: usize = 256;
+
+/// Snippets kept: 500 pages of 20 hits, a few megabytes at most.
+const SNIPPETS_KEPT: usize = 10_000;
 
 /// A search's best hits, in order, and how many match in all.
 struct Ranked {
@@ -542,6 +551,7 @@ impl Snapshot {
             vocabulary,
             searches: kept_at_most(SEARCHES_KEPT),
             facets_kept: kept_at_most(FACETS_KEPT),
+            snippets_kept: kept_at_most(SNIPPETS_KEPT),
         }))
     }
 
@@ -728,6 +738,7 @@ impl Snapshot {
             vocabulary,
             searches: kept_at_most(SEARCHES_KEPT),
             facets_kept: kept_at_most(FACETS_KEPT),
+            snippets_kept: kept_at_most(SNIPPETS_KEPT),
         })
     }
 
@@ -1306,6 +1317,24 @@ impl Snapshot {
                 .len();
         }
         total as i64
+    }
+}
+
+impl Snapshot {
+    /// The snippets kept for hits `ids` of a search for `text`, in order.
+    pub fn kept_snippets(&self, text: &str, ids: &[Uuid]) -> Vec<Option<String>> {
+        let mut kept = self.snippets_kept.lock().expect("not poisoned");
+        ids.iter()
+            .map(|id| kept.get(&(text.to_string(), *id)).cloned())
+            .collect()
+    }
+
+    /// Keeps snippets read for a search for `text`.
+    pub fn keep_snippets(&self, text: &str, snippets: &[(Uuid, String)]) {
+        let mut kept = self.snippets_kept.lock().expect("not poisoned");
+        for (id, snippet) in snippets {
+            kept.put((text.to_string(), *id), snippet.clone());
+        }
     }
 }
 

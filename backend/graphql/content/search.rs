@@ -238,25 +238,35 @@ async fn indexed_hits(
 ) -> Result<Vec<Hit>> {
     let (resources, modules) = kinds_searched(kinds);
     let entries = snapshot.search(parsed, resources, modules, from, limit);
-    let ids = |kind: &str| -> Vec<Uuid> {
+    let hit_ids: Vec<Uuid> = entries.iter().map(|entry| entry.id).collect();
+    let kept = snapshot.kept_snippets(text, &hit_ids);
+    let missing = |kind: &str| -> Vec<Uuid> {
         entries
             .iter()
-            .filter(|entry| entry.kind == kind)
-            .map(|entry| entry.id)
+            .zip(&kept)
+            .filter(|(entry, kept)| entry.kind == kind && kept.is_none())
+            .map(|(entry, _)| entry.id)
             .collect()
     };
-    let snippets: HashMap<Uuid, String> =
-        search::snippets(conn, text, &ids(search::RESOURCE), &ids(search::MODULE))
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|snippet| (snippet.id, snippet.snippet))
-            .collect();
+    let (missing_resources, missing_modules) = (missing(search::RESOURCE), missing(search::MODULE));
+    let mut read: HashMap<Uuid, String> = HashMap::new();
+    if !missing_resources.is_empty() || !missing_modules.is_empty() {
+        let snippets: Vec<(Uuid, String)> =
+            search::snippets(conn, text, &missing_resources, &missing_modules)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|snippet| (snippet.id, snippet.snippet))
+                .collect();
+        snapshot.keep_snippets(text, &snippets);
+        read.extend(snippets);
+    }
     Ok(entries
         .into_iter()
-        .map(|entry| Hit {
+        .zip(kept)
+        .map(|(entry, kept)| Hit {
             kind: entry.kind.to_string(),
-            snippet: snippets.get(&entry.id).cloned().unwrap_or_default(),
+            snippet: kept.or_else(|| read.remove(&entry.id)).unwrap_or_default(),
             id: entry.id,
             rank: entry.rank,
         })
