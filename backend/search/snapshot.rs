@@ -186,17 +186,33 @@ pub struct Snapshot {
     module_text: TextIndex,
     /// Published titles' and label names' words, for "did you mean".
     pub vocabulary: Vocabulary,
+    /// Answers worked out for recent requests; gone with the picture.
+    kept: Kept,
+}
+
+/// What a picture keeps of its recent answers. A new picture starts with
+/// none, which is what keeps them exact.
+struct Kept {
     /// The best hits of recent searches (a search's pages, totals and
-    /// repeats cost a lookup); gone with the picture.
+    /// repeats cost a lookup).
     searches: Mutex<LruCache<(String, bool, bool), Arc<Ranked>>>,
     /// Facet counts of recent filters.
-    facets_kept: Mutex<LruCache<FacetKey, Arc<Vec<FacetCount>>>>,
+    facets: Mutex<LruCache<FacetKey, Arc<Vec<FacetCount>>>>,
     /// Highlighted snippets of recent searches' hits, by the text searched
     /// and the hit: PostgreSQL's `ts_headline` for a page of 20 hits costs
     /// more than the rest of the search. A snippet depends only on the
-    /// text and the hit's published title and summary, and a change to
-    /// those brings a new picture with none kept.
-    snippets_kept: Mutex<LruCache<(String, Uuid), String>>,
+    /// text and the hit's published title and summary.
+    snippets: Mutex<LruCache<(String, Uuid), String>>,
+}
+
+impl Kept {
+    fn new() -> Kept {
+        Kept {
+            searches: kept_at_most(SEARCHES_KEPT),
+            facets: kept_at_most(FACETS_KEPT),
+            snippets: kept_at_most(SNIPPETS_KEPT),
+        }
+    }
 }
 
 /// What a facet's counts depend on: the filter without the dimension's own
@@ -549,9 +565,7 @@ impl Snapshot {
             module_ids,
             module_text: modules.finish(),
             vocabulary,
-            searches: kept_at_most(SEARCHES_KEPT),
-            facets_kept: kept_at_most(FACETS_KEPT),
-            snippets_kept: kept_at_most(SNIPPETS_KEPT),
+            kept: Kept::new(),
         }))
     }
 
@@ -736,9 +750,7 @@ impl Snapshot {
             module_ids: patch.modules.iter().map(|row| row.id).collect(),
             module_text: modules.finish(),
             vocabulary,
-            searches: kept_at_most(SEARCHES_KEPT),
-            facets_kept: kept_at_most(FACETS_KEPT),
-            snippets_kept: kept_at_most(SNIPPETS_KEPT),
+            kept: Kept::new(),
         })
     }
 
@@ -927,7 +939,7 @@ impl Snapshot {
                     filter: filter.clone(),
                     dimension,
                 };
-                let counts = kept(&self.facets_kept, key, || {
+                let counts = kept(&self.kept.facets, key, || {
                     let matches = matches.get_or_insert_with(|| self.text_matches(text));
                     self.count_facet(query, dimension, *owner, matches.as_ref())
                 });
@@ -1209,7 +1221,7 @@ impl Snapshot {
 
     fn ranked(&self, query: &TsQuery, resources: bool, modules: bool) -> Arc<Ranked> {
         let key = (query.text.clone(), resources, modules);
-        kept(&self.searches, key, || {
+        kept(&self.kept.searches, key, || {
             let best = self.rank_page(query, resources, modules, &PageFrom::Start, HITS_KEPT);
             let total = self.count_matches(query, resources, modules);
             Ranked {
@@ -1323,7 +1335,7 @@ impl Snapshot {
 impl Snapshot {
     /// The snippets kept for hits `ids` of a search for `text`, in order.
     pub fn kept_snippets(&self, text: &str, ids: &[Uuid]) -> Vec<Option<String>> {
-        let mut kept = self.snippets_kept.lock().expect("not poisoned");
+        let mut kept = self.kept.snippets.lock().expect("not poisoned");
         ids.iter()
             .map(|id| kept.get(&(text.to_string(), *id)).cloned())
             .collect()
@@ -1331,7 +1343,7 @@ impl Snapshot {
 
     /// Keeps snippets read for a search for `text`.
     pub fn keep_snippets(&self, text: &str, snippets: &[(Uuid, String)]) {
-        let mut kept = self.snippets_kept.lock().expect("not poisoned");
+        let mut kept = self.kept.snippets.lock().expect("not poisoned");
         for (id, snippet) in snippets {
             kept.put((text.to_string(), *id), snippet.clone());
         }
