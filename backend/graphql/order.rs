@@ -165,4 +165,46 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn every_item_of_a_list_orders_its_nested_objects_as_asked() {
+        // The nested selection is collected for the first item and kept
+        // for the others: each must still come out in the order asked,
+        // whatever order it arrived in, merged across fragments.
+        let query = "{ facets { count label { slug } ...More } } \
+                     fragment More on Facet { label { name id } }";
+        let data = serde_json::json!({
+            "facets": [
+                { "label": { "id": 1, "slug": "a", "name": "A" }, "count": 3 },
+                { "count": 2, "label": { "name": "B", "slug": "b", "id": 2 } },
+                { "label": { "slug": "c", "id": 3, "name": "C" }, "count": 1 },
+            ],
+        });
+        let document = async_graphql::parser::parse_query(query).unwrap();
+        let mut value = Value::from_json(data).unwrap();
+        order_as_asked(&mut value, &document, None);
+        let Value::Object(root) = &value else {
+            panic!()
+        };
+        let Value::List(facets) = &root["facets"] else {
+            panic!()
+        };
+        assert_eq!(facets.len(), 3);
+        for facet in facets {
+            let Value::Object(facet) = facet else {
+                panic!()
+            };
+            assert_eq!(
+                facet.keys().map(Name::as_str).collect::<Vec<_>>(),
+                ["count", "label"]
+            );
+            let Value::Object(label) = &facet["label"] else {
+                panic!()
+            };
+            assert_eq!(
+                label.keys().map(Name::as_str).collect::<Vec<_>>(),
+                ["slug", "name", "id"]
+            );
+        }
+    }
 }
