@@ -269,6 +269,91 @@ async fn facet_lists_written_directly_read_as_resolved_ones() {
     }
 }
 
+#[tokio::test]
+async fn resource_lists_written_directly_read_as_resolved_ones() {
+    let app = synthetic_app().await;
+    let (indexed, plain) = indexed_and_plain(&app).await;
+    let publisher = app.api_token(Role::Publisher).await;
+    let topic = &slugs(&plain, "topics").await[1];
+    // (a resource's selection, fragments); SLOW marks where `status` goes.
+    let shapes = [
+        ("id title year SLOW", ""),
+        (
+            "__typename id slug title year url publisher summary publishedAt
+             topics { id slug name __typename SLOW } types { name SLOW } tags { slug SLOW }",
+            "",
+        ),
+        (
+            "t: title title topics { name } topics { slug SLOW } y: year kinds: types { id }",
+            "",
+        ),
+        (
+            "...Item ... on Node { id } ... on Content { id SLOW }",
+            "fragment Item on Resource { title tags { ...Label } types { ... on Node { id } } }
+             fragment Label on Tag { name ... on Node { id } SLOW }",
+        ),
+        // Shapes only async-graphql resolves: relations beyond labels.
+        ("title modules { slug } SLOW", ""),
+        ("slug thumbnail { id } topics { module { slug } SLOW }", ""),
+    ];
+    // Every list of resources: a page of the root connection, filtered;
+    // pages inside a list of topics; a module's resources. PREVIEW marks
+    // the root fields that may read drafts.
+    let lists = [
+        "query($topic: String!) { resources(PREVIEW first: 7, filter: { topics: [$topic] }, \
+         orderBy: [{ field: YEAR, direction: DESC }]) { totalCount nodes { RESOURCE } } }",
+        "query($topic: String!) { topics(PREVIEW first: 3) { nodes { slug \
+         resources(first: 4, filter: { yearFrom: 2000 }) { nodes { RESOURCE } } } } \
+         resources(PREVIEW first: 2, filter: { topics: [$topic] }) { nodes { RESOURCE } } }",
+        "{ modules(PREVIEW first: 2) { nodes { slug resources { RESOURCE } } } }",
+    ];
+    let variables = json!({ "topic": topic });
+    for list in lists {
+        for (selection, fragments) in shapes {
+            let query = |slow: &str, preview: &str| {
+                format!("{} {fragments}", list.replace("RESOURCE", selection))
+                    .replace("SLOW", slow)
+                    .replace("PREVIEW", preview)
+            };
+            for server in [&indexed, &plain] {
+                let direct = raw_answer(server, &query("", ""), &variables).await;
+                let resolved = raw_answer(server, &query("zz: status", ""), &variables).await;
+                let resolved = resolved
+                    .replace(",\"zz\":null", "")
+                    .replace("\"zz\":null", "");
+                assert!(direct.contains("\"nodes\":[{"), "{direct}");
+                assert_eq!(direct, resolved, "{selection} in {list}");
+            }
+            // Drafts, for an editor who may preview: `status` has a value
+            // there, so the answers are compared without it.
+            let preview = "preview: true,";
+            let direct = plain
+                .graphql(&publisher, &query("", preview), variables.clone())
+                .await;
+            let mut resolved = plain
+                .graphql(&publisher, &query("zz: status", preview), variables.clone())
+                .await;
+            assert!(direct["errors"].is_null(), "{direct}");
+            drop_key(&mut resolved, "zz");
+            assert_eq!(direct, resolved, "{selection} in {list}, drafts");
+        }
+    }
+}
+
+/// `value` without any member named `key`, at any depth.
+fn drop_key(value: &mut Value, key: &str) {
+    match value {
+        Value::Object(members) => {
+            members.remove(key);
+            members
+                .values_mut()
+                .for_each(|member| drop_key(member, key));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| drop_key(item, key)),
+        _ => {}
+    }
+}
+
 /// The answer's bytes, as a partner receives them.
 async fn raw_answer(server: &Process, query: &str, variables: &Value) -> String {
     let response = reqwest::Client::new()

@@ -7,7 +7,7 @@
 //! published stage. The draft loaders do not even exist in a request whose
 //! actor may not preview.
 
-use async_graphql::{Context, Result};
+use async_graphql::{Context, ContextBase, Result};
 
 use super::Pools;
 use super::error::{forbidden, internal};
@@ -47,7 +47,7 @@ pub struct StageLoaders {
     pub draft: Option<Loaders>,
 }
 
-pub fn viewer<'c>(ctx: &Context<'c>) -> &'c Viewer {
+pub fn viewer<'c, T>(ctx: &ContextBase<'c, T>) -> &'c Viewer {
     ctx.data_unchecked::<Viewer>()
 }
 
@@ -61,7 +61,8 @@ pub fn require(ctx: &Context<'_>, action: Action) -> Result<()> {
     access::authorize(viewer(ctx).actor(), action).map_err(forbidden)
 }
 
-pub fn loaders<'c>(ctx: &Context<'c>, stage: Stage) -> Result<&'c Loaders> {
+// Any context: a list written directly reads its labels from the list's.
+pub fn loaders<'c, T>(ctx: &ContextBase<'c, T>, stage: Stage) -> Result<&'c Loaders> {
     let loaders = ctx.data_unchecked::<StageLoaders>();
     match stage {
         Stage::Published => Ok(&loaders.published),

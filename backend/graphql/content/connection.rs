@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::facets::ResourceFacets;
+use super::resource_list::ResourceList;
 use super::types::{LabelKinds, Resource};
 use crate::db::resource_index::{
     CountQuery, Order, OrderField, PageQuery, PageRow, Position, ResourceFilter as FilterSpec,
@@ -337,9 +338,11 @@ impl ResourceConnection {
     }
 
     /// The page's items, without cursors.
-    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<ResourceList> {
         let wanted = LabelKinds::selected(ctx.look_ahead());
-        Ok(self.resources(self.page(ctx).await?.rows, wanted))
+        Ok(ResourceList(
+            self.resources(self.page(ctx).await?.rows, wanted),
+        ))
     }
 
     /// Where this page stands.

@@ -1,22 +1,17 @@
 //! Facet counts of a resource result.
 //!
 //! A resource index asks for hundreds of facet entries (every topic with
-//! its count), and async-graphql resolves each entry's fields one boxed
-//! future at a time: on the benchmark's index page that was half of the
-//! request's instructions. So a facet list whose selection asks only for
-//! what an entry holds (its count, its year, its label's id, slug and name,
-//! `__typename`), through aliases and fragments, is written into the answer
-//! directly; any other selection (relations, workflow state, a directive
-//! other than `@skip` and `@include`, which async-graphql applies before
-//! execution) is resolved by async-graphql as before. Both give the same
+//! its count): a facet list whose selection asks only for what an entry
+//! holds (its count, its year, its label's id, slug and name, `__typename`)
+//! is written into the answer directly (see `selection`); any other
+//! selection is resolved by async-graphql as before. Both give the same
 //! answer: a test asks every shape both ways.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{Field, Selection, SelectionSet};
-use async_graphql::registry::Registry;
+use async_graphql::parser::types::Field;
 use async_graphql::{
     Context, ContextSelectionSet, Name, Object, OutputType, Positioned, Result, ServerResult,
     SimpleObject, Value,
@@ -28,12 +23,10 @@ use crate::db::resource_index::{CountQuery, Dimension, FacetCount, FacetValue};
 use crate::domain::Stage;
 use crate::graphql::access::loaders;
 use crate::graphql::error::internal;
-use crate::graphql::ids::{NodeType, encode};
+use crate::graphql::ids::NodeType;
 use crate::graphql::loaders::FacetKey;
 
-/// Fragments spreading fragments are followed at most this deep before the
-/// list is left to async-graphql (the limits refuse deep chains anyway).
-const MAX_SPREAD_DEPTH: usize = 16;
+use super::selection::{LabelField, Mergeable, label_fields, label_object, merge, shown_as, walk};
 
 /// Facet counts of a resource result.
 pub struct ResourceFacets {
@@ -211,17 +204,7 @@ pub struct FacetList<T> {
 }
 
 impl<T: FacetEntry> OutputType for FacetList<T> {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<T> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<T> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        <Vec<T> as OutputType>::create_type_info(registry)
-    }
+    shown_as!(Vec<T>);
 
     async fn resolve(
         &self,
@@ -259,14 +242,6 @@ enum EntryField {
     Label(Vec<(Name, LabelField)>),
 }
 
-#[derive(PartialEq)]
-enum LabelField {
-    Id,
-    Slug,
-    Name,
-    Typename,
-}
-
 impl EntryPlan {
     /// The plan for the list's selection, or `None` when it asks for
     /// anything an entry does not hold or uses a directive.
@@ -295,7 +270,7 @@ impl EntryPlan {
             };
             merge(&mut fields, key, wanted)
         };
-        walk(ctx, &ctx.item.node, &[entry_type.as_ref()], 0, &mut add)?;
+        walk(ctx, &ctx.item.node, &[entry_type.as_ref()], &mut add)?;
         Some(EntryPlan {
             typename: entry_type,
             fields,
@@ -323,20 +298,9 @@ impl EntryPlan {
                     },
                     EntryField::Typename => Value::from(self.typename.as_ref()),
                     EntryField::Label(wanted) => match (label_row, label) {
-                        (Some((id, slug, name)), Some(node_type)) => Value::Object(
-                            wanted
-                                .iter()
-                                .map(|(key, field)| {
-                                    let value = match field {
-                                        LabelField::Id => Value::from(encode(node_type, id).0),
-                                        LabelField::Slug => Value::from(slug.as_str()),
-                                        LabelField::Name => Value::from(name.as_str()),
-                                        LabelField::Typename => Value::from(node_type.name()),
-                                    };
-                                    (key.clone(), value)
-                                })
-                                .collect(),
-                        ),
+                        (Some((id, slug, name)), Some(node_type)) => {
+                            label_object(wanted, node_type, id, slug, name)
+                        }
                         _ => Value::Null,
                     },
                 };
@@ -344,52 +308,6 @@ impl EntryPlan {
             })
             .collect();
         Some(Value::Object(object))
-    }
-}
-
-/// The fields asked of a label, or `None` when any of them needs its
-/// resolver (relations, workflow state, arguments).
-fn label_fields(
-    ctx: &ContextSelectionSet<'_>,
-    set: &SelectionSet,
-    label: NodeType,
-) -> Option<Vec<(Name, LabelField)>> {
-    let mut fields = Vec::new();
-    let mut add = |field: &Positioned<Field>| -> Option<()> {
-        if !field.node.arguments.is_empty() {
-            return None;
-        }
-        let wanted = match field.node.name.node.as_str() {
-            "__typename" => LabelField::Typename,
-            "id" => LabelField::Id,
-            "slug" => LabelField::Slug,
-            "name" => LabelField::Name,
-            _ => return None,
-        };
-        merge(&mut fields, field.node.response_key().node.clone(), wanted)
-    };
-    // Labels are nodes: `... on Node { id }` selects from them too.
-    walk(ctx, set, &[label.name(), "Node"], 0, &mut add)?;
-    Some(fields)
-}
-
-/// Adds `wanted` under `key`, merging a label's selections asked twice;
-/// `None` when one key would answer two different things.
-fn merge<F: Mergeable>(fields: &mut Vec<(Name, F)>, key: Name, wanted: F) -> Option<()> {
-    match fields.iter_mut().find(|(seen, _)| *seen == key) {
-        None => fields.push((key, wanted)),
-        Some((_, held)) => held.merge(wanted)?,
-    }
-    Some(())
-}
-
-trait Mergeable: Sized + PartialEq {
-    fn merge(&mut self, other: Self) -> Option<()>;
-}
-
-impl Mergeable for LabelField {
-    fn merge(&mut self, other: Self) -> Option<()> {
-        (*self == other).then_some(())
     }
 }
 
@@ -405,53 +323,4 @@ impl Mergeable for EntryField {
             (held, other) => (*held == other).then_some(()),
         }
     }
-}
-
-/// Visits every field `set` selects on an object of one of the
-/// `types`, through inline fragments and spreads; `None` at a directive, a
-/// fragment on another type or a chain of spreads too deep.
-fn walk<'a>(
-    ctx: &ContextSelectionSet<'a>,
-    set: &'a SelectionSet,
-    types: &[&str],
-    depth: usize,
-    visit: &mut impl FnMut(&'a Positioned<Field>) -> Option<()>,
-) -> Option<()> {
-    for selection in &set.items {
-        match &selection.node {
-            Selection::Field(field) => {
-                if !field.node.directives.is_empty() {
-                    return None;
-                }
-                visit(field)?;
-            }
-            Selection::InlineFragment(inline) => {
-                let inline = &inline.node;
-                let applies = inline
-                    .type_condition
-                    .as_ref()
-                    .is_none_or(|condition| types.contains(&condition.node.on.node.as_str()));
-                if !inline.directives.is_empty() || !applies {
-                    return None;
-                }
-                walk(ctx, &inline.selection_set.node, types, depth, visit)?;
-            }
-            Selection::FragmentSpread(spread) => {
-                if !spread.node.directives.is_empty() || depth >= MAX_SPREAD_DEPTH {
-                    return None;
-                }
-                let fragment = &ctx
-                    .query_env
-                    .fragments
-                    .get(&spread.node.fragment_name.node)?
-                    .node;
-                let on = fragment.type_condition.node.on.node.as_str();
-                if !fragment.directives.is_empty() || !types.contains(&on) {
-                    return None;
-                }
-                walk(ctx, &fragment.selection_set.node, types, depth + 1, visit)?;
-            }
-        }
-    }
-    Some(())
 }

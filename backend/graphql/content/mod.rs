@@ -6,5 +6,7 @@ pub mod asset;
 pub mod connection;
 pub mod facets;
 pub mod query;
+pub mod resource_list;
 pub mod search;
+pub mod selection;
 pub mod types;

@@ -2,12 +2,13 @@
 //! go through the request's loaders.
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ID, Interface, Result};
+use async_graphql::{Context, ContextBase, ID, Interface, Result};
 
 use super::asset::{FocalPoint, ImageFit, ImageFormat};
 use super::connection::{
     ConnectionArgs, ResourceConnection, ResourceFilter, ResourceOrder, connection,
 };
+use super::resource_list::ResourceList;
 use crate::db::content::AssetRow;
 use crate::db::content::{Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
@@ -389,27 +390,35 @@ impl Resource {
         else {
             return load_in_order(ctx, self.stage, ids, key).await;
         };
-        // Straight to the loader's statement: the keys are already known
-        // and distinct, and the request-wide cache and batching cost more
-        // per key (four hash maps each) than the lookup itself.
-        // The outcome is kept either way: a failed lookup is tried once per
-        // page, not once more by each of its resources.
-        let found = page
-            .loaded
-            .get_or_init(|| async {
-                let loader = loaders(ctx, self.stage)?.loader();
-                Loader::<LabelById>::load(loader, &page.keys)
-                    .await
-                    .map_err(internal)
-            })
-            .await
-            .as_ref()
-            .map_err(Clone::clone)?;
+        let found = page.load(ctx, self.stage).await?;
         Ok(ids
             .iter()
             .flatten()
             .filter_map(|id| found.get(&key(*id)).cloned())
             .collect())
+    }
+
+    /// The labels of the page all of `resources` were listed on, when they
+    /// share one that read every kind `needed` names and its lookup
+    /// succeeded (a failed one is left to each resource's fields, which
+    /// report it where it belongs).
+    pub async fn shared_page_labels<'a, T>(
+        resources: &'a [Resource],
+        ctx: &ContextBase<'_, T>,
+        needed: LabelKinds,
+    ) -> Option<&'a HashMap<LabelById, Label>> {
+        let first = resources.first()?;
+        let page = first.page_labels.as_ref()?;
+        let shared = resources.iter().all(|resource| {
+            resource
+                .page_labels
+                .as_ref()
+                .is_some_and(|other| Arc::ptr_eq(page, other))
+        });
+        if !shared || !page.wanted.covers(needed) {
+            return None;
+        }
+        page.load(ctx, first.stage).await.ok()
     }
 }
 
@@ -425,6 +434,29 @@ pub struct PageLabels {
 }
 
 impl PageLabels {
+    /// The page's labels, looked up by whichever of its resources asks
+    /// first. Straight to the loader's statement: the keys are already
+    /// known and distinct, and the request-wide cache and batching cost more
+    /// per key (four hash maps each) than the lookup itself. The outcome is
+    /// kept either way: a failed lookup is tried once per page, not once
+    /// more by each of its resources.
+    async fn load<T>(
+        &self,
+        ctx: &ContextBase<'_, T>,
+        stage: Stage,
+    ) -> Result<&HashMap<LabelById, Label>> {
+        self.loaded
+            .get_or_init(|| async {
+                let loader = loaders(ctx, stage)?.loader();
+                Loader::<LabelById>::load(loader, &self.keys)
+                    .await
+                    .map_err(internal)
+            })
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     fn of(rows: &[ResourceRow], wanted: LabelKinds) -> Self {
         let mut keys: Vec<LabelById> = Vec::new();
         for row in rows {
@@ -459,9 +491,9 @@ impl PageLabels {
 /// and hashing labels nobody asked for).
 #[derive(Debug, Clone, Copy)]
 pub struct LabelKinds {
-    topics: bool,
-    types: bool,
-    tags: bool,
+    pub topics: bool,
+    pub types: bool,
+    pub tags: bool,
 }
 
 impl LabelKinds {
@@ -472,6 +504,11 @@ impl LabelKinds {
             types: resource.field("types").exists(),
             tags: resource.field("tags").exists(),
         }
+    }
+
+    /// Whether every kind `other` names is one of these.
+    fn covers(self, other: LabelKinds) -> bool {
+        (self.topics || !other.topics) && (self.types || !other.types) && (self.tags || !other.tags)
     }
 
     /// Whether the page read the kind `key` makes (a kind the look-ahead
@@ -625,13 +662,13 @@ editor_fields! {
         }
         /// Its resources, in page order (at most 200: a module is a
         /// guidance page; `resources` pages through the whole catalogue).
-        async fn resources(&self, ctx: &Context<'_>) -> Result<Vec<Resource>> {
+        async fn resources(&self, ctx: &Context<'_>) -> Result<ResourceList> {
             let rows = load_many(ctx, self.stage, ResourcesOfModule(self.row.id)).await?;
-            Ok(Resource::page(
+            Ok(ResourceList(Resource::page(
                 self.stage,
                 rows,
                 LabelKinds::selected(ctx.look_ahead()),
-            ))
+            )))
         }
         /// Editorial labels, in display order (at most 50).
         async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<Tag>> {
