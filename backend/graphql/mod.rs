@@ -131,7 +131,10 @@ pub async fn execute(
             .then(|| loaders::loaders(pools.primary.clone(), Stage::Draft, &queue, None)),
     };
     let request = request.data(viewer).data(loaders);
-    guarded(queue.drive(schema.execute(request))).await
+    // async-graphql's execution is a future of many kilobytes: on the heap
+    // it is moved as a pointer, where each wrapper (the batch queue, the
+    // panic guard, the timeout) would otherwise copy it whole.
+    guarded(queue.drive(Box::pin(schema.execute(request)))).await
 }
 
 /// The answer of `execution`, or an `INTERNAL` error if it panics: a bug
