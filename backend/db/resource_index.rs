@@ -110,14 +110,24 @@ pub enum Dimension {
     Years,
 }
 
-#[derive(QueryableByName, Debug, Clone)]
+/// A resource on an owner's page. The row is shared: a request's loader
+/// keeps the page while its fields read it, and a page of long summaries
+/// copied for each was a tenth of a short request's work.
+#[derive(Debug, Clone)]
 pub struct PageRow {
-    #[diesel(sql_type = SqlUuid)]
     pub owner: Uuid,
-    #[diesel(embed)]
-    pub resource: ResourceRow,
-    #[diesel(sql_type = Jsonb)]
+    pub resource: Arc<ResourceRow>,
     pub sort_key: serde_json::Value,
+}
+
+#[derive(QueryableByName)]
+struct PageRecord {
+    #[diesel(sql_type = SqlUuid)]
+    owner: Uuid,
+    #[diesel(embed)]
+    resource: ResourceRow,
+    #[diesel(sql_type = Jsonb)]
+    sort_key: serde_json::Value,
 }
 
 #[derive(QueryableByName)]
@@ -429,11 +439,15 @@ pub async fn pages(
             order_by.join(", "),
         )
     };
-    let rows: Vec<PageRow> = statement.query(sql).load(conn).await?;
+    let rows: Vec<PageRecord> = statement.query(sql).load(conn).await?;
     let mut pages: HashMap<Uuid, Vec<PageRow>> =
         owners.iter().map(|owner| (*owner, Vec::new())).collect();
     for row in rows {
-        pages.entry(row.owner).or_default().push(row);
+        pages.entry(row.owner).or_default().push(PageRow {
+            owner: row.owner,
+            resource: Arc::new(row.resource),
+            sort_key: row.sort_key,
+        });
     }
     Ok(pages)
 }

@@ -131,13 +131,13 @@ impl ContentLoader {
             return Ok(None);
         };
         let ids: Vec<Uuid> = pages.values().flatten().map(|entry| entry.id).collect();
-        let rows: HashMap<Uuid, ResourceRow> = self
+        let rows: HashMap<Uuid, Arc<ResourceRow>> = self
             .reader
             .resources_by_id(conn, &ids)
             .await
             .map_err(db_error)?
             .into_iter()
-            .map(|row| (row.id, row))
+            .map(|row| (row.id, Arc::new(row)))
             .collect();
         Ok(Some(
             pages

@@ -346,7 +346,7 @@ editor_fields! {
 
 /// A guidebook, report, video, research brief or other piece of guidance.
 pub struct Resource {
-    pub row: ResourceRow,
+    pub row: Arc<ResourceRow>,
     /// The stage it was read from; everything reached through it is read
     /// from the same stage.
     pub stage: Stage,
@@ -357,7 +357,7 @@ pub struct Resource {
 impl Resource {
     pub fn at(stage: Stage) -> impl Fn(ResourceRow) -> Resource {
         move |row| Resource {
-            row,
+            row: Arc::new(row),
             stage,
             page_labels: None,
         }
@@ -365,7 +365,7 @@ impl Resource {
 
     /// The resources of one page (a connection's, a module's), sharing one
     /// lookup of the topics, types and tags `wanted` names.
-    pub fn page(stage: Stage, rows: Vec<ResourceRow>, wanted: LabelKinds) -> Vec<Resource> {
+    pub fn page(stage: Stage, rows: Vec<Arc<ResourceRow>>, wanted: LabelKinds) -> Vec<Resource> {
         let page_labels = Arc::new(PageLabels::of(&rows, wanted));
         rows.into_iter()
             .map(|row| Resource {
@@ -457,7 +457,7 @@ impl PageLabels {
             .map_err(Clone::clone)
     }
 
-    fn of(rows: &[ResourceRow], wanted: LabelKinds) -> Self {
+    fn of(rows: &[Arc<ResourceRow>], wanted: LabelKinds) -> Self {
         let mut keys: Vec<LabelById> = Vec::new();
         for row in rows {
             if wanted.topics {
@@ -599,7 +599,7 @@ editor_fields! {
 
 /// One guidance page per practice area: an introduction and its resources.
 pub struct Module {
-    pub row: ModuleRow,
+    pub row: Arc<ModuleRow>,
     /// The stage it was read from; everything reached through it is read
     /// from the same stage.
     pub stage: Stage,
@@ -607,7 +607,10 @@ pub struct Module {
 
 impl Module {
     pub fn at(stage: Stage) -> impl Fn(ModuleRow) -> Module {
-        move |row| Module { row, stage }
+        move |row| Module {
+            row: Arc::new(row),
+            stage,
+        }
     }
 }
 
@@ -666,7 +669,7 @@ editor_fields! {
             let rows = load_many(ctx, self.stage, ResourcesOfModule(self.row.id)).await?;
             Ok(ResourceList(Resource::page(
                 self.stage,
-                rows,
+                rows.into_iter().map(Arc::new).collect(),
                 LabelKinds::selected(ctx.look_ahead()),
             )))
         }
