@@ -134,6 +134,30 @@ fn order_by<'a>(value: &mut Value, document: &'a ExecutableDocument, fields: &[A
 mod tests {
     use super::*;
 
+    /// The keys of `value`, an object, in the order it holds them.
+    fn keys(value: &Value) -> Vec<&str> {
+        let Value::Object(object) = value else {
+            panic!("not an object: {value}")
+        };
+        object.keys().map(Name::as_str).collect()
+    }
+
+    /// The member `key` of `value`, an object.
+    fn member<'v>(value: &'v Value, key: &str) -> &'v Value {
+        let Value::Object(object) = value else {
+            panic!("not an object: {value}")
+        };
+        &object[key]
+    }
+
+    /// The items of `value`, a list.
+    fn items(value: &Value) -> &[Value] {
+        let Value::List(items) = value else {
+            panic!("not a list: {value}")
+        };
+        items
+    }
+
     #[test]
     fn fields_come_in_the_order_asked_through_aliases_and_fragments() {
         let query = "{ b: topics { name slug } a { ...F } } fragment F on A { y ... on A { x } }";
@@ -145,24 +169,10 @@ mod tests {
         let document = async_graphql::parser::parse_query(query).unwrap();
         let mut value = Value::from_json(data).unwrap();
         order_as_asked(&mut value, &document, None);
-        let Value::Object(root) = &value else {
-            panic!()
-        };
-        assert_eq!(
-            root.keys().map(Name::as_str).collect::<Vec<_>>(),
-            ["b", "a"]
-        );
-        let Value::Object(a) = &root["a"] else {
-            panic!()
-        };
-        assert_eq!(a.keys().map(Name::as_str).collect::<Vec<_>>(), ["y", "x"]);
-        let Value::List(b) = &root["b"] else { panic!() };
-        for item in b {
-            let Value::Object(item) = item else { panic!() };
-            assert_eq!(
-                item.keys().map(Name::as_str).collect::<Vec<_>>(),
-                ["name", "slug"]
-            );
+        assert_eq!(keys(&value), ["b", "a"]);
+        assert_eq!(keys(member(&value, "a")), ["y", "x"]);
+        for item in items(member(&value, "b")) {
+            assert_eq!(keys(item), ["name", "slug"]);
         }
     }
 
@@ -183,28 +193,11 @@ mod tests {
         let document = async_graphql::parser::parse_query(query).unwrap();
         let mut value = Value::from_json(data).unwrap();
         order_as_asked(&mut value, &document, None);
-        let Value::Object(root) = &value else {
-            panic!()
-        };
-        let Value::List(facets) = &root["facets"] else {
-            panic!()
-        };
+        let facets = items(member(&value, "facets"));
         assert_eq!(facets.len(), 3);
         for facet in facets {
-            let Value::Object(facet) = facet else {
-                panic!()
-            };
-            assert_eq!(
-                facet.keys().map(Name::as_str).collect::<Vec<_>>(),
-                ["count", "label"]
-            );
-            let Value::Object(label) = &facet["label"] else {
-                panic!()
-            };
-            assert_eq!(
-                label.keys().map(Name::as_str).collect::<Vec<_>>(),
-                ["slug", "name", "id"]
-            );
+            assert_eq!(keys(facet), ["count", "label"]);
+            assert_eq!(keys(member(facet, "label")), ["slug", "name", "id"]);
         }
     }
 }
