@@ -424,6 +424,10 @@ async fn a_patched_index_answers_as_the_database_does() {
     let topics = slugs(&plain, "topics").await;
     let types = slugs(&plain, "resourceTypes").await;
     assert_eq!(indexed.metric(BUILT).await, 1.0);
+    // The first picture keeps these rows: the next one must not show them.
+    let first_by_title = "{ resources(first: 10, orderBy: [{field: TITLE}]) {
+        nodes { id title year summary topics { slug } types { slug } tags { slug } } } }";
+    same_answer(&indexed, &plain, first_by_title, json!({})).await;
 
     // Changes of every kind a patch meets: a title no resource had (placed
     // among the others by the database's collation), another resource's
@@ -480,6 +484,14 @@ async fn a_patched_index_answers_as_the_database_does() {
     assert!(indexed.metric(UPDATED).await > quiet, "not patched");
     assert_eq!(indexed.metric(BUILT).await, 1.0, "built again, not patched");
     assert_eq!(found_by_index(&indexed, "aardvark").await, (1, 1));
+    let answer = same_answer(&indexed, &plain, first_by_title, json!({})).await;
+    let retyped = answer["data"]["resources"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["id"] == id(1))
+        .expect("the retitled resource among the first");
+    assert_eq!(retyped["types"], json!([{ "slug": types[2] }]));
     index_and_database_agree(&indexed, &plain).await;
     for text in [
         "zebra",
@@ -529,8 +541,19 @@ async fn a_renamed_label_rebuilds_the_index_rather_than_patching_it() {
     let app = synthetic_app().await;
     let (indexed, plain) = indexed_and_plain(&app).await;
     let publisher = app.api_token(Role::Publisher).await;
-    let tag = ask(&plain, "{ tags(first: 1) { nodes { id } } }", &json!({})).await;
+    let tag = ask(
+        &plain,
+        "{ tags(first: 1) { nodes { id slug } } }",
+        &json!({}),
+    )
+    .await;
     let id = tag["data"]["tags"]["nodes"][0]["id"].as_str().unwrap();
+    // Pages name their labels from the picture: the next one must name
+    // the tag anew.
+    let tagged = "query($tag: String!) { resources(first: 5, filter: {tags: [$tag]}) {
+        nodes { slug tags { id slug name } } } }";
+    let variables = json!({ "tag": tag["data"]["tags"]["nodes"][0]["slug"] });
+    same_answer(&indexed, &plain, tagged, variables.clone()).await;
     // A tag's name is in no search text: no resource row changes, only
     // the label, which only the labels' comparison notices.
     let saved = indexed
@@ -557,6 +580,11 @@ async fn a_renamed_label_rebuilds_the_index_rather_than_patching_it() {
     );
     let facets = "{ resources(first: 1) { facets { tags { tag { name } count } } } }";
     let answer = same_answer(&indexed, &plain, facets, json!({})).await;
+    assert!(
+        answer.to_string().contains("Aardvark husbandry"),
+        "{answer}"
+    );
+    let answer = same_answer(&indexed, &plain, tagged, variables).await;
     assert!(
         answer.to_string().contains("Aardvark husbandry"),
         "{answer}"

@@ -26,6 +26,15 @@ pub struct TopicRow {
     pub aliases: Vec<Option<String>>,
 }
 
+/// A topic, resource type or tag by id: one key type, so that a round's
+/// lookups of all three kinds share one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LabelById {
+    Topic(Uuid),
+    Type(Uuid),
+    Tag(Uuid),
+}
+
 /// A topic, a resource type or a tag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Label {

@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::TryStreamExt;
 use uuid::Uuid;
 
-use super::content::{ContentReader, LabelRow, TopicRow};
+use super::content::{ContentReader, LabelRow, ResourceRow, TopicRow};
 use super::{DbResult, Prepared};
 use crate::domain::Stage;
 
@@ -285,4 +285,26 @@ pub async fn parse_search(conn: &mut AsyncPgConnection, text: &str) -> DbResult<
     .get_result(conn)
     .await?;
     Ok(row.query)
+}
+
+/// Published resources by id, each with its row version (`xmin`): the
+/// picture keeps a row only at the version it holds.
+pub async fn published_rows(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> DbResult<Vec<(ResourceRow, i64)>> {
+    use super::schema::resources;
+    use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl, SelectableHelper};
+    resources::table
+        .filter(
+            resources::stage
+                .eq(Stage::Published.as_str())
+                .and(resources::id.eq_any(ids)),
+        )
+        .select((
+            ResourceRow::as_select(),
+            diesel::dsl::sql::<Xid>("resources.xmin"),
+        ))
+        .load(conn)
+        .await
 }

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::batch::BatchQueue;
 use crate::db::PgPool;
 use crate::db::content::{
-    AssetRow, ContentReader, Label, LabelRow, ModuleRow, ResourceRow, TopicRow,
+    AssetRow, ContentReader, Label, LabelById, LabelRow, ModuleRow, ResourceRow, TopicRow,
 };
+use crate::db::index_source;
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
 use crate::search::{SearchIndex, Snapshot, TsQuery};
@@ -84,6 +85,29 @@ impl ContentLoader {
             .await
             .map_err(|error| Arc::new(error.to_string()))
     }
+
+    /// A connection taken when a statement first needs it: what the
+    /// published index answers on its own takes none.
+    fn lazy_connection(&self) -> LazyConnection<'_> {
+        LazyConnection {
+            loader: self,
+            conn: None,
+        }
+    }
+}
+
+struct LazyConnection<'a> {
+    loader: &'a ContentLoader,
+    conn: Option<crate::db::PooledConnection>,
+}
+
+impl LazyConnection<'_> {
+    async fn get(&mut self) -> Result<&mut diesel_async::AsyncPgConnection, LoadError> {
+        if self.conn.is_none() {
+            self.conn = Some(self.loader.connection().await?);
+        }
+        Ok(&mut **self.conn.as_mut().expect("taken above"))
+    }
 }
 
 fn db_error(error: diesel::result::Error) -> LoadError {
@@ -98,7 +122,7 @@ type Indexed = Option<(Arc<Snapshot>, Option<Arc<TsQuery>>)>;
 impl ContentLoader {
     async fn indexed(
         &self,
-        conn: &mut diesel_async::AsyncPgConnection,
+        conn: &mut LazyConnection<'_>,
         query: &CountQuery,
     ) -> Result<Indexed, LoadError> {
         let Some(snapshot) = self.index.as_ref().and_then(SearchIndex::current) else {
@@ -108,7 +132,11 @@ impl ContentLoader {
             None => None,
             Some(text) => {
                 let index = self.index.as_ref().expect("current implies an index");
-                match index.parse(conn, text).await.map_err(db_error)? {
+                match index
+                    .parse(conn.get().await?, text)
+                    .await
+                    .map_err(db_error)?
+                {
                     Some(parsed) => Some(parsed),
                     None => return Ok(None),
                 }
@@ -117,10 +145,11 @@ impl ContentLoader {
         Ok(Some((snapshot, text)))
     }
 
-    /// Pages from the index: its order, the rows read by id.
+    /// Pages from the index: its order, the rows it keeps, the rest read by
+    /// id (and kept).
     async fn indexed_pages(
         &self,
-        conn: &mut diesel_async::AsyncPgConnection,
+        conn: &mut LazyConnection<'_>,
         query: &PageQuery,
         owners: &[Uuid],
     ) -> Result<Option<HashMap<Uuid, Vec<PageRow>>>, LoadError> {
@@ -131,14 +160,26 @@ impl ContentLoader {
             return Ok(None);
         };
         let ids: Vec<Uuid> = pages.values().flatten().map(|entry| entry.id).collect();
-        let rows: HashMap<Uuid, Arc<ResourceRow>> = self
-            .reader
-            .resources_by_id(conn, &ids)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(|row| (row.id, Arc::new(row)))
+        let mut rows: HashMap<Uuid, Arc<ResourceRow>> = ids
+            .iter()
+            .zip(snapshot.kept_rows(&ids))
+            .filter_map(|(id, row)| Some((*id, row?)))
             .collect();
+        let missing: Vec<Uuid> = ids
+            .into_iter()
+            .filter(|id| !rows.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            let read: Vec<(Arc<ResourceRow>, i64)> =
+                index_source::published_rows(conn.get().await?, &missing)
+                    .await
+                    .map_err(db_error)?
+                    .into_iter()
+                    .map(|(row, version)| (Arc::new(row), version))
+                    .collect();
+            snapshot.keep_rows(&read);
+            rows.extend(read.into_iter().map(|(row, _)| (row.id, row)));
+        }
         Ok(Some(
             pages
                 .into_iter()
@@ -208,20 +249,19 @@ impl Loader<TopicById> for ContentLoader {
     }
 }
 
-/// A topic, resource type or tag by id: one key type, so that a round's
-/// lookups of all three kinds share one statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LabelById {
-    Topic(Uuid),
-    Type(Uuid),
-    Tag(Uuid),
-}
-
 impl Loader<LabelById> for ContentLoader {
     type Value = Label;
     type Error = LoadError;
 
     async fn load(&self, keys: &[LabelById]) -> Result<HashMap<LabelById, Label>, LoadError> {
+        // The picture holds every published label, and is rebuilt whenever
+        // one changes: one it does not hold is not published.
+        if let Some(snapshot) = self.index.as_ref().and_then(SearchIndex::current) {
+            return Ok(keys
+                .iter()
+                .filter_map(|key| Some((*key, snapshot.label(*key)?)))
+                .collect());
+        }
         let (mut topics, mut types, mut tags) = (Vec::new(), Vec::new(), Vec::new());
         for key in keys {
             match *key {
@@ -330,12 +370,12 @@ impl Loader<PageKey> for ContentLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Vec<PageRow>>, LoadError> {
-        let mut conn = self.connection().await?;
+        let mut conn = self.lazy_connection();
         let mut out = HashMap::new();
         for (query, owners) in by_query(keys, |key| (key.query.clone(), key.owner)) {
             let pages = match self.indexed_pages(&mut conn, &query, &owners).await? {
                 Some(pages) => pages,
-                None => resource_index::pages(&mut conn, &query, &owners)
+                None => resource_index::pages(conn.get().await?, &query, &owners)
                     .await
                     .map_err(db_error)?,
             };
@@ -358,12 +398,12 @@ impl Loader<TotalKey> for ContentLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[TotalKey]) -> Result<HashMap<TotalKey, i64>, LoadError> {
-        let mut conn = self.connection().await?;
+        let mut conn = self.lazy_connection();
         let mut out = HashMap::new();
         for (query, owners) in by_query(keys, |key| (key.query.clone(), key.owner)) {
             let totals = match self.indexed(&mut conn, &query).await? {
                 Some((snapshot, text)) => snapshot.totals(&query, &owners, text.as_deref()),
-                None => resource_index::totals(&mut conn, &query, &owners)
+                None => resource_index::totals(conn.get().await?, &query, &owners)
                     .await
                     .map_err(db_error)?,
             };
@@ -390,7 +430,7 @@ impl Loader<FacetKey> for ContentLoader {
         &self,
         keys: &[FacetKey],
     ) -> Result<HashMap<FacetKey, Arc<Vec<FacetCount>>>, LoadError> {
-        let mut conn = self.connection().await?;
+        let mut conn = self.lazy_connection();
         let mut out = HashMap::new();
         let grouped = by_query(keys, |key| ((key.query.clone(), key.dimension), key.owner));
         for ((query, dimension), owners) in grouped {
@@ -398,7 +438,7 @@ impl Loader<FacetKey> for ContentLoader {
                 Some((snapshot, text)) => {
                     snapshot.facets(&query, dimension, &owners, text.as_deref())
                 }
-                None => resource_index::facets(&mut conn, &query, dimension, &owners)
+                None => resource_index::facets(conn.get().await?, &query, dimension, &owners)
                     .await
                     .map_err(db_error)?,
             };

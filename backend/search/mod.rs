@@ -16,6 +16,11 @@
 //! text) or a change to many rows brings a build from scratch instead, and
 //! so does a picture worn by patches (replaced rows stay in it, unread):
 //! that build runs while the patched picture answers.
+//!
+//! A page the picture orders is answered from memory too: the picture holds
+//! every published label, and keeps the rows of recent pages (bounded in
+//! bytes) at the versions it holds, so a repeated page needs no statement.
+//! What it keeps goes with it.
 
 mod snapshot;
 mod spelling;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::spelling::Vocabulary;
 use super::text::{TextIndex, TextIndexBuilder};
 use super::tsquery::{self, TsQuery};
-use crate::db::content::{LabelRow, TopicRow};
+use crate::db::content::{Label, LabelById, LabelRow, ResourceRow, TopicRow};
 use crate::db::index_source::{IndexedModuleRow, IndexedResourceRow, PublishedLabels, SourceItem};
 use crate::db::resource_index::{
     CountQuery, Dimension, FacetCount, FacetValue, OrderField, PageQuery, ResourceFilter, Scope,
@@ -124,6 +124,10 @@ impl<Row> Labels<Row> {
         out
     }
 
+    fn row(&self, id: Uuid) -> Option<Arc<Row>> {
+        self.by_id.get(&id).map(|place| self.rows[*place].clone())
+    }
+
     fn of(&self, owner: Uuid) -> RoaringBitmap {
         self.by_id
             .get(&owner)
@@ -203,6 +207,10 @@ struct Kept {
     /// more than the rest of the search. A snippet depends only on the
     /// text and the hit's published title and summary.
     snippets: Mutex<LruCache<(String, Uuid), String>>,
+    /// Published rows read for recent pages, each at the version this
+    /// picture holds: a page the picture orders needs no statement when
+    /// its rows are here.
+    rows: Mutex<KeptRows>,
 }
 
 impl Kept {
@@ -211,8 +219,52 @@ impl Kept {
             searches: kept_at_most(SEARCHES_KEPT),
             facets: kept_at_most(FACETS_KEPT),
             snippets: kept_at_most(SNIPPETS_KEPT),
+            rows: Mutex::new(KeptRows {
+                rows: LruCache::unbounded(),
+                bytes: 0,
+            }),
         }
     }
+}
+
+/// Rows kept, least recently used first out, bounded in bytes rather than
+/// in rows: a summary may be a few words or a few pages.
+struct KeptRows {
+    rows: LruCache<Uuid, Arc<ResourceRow>>,
+    bytes: usize,
+}
+
+/// What rows may hold at most: every row of a catalogue of a few thousand,
+/// the pages in use of a larger one.
+const ROW_BYTES_KEPT: usize = 8 << 20;
+
+impl KeptRows {
+    fn keep(&mut self, row: Arc<ResourceRow>) {
+        self.bytes += row_bytes(&row);
+        if let Some(replaced) = self.rows.put(row.id, row) {
+            self.bytes -= row_bytes(&replaced);
+        }
+        while self.bytes > ROW_BYTES_KEPT {
+            let Some((_, oldest)) = self.rows.pop_lru() else {
+                break;
+            };
+            self.bytes -= row_bytes(&oldest);
+        }
+    }
+}
+
+/// A row's size in memory, near enough to bound what rows hold.
+fn row_bytes(row: &ResourceRow) -> usize {
+    let text = |text: &Option<String>| text.as_ref().map_or(0, String::capacity);
+    std::mem::size_of::<ResourceRow>()
+        + 64
+        + row.slug.capacity()
+        + row.title.capacity()
+        + text(&row.url)
+        + text(&row.publisher)
+        + text(&row.summary)
+        + (row.topic_ids.capacity() + row.type_ids.capacity() + row.tag_ids.capacity())
+            * std::mem::size_of::<Option<Uuid>>()
 }
 
 /// What a facet's counts depend on: the filter without the dimension's own
@@ -1350,6 +1402,44 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The rows kept for `ids`, in order.
+    pub fn kept_rows(&self, ids: &[Uuid]) -> Vec<Option<Arc<ResourceRow>>> {
+        let mut kept = self.kept.rows.lock().expect("not poisoned");
+        ids.iter().map(|id| kept.rows.get(id).cloned()).collect()
+    }
+
+    /// Keeps published rows read from the database, each with its row
+    /// version (`xmin`): only those at the version this picture holds.
+    /// A row read after a write this picture has not seen yet is newer
+    /// than the picture, and the picture may stay current a moment longer
+    /// (until the write is announced): such a row is used once, not kept.
+    pub fn keep_rows(&self, rows: &[(Arc<ResourceRow>, i64)]) {
+        let mut kept = self.kept.rows.lock().expect("not poisoned");
+        for (row, xmin) in rows {
+            if self.version_of(row.id).map(i64::from) == Some(*xmin) {
+                kept.keep(row.clone());
+            }
+        }
+    }
+
+    /// The row version this picture holds of a published resource.
+    fn version_of(&self, id: Uuid) -> Option<u32> {
+        let place = self.by_id.binary_search_by(|held| held.id.cmp(&id)).ok()?;
+        Some(self.by_id[place].xmin)
+    }
+
+    /// A published topic, type or tag as this picture holds it (the
+    /// picture is rebuilt whenever a label changes).
+    pub fn label(&self, key: LabelById) -> Option<Label> {
+        match key {
+            LabelById::Topic(id) => self.topics.row(id).map(Label::Topic),
+            LabelById::Type(id) => self.types.row(id).map(Label::Type),
+            LabelById::Tag(id) => self.tags.row(id).map(Label::Tag),
+        }
+    }
+}
+
 /// An empty cache of `entries` at most.
 fn kept_at_most<K: std::hash::Hash + Eq, V>(entries: usize) -> Mutex<LruCache<K, V>> {
     Mutex::new(LruCache::new(NonZeroUsize::new(entries).expect("not zero")))
@@ -1751,9 +1841,8 @@ mod tests {
         entries
     }
 
-    #[test]
-    fn a_patched_picture_answers_as_a_built_one() {
-        let mut rng = StdRng::seed_from_u64(7);
+    /// Labels of every kind, `resources` resources and five modules.
+    fn corpus(rng: &mut StdRng, resources: u128) -> Corpus {
         let mut corpus = Corpus {
             topics: labels("topic", 6)
                 .into_iter()
@@ -1770,18 +1859,25 @@ mod tests {
             resources: Vec::new(),
             modules: Vec::new(),
         };
-        for i in 0..400u128 {
+        for i in 0..resources {
             let title = TITLES[rng.gen_range(0..TITLES.len())];
-            let row = resource(&mut rng, &corpus, Uuid::from_u128(i * 7919), title, false);
+            let row = resource(rng, &corpus, Uuid::from_u128(i * 7919), title, false);
             corpus.resources.push(row);
         }
         for i in 0..5u128 {
-            let search_vector = vector(&mut rng, false);
+            let search_vector = vector(rng, false);
             corpus.modules.push(IndexedModuleRow {
                 id: Uuid::from_u128(u128::MAX - i),
                 search_vector,
             });
         }
+        corpus
+    }
+
+    #[test]
+    fn a_patched_picture_answers_as_a_built_one() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut corpus = corpus(&mut rng, 400);
         let mut picture = built(&corpus);
         // Several patches in a row, each a mix: changed rows (some to
         // titles nobody had, some to another's), rows taken away (every
@@ -1851,5 +1947,78 @@ mod tests {
             timestamp_key(at.timestamp_micros()),
             "2024-01-02T03:04:10+00:00"
         );
+    }
+
+    fn row_of(indexed: &IndexedResourceRow, summary: &str) -> Arc<ResourceRow> {
+        Arc::new(ResourceRow {
+            id: indexed.id,
+            slug: indexed.id.to_string(),
+            title: indexed.title.clone(),
+            year: indexed.year,
+            url: None,
+            publisher: None,
+            summary: Some(summary.to_string()),
+            published_at: indexed.published_at,
+            type_ids: indexed.type_ids.clone(),
+            topic_ids: indexed.topic_ids.clone(),
+            tag_ids: indexed.tag_ids.clone(),
+        })
+    }
+
+    #[test]
+    fn a_picture_keeps_rows_only_at_the_versions_it_holds() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let corpus = corpus(&mut rng, 40);
+        let picture = built(&corpus);
+        let held = &corpus.resources[0];
+        let newer = &corpus.resources[1];
+        let unpublished = Uuid::from_u128(u128::MAX / 3);
+        picture.keep_rows(&[
+            (row_of(held, "as held"), held.xmin),
+            // Read after a write the picture has not seen yet.
+            (row_of(newer, "newer"), newer.xmin + 1),
+            (
+                ResourceRow {
+                    id: unpublished,
+                    ..(*row_of(held, "not in the picture")).clone()
+                }
+                .into(),
+                held.xmin,
+            ),
+        ]);
+        let kept = picture.kept_rows(&[held.id, newer.id, unpublished]);
+        assert_eq!(
+            kept[0].as_ref().unwrap().summary.as_deref(),
+            Some("as held")
+        );
+        assert!(kept[1].is_none(), "a newer row was kept");
+        assert!(
+            kept[2].is_none(),
+            "a row the picture does not hold was kept"
+        );
+
+        // The next picture starts with none.
+        let next = patched(&picture, &corpus);
+        assert!(next.kept_rows(&[held.id])[0].is_none());
+    }
+
+    #[test]
+    fn kept_rows_are_bounded_in_bytes() {
+        let mut rng = StdRng::seed_from_u64(12);
+        let corpus = corpus(&mut rng, 400);
+        let picture = built(&corpus);
+        // 400 rows of 64 KiB each: three times what may be kept.
+        let long = "x".repeat(64 << 10);
+        for indexed in &corpus.resources {
+            picture.keep_rows(&[(row_of(indexed, &long), indexed.xmin)]);
+            let bytes = picture.kept.rows.lock().unwrap().bytes;
+            assert!(bytes <= ROW_BYTES_KEPT, "{bytes} bytes kept");
+        }
+        let ids: Vec<Uuid> = corpus.resources.iter().map(|row| row.id).collect();
+        let kept = picture.kept_rows(&ids);
+        assert!(kept[0].is_none(), "the least recently used is still kept");
+        assert!(kept[399].is_some(), "the last one kept is gone");
+        let count = kept.iter().flatten().count();
+        assert!((100..=128).contains(&count), "{count} rows kept");
     }
 }

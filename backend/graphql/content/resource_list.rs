@@ -18,8 +18,8 @@ use async_graphql::{
 use super::selection::{LabelField, Mergeable, label_fields, label_object, merge, shown_as, walk};
 use super::types::{LabelKinds, Resource};
 use crate::db::content::Label;
+use crate::db::content::LabelById;
 use crate::graphql::ids::{NodeType, encode};
-use crate::graphql::loaders::LabelById;
 use crate::graphql::scalars::Timestamp;
 
 /// Resources in display order. In the schema it is `[Resource!]!`,

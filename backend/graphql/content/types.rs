@@ -10,7 +10,7 @@ use super::connection::{
 };
 use super::resource_list::ResourceList;
 use crate::db::content::AssetRow;
-use crate::db::content::{Label, LabelRow, ModuleRow, ResourceRow, TopicRow};
+use crate::db::content::{Label, LabelById, LabelRow, ModuleRow, ResourceRow, TopicRow};
 use crate::db::resource_index::Scope;
 use crate::domain::Stage;
 use crate::domain::media::Rendition;
@@ -20,8 +20,8 @@ use crate::graphql::error::internal;
 use crate::graphql::error::{ErrorCode, client_error};
 use crate::graphql::ids::{NodeType, encode};
 use crate::graphql::loaders::{
-    ContentLoader, FilesOf, HeroImageOf, LabelById, ModulesOfResource, ModulesOfTag,
-    ModulesOfTopic, ResourcesOfModule, TagsOfModule, ThumbnailOf, TopicById,
+    ContentLoader, FilesOf, HeroImageOf, ModulesOfResource, ModulesOfTag, ModulesOfTopic,
+    ResourcesOfModule, TagsOfModule, ThumbnailOf, TopicById,
 };
 use crate::media::Media;
 use std::collections::HashMap;
