@@ -15,7 +15,7 @@ use crate::db::content::{
 use crate::db::index_source;
 use crate::db::resource_index::{self, CountQuery, Dimension, FacetCount, PageQuery, PageRow};
 use crate::domain::Stage;
-use crate::search::{SearchIndex, Snapshot, TsQuery};
+use crate::search::{PageEntry, SearchIndex, Snapshot, TsQuery};
 
 /// Loads relations from one stage for one request.
 pub struct ContentLoader {
@@ -159,15 +159,17 @@ impl ContentLoader {
         let Some(pages) = snapshot.pages(query, owners, text.as_deref()) else {
             return Ok(None);
         };
-        let ids: Vec<Uuid> = pages.values().flatten().map(|entry| entry.id).collect();
-        let mut rows: HashMap<Uuid, Arc<ResourceRow>> = ids
+        let pages: Vec<(Uuid, Vec<PageEntry>)> = pages.into_iter().collect();
+        let ids: Vec<Uuid> = pages
             .iter()
-            .zip(snapshot.kept_rows(&ids))
-            .filter_map(|(id, row)| Some((*id, row?)))
+            .flat_map(|(_, entries)| entries.iter().map(|entry| entry.id))
             .collect();
+        let mut rows = snapshot.kept_rows(&ids);
         let missing: Vec<Uuid> = ids
-            .into_iter()
-            .filter(|id| !rows.contains_key(id))
+            .iter()
+            .zip(&rows)
+            .filter(|(_, row)| row.is_none())
+            .map(|(id, _)| *id)
             .collect();
         if !missing.is_empty() {
             let read: Vec<(Arc<ResourceRow>, i64)> =
@@ -178,21 +180,28 @@ impl ContentLoader {
                     .map(|(row, version)| (Arc::new(row), version))
                     .collect();
             snapshot.keep_rows(&read);
-            rows.extend(read.into_iter().map(|(row, _)| (row.id, row)));
+            let read: HashMap<Uuid, Arc<ResourceRow>> =
+                read.into_iter().map(|(row, _)| (row.id, row)).collect();
+            for (id, row) in ids.iter().zip(&mut rows) {
+                if row.is_none() {
+                    *row = read.get(id).cloned();
+                }
+            }
         }
+        let mut rows = rows.into_iter();
         Ok(Some(
             pages
                 .into_iter()
                 .map(|(owner, entries)| {
                     let rows = entries
                         .into_iter()
+                        .zip(rows.by_ref())
                         // A resource unpublished since the picture was
                         // checked is left out, as a later read would.
-                        .filter_map(|entry| {
-                            let resource = rows.get(&entry.id)?.clone();
+                        .filter_map(|(entry, resource)| {
                             Some(PageRow {
                                 owner,
-                                resource,
+                                resource: resource?,
                                 sort_key: entry.sort_key,
                             })
                         })
