@@ -823,3 +823,55 @@ async fn an_address_guessing_tokens_is_held_off() {
     // Requests without credentials are not affected.
     assert_eq!(edge.send(edge.post(&typename)).await.status, 200);
 }
+
+/// A request answered without error runs unvalidated when it comes again
+/// (see `graphql::validated`): the same text with other variables, or
+/// one that failed, must still be validated, and answered as a server
+/// that never saw it answers.
+#[tokio::test]
+async fn a_request_validated_before_is_validated_again_when_its_variables_differ() {
+    let app = TestApp::seeded().await;
+    // A publisher's answers are not kept by the answer cache: every
+    // request here is executed.
+    let token = app.api_token(Role::Publisher).await;
+    let query = "query($n: Int) { resources(first: $n) { nodes { slug } } }";
+    async fn ask(edge: &Edge, token: &str, query: &str, variables: Value) -> Answer {
+        let body = json!({ "query": query, "variables": variables });
+        edge.send(edge.post(&body).bearer_auth(token)).await
+    }
+    let bad = json!({ "n": "five" });
+    let never_seen = ask(&Edge::serve(&app).await, &token, query, bad.clone()).await;
+    assert_eq!(
+        never_seen.code(),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{}",
+        never_seen.text
+    );
+
+    let edge = Edge::serve(&app).await;
+    let first = ask(&edge, &token, query, json!({ "n": 2 })).await;
+    let again = ask(&edge, &token, query, json!({ "n": 2 })).await;
+    assert_eq!(
+        first.json()["data"]["resources"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!((first.status, &first.text), (again.status, &again.text));
+    // Each answer names its own request.
+    let without_request_id = |answer: &Answer| {
+        let mut json = answer.json();
+        for error in json["errors"].as_array_mut().unwrap() {
+            error["extensions"]
+                .as_object_mut()
+                .unwrap()
+                .remove("requestId");
+        }
+        (answer.status, json)
+    };
+    for _ in 0..2 {
+        let answer = ask(&edge, &token, query, bad.clone()).await;
+        assert_eq!(without_request_id(&answer), without_request_id(&never_seen));
+    }
+}

@@ -15,6 +15,7 @@ pub mod order;
 pub mod paging;
 pub mod scalars;
 pub mod seed;
+pub mod validated;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -77,6 +78,21 @@ pub struct Services {
 /// `suggestions` says whether validation errors may name fields the client
 /// perhaps meant.
 pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSchema {
+    schema_validating(services, suggestions, async_graphql::ValidationMode::Strict)
+}
+
+/// The schema for requests validated before (see `validated`): it checks
+/// only what execution needs. Nothing but an already validated request may
+/// run on it.
+pub fn build_prevalidated_schema(services: Services) -> BeaconSchema {
+    schema_validating(Some(services), false, async_graphql::ValidationMode::Fast)
+}
+
+fn schema_validating(
+    services: Option<Services>,
+    suggestions: bool,
+    validation: async_graphql::ValidationMode,
+) -> BeaconSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -86,7 +102,8 @@ pub fn build_schema(services: Option<Services>, suggestions: bool) -> BeaconSche
     // Beacon's own limits (graphql::limits) are the ones that bind:
     // async-graphql counts inline fragments and spreads as levels too, and
     // must not refuse what those allow.
-    .limit_recursive_depth(256);
+    .limit_recursive_depth(256)
+    .validation_mode(validation);
     if !suggestions {
         builder = builder.disable_suggestions();
     }

@@ -28,7 +28,7 @@ use super::cache::{self, Cacheability};
 use super::protocol::{self, MediaType, Outcome, Params, Payload, Refusal, Wanted};
 use super::{AppState, REQUEST_ID};
 use crate::domain::access::Actor;
-use crate::graphql::{self, Viewer, limits::Budget};
+use crate::graphql::{self, Viewer, limits::Budget, validated};
 use crate::metrics::REQUEST_STATEMENTS;
 
 pub async fn post(
@@ -410,7 +410,19 @@ async fn run_operation(
     if anonymous && !settings.anonymous_introspection {
         request = request.disable_introspection();
     }
-    let schema = if anonymous && !settings.anonymous_suggestions {
+    let validated = (!params.has_uploads())
+        .then(|| {
+            validated::Key::of(
+                &resolved.query,
+                params.operation_name.as_deref(),
+                params.variables.as_ref(),
+            )
+        })
+        .flatten()
+        .map(|key| (state.validated.contains(&key), key));
+    let schema = if validated.as_ref().is_some_and(|(known, _)| *known) {
+        &state.prevalidated_schema
+    } else if anonymous && !settings.anonymous_suggestions {
         &state.quiet_schema
     } else {
         &state.schema
@@ -445,6 +457,12 @@ async fn run_operation(
             document,
             params.operation_name.as_deref(),
         );
+    }
+    // Validated, and nothing else went wrong either.
+    if let Some((false, key)) = validated
+        && response.errors.is_empty()
+    {
+        state.validated.remember(key);
     }
     if let Some(hash) = resolved.remember
         && response.errors.is_empty()

@@ -35,7 +35,8 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::editorial::Editorial;
 use crate::graphql::limits::{Limits, SchemaShape};
-use crate::graphql::{BeaconSchema, Pools, Services, build_schema};
+use crate::graphql::validated::ValidatedRequests;
+use crate::graphql::{BeaconSchema, Pools, Services, build_prevalidated_schema, build_schema};
 use crate::identity::Identity;
 use persisted::PersistedQueries;
 use rate_limit::{RateLimiter, RateLimits};
@@ -123,6 +124,10 @@ pub struct AppState {
     /// The same schema without field suggestions, for anonymous clients
     /// when they are not to get them.
     quiet_schema: BeaconSchema,
+    /// The same schema checking only what execution needs, for requests
+    /// `validated` holds.
+    prevalidated_schema: BeaconSchema,
+    validated: Arc<ValidatedRequests>,
     /// The schema's shape, for costing requests before they run.
     shape: Arc<SchemaShape>,
     pub database: Database,
@@ -185,6 +190,8 @@ impl AppState {
             shape: Arc::new(SchemaShape::from_sdl(&schema.sdl())),
             schema,
             quiet_schema: build_schema(Some(services()), false),
+            prevalidated_schema: build_prevalidated_schema(services()),
+            validated: Arc::default(),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             persisted: Arc::new(PersistedQueries::new(settings.apq_cache_size)),
             sockets: Arc::default(),
