@@ -11,10 +11,10 @@
 //! list, its page size (or an estimate) times what each item asks for.
 
 use crate::graphql::error::ErrorCode;
+use crate::graphql::shared_lru::SharedLru;
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::Positioned;
 use async_graphql::parser::types::{
@@ -646,7 +646,7 @@ impl ListLengths {
 /// Bounded in count and in text length, so it cannot grow with what
 /// clients send.
 pub struct ParsedDocuments {
-    cache: Mutex<lru::LruCache<String, Arc<ExecutableDocument>>>,
+    cache: SharedLru<String, Arc<ExecutableDocument>>,
 }
 
 impl ParsedDocuments {
@@ -656,8 +656,7 @@ impl ParsedDocuments {
     const MAX_TEXT: usize = 8 * 1024;
 
     fn parse(&self, query: &str) -> Result<ExecutableDocument, LimitError> {
-        let cached = self.lock().get(query).cloned();
-        if let Some(document) = cached {
+        if let Some(document) = self.cache.get(query) {
             return Ok(ExecutableDocument::clone(&document));
         }
         let document = async_graphql::parser::parse_query(query).map_err(|error| {
@@ -667,26 +666,17 @@ impl ParsedDocuments {
             )
         })?;
         if query.len() <= Self::MAX_TEXT {
-            self.lock()
+            self.cache
                 .put(query.to_string(), Arc::new(document.clone()));
         }
         Ok(document)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, Arc<ExecutableDocument>>> {
-        // A panic while holding the lock leaves nothing half-done: an LRU
-        // entry is put or not.
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl Default for ParsedDocuments {
     fn default() -> Self {
-        let capacity = NonZeroUsize::new(Self::CAPACITY).expect("nonzero capacity");
         ParsedDocuments {
-            cache: Mutex::new(lru::LruCache::new(capacity)),
+            cache: SharedLru::new(Self::CAPACITY),
         }
     }
 }
@@ -694,7 +684,7 @@ impl Default for ParsedDocuments {
 impl std::fmt::Debug for ParsedDocuments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParsedDocuments")
-            .field("len", &self.lock().len())
+            .field("len", &self.cache.len())
             .finish()
     }
 }
@@ -827,7 +817,7 @@ mod tests {
         let again = Budget::new(&Limits::default(), &shape);
         let second = again.admit(query, None).expect("admitted from the cache");
         assert_eq!(format!("{first:?}"), format!("{second:?}"));
-        assert_eq!(shape.documents.lock().len(), 1);
+        assert_eq!(shape.documents.cache.len(), 1);
         // The cache spares the parse, not the charge: a budget too small
         // for the document refuses it though its text is cached.
         let small = Limits {
@@ -854,7 +844,7 @@ mod tests {
         Budget::new(&Limits::default(), &shape)
             .admit(&long, None)
             .expect("admitted");
-        assert_eq!(shape.documents.lock().len(), 1);
+        assert_eq!(shape.documents.cache.len(), 1);
     }
 
     #[test]

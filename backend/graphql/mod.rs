@@ -15,6 +15,7 @@ pub mod order;
 pub mod paging;
 pub mod scalars;
 pub mod seed;
+pub mod shared_lru;
 pub mod validated;
 
 use async_graphql::{MergedObject, Schema};

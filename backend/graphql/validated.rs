@@ -10,11 +10,9 @@
 //! hints). A request is remembered only after it was answered without any
 //! error, and only by its exact text, operation name and variables.
 
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
-
-use lru::LruCache;
 use serde_json::{Map, Value};
+
+use super::shared_lru::SharedLru;
 
 /// What validated a request: the document's text, the operation and the
 /// variables as JSON text (equal texts are equal variables).
@@ -55,34 +53,26 @@ impl Key {
 /// The requests answered without error lately, least recently used first
 /// out.
 pub struct ValidatedRequests {
-    known: Mutex<LruCache<Key, ()>>,
+    known: SharedLru<Key, ()>,
 }
 
 impl ValidatedRequests {
     const CAPACITY: usize = 512;
 
     pub fn contains(&self, key: &Key) -> bool {
-        self.lock().get(key).is_some()
+        self.known.get(key).is_some()
     }
 
     /// Remembers a request that was validated and answered without error.
     pub fn remember(&self, key: Key) {
-        self.lock().put(key, ());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Key, ()>> {
-        // An LRU entry is put or not: a panic leaves nothing half-done.
-        self.known
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.known.put(key, ());
     }
 }
 
 impl Default for ValidatedRequests {
     fn default() -> Self {
-        let capacity = NonZeroUsize::new(Self::CAPACITY).expect("nonzero capacity");
         ValidatedRequests {
-            known: Mutex::new(LruCache::new(capacity)),
+            known: SharedLru::new(Self::CAPACITY),
         }
     }
 }
