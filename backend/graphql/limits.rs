@@ -13,8 +13,8 @@
 use crate::graphql::error::ErrorCode;
 use crate::graphql::shared_lru::SharedLru;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Positioned;
 use async_graphql::parser::types::{
