@@ -78,6 +78,49 @@ pub enum ContentItem {
     Asset(Asset),
 }
 
+/// An item's GraphQL type: its row, shared rather than copied, and the
+/// stage it was read from, which everything reached through it is read from
+/// too.
+macro_rules! read_from_a_stage {
+    ($(#[$doc:meta])* $name:ident($row:ty)) => {
+        $(#[$doc])*
+        pub struct $name {
+            pub row: Arc<$row>,
+            pub stage: Stage,
+        }
+
+        impl $name {
+            pub fn at(stage: Stage) -> impl Fn($row) -> $name {
+                move |row| $name {
+                    row: Arc::new(row),
+                    stage,
+                }
+            }
+
+            /// One from a row other items share (a page's labels).
+            pub fn shared(stage: Stage) -> impl Fn(Arc<$row>) -> $name {
+                move |row| $name { row, stage }
+            }
+        }
+    };
+}
+
+/// An item as its own type (`createTag` answers a `Tag`).
+macro_rules! item_as_its_type {
+    ($($variant:ident),+) => {$(
+        impl TryFrom<ContentItem> for $variant {
+            type Error = ContentItem;
+            fn try_from(item: ContentItem) -> std::result::Result<Self, ContentItem> {
+                match item {
+                    ContentItem::$variant(inner) => Ok(inner),
+                    other => Err(other),
+                }
+            }
+        }
+    )+};
+}
+item_as_its_type!(Module, Resource, Topic, ResourceType, Tag, Asset);
+
 fn modules(stage: Stage, rows: Vec<ModuleRow>) -> Vec<Module> {
     rows.into_iter().map(Module::at(stage)).collect()
 }
@@ -121,26 +164,9 @@ where
     Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
 }
 
-/// A practice area, such as "Community Trust and Partnerships".
-pub struct Topic {
-    pub row: Arc<TopicRow>,
-    /// The stage it was read from; everything reached through it is read
-    /// from the same stage.
-    pub stage: Stage,
-}
-
-impl Topic {
-    pub fn at(stage: Stage) -> impl Fn(TopicRow) -> Topic {
-        move |row| Topic {
-            row: Arc::new(row),
-            stage,
-        }
-    }
-
-    /// A topic from a row other items share (a page's labels).
-    pub fn shared(stage: Stage) -> impl Fn(Arc<TopicRow>) -> Topic {
-        move |row| Topic { row, stage }
-    }
+read_from_a_stage! {
+    /// A practice area, such as "Community Trust and Partnerships".
+    Topic(TopicRow)
 }
 
 editor_fields! {
@@ -205,26 +231,9 @@ editor_fields! {
     }
 }
 
-/// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
-pub struct ResourceType {
-    pub row: Arc<LabelRow>,
-    /// The stage it was read from; everything reached through it is read
-    /// from the same stage.
-    pub stage: Stage,
-}
-
-impl ResourceType {
-    pub fn at(stage: Stage) -> impl Fn(LabelRow) -> ResourceType {
-        move |row| ResourceType {
-            row: Arc::new(row),
-            stage,
-        }
-    }
-
-    /// A label from a row other items share (a page's labels).
-    pub fn shared(stage: Stage) -> impl Fn(Arc<LabelRow>) -> ResourceType {
-        move |row| ResourceType { row, stage }
-    }
+read_from_a_stage! {
+    /// A kind of resource, such as "Guidebook/Tool", "Video" or "Report".
+    ResourceType(LabelRow)
 }
 
 editor_fields! {
@@ -271,26 +280,9 @@ editor_fields! {
     }
 }
 
-/// A free-form editorial label on resources and modules.
-pub struct Tag {
-    pub row: Arc<LabelRow>,
-    /// The stage it was read from; everything reached through it is read
-    /// from the same stage.
-    pub stage: Stage,
-}
-
-impl Tag {
-    pub fn at(stage: Stage) -> impl Fn(LabelRow) -> Tag {
-        move |row| Tag {
-            row: Arc::new(row),
-            stage,
-        }
-    }
-
-    /// A label from a row other items share (a page's labels).
-    pub fn shared(stage: Stage) -> impl Fn(Arc<LabelRow>) -> Tag {
-        move |row| Tag { row, stage }
-    }
+read_from_a_stage! {
+    /// A free-form editorial label on resources and modules.
+    Tag(LabelRow)
 }
 
 editor_fields! {
@@ -597,21 +589,9 @@ editor_fields! {
     }
 }
 
-/// One guidance page per practice area: an introduction and its resources.
-pub struct Module {
-    pub row: Arc<ModuleRow>,
-    /// The stage it was read from; everything reached through it is read
-    /// from the same stage.
-    pub stage: Stage,
-}
-
-impl Module {
-    pub fn at(stage: Stage) -> impl Fn(ModuleRow) -> Module {
-        move |row| Module {
-            row: Arc::new(row),
-            stage,
-        }
-    }
+read_from_a_stage! {
+    /// One guidance page per practice area: an introduction and its resources.
+    Module(ModuleRow)
 }
 
 editor_fields! {
@@ -681,22 +661,13 @@ editor_fields! {
     }
 }
 
-/// A file editors uploaded: an image, a PDF, a video.
-pub struct Asset {
-    pub row: Arc<AssetRow>,
-    /// The stage it was read from: a draft's URLs are preview URLs, which
-    /// expire.
-    pub stage: Stage,
+read_from_a_stage! {
+    /// A file editors uploaded: an image, a PDF, a video.
+    /// Read from the draft stage, its URLs are preview URLs, which expire.
+    Asset(AssetRow)
 }
 
 impl Asset {
-    pub fn at(stage: Stage) -> impl Fn(AssetRow) -> Asset {
-        move |row| Asset {
-            row: Arc::new(row),
-            stage,
-        }
-    }
-
     /// The URL of its file or of a rendition (`segment`).
     fn signed_url(&self, ctx: &Context<'_>, segment: &str) -> Result<String> {
         let media = ctx

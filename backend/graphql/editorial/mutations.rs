@@ -20,8 +20,10 @@ use crate::graphql::content::types::{
 use crate::graphql::error::{ErrorCode, client_error, internal};
 use crate::graphql::ids::decode;
 use crate::graphql::loaders::{
-    AssetById, ModuleById, ResourceById, ResourceTypeById, TagById, TopicById,
+    AssetById, ContentLoader, LoadError, Loaders, ModuleById, ResourceById, ResourceTypeById,
+    TagById, TopicById,
 };
+use async_graphql::dataloader::Loader;
 
 pub(super) fn editorial<'c>(ctx: &Context<'c>) -> &'c Editorial {
     ctx.data_unchecked::<Editorial>()
@@ -46,58 +48,50 @@ pub(super) fn document_id(id: &ID, kind: Option<Kind>) -> Result<Uuid> {
 pub(super) async fn draft_item(ctx: &Context<'_>, kind: Kind, id: Uuid) -> Result<ContentItem> {
     let loaders = loaders(ctx, Stage::Draft)?;
     let stage = Stage::Draft;
-    let missing = || internal(format!("document {id} has no draft projection"));
     Ok(match kind {
         Kind::Resource => ContentItem::Resource(Resource::at(stage)(
-            loaders
-                .load_one(ResourceById(id))
-                .await
-                .map_err(internal)?
-                .ok_or_else(missing)?,
+            draft_row(loaders, ResourceById(id), id).await?,
         )),
         Kind::Module => ContentItem::Module(Module::at(stage)(
-            loaders
-                .load_one(ModuleById(id))
-                .await
-                .map_err(internal)?
-                .ok_or_else(missing)?,
+            draft_row(loaders, ModuleById(id), id).await?,
         )),
         Kind::Topic => ContentItem::Topic(Topic::at(stage)(
-            loaders
-                .load_one(TopicById(id))
-                .await
-                .map_err(internal)?
-                .ok_or_else(missing)?,
+            draft_row(loaders, TopicById(id), id).await?,
         )),
         Kind::ResourceType => ContentItem::ResourceType(ResourceType::at(stage)(
-            loaders
-                .load_one(ResourceTypeById(id))
-                .await
-                .map_err(internal)?
-                .ok_or_else(missing)?,
+            draft_row(loaders, ResourceTypeById(id), id).await?,
         )),
-        Kind::Tag => ContentItem::Tag(Tag::at(stage)(
-            loaders
-                .load_one(TagById(id))
-                .await
-                .map_err(internal)?
-                .ok_or_else(missing)?,
-        )),
+        Kind::Tag => ContentItem::Tag(Tag::at(stage)(draft_row(loaders, TagById(id), id).await?)),
         Kind::Asset => ContentItem::Asset(Asset::at(stage)(
-            loaders
-                .load_one(AssetById(id))
-                .await
-                .map_err(internal)?
-                .ok_or_else(missing)?,
+            draft_row(loaders, AssetById(id), id).await?,
         )),
     })
 }
 
-pub(super) async fn create(
+/// A document's draft row, which a change just wrote: missing is a fault.
+async fn draft_row<K>(
+    loaders: &Loaders,
+    key: K,
+    id: Uuid,
+) -> Result<<ContentLoader as Loader<K>>::Value>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    ContentLoader: Loader<K, Error = LoadError>,
+{
+    loaders
+        .load_one(key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal(format!("document {id} has no draft projection")))
+}
+
+/// Creates a draft and answers it as the mutation's type (`Resource` for
+/// `createResource`…).
+pub(super) async fn create<T: TryFrom<ContentItem>>(
     ctx: &Context<'_>,
     patch: Patch,
     message: Option<String>,
-) -> Result<ContentItem> {
+) -> Result<T> {
     let kind = patch.kind();
     let mut conn = connection_to_db(ctx).await?;
     let id = editorial(ctx)
@@ -110,16 +104,17 @@ pub(super) async fn create(
         .await
         .map_err(|error| editorial_error(error, true))?;
     drop(conn);
-    draft_item(ctx, kind, id).await
+    expect(draft_item(ctx, kind, id).await?)
 }
 
-pub(super) async fn update(
+/// Saves a draft version and answers it as the mutation's type.
+pub(super) async fn update<T: TryFrom<ContentItem>>(
     ctx: &Context<'_>,
     id: &ID,
     expected_version: i32,
     patch: Patch,
     message: Option<String>,
-) -> Result<ContentItem> {
+) -> Result<T> {
     let kind = patch.kind();
     let uuid = document_id(id, Some(kind))?;
     let mut conn = connection_to_db(ctx).await?;
@@ -135,7 +130,7 @@ pub(super) async fn update(
         .await
         .map_err(|error| editorial_error(error, true))?;
     drop(conn);
-    draft_item(ctx, kind, uuid).await
+    expect(draft_item(ctx, kind, uuid).await?)
 }
 
 pub(super) async fn act(
@@ -199,11 +194,7 @@ pub(super) async fn edit_module_resources(
         resource_edit: Some(edit),
         ..Default::default()
     });
-    let item = update(ctx, id, expected_version, patch, message).await?;
-    expect(item, |item| match item {
-        ContentItem::Module(module) => Some(module),
-        _ => None,
-    })
+    update(ctx, id, expected_version, patch, message).await
 }
 
 /// An upload's bytes, checked and stored; and the name it was sent under.
@@ -269,11 +260,8 @@ fn title_from_filename(filename: &str) -> String {
     }
 }
 
-pub(super) fn expect<T>(
-    item: ContentItem,
-    pick: impl FnOnce(ContentItem) -> Option<T>,
-) -> Result<T> {
-    pick(item).ok_or_else(|| internal("a mutation returned another kind of item"))
+fn expect<T: TryFrom<ContentItem>>(item: ContentItem) -> Result<T> {
+    T::try_from(item).map_err(|_| internal("a mutation returned another kind of item"))
 }
 
 #[derive(Default)]
@@ -289,11 +277,7 @@ impl EditorialMutation {
         #[graphql(desc = "Its fields; `title` and `types` are required.")] input: ResourceInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Resource> {
-        let item = create(ctx, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Resource(r) => Some(r),
-            _ => None,
-        })
+        create(ctx, input.into(), message).await
     }
 
     /// Saves a new draft version of a resource. CONFLICT (with
@@ -306,11 +290,7 @@ impl EditorialMutation {
         #[graphql(desc = "The fields to change.")] input: ResourceInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Resource> {
-        let item = update(ctx, &id, expected_version, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Resource(r) => Some(r),
-            _ => None,
-        })
+        update(ctx, &id, expected_version, input.into(), message).await
     }
 
     /// Creates a module as a draft owned by the caller. AUTHOR and up.
@@ -320,11 +300,7 @@ impl EditorialMutation {
         #[graphql(desc = "Its fields; `title` is required.")] input: ModuleInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Module> {
-        let item = create(ctx, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Module(m) => Some(m),
-            _ => None,
-        })
+        create(ctx, input.into(), message).await
     }
 
     /// Saves a new draft version of a module (see `updateResource`).
@@ -336,11 +312,7 @@ impl EditorialMutation {
         #[graphql(desc = "The fields to change.")] input: ModuleInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Module> {
-        let item = update(ctx, &id, expected_version, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Module(m) => Some(m),
-            _ => None,
-        })
+        update(ctx, &id, expected_version, input.into(), message).await
     }
 
     /// Uploads a file (GraphQL multipart request) as a new asset, a draft
@@ -370,11 +342,7 @@ impl EditorialMutation {
         {
             input.title = Some(title_from_filename(&filename));
         }
-        let item = create(ctx, input.into_patch(Some(file)), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Asset(asset) => Some(asset),
-            _ => None,
-        })
+        create(ctx, input.into_patch(Some(file)), message).await
     }
 
     /// Saves a new draft version of an asset: its description, its file
@@ -397,11 +365,7 @@ impl EditorialMutation {
             None => None,
         };
         let patch = input.unwrap_or_default().into_patch(file);
-        let item = update(ctx, &id, expected_version, patch, message).await?;
-        expect(item, |item| match item {
-            ContentItem::Asset(asset) => Some(asset),
-            _ => None,
-        })
+        update(ctx, &id, expected_version, patch, message).await
     }
 
     /// Adds one resource to a module's ordered list, at `position` or at
@@ -464,11 +428,7 @@ impl EditorialMutation {
         #[graphql(desc = "Its fields; `name` is required.")] input: TopicInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Topic> {
-        let item = create(ctx, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Topic(t) => Some(t),
-            _ => None,
-        })
+        create(ctx, input.into(), message).await
     }
 
     /// Saves a new draft version of a topic (see `updateResource`).
@@ -480,11 +440,7 @@ impl EditorialMutation {
         #[graphql(desc = "The fields to change.")] input: TopicInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Topic> {
-        let item = update(ctx, &id, expected_version, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Topic(t) => Some(t),
-            _ => None,
-        })
+        update(ctx, &id, expected_version, input.into(), message).await
     }
 
     /// Creates a tag as a draft owned by the caller. AUTHOR and up.
@@ -494,11 +450,7 @@ impl EditorialMutation {
         #[graphql(desc = "Its fields; `name` is required.")] input: TagInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Tag> {
-        let item = create(ctx, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Tag(t) => Some(t),
-            _ => None,
-        })
+        create(ctx, input.into(), message).await
     }
 
     /// Saves a new draft version of a tag (see `updateResource`).
@@ -510,11 +462,7 @@ impl EditorialMutation {
         #[graphql(desc = "The fields to change.")] input: TagInput,
         #[graphql(desc = "A note for the version history.")] message: Option<String>,
     ) -> Result<Tag> {
-        let item = update(ctx, &id, expected_version, input.into(), message).await?;
-        expect(item, |item| match item {
-            ContentItem::Tag(t) => Some(t),
-            _ => None,
-        })
+        update(ctx, &id, expected_version, input.into(), message).await
     }
 
     /// Sends a draft to review (DRAFT or CHANGES_REQUESTED → IN_REVIEW).
