@@ -380,16 +380,12 @@ async fn plant_canaries_through_mutations(app: &TestApp) {
         .await;
     let id = published["resources"]["nodes"][0]["id"].as_str().unwrap();
     let current = app
-        .query_as(
-            &publisher,
-            "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { version } } }",
-            json!({ "id": id }),
-        )
+        .preview_node(&publisher, id, "... on Resource { version }")
         .await;
     app.query_as(
         &publisher,
         "mutation($id: ID!, $v: Int!) { updateResource(id: $id, expectedVersion: $v, input: { summary: \"Zebrafish Mutation Change\", year: 1894 }) { id } }",
-        json!({ "id": id, "v": current["node"]["version"] }),
+        json!({ "id": id, "v": current["version"] }),
     )
     .await;
 }

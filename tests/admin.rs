@@ -208,8 +208,7 @@ async fn the_app_can_be_turned_off() {
 /// and paged; only for roles that may preview.
 #[tokio::test]
 async fn items_lists_the_work_of_every_kind_for_those_who_may_preview() {
-    let app = TestApp::seeded().await;
-    let author = app.sign_in_as(Role::Author).await;
+    let (app, author) = TestApp::seeded_as(Role::Author).await;
     for name in ["First", "Second", "Third"] {
         app.query_as(
             &author,
@@ -455,8 +454,7 @@ async fn authors_and_editors_take_the_actions_the_workflow_allows_them() {
 /// order's cursors stay its own, and an over-long search is refused.
 #[tokio::test]
 async fn items_are_found_by_words_and_listed_alphabetically() {
-    let app = TestApp::seeded().await;
-    let author = app.sign_in_as(Role::Author).await;
+    let (app, author) = TestApp::seeded_as(Role::Author).await;
     for name in ["Zebra crossings", "Apple orchards", "Crossing guards"] {
         app.query_as(
             &author,
@@ -518,8 +516,7 @@ async fn items_are_found_by_words_and_listed_alphabetically() {
 /// ids versions store.
 #[tokio::test]
 async fn a_diff_names_linked_items_by_slug() {
-    let app = TestApp::seeded().await;
-    let editor = app.sign_in_as(Role::Editor).await;
+    let (app, editor) = TestApp::seeded_as(Role::Editor).await;
     let created = app
         .query_as(
             &editor,

@@ -230,15 +230,8 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
 
     // The minute passes (the test moves the due time rather than wait);
     // the scheduler publishes it and partners see it.
+    app.make_schedules_due().await;
     let mut conn = app.database.connection().await.unwrap();
-    diesel_async::RunQueryDsl::execute(
-        diesel::sql_query(
-            "UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL",
-        ),
-        &mut conn,
-    )
-    .await
-    .unwrap();
     let handled = beacon::editorial::Editorial::default()
         .run_due(&mut conn)
         .await
@@ -328,14 +321,14 @@ async fn two_browsers_editing_one_item_merge_without_losing_text() {
     item_id(&ann).await;
     let editor = app.sign_in_as(Role::Editor).await;
     let saved = app
-        .query_as(
+        .preview_node(
             &editor,
-            "query($id: ID!) { node(id: $id, preview: true) { ... on Resource { title summary publisher version } } }",
-            json!({ "id": id }),
+            &id,
+            "... on Resource { title summary publisher version }",
         )
         .await;
     assert_eq!(
-        saved["node"],
+        saved,
         json!({ "title": "Shared Field Notes, Annotated", "summary": "Ann's own summary.",
                 "publisher": "Bob's publisher", "version": 3 })
     );
@@ -355,10 +348,7 @@ async fn a_session_ending_mid_edit_keeps_the_text_and_other_sites_are_refused() 
     browser.open(&format!("{origin}/admin/new/tags")).await;
     browser.type_into("#name", "Written while signed out").await;
 
-    let mut conn = app.database.connection().await.unwrap();
-    diesel_async::RunQueryDsl::execute(diesel::sql_query("DELETE FROM sessions"), &mut conn)
-        .await
-        .unwrap();
+    app.sql("DELETE FROM sessions").await;
     browser.click("#save").await;
     browser.wait_for("#kept").await;
     assert!(

@@ -43,9 +43,7 @@ async fn edit_form(session: &Session, id: &str) -> Form {
 
 #[tokio::test]
 async fn an_editor_creates_and_edits_with_each_problem_beside_its_field() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let editor = Session::open(&app, address, "eve@example.org", Role::Editor).await;
+    let (app, editor) = Session::on_seeded_server("eve@example.org", Role::Editor).await;
 
     let (status, page) = editor.get("/admin/new/resources").await;
     assert_eq!(status, StatusCode::OK);
@@ -154,9 +152,7 @@ async fn an_editor_creates_and_edits_with_each_problem_beside_its_field() {
 
 #[tokio::test]
 async fn a_modules_resources_are_added_moved_and_removed_before_saving() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let editor = Session::open(&app, address, "eve@example.org", Role::Editor).await;
+    let (app, editor) = Session::on_seeded_server("eve@example.org", Role::Editor).await;
     let modules = app
         .query("{ modules { nodes { id resources { slug } } } }", json!({}))
         .await;
@@ -212,9 +208,8 @@ async fn a_modules_resources_are_added_moved_and_removed_before_saving() {
 /// changed, keeps their own text, and chooses where both changed a field.
 #[tokio::test]
 async fn a_conflict_is_merged_without_losing_text() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let ann = Session::open(&app, address, "ann@example.org", Role::Editor).await;
+    let (app, ann) = Session::on_seeded_server("ann@example.org", Role::Editor).await;
+    let address = ann.address;
     let bob = Session::open(&app, address, "bob@example.org", Role::Editor).await;
     let created = Form::on(&ann.get("/admin/new/resources").await.1, "form.edit")
         .set("title", "Shared report")
@@ -285,9 +280,8 @@ async fn a_conflict_is_merged_without_losing_text() {
 /// with the text, and signing in brings the form back filled, unsaved.
 #[tokio::test]
 async fn an_expired_session_keeps_the_text_and_returns_to_it() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let editor = Session::open(&app, address, "eve@example.org", Role::Editor).await;
+    let (_app, editor) = Session::on_seeded_server("eve@example.org", Role::Editor).await;
+    let address = editor.address;
     let (_, page) = editor.get("/admin/new/tags").await;
     let typed = Form::on(&page, "form.edit").set("name", "Typed before expiry");
 
@@ -336,9 +330,7 @@ async fn an_expired_session_keeps_the_text_and_returns_to_it() {
 
 #[tokio::test]
 async fn history_compares_any_two_versions_and_reverts() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let editor = Session::open(&app, address, "eve@example.org", Role::Editor).await;
+    let (app, editor) = Session::on_seeded_server("eve@example.org", Role::Editor).await;
     let created = Form::on(&editor.get("/admin/new/tags").await.1, "form.edit")
         .set("name", "Body cameras")
         .submit(&editor)
@@ -375,9 +367,8 @@ async fn history_compares_any_two_versions_and_reverts() {
 
 #[tokio::test]
 async fn lists_search_filter_sort_and_page() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let editor = Session::open(&app, address, "eve@example.org", Role::Editor).await;
+    let (app, editor) = Session::on_seeded_server("eve@example.org", Role::Editor).await;
+    let address = editor.address;
     let token = app.sign_in_as(Role::Editor).await;
     for n in 0..55 {
         app.query_as(
@@ -446,9 +437,7 @@ async fn lists_search_filter_sort_and_page() {
 
 #[tokio::test]
 async fn a_publisher_schedules_in_their_time_zone_and_cancels() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let publisher = Session::open(&app, address, "pat@example.org", Role::Publisher).await;
+    let (app, publisher) = Session::on_seeded_server("pat@example.org", Role::Publisher).await;
     let created = Form::on(&publisher.get("/admin/new/tags").await.1, "form.edit")
         .set("name", "Scheduled tag")
         .submit(&publisher)

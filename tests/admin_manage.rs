@@ -7,7 +7,6 @@ use crate::support::SendForJson;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::TestApp;
 use crate::support::admin::{Form, PASSWORD, Session, sign_in, text_of, texts_of};
 use beacon::domain::access::Role;
 
@@ -18,10 +17,9 @@ fn form_with(page: &str, button: &str) -> Form {
 
 #[tokio::test]
 async fn an_admin_adds_people_changes_roles_and_disables_accounts() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let origin = format!("http://{address}");
-    let admin = Session::open(&app, address, "root@example.org", Role::Admin).await;
+    let (_app, admin) = Session::on_seeded_server("root@example.org", Role::Admin).await;
+    let address = admin.address;
+    let origin = admin.origin();
     let (status, page) = admin.get("/admin/people").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("href=\"/admin/people\""), "the bar links it");
@@ -101,9 +99,8 @@ async fn an_admin_adds_people_changes_roles_and_disables_accounts() {
 
 #[tokio::test]
 async fn an_api_token_secret_is_shown_once_and_revoking_stops_it() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let admin = Session::open(&app, address, "root@example.org", Role::Admin).await;
+    let (_app, admin) = Session::on_seeded_server("root@example.org", Role::Admin).await;
+    let address = admin.address;
     let (_, page) = admin.get("/admin/tokens").await;
     let made = Form::on(&page, "#new-token")
         .set("name", "Partner site")
@@ -140,9 +137,7 @@ async fn an_api_token_secret_is_shown_once_and_revoking_stops_it() {
 
 #[tokio::test]
 async fn an_admin_registers_a_webhook_sees_its_deliveries_and_sends_one_again() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let admin = Session::open(&app, address, "root@example.org", Role::Admin).await;
+    let (app, admin) = Session::on_seeded_server("root@example.org", Role::Admin).await;
     let (_, page) = admin.get("/admin/webhooks").await;
     let private = Form::on(&page, "#new-webhook")
         .set("url", "http://169.254.169.254/latest")
@@ -208,9 +203,7 @@ async fn an_admin_registers_a_webhook_sees_its_deliveries_and_sends_one_again() 
 
 #[tokio::test]
 async fn seed_runs_are_listed_for_admins() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let admin = Session::open(&app, address, "root@example.org", Role::Admin).await;
+    let (app, admin) = Session::on_seeded_server("root@example.org", Role::Admin).await;
     let (status, page) = admin.get("/admin/seed-runs").await;
     assert_eq!(status, StatusCode::OK);
     let runs = texts_of(&page, "#seed-runs tbody tr");
@@ -249,9 +242,8 @@ async fn seed_runs_are_listed_for_admins() {
 /// address shows nothing of it.
 #[tokio::test]
 async fn other_roles_neither_see_nor_reach_the_admin_screens() {
-    let app = TestApp::seeded().await;
-    let address = app.spawn_server().await;
-    let editor = Session::open(&app, address, "eve@example.org", Role::Editor).await;
+    let (_app, editor) = Session::on_seeded_server("eve@example.org", Role::Editor).await;
+    let address = editor.address;
     let (_, home) = editor.get("/admin").await;
     for path in [
         "/admin/people",

@@ -129,10 +129,11 @@ async fn a_change_made_while_a_server_was_deaf_is_not_served_stale() {
         1,
         "the server's LISTEN connection was not found"
     );
-    diesel::sql_query("UPDATE tags SET name = 'Renamed by hand' WHERE stage = 'published'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    crate::support::run_sql(
+        &mut conn,
+        "UPDATE tags SET name = 'Renamed by hand' WHERE stage = 'published'",
+    )
+    .await;
     // Back and listening again long before this (it retries after 100 ms);
     // until it is, it answers uncached. Either way the old name is gone,
     // and the answers are kept again.

@@ -207,15 +207,10 @@ async fn bad_expired_and_revoked_tokens_are_refused_never_downgraded() {
 
     assert_eq!(status_as(&app, &session).await, 200);
     assert_eq!(status_as(&app, &api_token).await, 200);
-    let mut conn = app.database.connection().await.unwrap();
-    diesel::sql_query("UPDATE sessions SET expires_at = now() - interval '1 second'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    diesel::sql_query("UPDATE api_tokens SET expires_at = now() - interval '1 second'")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.sql("UPDATE sessions SET expires_at = now() - interval '1 second'")
+        .await;
+    app.sql("UPDATE api_tokens SET expires_at = now() - interval '1 second'")
+        .await;
     assert_eq!(status_as(&app, &session).await, 401);
     assert_eq!(status_as(&app, &api_token).await, 401);
 }

@@ -630,12 +630,6 @@ async fn relations_work_in_both_directions() {
 
 /// Statements one request runs, measured on the test's own pool.
 /// Loads synthetic content of these sizes through the seed path.
-async fn seed_synthetic(app: &TestApp, sizes: beacon::seed::synthetic::Sizes) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = crate::support::synthetic_file(dir.path(), sizes);
-    app.seed(&[file]).await.unwrap();
-}
-
 async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
     let before = app.database.statements_executed();
     app.query(query, variables).await;
@@ -645,17 +639,14 @@ async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
 #[tokio::test]
 async fn statement_counts_do_not_grow_with_page_size() {
     let app = TestApp::new().await;
-    seed_synthetic(
-        &app,
-        beacon::seed::synthetic::Sizes {
-            resources: 300,
-            topics: 12,
-            types: 5,
-            tags: 20,
-            modules: 4,
-            resources_per_module: 100,
-        },
-    )
+    app.seed_synthetic(beacon::seed::synthetic::Sizes {
+        resources: 300,
+        topics: 12,
+        types: 5,
+        tags: 20,
+        modules: 4,
+        resources_per_module: 100,
+    })
     .await;
 
     let nested = r#"query ($first: Int) {
@@ -694,17 +685,14 @@ async fn statement_counts_do_not_grow_with_page_size() {
 #[tokio::test]
 async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
     let app = TestApp::new().await;
-    seed_synthetic(
-        &app,
-        beacon::seed::synthetic::Sizes {
-            resources: 60,
-            topics: 8,
-            types: 4,
-            tags: 12,
-            modules: 2,
-            resources_per_module: 30,
-        },
-    )
+    app.seed_synthetic(beacon::seed::synthetic::Sizes {
+        resources: 60,
+        topics: 8,
+        types: 4,
+        tags: 12,
+        modules: 2,
+        resources_per_module: 30,
+    })
     .await;
 
     let labels = "slug topics { slug } types { slug } tags { slug }";
@@ -785,27 +773,18 @@ async fn a_pages_labels_come_from_one_statement_in_each_resources_order() {
 
 #[tokio::test]
 async fn a_pages_failed_label_lookup_is_one_statement_and_an_internal_error() {
-    use diesel_async::RunQueryDsl;
     let app = TestApp::new().await;
-    seed_synthetic(
-        &app,
-        beacon::seed::synthetic::Sizes {
-            resources: 40,
-            topics: 8,
-            types: 4,
-            tags: 12,
-            modules: 1,
-            resources_per_module: 10,
-        },
-    )
+    app.seed_synthetic(beacon::seed::synthetic::Sizes {
+        resources: 40,
+        topics: 8,
+        types: 4,
+        tags: 12,
+        modules: 1,
+        resources_per_module: 10,
+    })
     .await;
     // The label statement reads the tags table: without it, it fails.
-    let mut conn = app.database.connection().await.unwrap();
-    diesel::sql_query("ALTER TABLE tags RENAME TO tags_elsewhere")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    app.sql("ALTER TABLE tags RENAME TO tags_elsewhere").await;
 
     let page = "{ resources(first: 40) { nodes { slug topics { slug } tags { slug } } } }";
     let before = app.database.statements_executed();

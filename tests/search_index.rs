@@ -17,19 +17,15 @@ const CURRENT: &str = "beacon_search_index_reads_total{outcome=\"current\"}";
 /// Synthetic content big enough for every facet and order to matter.
 async fn synthetic_app() -> TestApp {
     let app = TestApp::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = crate::support::synthetic_file(
-        dir.path(),
-        beacon::seed::synthetic::Sizes {
-            resources: 1500,
-            topics: 12,
-            types: 5,
-            tags: 15,
-            modules: 12,
-            resources_per_module: 20,
-        },
-    );
-    app.seed(&[file]).await.unwrap();
+    app.seed_synthetic(beacon::seed::synthetic::Sizes {
+        resources: 1500,
+        topics: 12,
+        types: 5,
+        tags: 15,
+        modules: 12,
+        resources_per_module: 20,
+    })
+    .await;
     app
 }
 

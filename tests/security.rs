@@ -163,8 +163,7 @@ async fn published_search_text_names_only_published_labels() {
 
 #[tokio::test]
 async fn a_seed_run_publishes_no_draft_label_name_into_search() {
-    let app = TestApp::seeded().await;
-    let editor = app.sign_in_as(Role::Editor).await;
+    let (app, editor) = TestApp::seeded_as(Role::Editor).await;
     // A published topic renamed in draft by an editor...
     let data = app
         .query_as(
@@ -749,19 +748,15 @@ async fn a_cursor_with_a_bad_key_is_bad_input() {
 #[tokio::test]
 async fn unpaged_lists_are_costed_by_their_measured_lengths() {
     let app = TestApp::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = crate::support::synthetic_file(
-        dir.path(),
-        beacon::seed::synthetic::Sizes {
-            resources: 3000,
-            topics: 20,
-            types: 5,
-            tags: 30,
-            modules: 500,
-            resources_per_module: 100,
-        },
-    );
-    app.seed(&[file]).await.unwrap();
+    app.seed_synthetic(beacon::seed::synthetic::Sizes {
+        resources: 3000,
+        topics: 20,
+        types: 5,
+        tags: 30,
+        modules: 500,
+        resources_per_module: 100,
+    })
+    .await;
     let state = beacon::http::AppState::new(
         app.database.clone(),
         app.identity.clone(),

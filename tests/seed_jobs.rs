@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, counts, repo_path, seed_options};
+use crate::support::{TestApp, counts, repo_path, run_sql, seed_options};
 
 fn page(name: &str) -> std::path::PathBuf {
     repo_path(&format!("tests/pages/{name}"))
@@ -384,10 +384,7 @@ async fn a_job_that_may_not_wait_refuses_while_another_runs() {
         .await
         .unwrap();
     // Hold the seed lock the way a running job does.
-    diesel::sql_query("BEGIN")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    run_sql(&mut holder, "BEGIN").await;
     diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
         .bind::<diesel::sql_types::BigInt, _>(beacon::seed::SEED_LOCK_KEY)
         .execute(&mut holder)
@@ -402,10 +399,7 @@ async fn a_job_that_may_not_wait_refuses_while_another_runs() {
         error.to_string().contains("another seed job is running"),
         "{error}"
     );
-    diesel::sql_query("ROLLBACK")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    run_sql(&mut holder, "ROLLBACK").await;
     assert!(beacon::seed::run(&app.database, &options).await.is_ok());
 }
 
@@ -524,19 +518,16 @@ tags = ["de-escalation", "Training"]
 async fn a_large_load_refreshes_planner_statistics() {
     use diesel_async::RunQueryDsl;
     let app = TestApp::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = crate::support::synthetic_file(
-        dir.path(),
-        beacon::seed::synthetic::Sizes {
+    let report = app
+        .seed_synthetic(beacon::seed::synthetic::Sizes {
             resources: 1_000,
             topics: 10,
             types: 5,
             tags: 10,
             modules: 2,
             resources_per_module: 10,
-        },
-    );
-    let report = app.seed(&[file]).await.unwrap();
+        })
+        .await;
     assert_eq!(counts(&report, "resource"), (1_000, 0, 0));
 
     #[derive(diesel::QueryableByName)]

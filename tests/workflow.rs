@@ -314,15 +314,19 @@ async fn concurrent_editors_never_lose_an_acknowledged_write() {
 
     let admin = app.sign_in_as(Role::Admin).await;
     let history = app
-        .query_as(&admin, "query($id: ID!) { node(id: $id, preview: true) { ... on Tag { version versions(first: 100) { nodes { number message } } } } }", json!({ "id": item.id }))
+        .preview_node(
+            &admin,
+            &item.id,
+            "... on Tag { version versions(first: 100) { nodes { number message } } }",
+        )
         .await;
-    let versions = history["node"]["versions"]["nodes"].as_array().unwrap();
+    let versions = history["versions"]["nodes"].as_array().unwrap();
     assert_eq!(
         versions.len(),
         acknowledged.len() + 1,
         "one version per acknowledged write, plus the first"
     );
-    assert_eq!(history["node"]["version"], versions.len());
+    assert_eq!(history["version"], versions.len());
     for message in &acknowledged {
         assert!(
             versions.iter().any(|v| v["message"] == message.as_str()),
@@ -414,8 +418,7 @@ async fn readers_during_publishing_see_one_whole_version() {
 
 #[tokio::test]
 async fn linked_drafts_published_in_either_order_keep_their_link() {
-    let app = TestApp::seeded().await;
-    let publisher = app.sign_in_as(Role::Publisher).await;
+    let (app, publisher) = TestApp::seeded_as(Role::Publisher).await;
     for (name, order) in [
         ("first", ["topic", "resource"]),
         ("second", ["resource", "topic"]),
@@ -459,8 +462,7 @@ async fn linked_drafts_published_in_either_order_keep_their_link() {
 
 #[tokio::test]
 async fn bad_input_is_refused_field_by_field_and_writes_nothing() {
-    let app = TestApp::seeded().await;
-    let author = app.sign_in_as(Role::Author).await;
+    let (app, author) = TestApp::seeded_as(Role::Author).await;
     for (input, field) in [
         (r#"{ types: ["guidebook-tool"] }"#, "input.title"),
         (r#"{ title: "T", types: ["no-such-type"] }"#, "input.types"),
@@ -553,13 +555,7 @@ async fn two_schedulers_publish_each_due_item_exactly_once() {
         items.push(app.tag_in(State::Scheduled).await);
     }
     // Make them due now.
-    let mut conn = app.database.connection().await.unwrap();
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    app.make_schedules_due().await;
     let editorial = Editorial::default();
     let run = || async {
         let mut conn = app.database.connection().await.unwrap();
@@ -607,12 +603,8 @@ async fn a_schedule_made_stale_by_an_edit_is_cancelled_and_explained() {
         edited["updateTag"]["comments"]["nodes"][0]["author"],
         "scheduler"
     );
+    app.make_schedules_due().await;
     let mut conn = app.database.connection().await.unwrap();
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL")
-        .execute(&mut conn)
-        .await
-        .unwrap();
     assert_eq!(Editorial::default().run_due(&mut conn).await.unwrap(), 0);
     let admin = app.sign_in_as(Role::Admin).await;
     let log = app
@@ -642,8 +634,7 @@ async fn a_schedule_made_stale_by_an_edit_is_cancelled_and_explained() {
 
 #[tokio::test]
 async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
-    let app = TestApp::seeded().await;
-    let publisher = app.sign_in_as(Role::Publisher).await;
+    let (app, publisher) = TestApp::seeded_as(Role::Publisher).await;
     // The content as the seed files will have it, before editors act.
     let export = {
         let mut conn = app.database.connection().await.unwrap();
@@ -741,8 +732,7 @@ async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
 
 #[tokio::test]
 async fn renaming_a_topic_is_searchable_once_published_and_not_before() {
-    let app = TestApp::seeded().await;
-    let publisher = app.sign_in_as(Role::Publisher).await;
+    let (app, publisher) = TestApp::seeded_as(Role::Publisher).await;
     let topic = app
         .query_as(
             &publisher,
@@ -786,8 +776,7 @@ async fn renaming_a_topic_is_searchable_once_published_and_not_before() {
 
 #[tokio::test]
 async fn editor_fields_cost_the_same_statements_for_any_page_size() {
-    let app = TestApp::seeded().await;
-    let editor = app.sign_in_as(Role::Editor).await;
+    let (app, editor) = TestApp::seeded_as(Role::Editor).await;
     // Every resource gets a comment and a second version by a user.
     let page = app
         .query_as(
@@ -894,8 +883,7 @@ async fn requested_changes_come_back_with_their_comment_and_go_round_again() {
 /// edit is a typed error naming its argument and changes nothing.
 #[tokio::test]
 async fn a_modules_resources_are_edited_one_at_a_time() {
-    let app = TestApp::seeded().await;
-    let editor = app.sign_in_as(Role::Editor).await;
+    let (app, editor) = TestApp::seeded_as(Role::Editor).await;
     let module = "{ module(slug: \"community-trust-and-partnerships\", preview: true) { id version resources { slug } } }";
     let read = || async {
         let data = app.query_as(&editor, module, json!({})).await;

@@ -82,6 +82,15 @@ impl Session {
         }
     }
 
+    /// A server on a database with the seeds, and its first person signed
+    /// in: how most admin tests begin.
+    pub async fn on_seeded_server(email: &str, role: Role) -> (TestApp, Session) {
+        let app = TestApp::seeded().await;
+        let address = app.spawn_server().await;
+        let session = Session::open(&app, address, email, role).await;
+        (app, session)
+    }
+
     pub fn origin(&self) -> String {
         format!("http://{}", self.address)
     }

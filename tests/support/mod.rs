@@ -226,10 +226,16 @@ async fn prepare_template(admin: &str, url_template: &str, template: &str) {
         .await
         .unwrap();
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(4242)")
-        .execute(&mut conn)
+    run_sql(&mut conn, "SELECT pg_advisory_unlock(4242)").await;
+}
+
+/// Runs one statement a test needs that no API offers (expiring a session,
+/// holding a lock, breaking a table on purpose).
+pub async fn run_sql(conn: &mut AsyncPgConnection, statement: &str) {
+    diesel::sql_query(statement)
+        .execute(conn)
         .await
-        .unwrap();
+        .unwrap_or_else(|error| panic!("{statement}: {error}"));
 }
 
 /// A fresh, migrated, empty database of this test's own.
@@ -265,10 +271,11 @@ pub async fn empty_database_url() -> String {
     );
     let admin = server.url_template.replace("{db}", "postgres");
     let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {}", quote_identifier(&name)))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    run_sql(
+        &mut conn,
+        &format!("CREATE DATABASE {}", quote_identifier(&name)),
+    )
+    .await;
     server.url_template.replace("{db}", &name)
 }
 
@@ -308,6 +315,14 @@ impl TestApp {
     }
 
     /// With no limits on request documents or rates.
+    /// A database with the seeds and a signed-in session of `role`: how most
+    /// editorial tests begin.
+    pub async fn seeded_as(role: Role) -> (TestApp, String) {
+        let app = TestApp::seeded().await;
+        let token = app.sign_in_as(role).await;
+        (app, token)
+    }
+
     pub fn without_limits(mut self) -> TestApp {
         self.settings.limits = beacon::graphql::limits::Limits {
             max_depth: 64,
@@ -326,6 +341,13 @@ impl TestApp {
 
     pub async fn seed(&self, paths: &[PathBuf]) -> Result<SeedReport, seed::SeedError> {
         seed::run(&self.database, &seed_options(paths, false)).await
+    }
+
+    /// Loads synthetic content of these sizes, as a seed job would.
+    pub async fn seed_synthetic(&self, sizes: seed::synthetic::Sizes) -> SeedReport {
+        let dir = tempfile::tempdir().unwrap();
+        let file = synthetic_file(dir.path(), sizes);
+        self.seed(&[file]).await.unwrap()
     }
 
     pub async fn dry_run(&self, paths: &[PathBuf]) -> Result<SeedReport, seed::SeedError> {
@@ -437,6 +459,13 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// An item as `token`'s holder sees its current draft: `node(id,
+    /// preview: true)` with `selection` (`... on Resource { version }`).
+    pub async fn preview_node(&self, token: &str, id: &str, selection: &str) -> Value {
+        let query = format!("query($id: ID!) {{ node(id: $id, preview: true) {{ {selection} }} }}");
+        self.query_as(token, &query, json!({ "id": id })).await["node"].take()
+    }
+
     /// Creates a user with `role` straight through the identity layer, signs
     /// them in and returns their session token.
     pub async fn sign_in_as(&self, role: Role) -> String {
@@ -495,6 +524,18 @@ impl TestApp {
             axum::serve(listener, app).await.unwrap();
         });
         address
+    }
+
+    /// Runs one statement on this test's database, on a connection of its own.
+    pub async fn sql(&self, statement: &str) {
+        run_sql(&mut self.database.connection().await.unwrap(), statement).await;
+    }
+
+    /// Moves every scheduled publish to a second ago: the scheduled minute
+    /// comes without the test waiting for it.
+    pub async fn make_schedules_due(&self) {
+        self.sql("UPDATE documents SET scheduled_publish_at = now() - interval '1 second' WHERE scheduled_publish_at IS NOT NULL")
+            .await;
     }
 
     /// Everything in the database that content writes touch, as one value,
