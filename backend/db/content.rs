@@ -177,6 +177,54 @@ pub struct ContentReader {
     stage: &'static str,
 }
 
+/// The reads every kind of item has in a stage, written once: diesel types
+/// each table apart, so a function cannot take "a table".
+///
+/// A page in display order by (`column`, id), after the position `after`.
+macro_rules! page_by {
+    ($reader:ident, $conn:ident, $table:ident, $column:ident, $after:ident, $limit:ident, $select:expr) => {{
+        let mut query = $table::table
+            .filter($table::stage.eq($reader.stage))
+            .into_boxed();
+        if let Some((value, id)) = $after {
+            query = query.filter(
+                $table::$column
+                    .gt(value.clone())
+                    .or($table::$column.eq(value.clone()).and($table::id.gt(*id))),
+            );
+        }
+        query
+            .order(($table::$column.asc(), $table::id.asc()))
+            .limit($limit)
+            .select($select)
+            .load($conn)
+            .await
+    }};
+}
+
+/// The item with this slug, if the stage has it.
+macro_rules! one_by_slug {
+    ($reader:ident, $conn:ident, $table:ident, $slug:ident, $select:expr) => {
+        $table::table
+            .filter($table::stage.eq($reader.stage).and($table::slug.eq($slug)))
+            .select($select)
+            .first($conn)
+            .await
+            .optional()
+    };
+}
+
+/// The items with these ids; ids naming nothing in the stage are left out.
+macro_rules! all_by_id {
+    ($reader:ident, $conn:ident, $table:ident, $ids:ident, $select:expr) => {
+        $table::table
+            .filter($table::stage.eq($reader.stage).and($table::id.eq_any($ids)))
+            .select($select)
+            .load($conn)
+            .await
+    };
+}
+
 impl ContentReader {
     pub fn new(stage: Stage) -> Self {
         ContentReader {
@@ -191,22 +239,15 @@ impl ContentReader {
         after: Option<&(String, Uuid)>,
         limit: i64,
     ) -> DbResult<Vec<TopicRow>> {
-        let mut query = topics::table
-            .filter(topics::stage.eq(self.stage))
-            .into_boxed();
-        if let Some((name, id)) = after {
-            query = query.filter(
-                topics::name
-                    .gt(name.clone())
-                    .or(topics::name.eq(name.clone()).and(topics::id.gt(*id))),
-            );
-        }
-        query
-            .order((topics::name.asc(), topics::id.asc()))
-            .limit(limit)
-            .select(TopicRow::as_select())
-            .load(conn)
-            .await
+        page_by!(
+            self,
+            conn,
+            topics,
+            name,
+            after,
+            limit,
+            TopicRow::as_select()
+        )
     }
 
     pub async fn topic_by_slug(
@@ -214,12 +255,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         slug: &str,
     ) -> DbResult<Option<TopicRow>> {
-        topics::table
-            .filter(topics::stage.eq(self.stage).and(topics::slug.eq(slug)))
-            .select(TopicRow::as_select())
-            .first(conn)
-            .await
-            .optional()
+        one_by_slug!(self, conn, topics, slug, TopicRow::as_select())
     }
 
     pub async fn topics_by_id(
@@ -227,11 +263,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         ids: &[Uuid],
     ) -> DbResult<Vec<TopicRow>> {
-        topics::table
-            .filter(topics::stage.eq(self.stage).and(topics::id.eq_any(ids)))
-            .select(TopicRow::as_select())
-            .load(conn)
-            .await
+        all_by_id!(self, conn, topics, ids, TopicRow::as_select())
     }
 
     /// Topics, resource types and tags by id, all in one statement: a page's
@@ -272,28 +304,19 @@ impl ContentReader {
         after: Option<&(String, Uuid)>,
         limit: i64,
     ) -> DbResult<Vec<LabelRow>> {
-        let mut query = resource_types::table
-            .filter(resource_types::stage.eq(self.stage))
-            .into_boxed();
-        if let Some((name, id)) = after {
-            query = query.filter(
-                resource_types::name
-                    .gt(name.clone())
-                    .or(resource_types::name
-                        .eq(name.clone())
-                        .and(resource_types::id.gt(*id))),
-            );
-        }
-        query
-            .order((resource_types::name.asc(), resource_types::id.asc()))
-            .limit(limit)
-            .select((
+        page_by!(
+            self,
+            conn,
+            resource_types,
+            name,
+            after,
+            limit,
+            (
                 resource_types::id,
                 resource_types::slug,
-                resource_types::name,
-            ))
-            .load(conn)
-            .await
+                resource_types::name
+            )
+        )
     }
 
     /// A page of tags by name, after the (name, id) position `after`.
@@ -303,20 +326,15 @@ impl ContentReader {
         after: Option<&(String, Uuid)>,
         limit: i64,
     ) -> DbResult<Vec<LabelRow>> {
-        let mut query = tags::table.filter(tags::stage.eq(self.stage)).into_boxed();
-        if let Some((name, id)) = after {
-            query = query.filter(
-                tags::name
-                    .gt(name.clone())
-                    .or(tags::name.eq(name.clone()).and(tags::id.gt(*id))),
-            );
-        }
-        query
-            .order((tags::name.asc(), tags::id.asc()))
-            .limit(limit)
-            .select((tags::id, tags::slug, tags::name))
-            .load(conn)
-            .await
+        page_by!(
+            self,
+            conn,
+            tags,
+            name,
+            after,
+            limit,
+            (tags::id, tags::slug, tags::name)
+        )
     }
 
     /// A page of modules by title, after the (title, id) position `after`.
@@ -326,22 +344,15 @@ impl ContentReader {
         after: Option<&(String, Uuid)>,
         limit: i64,
     ) -> DbResult<Vec<ModuleRow>> {
-        let mut query = modules::table
-            .filter(modules::stage.eq(self.stage))
-            .into_boxed();
-        if let Some((title, id)) = after {
-            query = query.filter(
-                modules::title
-                    .gt(title.clone())
-                    .or(modules::title.eq(title.clone()).and(modules::id.gt(*id))),
-            );
-        }
-        query
-            .order((modules::title.asc(), modules::id.asc()))
-            .limit(limit)
-            .select(ModuleRow::as_select())
-            .load(conn)
-            .await
+        page_by!(
+            self,
+            conn,
+            modules,
+            title,
+            after,
+            limit,
+            ModuleRow::as_select()
+        )
     }
 
     pub async fn module_by_slug(
@@ -349,12 +360,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         slug: &str,
     ) -> DbResult<Option<ModuleRow>> {
-        modules::table
-            .filter(modules::stage.eq(self.stage).and(modules::slug.eq(slug)))
-            .select(ModuleRow::as_select())
-            .first(conn)
-            .await
-            .optional()
+        one_by_slug!(self, conn, modules, slug, ModuleRow::as_select())
     }
 
     pub async fn resources_by_id(
@@ -362,15 +368,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         ids: &[Uuid],
     ) -> DbResult<Vec<ResourceRow>> {
-        resources::table
-            .filter(
-                resources::stage
-                    .eq(self.stage)
-                    .and(resources::id.eq_any(ids)),
-            )
-            .select(ResourceRow::as_select())
-            .load(conn)
-            .await
+        all_by_id!(self, conn, resources, ids, ResourceRow::as_select())
     }
 
     pub async fn resource_by_slug(
@@ -378,16 +376,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         slug: &str,
     ) -> DbResult<Option<ResourceRow>> {
-        resources::table
-            .filter(
-                resources::stage
-                    .eq(self.stage)
-                    .and(resources::slug.eq(slug)),
-            )
-            .select(ResourceRow::as_select())
-            .first(conn)
-            .await
-            .optional()
+        one_by_slug!(self, conn, resources, slug, ResourceRow::as_select())
     }
 
     pub async fn modules_by_id(
@@ -395,11 +384,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         ids: &[Uuid],
     ) -> DbResult<Vec<ModuleRow>> {
-        modules::table
-            .filter(modules::stage.eq(self.stage).and(modules::id.eq_any(ids)))
-            .select(ModuleRow::as_select())
-            .load(conn)
-            .await
+        all_by_id!(self, conn, modules, ids, ModuleRow::as_select())
     }
 
     pub async fn resource_types_by_id(
@@ -407,19 +392,17 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         ids: &[Uuid],
     ) -> DbResult<Vec<LabelRow>> {
-        resource_types::table
-            .filter(
-                resource_types::stage
-                    .eq(self.stage)
-                    .and(resource_types::id.eq_any(ids)),
-            )
-            .select((
+        all_by_id!(
+            self,
+            conn,
+            resource_types,
+            ids,
+            (
                 resource_types::id,
                 resource_types::slug,
-                resource_types::name,
-            ))
-            .load(conn)
-            .await
+                resource_types::name
+            )
+        )
     }
 
     pub async fn tags_by_id(
@@ -427,11 +410,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         ids: &[Uuid],
     ) -> DbResult<Vec<LabelRow>> {
-        tags::table
-            .filter(tags::stage.eq(self.stage).and(tags::id.eq_any(ids)))
-            .select((tags::id, tags::slug, tags::name))
-            .load(conn)
-            .await
+        all_by_id!(self, conn, tags, ids, (tags::id, tags::slug, tags::name))
     }
 
     /// The modules of each topic (by title).
@@ -505,12 +484,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         ids: &[Uuid],
     ) -> DbResult<Vec<AssetRow>> {
-        assets::table
-            .filter(assets::stage.eq(self.stage))
-            .filter(assets::id.eq_any(ids))
-            .select(AssetRow::as_select())
-            .load(conn)
-            .await
+        all_by_id!(self, conn, assets, ids, AssetRow::as_select())
     }
 
     pub async fn asset_by_slug(
@@ -518,13 +492,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         slug: &str,
     ) -> DbResult<Option<AssetRow>> {
-        assets::table
-            .filter(assets::stage.eq(self.stage))
-            .filter(assets::slug.eq(slug))
-            .select(AssetRow::as_select())
-            .first(conn)
-            .await
-            .optional()
+        one_by_slug!(self, conn, assets, slug, AssetRow::as_select())
     }
 
     pub async fn hero_images_of_modules(
