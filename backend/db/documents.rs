@@ -95,6 +95,30 @@ async fn refresh_dependents(
     projection::refresh_search_vectors(conn, stage, Refresh::Linking(id)).await
 }
 
+/// One version an editor (or the scheduler) wrote, outside any seed job.
+async fn insert_version(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    version: i32,
+    content: &Content,
+    author: Author<'_>,
+    message: &str,
+) -> DbResult<()> {
+    projection::insert_versions(
+        conn,
+        &[NewVersion {
+            document_id: id,
+            version,
+            content: content.to_json(),
+            author: author.label,
+            author_id: author.user_id,
+            seed_run_id: None,
+            message,
+        }],
+    )
+    .await
+}
+
 /// A new document whose first version is a draft, visible in preview only.
 /// The caller picks the id (`Uuid::now_v7()`), so it can name the document
 /// before it exists.
@@ -120,19 +144,7 @@ pub async fn create_draft(
         }],
     )
     .await?;
-    projection::insert_versions(
-        conn,
-        &[NewVersion {
-            document_id: id,
-            version: 1,
-            content: content.to_json(),
-            author: author.label,
-            author_id: author.user_id,
-            seed_run_id: None,
-            message,
-        }],
-    )
-    .await?;
+    insert_version(conn, id, 1, content, author, message).await?;
     diesel::sql_query("UPDATE documents SET owner_id = $2 WHERE id = $1")
         .bind::<SqlUuid, _>(id)
         .bind::<Nullable<SqlUuid>, _>(author.user_id)
@@ -157,19 +169,7 @@ pub async fn save_draft(
     .get_result(conn)
     .await?;
     let version = pointers.draft_version + 1;
-    projection::insert_versions(
-        conn,
-        &[NewVersion {
-            document_id: id,
-            version,
-            content: content.to_json(),
-            author: author.label,
-            author_id: author.user_id,
-            seed_run_id: None,
-            message,
-        }],
-    )
-    .await?;
+    insert_version(conn, id, version, content, author, message).await?;
     // The document's slug is its current draft's: slugs are unique among
     // current drafts, and publishing checks them among published items.
     diesel::sql_query(

@@ -62,6 +62,17 @@ pub struct LabelRecord {
     pub name: String,
 }
 
+impl LabelRecord {
+    /// A label written by name only: its slug is made from the name.
+    pub fn named(name: String) -> LabelRecord {
+        LabelRecord {
+            id: None,
+            slug: None,
+            name,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceRecord {

@@ -166,22 +166,8 @@ pub fn generate(sizes: Sizes) -> ContentFile {
                 aliases: Vec::new(),
             })
             .collect(),
-        resource_types: type_names
-            .into_iter()
-            .map(|name| LabelRecord {
-                id: None,
-                slug: None,
-                name,
-            })
-            .collect(),
-        tags: tag_names
-            .into_iter()
-            .map(|name| LabelRecord {
-                id: None,
-                slug: None,
-                name,
-            })
-            .collect(),
+        resource_types: type_names.into_iter().map(LabelRecord::named).collect(),
+        tags: tag_names.into_iter().map(LabelRecord::named).collect(),
         resources,
         modules,
         assets: Vec::new(),
