@@ -3,13 +3,18 @@
 //! documented bound (a module's resources, a resource's labels) stay plain
 //! lists; everything else is a connection built here.
 
-use async_graphql::{Result, SimpleObject};
+use async_graphql::{Context, Result, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::bad_input;
+use diesel_async::AsyncPgConnection;
+
+use super::access::{connection_to_db, require};
+use super::error::{bad_input, internal};
+use crate::db::DbResult;
+use crate::domain::access::Action;
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -184,6 +189,29 @@ macro_rules! connection_type {
 }
 
 pub(crate) use connection_type;
+
+/// A page of a list only holders of `action` may read (users, API tokens,
+/// webhooks, events, seed runs, the audit log), read from the primary:
+/// `read` reads the rows after a position, `key` is what a row sorts by.
+pub async fn permitted_page<K, Row>(
+    ctx: &Context<'_>,
+    action: Action,
+    list: &'static str,
+    (first, after): (Option<i32>, Option<String>),
+    read: impl AsyncFnOnce(&mut AsyncPgConnection, Option<K>, i64) -> DbResult<Vec<Row>>,
+    key: impl Fn(&Row) -> K,
+) -> Result<Page<Row>>
+where
+    K: Serialize + DeserializeOwned + Clone,
+{
+    require(ctx, action)?;
+    let request = Forward::<K>::new(list, first, after.as_deref())?;
+    let mut conn = connection_to_db(ctx).await?;
+    let rows = read(&mut conn, request.after.clone(), request.limit())
+        .await
+        .map_err(internal)?;
+    Ok(request.page(rows, key))
+}
 
 #[cfg(test)]
 mod tests {

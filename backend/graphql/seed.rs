@@ -4,14 +4,11 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::db::seed_runs::{self as store};
 use crate::domain::access::Action;
 use crate::domain::seed_run::{Counts, SeedFile};
-use crate::graphql::access::{connection_to_db, require};
-use crate::graphql::error::internal;
-use crate::graphql::paging::{Forward, connection_type};
+use crate::graphql::paging::{connection_type, permitted_page};
 
 connection_type!(
     SeedRunConnection,
@@ -113,15 +110,15 @@ impl SeedQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<SeedRunConnection> {
-        require(ctx, Action::RunSeedJobs)?;
-        let request = Forward::<(DateTime<Utc>, Uuid)>::new("seedRuns", first, after.as_deref())?;
-        let mut conn = connection_to_db(ctx).await?;
-        let rows = store::history(&mut conn, request.after, request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.started_at, row.id))
-            .map(SeedRun)
-            .into())
+        let page = permitted_page(
+            ctx,
+            Action::RunSeedJobs,
+            "seedRuns",
+            (first, after),
+            async |conn, after, limit| store::history(conn, after, limit).await,
+            |row| (row.started_at, row.id),
+        )
+        .await?;
+        Ok(page.map(SeedRun).into())
     }
 }

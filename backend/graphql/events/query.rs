@@ -1,15 +1,10 @@
 //! `webhooks` and `events`.
 
 use async_graphql::{Context, Object, Result};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::db::outbox::{self};
 use crate::domain::access::Action;
-use crate::graphql::access::connection_to_db;
-use crate::graphql::access::require;
-use crate::graphql::error::internal;
-use crate::graphql::paging::Forward;
+use crate::graphql::paging::permitted_page;
 
 use super::*;
 
@@ -27,16 +22,16 @@ impl EventsQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<WebhookConnection> {
-        require(ctx, Action::ManageWebhooks)?;
-        let request = Forward::<(DateTime<Utc>, Uuid)>::new("webhooks", first, after.as_deref())?;
-        let mut conn = connection_to_db(ctx).await?;
-        let rows = outbox::list_webhooks(&mut conn, request.after, request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.created_at, row.id))
-            .map(Webhook)
-            .into())
+        let page = permitted_page(
+            ctx,
+            Action::ManageWebhooks,
+            "webhooks",
+            (first, after),
+            async |conn, after, limit| outbox::list_webhooks(conn, after, limit).await,
+            |row| (row.created_at, row.id),
+        )
+        .await?;
+        Ok(page.map(Webhook).into())
     }
 
     /// Events, newest first.
@@ -48,17 +43,17 @@ impl EventsQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<EventConnection> {
-        require(ctx, Action::ManageWebhooks)?;
-        let request = Forward::<(DateTime<Utc>, Uuid)>::new("events", first, after.as_deref())?;
-        let mut conn = connection_to_db(ctx).await?;
         let event_type =
             r#type.map(|event| crate::domain::webhook::EventType::from(event).as_str());
-        let rows = outbox::list_events(&mut conn, event_type, request.after, request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.occurred_at, row.id))
-            .map(Event)
-            .into())
+        let page = permitted_page(
+            ctx,
+            Action::ManageWebhooks,
+            "events",
+            (first, after),
+            async |conn, after, limit| outbox::list_events(conn, event_type, after, limit).await,
+            |row| (row.occurred_at, row.id),
+        )
+        .await?;
+        Ok(page.map(Event).into())
     }
 }

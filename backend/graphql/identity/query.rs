@@ -1,15 +1,14 @@
 //! `me`, `users` and `apiTokens`.
 
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::identity::{self as store};
 use crate::domain::access::{Action, Actor};
 use crate::graphql::access::connection_to_db;
-use crate::graphql::access::{require, viewer};
+use crate::graphql::access::viewer;
 use crate::graphql::error::{bad_input, internal};
-use crate::graphql::paging::Forward;
+use crate::graphql::paging::permitted_page;
 use crate::identity::Identity;
 
 use super::*;
@@ -58,16 +57,16 @@ impl IdentityQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<UserConnection> {
-        require(ctx, Action::ManageUsers)?;
-        let request = Forward::<(String, Uuid)>::new("users", first, after.as_deref())?;
-        let mut conn = connection_to_db(ctx).await?;
-        let rows = store::list_users(&mut conn, request.after.as_ref(), request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.email.to_lowercase(), row.id))
-            .map(User)
-            .into())
+        let page = permitted_page(
+            ctx,
+            Action::ManageUsers,
+            "users",
+            (first, after),
+            async |conn, after, limit| store::list_users(conn, after.as_ref(), limit).await,
+            |row| (row.email.to_lowercase(), row.id),
+        )
+        .await?;
+        Ok(page.map(User).into())
     }
 
     /// API tokens, newest first, revoked ones included, a page at a time.
@@ -79,15 +78,15 @@ impl IdentityQuery {
         #[graphql(desc = "Cursor after which the page starts (`pageInfo.endCursor`).")]
         after: Option<String>,
     ) -> Result<ApiTokenConnection> {
-        require(ctx, Action::ManageApiTokens)?;
-        let request = Forward::<(DateTime<Utc>, Uuid)>::new("apiTokens", first, after.as_deref())?;
-        let mut conn = connection_to_db(ctx).await?;
-        let rows = store::list_api_tokens(&mut conn, request.after, request.limit())
-            .await
-            .map_err(internal)?;
-        Ok(request
-            .page(rows, |row| (row.created_at, row.id))
-            .map(ApiToken)
-            .into())
+        let page = permitted_page(
+            ctx,
+            Action::ManageApiTokens,
+            "apiTokens",
+            (first, after),
+            async |conn, after, limit| store::list_api_tokens(conn, after, limit).await,
+            |row| (row.created_at, row.id),
+        )
+        .await?;
+        Ok(page.map(ApiToken).into())
     }
 }
