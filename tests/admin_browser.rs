@@ -137,12 +137,9 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
     // The editor sends it back with a comment.
     sign_in(&browser, &origin, EVE).await;
     browser.screenshot_for_docs("admin-home").await;
-    assert!(
-        browser
-            .text("#in-review")
-            .await
-            .contains("Trust Building in Practice")
-    );
+    browser
+        .wait_for_text("#in-review", "Trust Building in Practice")
+        .await;
     browser.open(&format!("{origin}/admin/items/{id}")).await;
     browser
         .type_into("#comment-REQUEST_CHANGES", "Give the year of the edition")
@@ -152,19 +149,13 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
 
     // The author reads the comment, mends and submits again.
     sign_in(&browser, &origin, "ann@example.org").await;
-    assert!(
-        browser
-            .text("#changes-requested")
-            .await
-            .contains("Trust Building in Practice")
-    );
+    browser
+        .wait_for_text("#changes-requested", "Trust Building in Practice")
+        .await;
     browser.open(&format!("{origin}/admin/items/{id}")).await;
-    assert!(
-        browser
-            .text("#comments")
-            .await
-            .contains("Give the year of the edition")
-    );
+    browser
+        .wait_for_text("#comments", "Give the year of the edition")
+        .await;
     browser.click("#edit").await;
     browser
         .wait_for_page(&format!("/admin/items/{id}/edit"), "#save")
@@ -188,20 +179,14 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
 
     // The publisher schedules it, in the browser's own time, a minute on.
     sign_in(&browser, &origin, "pat@example.org").await;
-    assert!(
-        browser
-            .text("#approved")
-            .await
-            .contains("Trust Building in Practice")
-    );
+    browser
+        .wait_for_text("#approved", "Trust Building in Practice")
+        .await;
     browser.open(&format!("{origin}/admin/items/{id}")).await;
     browser.screenshot_for_docs("admin-item").await;
-    assert!(
-        browser
-            .text("label[for=at-SCHEDULE_PUBLISH] .zone")
-            .await
-            .contains("time zone")
-    );
+    browser
+        .wait_for_text("label[for=at-SCHEDULE_PUBLISH] .zone", "time zone")
+        .await;
     let chosen = browser
         .eval(
             "const at = new Date(Date.now() + 60000); at.setSeconds(0, 0);
@@ -243,12 +228,9 @@ async fn three_people_take_a_resource_from_draft_to_public_in_the_browser() {
     );
     browser.open(&format!("{origin}/admin/items/{id}")).await;
     assert_eq!(browser.text("#status").await, "Published");
-    assert!(
-        browser
-            .text("#public")
-            .await
-            .contains("Trust Building in Practice")
-    );
+    browser
+        .wait_for_text("#public", "Trust Building in Practice")
+        .await;
 }
 
 /// Two editors in two browsers edit the same resource; the second to save
@@ -311,11 +293,8 @@ async fn two_browsers_editing_one_item_merge_without_losing_text() {
             .await,
         "Bob's publisher"
     );
-    assert!(
-        ann.text("#summary-theirs")
-            .await
-            .contains("Bob's better summary.")
-    );
+    ann.wait_for_text("#summary-theirs", "Bob's better summary.")
+        .await;
     // She keeps her summary and saves on top of Bob's version.
     ann.click("#save").await;
     item_id(&ann).await;

@@ -207,6 +207,22 @@ impl Browser {
         .to_string()
     }
 
+    /// Waits for the first element matching `selector` to show `expected`
+    /// somewhere in its text.
+    pub async fn wait_for_text(&self, selector: &str, expected: &str) {
+        let what = format!("{selector} to show {expected:?}");
+        super::wait::until_true(&what, Duration::from_secs(20), || async {
+            self.eval(
+                "const element = document.querySelector(arguments[0]);
+                 return element !== null && element.textContent.includes(arguments[1]);",
+                vec![json!(selector), json!(expected)],
+            )
+            .await
+                == Value::Bool(true)
+        })
+        .await;
+    }
+
     /// Whether anything matches `selector` now.
     pub async fn has(&self, selector: &str) -> bool {
         self.eval(
