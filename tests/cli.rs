@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{empty_database_url, repo_path};
+use crate::support::{assert_succeeded, empty_database_url, repo_path};
 
 /// One of the package's binaries, run from the repository without the
 /// caller's database.
@@ -145,11 +145,7 @@ fn serve_runs_an_embedded_cluster_shares_it_and_stops_it_on_exit() {
         .env("BEACON_DATA_DIR", dir.path())
         .output()
         .unwrap();
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
+    assert_succeeded(&migrate);
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
     let seed = beacon()
         .arg("seed")
@@ -195,11 +191,7 @@ async fn seed_and_export_use_an_external_database_url() {
     let run = |args: &[&str]| on_database(&url, args);
 
     let first = run(&["seed"]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert_succeeded(&first);
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(stdout.contains("8 created"), "{stdout}");
 
@@ -267,11 +259,7 @@ async fn export_writes_published_content_and_drafts_only_when_asked() {
     let url = app.database.url();
     let export = |args: &[&str]| -> Value {
         let output = on_database(url, args);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_succeeded(&output);
         serde_json::from_slice(&output.stdout).unwrap()
     };
     let titles = |exported: &Value| -> Vec<String> {
@@ -574,11 +562,7 @@ async fn operations_registered_on_the_command_line_are_found_by_hash() {
 
     let added = run(&["persisted", "add", dir.path().to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&added.stdout);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    assert_succeeded(&added);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(
         stdout.contains(&hash) && stdout.contains("Topics"),
@@ -638,11 +622,7 @@ async fn webhooks_are_managed_on_the_command_line() {
         "--allow-private",
         "true",
     ]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert_succeeded(&created);
     let text = stdout(&created);
     let id = text.split_whitespace().next().unwrap().to_string();
     assert!(text.contains("secret (shown once): whsec_"), "{text}");
@@ -736,11 +716,7 @@ async fn the_benchmark_runs_and_reports_every_query() {
         .env("BEACON_DATA_DIR", dir.path())
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let report = std::fs::read_to_string(&out).unwrap();
     assert!(report.starts_with("# Benchmarks\n\nkept\n"), "{report}");
     assert!(!report.contains("PREVIOUS RUN"), "{report}");

@@ -13,7 +13,7 @@ use beacon::identity::credentials::ServerKey;
 use beacon::media::{IntakeLimits, Media, MediaStore};
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, assert_succeeded};
 
 /// A server on a real socket whose files live in `dir`, signing with the
 /// test key (two servers made with the same `dir` share files, as two
@@ -801,11 +801,7 @@ async fn seeds_and_exports_carry_images_and_files() {
         .env("BEACON_LOG", "warn")
         .output()
         .unwrap();
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
+    assert_succeeded(&export);
     let written: beacon::seed::format::ContentFile =
         serde_json::from_slice(&std::fs::read(out.path().join("content.json")).unwrap()).unwrap();
     assert_eq!(written.assets.len(), 3);

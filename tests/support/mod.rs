@@ -240,29 +240,19 @@ pub async fn run_sql(conn: &mut AsyncPgConnection, statement: &str) {
 
 /// A fresh, migrated, empty database of this test's own.
 pub async fn fresh_database() -> Database {
-    let server = server();
-    let name = format!(
-        "{TEST_PREFIX}{}_{}",
-        std::process::id(),
-        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
-    );
-    let admin = server.url_template.replace("{db}", "postgres");
-    let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
-    diesel::sql_query(format!(
-        "CREATE DATABASE {} TEMPLATE {}",
-        quote_identifier(&name),
-        quote_identifier(&server.template)
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    Database::connect(server.url_template.replace("{db}", &name), None, 8)
-        .await
-        .unwrap()
+    let template = quote_identifier(&server().template);
+    let url = new_database(&format!("TEMPLATE {template}")).await;
+    Database::connect(url, None, 8).await.unwrap()
 }
 
 /// The URL of a new, empty (unmigrated) database.
 pub async fn empty_database_url() -> String {
+    new_database("").await
+}
+
+/// Creates a database of a name no other test uses (`options` as `CREATE
+/// DATABASE` takes them) and returns its URL.
+async fn new_database(options: &str) -> String {
     let server = server();
     let name = format!(
         "{TEST_PREFIX}{}_{}",
@@ -271,12 +261,19 @@ pub async fn empty_database_url() -> String {
     );
     let admin = server.url_template.replace("{db}", "postgres");
     let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
-    run_sql(
-        &mut conn,
-        &format!("CREATE DATABASE {}", quote_identifier(&name)),
-    )
-    .await;
+    let statement = format!("CREATE DATABASE {} {options}", quote_identifier(&name));
+    run_sql(&mut conn, &statement).await;
     server.url_template.replace("{db}", &name)
+}
+
+/// Fails the test with the command's own error output unless it exited
+/// successfully.
+pub fn assert_succeeded(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Identities as the server has them, under a fixed test key.
