@@ -357,23 +357,13 @@ async fn plant_canaries_through_mutations(app: &TestApp) {
                 .to_string(),
         );
     }
-    let step = async |token: &str, action: &str, id: &str, version: i64| {
-        app.query_as(
-            token,
-            &format!(
-                "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
-            ),
-            json!({ "id": id, "v": version }),
-        )
-        .await;
-    };
     for id in &ids[1..] {
-        step(&author, "submitForReview", id, 1).await;
-        step(&publisher, "approve", id, 1).await;
-        step(&publisher, "publish", id, 1).await;
+        app.act(&author, "submitForReview", id, 1).await;
+        app.act(&publisher, "approve", id, 1).await;
+        app.act(&publisher, "publish", id, 1).await;
     }
-    step(&publisher, "archive", &ids[1], 1).await;
-    step(&publisher, "unpublish", &ids[2], 1).await;
+    app.act(&publisher, "archive", &ids[1], 1).await;
+    app.act(&publisher, "unpublish", &ids[2], 1).await;
     // A draft change of a published seed resource, by its publisher.
     let published = app
         .query("{ resources(first: 1) { nodes { id } } }", json!({}))

@@ -82,14 +82,7 @@ async fn publish(app: &TestApp, editor: &str, publisher: &str, id: &str, version
         (editor, "approve"),
         (publisher, "publish"),
     ] {
-        app.query_as(
-            token,
-            &format!(
-                "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
-            ),
-            json!({ "id": id, "v": version }),
-        )
-        .await;
+        app.act(token, action, id, version).await;
     }
 }
 

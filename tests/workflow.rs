@@ -759,14 +759,8 @@ async fn renaming_a_topic_is_searchable_once_published_and_not_before() {
     );
     let version = topic["version"].as_i64().unwrap() + 1;
     for action in ["submitForReview", "approve", "publish"] {
-        app.query_as(
-            &publisher,
-            &format!(
-                "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
-            ),
-            json!({ "id": topic["id"], "v": version }),
-        )
-        .await;
+        app.act(&publisher, action, topic["id"].as_str().unwrap(), version)
+            .await;
     }
     assert_eq!(
         app.query(search, json!({ "p": false })).await["search"]["totalCount"],

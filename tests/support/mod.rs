@@ -456,6 +456,16 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// A workflow action (`submitForReview`, `publish`…) on version `version`
+    /// of the item `id`, which must succeed.
+    pub async fn act(&self, token: &str, action: &str, id: &str, version: i64) {
+        let document = format!(
+            "mutation($id: ID!, $v: Int!) {{ {action}(id: $id, expectedVersion: $v) {{ id }} }}"
+        );
+        self.query_as(token, &document, json!({ "id": id, "v": version }))
+            .await;
+    }
+
     /// An item as `token`'s holder sees its current draft: `node(id,
     /// preview: true)` with `selection` (`... on Resource { version }`).
     pub async fn preview_node(&self, token: &str, id: &str, selection: &str) -> Value {
