@@ -226,6 +226,34 @@ fn describe_pool_error(error: &diesel_async::pooled_connection::deadpool::PoolEr
     }
 }
 
+/// Runs `work` on a pooled connection every `interval` for as long as the
+/// process lives. Background work waits out a database that is away (the
+/// tick is skipped and logged) rather than ending, and ticks missed while
+/// it ran late are not made up in a burst.
+pub fn spawn_every<W>(
+    pool: PgPool,
+    interval: std::time::Duration,
+    task: &'static str,
+    mut work: W,
+) -> tokio::task::JoinHandle<()>
+where
+    W: for<'c> FnMut(&'c mut AsyncPgConnection) -> futures::future::BoxFuture<'c, ()>
+        + Send
+        + 'static,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match pool.get().await {
+                Ok(mut conn) => work(&mut conn).await,
+                Err(error) => tracing::warn!(%error, task, "no database connection"),
+            }
+        }
+    })
+}
+
 /// A raw SQL statement PostgreSQL may prepare once per connection and run
 /// again: diesel will not cache `sql_query` statements, since their text
 /// could embed values. Beacon's raw statements are made from a fixed set of

@@ -133,19 +133,10 @@ pub fn spawn(
     interval: Duration,
     metrics: crate::metrics::Metrics,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let mut conn = match pool.get().await {
-                Ok(conn) => conn,
-                Err(error) => {
-                    tracing::warn!(%error, "scheduler: no database connection");
-                    continue;
-                }
-            };
-            match editorial.run_due(&mut conn).await {
+    crate::db::spawn_every(pool, interval, "scheduler", move |conn| {
+        let metrics = metrics.clone();
+        Box::pin(async move {
+            match editorial.run_due(conn).await {
                 Ok(handled) => {
                     metrics.scheduler_run("ok", handled);
                     if handled > 0 {
@@ -157,6 +148,6 @@ pub fn spawn(
                     tracing::error!(%error, "scheduler: failed");
                 }
             }
-        }
+        })
     })
 }

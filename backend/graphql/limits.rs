@@ -592,21 +592,13 @@ pub fn spawn_list_measurement(
     shape: Arc<SchemaShape>,
     interval: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let measured = match pool.get().await {
-                Ok(mut conn) => measure_lists(&mut conn, &shape)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(error) => Err(error.to_string()),
-            };
-            if let Err(error) = measured {
+    crate::db::spawn_every(pool, interval, "list measurement", move |conn| {
+        let shape = shape.clone();
+        Box::pin(async move {
+            if let Err(error) = measure_lists(conn, &shape).await {
                 tracing::warn!(%error, "measuring list lengths for query costs failed");
             }
-        }
+        })
     })
 }
 
