@@ -51,22 +51,6 @@ pub fn loaders(
 /// Loader errors must be cloneable; the text is logged, never sent.
 pub type LoadError = Arc<String>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ResourcesOfModule(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TagsOfModule(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TopicById(pub Uuid);
-/// A module's hero image (none or one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HeroImageOf(pub Uuid);
-/// A resource's thumbnail (none or one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ThumbnailOf(pub Uuid);
-/// A resource's files, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FilesOf(pub Uuid);
-
 fn group<K, V>(keys: &[K], rows: Vec<(Uuid, V)>, key: impl Fn(Uuid) -> K) -> HashMap<K, Vec<V>>
 where
     K: std::hash::Hash + Eq + Copy,
@@ -213,8 +197,14 @@ impl ContentLoader {
     }
 }
 
+/// Declares the key `$key` (an owner's id) and loads, for each owner, the
+/// rows `$query` relates to it, in the order it returns them.
 macro_rules! relation_loader {
-    ($key:ident, $value:ty, $query:ident) => {
+    ($(#[$doc:meta])* $key:ident, $value:ty, $query:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
+
         impl Loader<$key> for ContentLoader {
             type Value = Vec<$value>;
             type Error = LoadError;
@@ -235,28 +225,18 @@ macro_rules! relation_loader {
 
 relation_loader!(ResourcesOfModule, ResourceRow, resources_of_modules);
 relation_loader!(TagsOfModule, LabelRow, tags_of_modules);
-relation_loader!(HeroImageOf, AssetRow, hero_images_of_modules);
-relation_loader!(ThumbnailOf, AssetRow, thumbnails_of_resources);
-relation_loader!(FilesOf, AssetRow, files_of_resources);
-
-impl Loader<TopicById> for ContentLoader {
-    type Value = TopicRow;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[TopicById]) -> Result<HashMap<TopicById, TopicRow>, LoadError> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let mut conn = self.connection().await?;
-        let rows = self
-            .reader
-            .topics_by_id(&mut conn, &ids)
-            .await
-            .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (TopicById(row.id), row))
-            .collect())
-    }
-}
+relation_loader!(
+    /// A module's hero image (none or one).
+    HeroImageOf, AssetRow, hero_images_of_modules
+);
+relation_loader!(
+    /// A resource's thumbnail (none or one).
+    ThumbnailOf, AssetRow, thumbnails_of_resources
+);
+relation_loader!(
+    /// A resource's files, in order.
+    FilesOf, AssetRow, files_of_resources
+);
 
 impl Loader<LabelById> for ContentLoader {
     type Value = Label;
@@ -299,6 +279,8 @@ impl Loader<LabelById> for ContentLoader {
     }
 }
 
+/// Declares the key `$key` (an item's id) and loads the items `$query`
+/// finds by id; an id it does not find has no value.
 macro_rules! by_id_loader {
     ($key:ident, $value:ty, $query:ident) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -322,18 +304,12 @@ macro_rules! by_id_loader {
     };
 }
 
+by_id_loader!(TopicById, TopicRow, topics_by_id);
 by_id_loader!(ResourceById, ResourceRow, resources_by_id);
 by_id_loader!(ModuleById, ModuleRow, modules_by_id);
 by_id_loader!(ResourceTypeById, LabelRow, resource_types_by_id);
 by_id_loader!(TagById, LabelRow, tags_by_id);
 by_id_loader!(AssetById, AssetRow, assets_by_id);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ModulesOfResource(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ModulesOfTag(pub Uuid);
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ModulesOfTopic(pub Uuid);
 
 relation_loader!(ModulesOfResource, ModuleRow, modules_listing_resources);
 relation_loader!(ModulesOfTag, ModuleRow, modules_tagged);
