@@ -8,12 +8,12 @@ use std::io::Cursor;
 use std::net::SocketAddr;
 
 use beacon::domain::access::Role;
-use beacon::http::{AppState, Runtime, router};
+use beacon::http::{Runtime, router};
 use beacon::identity::credentials::ServerKey;
 use beacon::media::{IntakeLimits, Media, MediaStore};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_succeeded};
+use crate::support::{TestApp, assert_succeeded, serve_on_loopback};
 
 /// A server on a real socket whose files live in `dir`, signing with the
 /// test key (two servers made with the same `dir` share files, as two
@@ -37,18 +37,7 @@ async fn media_server_on(app: &TestApp, store: MediaStore, max_upload: u64) -> S
         media,
         ..Runtime::default()
     };
-    let state = AppState::with_runtime(
-        app.database.clone(),
-        app.identity.clone(),
-        beacon::editorial::Editorial::default(),
-        app.settings.clone(),
-        runtime,
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
-    address
+    serve_on_loopback(router(app.state_with(runtime))).await
 }
 
 struct Client {

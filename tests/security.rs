@@ -750,12 +750,7 @@ async fn unpaged_lists_are_costed_by_their_measured_lengths() {
         resources_per_module: 100,
     })
     .await;
-    let state = beacon::http::AppState::new(
-        app.database.clone(),
-        app.identity.clone(),
-        Editorial::default(),
-        app.settings.clone(),
-    );
+    let state = app.state_with(beacon::http::Runtime::default());
     {
         let mut conn = app.database.connection().await.unwrap();
         beacon::graphql::limits::measure_lists(&mut conn, &state.shape())

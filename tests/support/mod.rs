@@ -284,6 +284,16 @@ pub fn test_identity() -> Identity {
     )
 }
 
+/// Serves `app` on a real loopback socket, as `beacon serve` does (with
+/// peer addresses); the server stops with the test.
+pub async fn serve_on_loopback(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+    address
+}
+
 /// A test's application: its own database and the real router.
 pub struct TestApp {
     pub database: Database,
@@ -311,7 +321,6 @@ impl TestApp {
         app
     }
 
-    /// With no limits on request documents or rates.
     /// A database with the seeds and a signed-in session of `role`: how most
     /// editorial tests begin.
     pub async fn seeded_as(role: Role) -> (TestApp, String) {
@@ -320,6 +329,7 @@ impl TestApp {
         (app, token)
     }
 
+    /// With no limits on request documents or rates.
     pub fn without_limits(mut self) -> TestApp {
         self.settings.limits = beacon::graphql::limits::Limits {
             max_depth: 64,
@@ -351,13 +361,20 @@ impl TestApp {
         seed::run(&self.database, &seed_options(paths, true)).await
     }
 
-    pub fn router(&self) -> axum::Router {
-        router(AppState::new(
+    /// The server's state over this app's database and settings, with
+    /// `runtime`'s parts (media store, notification hub…).
+    pub fn state_with(&self, runtime: beacon::http::Runtime) -> AppState {
+        AppState::with_runtime(
             self.database.clone(),
             self.identity.clone(),
             beacon::editorial::Editorial::default(),
             self.settings.clone(),
-        ))
+            runtime,
+        )
+    }
+
+    pub fn router(&self) -> axum::Router {
+        router(self.state_with(beacon::http::Runtime::default()))
     }
 
     /// POSTs a query through the router; returns the status and JSON body.
@@ -377,7 +394,12 @@ impl TestApp {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let request = request.body(Body::from(body)).unwrap();
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// One request through the router; the status and the JSON body (null
+    /// when the body is not JSON).
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
         let response = self.router().oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -421,17 +443,7 @@ impl TestApp {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = self
-            .router()
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        self.send(request.body(Body::from(body)).unwrap()).await
     }
 
     /// The `data` of a query that must succeed.
@@ -501,15 +513,7 @@ impl TestApp {
 
     /// Serves the app on a real loopback socket; the server stops with the test.
     pub async fn spawn_server(&self) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        address
+        serve_on_loopback(self.router()).await
     }
 
     /// As [`TestApp::spawn_server`], with the notification listener `serve`
@@ -517,20 +521,7 @@ impl TestApp {
     pub async fn spawn_live_server(&self) -> SocketAddr {
         let runtime = beacon::http::Runtime::default();
         beacon::events::listener::spawn(self.database.url().to_string(), runtime.hub.clone());
-        let state = AppState::with_runtime(
-            self.database.clone(),
-            self.identity.clone(),
-            beacon::editorial::Editorial::default(),
-            self.settings.clone(),
-            runtime,
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        address
+        serve_on_loopback(router(self.state_with(runtime))).await
     }
 
     /// Runs one statement on this test's database, on a connection of its own.
