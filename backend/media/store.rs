@@ -134,15 +134,6 @@ impl MediaStore {
         }
     }
 
-    /// A file's size, without reading it.
-    pub async fn file_size(&self, sha256: &str) -> object_store::Result<Option<u64>> {
-        match self.inner.head(&Self::file_path(sha256)).await {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error),
-        }
-    }
-
     pub async fn rendition(
         &self,
         sha256: &str,
