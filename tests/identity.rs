@@ -115,27 +115,22 @@ async fn changing_the_password_ends_every_session_and_logout_ends_one() {
     assert_eq!(status_as(&app, &first).await, 200, "other sessions live on");
 
     let wrong = app
-        .post_as(
-            Some(&first),
+        .error_as(
+            &first,
             "mutation { changePassword(currentPassword: \"not it at all\", newPassword: \"brand new password\") { token } }",
             json!({}),
         )
-        .await
-        .1;
-    assert_eq!(wrong["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        .await;
+    assert_eq!(wrong["extensions"]["code"], "UNAUTHENTICATED");
     let short = app
-        .post_as(
-            Some(&first),
+        .error_as(
+            &first,
             &format!("mutation {{ changePassword(currentPassword: \"{PASSWORD}\", newPassword: \"short\") {{ token }} }}"),
             json!({}),
         )
-        .await
-        .1;
-    assert_eq!(
-        short["errors"][0]["extensions"]["code"],
-        "VALIDATION_FAILED"
-    );
-    assert_eq!(short["errors"][0]["extensions"]["field"], "password");
+        .await;
+    assert_eq!(short["extensions"]["code"], "VALIDATION_FAILED");
+    assert_eq!(short["extensions"]["field"], "password");
 
     let changed = app
         .query_as(
@@ -274,24 +269,22 @@ async fn admins_manage_api_tokens_whose_secret_is_shown_once() {
     );
 
     let past = app
-        .post_as(
-            Some(&admin),
+        .error_as(
+            &admin,
             "mutation { createApiToken(input: { name: \"Old\", expiresAt: \"2020-01-01T00:00:00Z\" }) { secret } }",
             json!({}),
         )
-        .await
-        .1;
-    assert_eq!(past["errors"][0]["extensions"]["code"], "VALIDATION_FAILED");
-    assert_eq!(past["errors"][0]["extensions"]["field"], "expiresAt");
+        .await;
+    assert_eq!(past["extensions"]["code"], "VALIDATION_FAILED");
+    assert_eq!(past["extensions"]["field"], "expiresAt");
     let unknown = app
-        .post_as(
-            Some(&admin),
+        .error_as(
+            &admin,
             "mutation { revokeApiToken(id: \"00000000-0000-0000-0000-000000000000\") { id } }",
             json!({}),
         )
-        .await
-        .1;
-    assert_eq!(unknown["errors"][0]["extensions"]["code"], "NOT_FOUND");
+        .await;
+    assert_eq!(unknown["extensions"]["code"], "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -311,15 +304,9 @@ async fn user_administration_validates_its_input_and_protects_the_admin() {
         ("not an email", PASSWORD, "email"),
         ("new@example.org", "short", "password"),
     ] {
-        let body = app
-            .post_as(Some(&admin), create, input(email, password))
-            .await
-            .1;
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], "VALIDATION_FAILED",
-            "{body}"
-        );
-        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+        let error = app.error_as(&admin, create, input(email, password)).await;
+        assert_eq!(error["extensions"]["code"], "VALIDATION_FAILED", "{error}");
+        assert_eq!(error["extensions"]["field"], field, "{error}");
     }
 
     let demoted = app
@@ -349,14 +336,13 @@ async fn user_administration_validates_its_input_and_protects_the_admin() {
         .await;
     let own = me["me"]["user"]["id"].as_str().unwrap();
     let body = app
-        .post_as(
-            Some(&admin),
+        .error_as(
+            &admin,
             "mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { id } }",
             json!({ "id": own }),
         )
-        .await
-        .1;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        .await;
+    assert_eq!(body["extensions"]["code"], "FORBIDDEN");
     let users = app
         .query_as(&admin, "{ users { nodes { email } } }", json!({}))
         .await;

@@ -460,6 +460,12 @@ impl TestApp {
         body["errors"][0].clone()
     }
 
+    /// The first error of a query that must fail for the holder of `token`.
+    pub async fn error_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (_, body) = self.post_as(Some(token), query, variables).await;
+        body["errors"][0].clone()
+    }
+
     /// The `data` of a query that must succeed for the holder of `token`.
     pub async fn query_as(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self.post_as(Some(token), query, variables).await;
