@@ -2,7 +2,7 @@
 //! session cookie, refusals of forms from other sites, the home page's
 //! lists; and the `items` query under them.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
@@ -433,12 +433,8 @@ async fn authors_and_editors_take_the_actions_the_workflow_allows_them() {
     let home = client()
         .get(format!("http://{address}/admin"))
         .header(COOKIE, &author)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_answer()
+        .await;
     let asked = &home
         [home.find("id=\"changes-requested\"").unwrap()..home.find("id=\"in-review\"").unwrap()];
     assert!(asked.contains("Use of force policy"), "{asked}");

@@ -3,7 +3,7 @@
 //! between two browsers merged without losing text, a session that ends
 //! mid-edit, and a form posted from another site.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use std::time::Duration;
 
 use serde_json::{Value, json};

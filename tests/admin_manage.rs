@@ -3,7 +3,7 @@
 //! redelivery, seed runs and the audit log; and that other roles neither
 //! see nor reach them.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use reqwest::StatusCode;
 use serde_json::json;
 

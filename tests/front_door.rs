@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{SendAndRead, TestApp};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(crate::support::repo_path(&format!(
@@ -122,10 +122,6 @@ async fn app_get(client: &reqwest::Client, address: std::net::SocketAddr, query:
     client
         .get(format!("http://{address}/graphql"))
         .query(&[("query", query)])
-        .send()
+        .text_answer()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }

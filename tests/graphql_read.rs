@@ -1,6 +1,6 @@
 //! The read API over the seeded Knowledge Lab content.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;

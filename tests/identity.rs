@@ -1,6 +1,6 @@
 //! Sign-in, sessions and API tokens over GraphQL.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use beacon::domain::access::Role;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};

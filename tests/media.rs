@@ -3,7 +3,7 @@
 //! public URLs once unpublished; hostile files are refused and change
 //! nothing; files are served in ranges.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use std::io::Cursor;
 use std::net::SocketAddr;
 

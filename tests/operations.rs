@@ -1,7 +1,7 @@
 //! Operations: metrics, read-replica routing, logs that share the request
 //! id with the audit log, and the server key.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use std::time::Duration;
 
 use beacon::graphql::ids;
@@ -47,12 +47,8 @@ async fn metrics_report_requests_statements_pool_and_the_outbox() {
     assert_eq!(public.status(), 404);
     let text = client
         .get(format!("http://127.0.0.1:{}/metrics", server.metrics_port))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_answer()
+        .await;
     let value = |prefix: &str| -> f64 {
         text.lines()
             .find(|line| line.starts_with(prefix))

@@ -2,7 +2,7 @@
 //! a real server where the attack needs one). Every test here failed before
 //! its fix.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use beacon::domain::access::{Actor, Role};
 use beacon::domain::patch::{LabelPatch, Patch};
 use beacon::domain::workflow::{Policy, WorkflowAction};

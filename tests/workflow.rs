@@ -2,7 +2,7 @@
 //! editors, readers during publishing, links published in any order, the
 //! scheduler.
 
-use crate::support::SendForJson;
+use crate::support::SendAndRead;
 use std::time::Duration;
 
 use beacon::domain::access::Role;

@@ -42,15 +42,21 @@ struct Server {
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
-/// Sends a request over HTTP and reads its answer as JSON, whatever its
-/// status: what most end-to-end assertions look at.
-pub trait SendForJson {
+/// Sends a request over HTTP and reads its answer whatever its status: as
+/// JSON (what most end-to-end assertions look at) or as text (a page, the
+/// metrics).
+pub trait SendAndRead {
     fn answer<T: serde::de::DeserializeOwned>(self) -> impl std::future::Future<Output = T>;
+    fn text_answer(self) -> impl std::future::Future<Output = String>;
 }
 
-impl SendForJson for reqwest::RequestBuilder {
+impl SendAndRead for reqwest::RequestBuilder {
     async fn answer<T: serde::de::DeserializeOwned>(self) -> T {
         self.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn text_answer(self) -> String {
+        self.send().await.unwrap().text().await.unwrap()
     }
 }
 static NEXT_DATABASE: AtomicU64 = AtomicU64::new(0);

@@ -1,7 +1,7 @@
 //! `beacon serve` as a child process on a test's database, for tests that
 //! need several servers or the real binary.
 
-use super::SendForJson;
+use super::SendAndRead;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
