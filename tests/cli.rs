@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{assert_succeeded, empty_database_url, repo_path};
+use crate::support::{assert_failed_saying, assert_succeeded, empty_database_url, repo_path};
 
 /// One of the package's binaries, run from the repository without the
 /// caller's database.
@@ -503,18 +503,15 @@ fn users_and_tokens_made_on_the_command_line_sign_in_over_http() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(!short.status.success());
-    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    assert_failed_saying(&short, "at least 10 characters");
     let nobody = beacon()
         .args(["user", "disable", "nobody@example.org"])
         .envs(envs)
         .output()
         .unwrap();
-    assert!(!nobody.status.success());
-    let said = String::from_utf8_lossy(&nobody.stderr);
-    assert!(
-        said.contains("there is no user with the email nobody@example.org"),
-        "{said}"
+    assert_failed_saying(
+        &nobody,
+        "there is no user with the email nobody@example.org",
     );
 
     // Every account change made here is audited, as the operator's.
@@ -582,8 +579,7 @@ async fn operations_registered_on_the_command_line_are_found_by_hash() {
     let broken = dir.path().join("broken.graphql");
     std::fs::write(&broken, "query {").unwrap();
     let refused = run(&["persisted", "add", broken.to_str().unwrap()]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("broken.graphql"));
+    assert_failed_saying(&refused, "broken.graphql");
 
     let listed = run(&["persisted", "list"]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("topics.graphql"));
@@ -607,8 +603,7 @@ async fn webhooks_are_managed_on_the_command_line() {
 
     // Private addresses need saying so.
     let refused = run(&["webhook", "create", "--url", "http://127.0.0.1:9/hook"]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("private"));
+    assert_failed_saying(&refused, "private");
 
     let created = run(&[
         "webhook",
@@ -769,8 +764,7 @@ async fn the_benchmark_runs_and_reports_every_query() {
         .env("BEACON_DATA_DIR", dir.path())
         .output()
         .unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds content"));
+    assert_failed_saying(&again, "already holds content");
 }
 
 /// Started outside the checkout, with no `seeds/` folder in sight, the
@@ -830,10 +824,5 @@ async fn serve_refuses_to_start_on_a_media_store_it_cannot_reach() {
         .env("AWS_SECRET_ACCESS_KEY", "nothing")
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("cannot use the media store (s3://media)"),
-        "{stderr}"
-    );
+    assert_failed_saying(&output, "cannot use the media store (s3://media)");
 }

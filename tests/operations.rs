@@ -7,9 +7,9 @@ use std::time::Duration;
 use beacon::graphql::ids;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
 use crate::support::process::Process;
 use crate::support::workflow::State;
+use crate::support::{TestApp, assert_failed_saying};
 
 #[tokio::test]
 async fn metrics_report_requests_statements_pool_and_the_outbox() {
@@ -221,9 +221,7 @@ async fn a_server_with_another_key_than_the_database_refuses_to_start() {
     .await
     .expect("it exits")
     .unwrap();
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("same BEACON_SECRET"), "{stderr}");
+    assert_failed_saying(&refused, "same BEACON_SECRET");
 
     // Tokens made with the first key work on a server with it...
     let same = Process::start(app.database.url(), &[]).await;

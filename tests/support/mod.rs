@@ -282,6 +282,14 @@ pub fn assert_succeeded(output: &std::process::Output) {
     );
 }
 
+/// Fails the test unless the command failed and its error output says
+/// `said`; shows that output when it does not.
+pub fn assert_failed_saying(output: &std::process::Output, said: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "it succeeded: {stderr}");
+    assert!(stderr.contains(said), "not saying {said:?}: {stderr}");
+}
+
 /// Identities as the server has them, under a fixed test key.
 pub fn test_identity() -> Identity {
     Identity::new(
