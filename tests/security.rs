@@ -136,12 +136,8 @@ async fn published_search_text_names_only_published_labels() {
     assert_eq!(public_matches(&app, "quokkasecret").await, (2, 1));
 
     // Unpublished: gone from the published search text.
-    app.query_as(
-        &publisher,
-        "mutation($id: ID!) { unpublish(id: $id, expectedVersion: 2) { id } }",
-        json!({ "id": topic["id"] }),
-    )
-    .await;
+    app.act(&publisher, "unpublish", topic["id"].as_str().unwrap(), 2)
+        .await;
     assert_eq!(public_matches(&app, "quokkasecret").await, (0, 0));
     // Editors previewing drafts still find the draft name.
     let preview = app
@@ -430,12 +426,8 @@ async fn events_tell_receivers_only_what_was_public() {
         )
         .await["createTag"]["id"]
         .clone();
-    app.query_as(
-        &publisher,
-        "mutation($id: ID!) { archive(id: $id, expectedVersion: 1) { id } }",
-        json!({ "id": secret }),
-    )
-    .await;
+    app.act(&publisher, "archive", secret.as_str().unwrap(), 1)
+        .await;
     // A published resource linking to a draft-only topic: its snapshot
     // leaves the topic out.
     let topic = app

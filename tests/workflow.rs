@@ -657,10 +657,11 @@ async fn a_seed_run_keeps_what_editors_changed_and_is_audited() {
         json!({ "id": edited["id"], "v": edited["version"] }),
     )
     .await;
-    app.query_as(
+    app.act(
         &publisher,
-        "mutation($id: ID!, $v: Int!) { archive(id: $id, expectedVersion: $v) { id } }",
-        json!({ "id": archived["id"], "v": archived["version"] }),
+        "archive",
+        archived["id"].as_str().unwrap(),
+        archived["version"].as_i64().unwrap(),
     )
     .await;
 
