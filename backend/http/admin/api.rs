@@ -10,6 +10,41 @@ use crate::graphql::{self, Viewer};
 use crate::http::AppState;
 
 /// An error the API answered with: its code and its message, for the page.
+/// Whether a connection has more, and where it goes on.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    has_next_page: bool,
+    end_cursor: Option<String>,
+}
+
+/// A page of a connection as the admin screens read it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Nodes<T> {
+    pub nodes: Vec<T>,
+    pub page_info: Option<PageInfo>,
+}
+
+impl<T> Nodes<T> {
+    /// The next page's address, when there is one: `path` with the
+    /// `query` pairs that are not empty and the cursor as `after`.
+    pub fn next(&self, path: &str, mut query: Vec<(&str, String)>) -> Option<String> {
+        let cursor = self
+            .page_info
+            .as_ref()
+            .filter(|info| info.has_next_page)?
+            .end_cursor
+            .clone()?;
+        query.retain(|(_, value)| !value.is_empty());
+        query.push(("after", cursor));
+        Some(format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(query).unwrap_or_default()
+        ))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: String,

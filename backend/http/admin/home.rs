@@ -66,19 +66,7 @@ impl Item {
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct Items {
-    pub(super) nodes: Vec<Item>,
-    #[serde(rename = "pageInfo")]
-    pub(super) page_info: Option<PageInfo>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct PageInfo {
-    has_next_page: bool,
-    end_cursor: Option<String>,
-}
+pub(super) type Items = super::api::Nodes<Item>;
 
 /// The home page's lists, one query.
 fn home_query() -> String {
@@ -279,21 +267,17 @@ pub(super) async fn list(
             Ok(answer) => answer,
             Err(error) => return api_failure(&error),
         };
-    let next = answer
-        .items
-        .page_info
-        .filter(|info| info.has_next_page)
-        .and_then(|info| info.end_cursor)
-        .map(|cursor| {
-            let query = serde_urlencoded::to_string([
-                ("q", query.q.as_str()),
-                ("status", status),
-                ("order", if alphabetical { "alphabetical" } else { "" }),
-                ("after", &cursor),
-            ])
-            .unwrap_or_default();
-            format!("/admin/lists/{}?{query}", kind.path())
-        });
+    let next = answer.items.next(
+        &format!("/admin/lists/{}", kind.path()),
+        vec![
+            ("q", query.q.clone()),
+            ("status", status.to_string()),
+            (
+                "order",
+                if alphabetical { "alphabetical" } else { "" }.to_string(),
+            ),
+        ],
+    );
     page(
         StatusCode::OK,
         &ListPage {

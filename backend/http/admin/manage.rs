@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::api::Nodes;
 use super::{Chrome, Editor, Posted, PostedForm, TAG, api, api_failure, page, plain};
 use crate::domain::access::Action;
 use crate::http::AppState;
@@ -81,38 +82,6 @@ pub(super) struct PageQuery {
     action: String,
     #[serde(default)]
     item: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    has_next_page: bool,
-    end_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Nodes<T> {
-    nodes: Vec<T>,
-    page_info: Option<PageInfo>,
-}
-
-impl<T> Nodes<T> {
-    /// The next page's address, when there is one.
-    fn next(&self, path: &str, mut query: Vec<(&str, String)>) -> Option<String> {
-        let cursor = self
-            .page_info
-            .as_ref()
-            .filter(|info| info.has_next_page)?
-            .end_cursor
-            .clone()?;
-        query.retain(|(_, value)| !value.is_empty());
-        query.push(("after", cursor));
-        Some(format!(
-            "{path}?{}",
-            serde_urlencoded::to_string(query).unwrap_or_default()
-        ))
-    }
 }
 
 /// Every admin form: its token, what to do and to what. Read from the
