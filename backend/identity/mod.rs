@@ -143,6 +143,7 @@ pub fn normalize_email(email: &str) -> IdentityResult<String> {
     }
 }
 
+/// A person's or a token's name, trimmed: shown in lists and the audit log.
 fn check_display_name(name: &str) -> IdentityResult<&str> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -439,13 +440,7 @@ impl Identity {
         expires_at: Option<DateTime<Utc>>,
         created_by: Option<Uuid>,
     ) -> IdentityResult<(ApiTokenRow, String)> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(IdentityError::Invalid {
-                field: "name",
-                message: "must be between 1 and 200 characters".into(),
-            });
-        }
+        let name = check_display_name(name)?;
         if expires_at.is_some_and(|at| at <= Utc::now()) {
             return Err(IdentityError::Invalid {
                 field: "expiresAt",
