@@ -277,6 +277,24 @@ async fn admins_manage_api_tokens_whose_secret_is_shown_once() {
         .await;
     assert_eq!(past["extensions"]["code"], "VALIDATION_FAILED");
     assert_eq!(past["extensions"]["field"], "expiresAt");
+    let tokens_before = app
+        .query_as(&admin, "{ apiTokens { nodes { id } } }", json!({}))
+        .await;
+    for blank in ["", "   "] {
+        let unnamed = app
+            .error_as(
+                &admin,
+                "mutation($name: String!) { createApiToken(input: { name: $name }) { secret } }",
+                json!({ "name": blank }),
+            )
+            .await;
+        assert_eq!(unnamed["extensions"]["code"], "VALIDATION_FAILED");
+        assert_eq!(unnamed["extensions"]["field"], "name");
+    }
+    let tokens_after = app
+        .query_as(&admin, "{ apiTokens { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(tokens_after, tokens_before, "no token was made");
     let unknown = app
         .error_as(
             &admin,
