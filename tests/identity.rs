@@ -446,3 +446,64 @@ async fn mutations_are_refused_over_get() {
             .contains("POST")
     );
 }
+
+/// An account change and its audit entry are one write: when the entry
+/// cannot be written, the change is not made either.
+#[tokio::test]
+async fn an_account_change_whose_audit_entry_fails_is_not_made() {
+    let app = TestApp::new().await;
+    let admin = app.sign_in_as(Role::Admin).await;
+    create_user(&app, "ada@example.org", Role::Editor).await;
+    app.query_as(
+        &admin,
+        "mutation { createApiToken(input: { name: \"Build job\" }) { secret } }",
+        json!({}),
+    )
+    .await;
+    let state =
+        "{ users { nodes { id email role disabled } } apiTokens { nodes { id name active } } }";
+    let before = app.query_as(&admin, state, json!({})).await;
+    let ada = before["users"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["email"] == "ada@example.org")
+        .unwrap()["id"]
+        .clone();
+    let token = before["apiTokens"]["nodes"][0]["id"].clone();
+    app.refuse_audit_entries().await;
+
+    for (mutation, variables) in [
+        (
+            "mutation($p: String!) { createUser(input: { email: \"grace@example.org\", name: \"Grace\", role: AUTHOR, password: $p }) { id } }",
+            json!({ "p": PASSWORD }),
+        ),
+        (
+            "mutation($id: ID!) { setUserRole(id: $id, role: PUBLISHER) { role } }",
+            json!({ "id": ada }),
+        ),
+        (
+            "mutation($id: ID!) { setUserDisabled(id: $id, disabled: true) { disabled } }",
+            json!({ "id": ada }),
+        ),
+        (
+            "mutation { createApiToken(input: { name: \"Another job\" }) { secret } }",
+            json!({}),
+        ),
+        (
+            "mutation($id: ID!) { revokeApiToken(id: $id) { active } }",
+            json!({ "id": token }),
+        ),
+    ] {
+        let error = app.error_as(&admin, mutation, variables).await;
+        assert_eq!(
+            error["extensions"]["code"], "INTERNAL",
+            "{mutation}: {error}"
+        );
+    }
+    assert_eq!(
+        app.query_as(&admin, state, json!({})).await,
+        before,
+        "no account or token changed"
+    );
+}

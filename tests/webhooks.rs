@@ -901,21 +901,7 @@ async fn a_webhook_change_whose_audit_entry_fails_is_not_made() {
     )
     .await;
     let admin = app.sign_in_as(beacon::domain::access::Role::Admin).await;
-    {
-        use diesel_async::RunQueryDsl;
-        let mut conn = app.database.connection().await.unwrap();
-        for statement in [
-            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS
-               $$ BEGIN RAISE EXCEPTION 'the audit log is unavailable'; END $$",
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log
-               FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-        ] {
-            diesel::sql_query(statement)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-    }
+    app.refuse_audit_entries().await;
     let variables = json!({ "id": id.to_string() });
     for mutation in [
         "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { enabled } }",

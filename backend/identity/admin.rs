@@ -7,7 +7,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::{Identity, IdentityError, IdentityResult};
+use super::{Identity, IdentityError, IdentityResult, NewAccount};
 use crate::db::identity::{self as store, ApiTokenRow, UserRow};
 use crate::domain::access::{self, Action, Actor, Role};
 
@@ -51,15 +51,19 @@ pub async fn create_user(
 ) -> IdentityResult<UserRow> {
     caller.authorize(Action::ManageUsers)?;
     caller.refuse_above_own_role(role)?;
-    let user = super::create_user(conn, email, name, role, password).await?;
-    caller
-        .audit(
-            conn,
-            "createUser",
-            serde_json::json!({ "userId": user.id, "email": user.email, "role": user.role }),
-        )
-        .await?;
-    Ok(user)
+    let account = NewAccount::check(email, name, role, password).await?;
+    conn.transaction::<_, IdentityError, _>(async |conn| {
+        let user = account.insert(conn).await?;
+        caller
+            .audit(
+                conn,
+                "createUser",
+                serde_json::json!({ "userId": user.id, "email": user.email, "role": user.role }),
+            )
+            .await?;
+        Ok(user)
+    })
+    .await
 }
 
 pub async fn set_user_role(

@@ -471,24 +471,54 @@ pub async fn create_user(
     role: Role,
     password: &str,
 ) -> IdentityResult<UserRow> {
-    let email = normalize_email(email)?;
-    let name = check_display_name(name)?;
-    check_password(password)?;
-    let hash = hash_password(password).await;
-    let new = NewUser {
-        id: Uuid::now_v7(),
-        email: &email,
-        display_name: name,
-        role: role.as_str(),
-        password_hash: &hash,
-    };
-    store::insert_user(conn, &new).await.map_err(|error| {
-        if is_unique_violation(&error) {
-            IdentityError::EmailTaken
-        } else {
-            error.into()
-        }
-    })
+    let account = NewAccount::check(email, name, role, password).await?;
+    account.insert(conn).await
+}
+
+/// A new account whose details passed their checks and whose password is
+/// hashed. Checking comes apart from inserting so that an audited creation
+/// hashes (slow on purpose) before its transaction opens, not inside it.
+pub struct NewAccount {
+    email: String,
+    name: String,
+    role: Role,
+    password_hash: String,
+}
+
+impl NewAccount {
+    pub async fn check(
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> IdentityResult<NewAccount> {
+        let email = normalize_email(email)?;
+        let name = check_display_name(name)?.to_string();
+        check_password(password)?;
+        Ok(NewAccount {
+            email,
+            name,
+            role,
+            password_hash: hash_password(password).await,
+        })
+    }
+
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> IdentityResult<UserRow> {
+        let new = NewUser {
+            id: Uuid::now_v7(),
+            email: &self.email,
+            display_name: &self.name,
+            role: self.role.as_str(),
+            password_hash: &self.password_hash,
+        };
+        store::insert_user(conn, &new).await.map_err(|error| {
+            if is_unique_violation(&error) {
+                IdentityError::EmailTaken
+            } else {
+                error.into()
+            }
+        })
+    }
 }
 
 /// Sets a password without the current one (an operator's reset); the

@@ -549,6 +549,21 @@ impl TestApp {
         run_sql(&mut self.database.connection().await.unwrap(), statement).await;
     }
 
+    /// Makes every insert into the audit log fail from now on, as an
+    /// unavailable log would: to prove a change and its entry are one write.
+    pub async fn refuse_audit_entries(&self) {
+        self.sql(
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'the audit log is unavailable'; END $$",
+        )
+        .await;
+        self.sql(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log
+               FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        )
+        .await;
+    }
+
     /// Moves every scheduled publish to a second ago: the scheduled minute
     /// comes without the test waiting for it.
     pub async fn make_schedules_due(&self) {
