@@ -275,7 +275,7 @@ impl ContentReader {
         type_ids: &[Uuid],
         tag_ids: &[Uuid],
     ) -> DbResult<Vec<Label>> {
-        let rows: Vec<AnyLabel> = Prepared(
+        let rows: Vec<AnyLabel> = Prepared::fixed(
             diesel::sql_query(
                 "SELECT 'topic' AS kind, id, slug, name, description, aliases
                    FROM topics WHERE stage = $1 AND id = ANY($2)
@@ -461,7 +461,7 @@ impl ContentReader {
             ModuleArray::Resources => "resource_ids",
             ModuleArray::Tags => "tag_ids",
         };
-        let rows: Vec<OwnedModule> = Prepared(
+        let rows: Vec<Owned<ModuleRow>> = Prepared::fixed(
             diesel::sql_query(format!(
                 "SELECT target.id AS owner, m.id, m.slug, m.title, m.topic_id, m.intro,
                     m.hero_image_alt, m.resources_heading, m.disclaimer, m.source_file,
@@ -475,7 +475,7 @@ impl ContentReader {
         )
         .load(conn)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+        Ok(Owned::into_pairs(rows))
     }
 
     /// Assets by id; ids naming nothing in this stage are left out.
@@ -500,8 +500,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         module_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, AssetRow)>> {
-        let rows: Vec<OwnedAsset> = self.related(conn, module_ids, HERO_IMAGES).await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+        self.related(conn, module_ids, HERO_IMAGES).await
     }
 
     pub async fn thumbnails_of_resources(
@@ -509,8 +508,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, AssetRow)>> {
-        let rows: Vec<OwnedAsset> = self.related(conn, resource_ids, THUMBNAILS).await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+        self.related(conn, resource_ids, THUMBNAILS).await
     }
 
     pub async fn files_of_resources(
@@ -518,8 +516,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         resource_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, AssetRow)>> {
-        let rows: Vec<OwnedAsset> = self.related(conn, resource_ids, RESOURCE_FILES).await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+        self.related(conn, resource_ids, RESOURCE_FILES).await
     }
 
     /// Each resource's types, in the resource's order. A link to a type not
@@ -529,8 +526,7 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         module_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, ResourceRow)>> {
-        let rows: Vec<OwnedResource> = self.related(conn, module_ids, RESOURCES_OF_MODULES).await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+        self.related(conn, module_ids, RESOURCES_OF_MODULES).await
     }
 
     pub async fn tags_of_modules(
@@ -538,20 +534,19 @@ impl ContentReader {
         conn: &mut AsyncPgConnection,
         module_ids: &[Uuid],
     ) -> DbResult<Vec<(Uuid, LabelRow)>> {
-        let rows: Vec<OwnedLabel> = self.related(conn, module_ids, TAGS_OF_MODULES).await?;
-        Ok(rows.into_iter().map(|r| (r.owner, r.row)).collect())
+        self.related(conn, module_ids, TAGS_OF_MODULES).await
     }
 
     /// Follows an id-array relation from many owners at once, keeping each
     /// owner's order; targets are read from the same stage as the owners.
-    async fn related<T>(
+    async fn related<R>(
         &self,
         conn: &mut AsyncPgConnection,
         owner_ids: &[Uuid],
         relation: Relation,
-    ) -> DbResult<Vec<T>>
+    ) -> DbResult<Vec<(Uuid, R)>>
     where
-        T: QueryableByName<diesel::pg::Pg> + Send + 'static,
+        Owned<R>: QueryableByName<diesel::pg::Pg> + Send + 'static,
     {
         let Relation {
             owner_table,
@@ -559,7 +554,7 @@ impl ContentReader {
             target_table,
             target_columns,
         } = relation;
-        Prepared(
+        Prepared::fixed(
             diesel::sql_query(format!(
                 "SELECT o.id AS owner, {target_columns}
                FROM {owner_table} o
@@ -571,8 +566,9 @@ impl ContentReader {
             .bind::<Text, _>(self.stage)
             .bind::<Array<SqlUuid>, _>(owner_ids),
         )
-        .load(conn)
+        .load::<Owned<R>>(conn)
         .await
+        .map(Owned::into_pairs)
     }
 }
 
@@ -624,20 +620,21 @@ const RESOURCE_FILES: Relation = Relation {
     target_columns: ASSET_COLUMNS,
 };
 
+/// A row and the id of the document whose relation led to it.
 #[derive(QueryableByName)]
-struct OwnedAsset {
+struct Owned<R> {
     #[diesel(sql_type = SqlUuid)]
     owner: Uuid,
     #[diesel(embed)]
-    row: AssetRow,
+    row: R,
 }
 
-#[derive(QueryableByName)]
-struct OwnedLabel {
-    #[diesel(sql_type = SqlUuid)]
-    owner: Uuid,
-    #[diesel(embed)]
-    row: LabelRow,
+impl<R> Owned<R> {
+    fn into_pairs(rows: Vec<Self>) -> Vec<(Uuid, R)> {
+        rows.into_iter()
+            .map(|owned| (owned.owner, owned.row))
+            .collect()
+    }
 }
 
 /// The id arrays on modules that point at other documents.
@@ -645,22 +642,6 @@ struct OwnedLabel {
 enum ModuleArray {
     Resources,
     Tags,
-}
-
-#[derive(QueryableByName)]
-struct OwnedModule {
-    #[diesel(sql_type = SqlUuid)]
-    owner: Uuid,
-    #[diesel(embed)]
-    row: ModuleRow,
-}
-
-#[derive(QueryableByName)]
-struct OwnedResource {
-    #[diesel(sql_type = SqlUuid)]
-    owner: Uuid,
-    #[diesel(embed)]
-    row: ResourceRow,
 }
 
 /// A document with its current draft snapshot, and who wrote that draft.
@@ -836,7 +817,7 @@ pub async fn list_lengths(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         years: i64,
     }
-    let row: Lengths = Prepared(diesel::sql_query(
+    let row: Lengths = Prepared::fixed(diesel::sql_query(
         "SELECT
            (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM modules, unnest(tag_ids) AS l(id)
                                              GROUP BY stage, l.id) x) AS tag_modules,
