@@ -247,7 +247,7 @@ pub async fn comments_of(
     limit: i64,
 ) -> DbResult<Vec<CommentWithAuthor>> {
     let (after_at, after_id) = after.unzip();
-    Prepared(
+    Prepared::fixed(
         diesel::sql_query(
             "SELECT c.*, u.display_name AS author_name
                FROM unnest($1::uuid[]) AS d(id)
@@ -471,7 +471,7 @@ pub async fn audit_of(
     before: Option<i64>,
     limit: i64,
 ) -> DbResult<Vec<AuditRow>> {
-    Prepared(
+    Prepared::fixed(
         diesel::sql_query(
             "SELECT a.*
                FROM unnest($1::uuid[]) AS d(id)

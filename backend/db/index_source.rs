@@ -279,7 +279,7 @@ struct Parsed {
 /// as text. One cheap statement, and the index then matches exactly what
 /// `@@` would.
 pub async fn parse_search(conn: &mut AsyncPgConnection, text: &str) -> DbResult<String> {
-    let row: Parsed = Prepared(
+    let row: Parsed = Prepared::fixed(
         diesel::sql_query("SELECT beacon_search_query($1)::text AS query").bind::<Text, _>(text),
     )
     .get_result(conn)

@@ -260,7 +260,26 @@ where
 /// fragments with every value bound, so their texts are few, and caching
 /// them saves a parse, a plan and a round trip per statement.
 #[derive(Debug, Clone)]
-pub struct Prepared<Q>(pub Q);
+pub struct Prepared<Q> {
+    query: Q,
+    cache: bool,
+}
+
+impl<Q> Prepared<Q> {
+    /// A statement whose text is one of a fixed few: always cached.
+    pub fn fixed(query: Q) -> Self {
+        Prepared { query, cache: true }
+    }
+
+    /// A generated statement (`sql` is its text): cached while its shape is
+    /// among the admitted ones, run unprepared otherwise.
+    pub fn generated(sql: &str, query: Q) -> Self {
+        Prepared {
+            query,
+            cache: admitted(sql),
+        }
+    }
+}
 
 impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
     diesel::query_builder::QueryFragment<diesel::pg::Pg> for Prepared<Q>
@@ -269,12 +288,22 @@ impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
         &'b self,
         pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> diesel::QueryResult<()> {
-        self.0.walk_ast(pass)
+        self.query.walk_ast(pass)
     }
 
     fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
-        Ok(true)
+        Ok(self.cache)
     }
+}
+
+impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
+    type QueryId = ();
+    // Cached by its SQL text and bind types.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
 }
 
 /// How many distinct texts of *generated* statements each connection may
@@ -309,57 +338,6 @@ fn admitted(sql: &str) -> bool {
         return true;
     }
     false
-}
-
-/// A generated statement: prepared and cached like [`Prepared`] while its
-/// shape is among the admitted ones, run unprepared otherwise.
-#[derive(Debug, Clone)]
-pub struct Generated<Q> {
-    query: Q,
-    cache: bool,
-}
-
-impl<Q> Generated<Q> {
-    pub fn new(sql: &str, query: Q) -> Self {
-        Generated {
-            query,
-            cache: admitted(sql),
-        }
-    }
-}
-
-impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
-    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Generated<Q>
-{
-    fn walk_ast<'b>(
-        &'b self,
-        pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> diesel::QueryResult<()> {
-        self.query.walk_ast(pass)
-    }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
-        Ok(self.cache)
-    }
-}
-
-impl<Q> diesel::query_builder::QueryId for Generated<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Generated<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
-    type QueryId = ();
-    // Cached by its SQL text and bind types.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
-    type SqlType = Q::SqlType;
 }
 
 /// Creates `name` on the server behind `admin_url` unless it exists already.

@@ -17,7 +17,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::content::{LabelRow, ResourceRow, TopicRow};
-use super::{DbResult, Generated};
+use super::{DbResult, Prepared};
 use crate::domain::Stage;
 
 /// Which resources a filter lets through. Lists hold slugs: values inside
@@ -215,7 +215,7 @@ impl Statement {
     fn query(
         self,
         sql: String,
-    ) -> Generated<BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>> {
+    ) -> Prepared<BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>> {
         let shape = sql.clone();
         let mut query = diesel::sql_query(sql).into_boxed::<Pg>();
         for bind in self.binds {
@@ -228,7 +228,7 @@ impl Statement {
                 Bind::Uuid(value) => query.bind::<SqlUuid, _>(value),
             };
         }
-        Generated::new(&shape, query)
+        Prepared::generated(&shape, query)
     }
 }
 

@@ -89,7 +89,7 @@ pub async fn hits(
             "rank DESC, kind, id",
         )
     };
-    Prepared(diesel::sql_query(format!(
+    Prepared::fixed(diesel::sql_query(format!(
         "WITH q AS (SELECT beacon_search_query($2) AS q),
          matches AS (
              SELECT 'resource'::text AS kind, r.id,
@@ -142,7 +142,7 @@ pub async fn total(
     kinds: &[&str],
 ) -> DbResult<i64> {
     let kinds: Vec<String> = kinds.iter().map(|kind| kind.to_string()).collect();
-    let row: Total = Prepared(
+    let row: Total = Prepared::fixed(
         diesel::sql_query(
             "WITH q AS (SELECT beacon_search_query($2) AS q)
          SELECT (SELECT count(*) FROM resources r, q
@@ -186,7 +186,7 @@ pub async fn snippets(
     resources: &[Uuid],
     modules: &[Uuid],
 ) -> DbResult<Vec<Snippet>> {
-    Prepared(
+    Prepared::fixed(
         diesel::sql_query(format!(
             "WITH q AS (SELECT beacon_search_query($1) AS q)
              SELECT r.id, {RESOURCE_HEADLINE} AS snippet
