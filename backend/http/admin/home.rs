@@ -125,13 +125,12 @@ struct HomePage {
     sections: Vec<Section>,
 }
 
-pub(super) async fn home(State(state): State<AppState>, editor: Editor) -> Response {
+pub(super) async fn home(
+    State(state): State<AppState>,
+    editor: Editor,
+) -> Result<Response, api::ApiError> {
     let answer =
-        match api::run::<HomeAnswer>(&state, editor.viewer.clone(), &home_query(), json!({})).await
-        {
-            Ok(answer) => answer,
-            Err(error) => return api_failure(&error),
-        };
+        api::run::<HomeAnswer>(&state, editor.viewer.clone(), &home_query(), json!({})).await?;
     let section = |id, title, empty, items: Items| Section {
         id,
         title,
@@ -172,7 +171,7 @@ pub(super) async fn home(State(state): State<AppState>, editor: Editor) -> Respo
         ),
     ];
     let me = answer.me;
-    page(
+    Ok(page(
         StatusCode::OK,
         &HomePage {
             asset_tag: TAG,
@@ -185,7 +184,7 @@ pub(super) async fn home(State(state): State<AppState>, editor: Editor) -> Respo
             role: me.and_then(|me| me.role).unwrap_or_default(),
             sections,
         },
-    )
+    ))
 }
 
 /// A list's address: what it searches, filters and sorts by, and where
@@ -237,14 +236,14 @@ pub(super) async fn list(
     editor: Editor,
     Path(list): Path<String>,
     Query(query): Query<ListQuery>,
-) -> Response {
+) -> Result<Response, api::ApiError> {
     let Some(kind) = Kind::from_path(&list) else {
-        return plain(StatusCode::NOT_FOUND, "There is no such list.\n");
+        return Ok(plain(StatusCode::NOT_FOUND, "There is no such list.\n"));
     };
     let status = match STATUSES.into_iter().find(|status| *status == query.status) {
         Some(status) => status,
         None if query.status.is_empty() => "",
-        None => return plain(StatusCode::BAD_REQUEST, "There is no such status.\n"),
+        None => return Ok(plain(StatusCode::BAD_REQUEST, "There is no such status.\n")),
     };
     let alphabetical = query.order == "alphabetical";
     let mut filter = json!({ "kinds": [kind.api_name()], "query": query.q });
@@ -263,10 +262,7 @@ pub(super) async fn list(
         "after": (!query.after.is_empty()).then_some(&query.after),
     });
     let answer =
-        match api::run::<ListAnswer>(&state, editor.viewer.clone(), &document, variables).await {
-            Ok(answer) => answer,
-            Err(error) => return api_failure(&error),
-        };
+        api::run::<ListAnswer>(&state, editor.viewer.clone(), &document, variables).await?;
     let next = answer.items.next(
         &format!("/admin/lists/{}", kind.path()),
         vec![
@@ -278,7 +274,7 @@ pub(super) async fn list(
             ),
         ],
     );
-    page(
+    Ok(page(
         StatusCode::OK,
         &ListPage {
             asset_tag: TAG,
@@ -295,7 +291,7 @@ pub(super) async fn list(
             next,
             paged: !query.after.is_empty(),
         },
-    )
+    ))
 }
 
 /// A picker's suggestion: what the form sends, and what it shows.

@@ -10,10 +10,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::api::Nodes;
-use super::{Chrome, Editor, Posted, PostedForm, TAG, api, api_failure, page, plain};
+use super::{Chrome, Editor, Posted, PostedForm, TAG, api, page, plain};
 use crate::domain::access::Action;
 use crate::http::AppState;
 
@@ -219,6 +220,50 @@ impl Default for Shown {
     }
 }
 
+/// One page of a screen's list, from the cursor `after`. Every screen's
+/// document names its connection `list` and takes `$after`, so one answer
+/// type reads them all.
+async fn list_page<T: DeserializeOwned>(
+    state: &AppState,
+    editor: &Editor,
+    screen: Screen,
+    document: &str,
+    after: &str,
+) -> Result<(Vec<T>, Option<String>), api::ApiError> {
+    filtered_list_page(
+        state,
+        editor,
+        screen,
+        document,
+        json!({}),
+        after,
+        Vec::new(),
+    )
+    .await
+}
+
+/// As [`list_page`], with the filter's `variables`; `keep` are the query
+/// pairs the next page's address carries on.
+async fn filtered_list_page<T: DeserializeOwned>(
+    state: &AppState,
+    editor: &Editor,
+    screen: Screen,
+    document: &str,
+    mut variables: Value,
+    after: &str,
+    keep: Vec<(&str, String)>,
+) -> Result<(Vec<T>, Option<String>), api::ApiError> {
+    #[derive(Deserialize)]
+    struct Answer<T> {
+        list: Nodes<T>,
+    }
+    let after = after.trim();
+    variables["after"] = json!((!after.is_empty()).then_some(after));
+    let answer = api::run::<Answer<T>>(state, editor.viewer.clone(), document, variables).await?;
+    let next = answer.list.next(screen.path(), keep);
+    Ok((answer.list.nodes, next))
+}
+
 // People ------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -244,39 +289,33 @@ struct PeoplePage {
     done: Option<String>,
 }
 
-async fn people_page(state: &AppState, editor: &Editor, shown: Shown) -> Response {
-    let after = shown.after.as_str();
-    #[derive(Deserialize)]
-    struct Answer {
-        users: Nodes<Person>,
-    }
-    let document = "query People($after: String) { users(first: 50, after: $after) {
+async fn people_page(
+    state: &AppState,
+    editor: &Editor,
+    shown: Shown,
+) -> Result<Response, api::ApiError> {
+    let document = "query People($after: String) { list: users(first: 50, after: $after) {
         nodes { id email name role disabled createdAt } pageInfo { hasNextPage endCursor } } }";
-    let variables = json!({ "after": (!after.is_empty()).then_some(after) });
-    let answer = match api::run::<Answer>(state, editor.viewer.clone(), document, variables).await {
-        Ok(answer) => answer,
-        Err(error) => return api_failure(&error),
-    };
-    let next = answer.users.next(Screen::People.path(), Vec::new());
-    page(
+    let (people, next) = list_page(state, editor, Screen::People, document, &shown.after).await?;
+    Ok(page(
         shown.status,
         &PeoplePage {
             asset_tag: TAG,
             chrome: Chrome::of(state, editor),
-            people: answer.users.nodes,
+            people,
             roles: ROLES,
             next,
             problem: shown.problem,
             done: shown.done,
         },
-    )
+    ))
 }
 
 pub(super) async fn people(
     State(state): State<AppState>,
     editor: Editor,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Result<Response, api::ApiError> {
     people_page(&state, &editor, Shown::at(query.after)).await
 }
 
@@ -310,7 +349,7 @@ pub(super) async fn change_people(
     let outcome = api::run::<Value>(&state, editor.viewer.clone(), document, variables)
         .await
         .map(|_| Shown::done(done));
-    Ok(people_page(&state, &editor, Shown::after(outcome)?).await)
+    people_page(&state, &editor, Shown::after(outcome)?).await
 }
 
 // API tokens ---------------------------------------------------------------
@@ -362,41 +401,34 @@ struct TokensPage {
     minted: Option<Minted>,
 }
 
-async fn tokens_page(state: &AppState, editor: &Editor, shown: Shown) -> Response {
-    let after = shown.after.as_str();
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        api_tokens: Nodes<Token>,
-    }
-    let document = "query Tokens($after: String) { apiTokens(first: 50, after: $after) {
+async fn tokens_page(
+    state: &AppState,
+    editor: &Editor,
+    shown: Shown,
+) -> Result<Response, api::ApiError> {
+    let document = "query Tokens($after: String) { list: apiTokens(first: 50, after: $after) {
         nodes { id name role prefix createdAt expiresAt lastUsedAt revokedAt createdBy { name } active }
         pageInfo { hasNextPage endCursor } } }";
-    let variables = json!({ "after": (!after.is_empty()).then_some(after) });
-    let answer = match api::run::<Answer>(state, editor.viewer.clone(), document, variables).await {
-        Ok(answer) => answer,
-        Err(error) => return api_failure(&error),
-    };
-    let next = answer.api_tokens.next(Screen::Tokens.path(), Vec::new());
-    page(
+    let (tokens, next) = list_page(state, editor, Screen::Tokens, document, &shown.after).await?;
+    Ok(page(
         shown.status,
         &TokensPage {
             asset_tag: TAG,
             chrome: Chrome::of(state, editor),
-            tokens: answer.api_tokens.nodes,
+            tokens,
             roles: ROLES,
             next,
             problem: shown.problem,
             minted: shown.minted,
         },
-    )
+    ))
 }
 
 pub(super) async fn tokens(
     State(state): State<AppState>,
     editor: Editor,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Result<Response, api::ApiError> {
     tokens_page(&state, &editor, Shown::at(query.after)).await
 }
 
@@ -450,7 +482,7 @@ pub(super) async fn change_tokens(
         }
         _ => return Ok(plain(StatusCode::BAD_REQUEST, "There is no such change.\n")),
     };
-    Ok(tokens_page(&state, &editor, Shown::after(outcome)?).await)
+    tokens_page(&state, &editor, Shown::after(outcome)?).await
 }
 
 // Webhooks -----------------------------------------------------------------
@@ -516,43 +548,37 @@ struct WebhooksPage {
     minted: Option<Minted>,
 }
 
-async fn webhooks_page(state: &AppState, editor: &Editor, shown: Shown) -> Response {
-    let after = shown.after.as_str();
-    #[derive(Deserialize)]
-    struct Answer {
-        webhooks: Nodes<Hook>,
-    }
-    let document = "query Webhooks($after: String) { webhooks(first: 20, after: $after) {
+async fn webhooks_page(
+    state: &AppState,
+    editor: &Editor,
+    shown: Shown,
+) -> Result<Response, api::ApiError> {
+    let document = "query Webhooks($after: String) { list: webhooks(first: 20, after: $after) {
         nodes { id url events description enabled createdBy
           deliveries(first: 10) { nodes { eventId state reason attemptCount nextAttemptAt createdAt
             attempts { statusCode error } } } }
         pageInfo { hasNextPage endCursor } } }";
-    let variables = json!({ "after": (!after.is_empty()).then_some(after) });
-    let answer = match api::run::<Answer>(state, editor.viewer.clone(), document, variables).await {
-        Ok(answer) => answer,
-        Err(error) => return api_failure(&error),
-    };
-    let next = answer.webhooks.next(Screen::Webhooks.path(), Vec::new());
-    page(
+    let (hooks, next) = list_page(state, editor, Screen::Webhooks, document, &shown.after).await?;
+    Ok(page(
         shown.status,
         &WebhooksPage {
             asset_tag: TAG,
             chrome: Chrome::of(state, editor),
-            hooks: answer.webhooks.nodes,
+            hooks,
             event_types: EVENT_TYPES,
             next,
             problem: shown.problem,
             done: shown.done,
             minted: shown.minted,
         },
-    )
+    ))
 }
 
 pub(super) async fn webhooks(
     State(state): State<AppState>,
     editor: Editor,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Result<Response, api::ApiError> {
     webhooks_page(&state, &editor, Shown::at(query.after)).await
 }
 
@@ -600,7 +626,7 @@ pub(super) async fn change_webhooks(
             }),
             ..Shown::done(done)
         });
-    Ok(webhooks_page(&state, &editor, Shown::after(outcome)?).await)
+    webhooks_page(&state, &editor, Shown::after(outcome)?).await
 }
 
 // Seed runs ----------------------------------------------------------------
@@ -643,31 +669,20 @@ pub(super) async fn seed_runs(
     State(state): State<AppState>,
     editor: Editor,
     Query(query): Query<PageQuery>,
-) -> Response {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        seed_runs: Nodes<SeedRun>,
-    }
-    let document = "query Runs($after: String) { seedRuns(first: 50, after: $after) {
+) -> Result<Response, api::ApiError> {
+    let document = "query Runs($after: String) { list: seedRuns(first: 50, after: $after) {
         nodes { id startedAt finishedAt outcome files { path } counts { kind created updated unchanged } error }
         pageInfo { hasNextPage endCursor } } }";
-    let variables = json!({ "after": (!query.after.is_empty()).then_some(&query.after) });
-    let answer = match api::run::<Answer>(&state, editor.viewer.clone(), document, variables).await
-    {
-        Ok(answer) => answer,
-        Err(error) => return api_failure(&error),
-    };
-    let next = answer.seed_runs.next(Screen::SeedRuns.path(), Vec::new());
-    page(
+    let (runs, next) = list_page(&state, &editor, Screen::SeedRuns, document, &query.after).await?;
+    Ok(page(
         StatusCode::OK,
         &SeedRunsPage {
             asset_tag: TAG,
             chrome: Chrome::of(&state, &editor),
-            runs: answer.seed_runs.nodes,
+            runs,
             next,
         },
-    )
+    ))
 }
 
 // Audit log ----------------------------------------------------------------
@@ -735,47 +750,42 @@ pub(super) async fn audit_log(
     State(state): State<AppState>,
     editor: Editor,
     Query(query): Query<PageQuery>,
-) -> Response {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        audit_log: Nodes<Entry>,
-    }
-    let document = "query Log($filter: AuditLogFilter, $after: String) { auditLog(filter: $filter, first: 50, after: $after) {
+) -> Result<Response, api::ApiError> {
+    let document = "query Log($filter: AuditLogFilter, $after: String) { list: auditLog(filter: $filter, first: 50, after: $after) {
         nodes { at actor { id name } action itemId fromStatus toStatus detail }
         pageInfo { hasNextPage endCursor } } }";
     let given = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_string());
-    let variables = json!({
+    let filter = json!({
         "filter": {
             "actor": given(&query.actor),
             "action": given(&query.action),
             "itemId": given(&query.item),
         },
-        "after": given(&query.after),
     });
-    let answer = match api::run::<Answer>(&state, editor.viewer.clone(), document, variables).await
-    {
-        Ok(answer) => answer,
-        Err(error) => return api_failure(&error),
-    };
-    let next = answer.audit_log.next(
-        Screen::AuditLog.path(),
+    let (entries, next) = filtered_list_page(
+        &state,
+        &editor,
+        Screen::AuditLog,
+        document,
+        filter,
+        &query.after,
         vec![
             ("actor", query.actor.clone()),
             ("action", query.action.clone()),
             ("item", query.item.clone()),
         ],
-    );
-    page(
+    )
+    .await?;
+    Ok(page(
         StatusCode::OK,
         &AuditLogPage {
             asset_tag: TAG,
             chrome: Chrome::of(&state, &editor),
-            entries: answer.audit_log.nodes,
+            entries,
             actor: query.actor,
             action: query.action,
             item: query.item,
             next,
         },
-    )
+    ))
 }
