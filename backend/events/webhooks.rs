@@ -1,7 +1,7 @@
 //! Registering webhooks and asking for deliveries again: the rules both
 //! the GraphQL API and the command line go through.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::db::outbox::{self, WebhookRow};
@@ -67,22 +67,23 @@ pub async fn create(
             names.push(name);
         }
     }
-    conn.transaction::<_, WebhookError, _>(async |conn| {
-        let row = outbox::create_webhook(
-            conn,
-            Uuid::now_v7(),
-            url.as_str(),
-            &names,
-            new.secret,
-            new.description.trim(),
-            &caller.actor.label(),
-        )
-        .await?;
-        let detail = serde_json::json!({ "webhookId": row.id, "url": row.url, "events": names });
-        caller.audit(conn, "createWebhook", detail).await?;
-        Ok(row)
-    })
-    .await
+    caller
+        .audited(conn, "createWebhook", async |conn| {
+            let row = outbox::create_webhook(
+                conn,
+                Uuid::now_v7(),
+                url.as_str(),
+                &names,
+                new.secret,
+                new.description.trim(),
+                &caller.actor.label(),
+            )
+            .await?;
+            let detail =
+                serde_json::json!({ "webhookId": row.id, "url": row.url, "events": names });
+            Ok((row, detail))
+        })
+        .await
 }
 
 /// Enables or disables a webhook.
@@ -98,16 +99,14 @@ pub async fn set_enabled(
     } else {
         "disableWebhook"
     };
-    conn.transaction::<_, WebhookError, _>(async |conn| {
-        let row = outbox::set_webhook_enabled(conn, id, enabled)
-            .await?
-            .ok_or(WebhookError::NotFound("webhook"))?;
-        caller
-            .audit(conn, action, serde_json::json!({ "webhookId": id }))
-            .await?;
-        Ok(row)
-    })
-    .await
+    caller
+        .audited(conn, action, async |conn| {
+            let row = outbox::set_webhook_enabled(conn, id, enabled)
+                .await?
+                .ok_or(WebhookError::NotFound("webhook"))?;
+            Ok((row, serde_json::json!({ "webhookId": id })))
+        })
+        .await
 }
 
 /// Deletes a webhook; its delivery history stays.
@@ -117,20 +116,14 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), WebhookError> {
     caller.authorize(Action::ManageWebhooks)?;
-    conn.transaction::<_, WebhookError, _>(async |conn| {
-        if !outbox::delete_webhook(conn, id).await? {
-            return Err(WebhookError::NotFound("webhook"));
-        }
-        caller
-            .audit(
-                conn,
-                "deleteWebhook",
-                serde_json::json!({ "webhookId": id }),
-            )
-            .await?;
-        Ok(())
-    })
-    .await
+    caller
+        .audited(conn, "deleteWebhook", async |conn| {
+            if !outbox::delete_webhook(conn, id).await? {
+                return Err(WebhookError::NotFound("webhook"));
+            }
+            Ok(((), serde_json::json!({ "webhookId": id })))
+        })
+        .await
 }
 
 /// New deliveries of an event: to `webhook` only, or to every enabled
@@ -151,18 +144,18 @@ pub async fn redeliver(
             return Err(WebhookError::NotFound("enabled webhook"));
         }
     }
-    conn.transaction::<_, WebhookError, _>(async |conn| {
-        let made = outbox::fan_out(conn, event, webhook, "redeliver").await?;
-        if made > 0 {
-            // NOTIFY is delivered at commit, with the deliveries it announces.
-            outbox::wake_workers(conn).await?;
-        }
-        let detail =
-            serde_json::json!({ "eventId": event, "webhookId": webhook, "deliveries": made });
-        caller.audit(conn, "redeliver", detail).await?;
-        Ok(made)
-    })
-    .await
+    caller
+        .audited(conn, "redeliver", async |conn| {
+            let made = outbox::fan_out(conn, event, webhook, "redeliver").await?;
+            if made > 0 {
+                // NOTIFY is delivered at commit, with the deliveries it announces.
+                outbox::wake_workers(conn).await?;
+            }
+            let detail =
+                serde_json::json!({ "eventId": event, "webhookId": webhook, "deliveries": made });
+            Ok((made, detail))
+        })
+        .await
 }
 
 /// A fresh secret of 256 random bits, for admins who do not bring one.

@@ -4,7 +4,8 @@
 //! they act for, nobody grants more than they hold, and every change writes
 //! its audit entry in the same transaction.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{Identity, IdentityError, IdentityResult, NewAccount};
@@ -52,18 +53,13 @@ pub async fn create_user(
     caller.authorize(Action::ManageUsers)?;
     caller.refuse_above_own_role(role)?;
     let account = NewAccount::check(email, name, role, password).await?;
-    conn.transaction::<_, IdentityError, _>(async |conn| {
-        let user = account.insert(conn).await?;
-        caller
-            .audit(
-                conn,
-                "createUser",
-                serde_json::json!({ "userId": user.id, "email": user.email, "role": user.role }),
-            )
-            .await?;
-        Ok(user)
-    })
-    .await
+    caller
+        .audited(conn, "createUser", async |conn| {
+            let user = account.insert(conn).await?;
+            let detail = json!({ "userId": user.id, "email": user.email, "role": user.role });
+            Ok((user, detail))
+        })
+        .await
 }
 
 pub async fn set_user_role(
@@ -75,23 +71,18 @@ pub async fn set_user_role(
     caller.authorize(Action::ManageUsers)?;
     caller.refuse_own_account(user, "change the role")?;
     caller.refuse_above_own_role(role)?;
-    conn.transaction::<_, IdentityError, _>(async |conn| {
-        let before = store::user_by_id(conn, user)
-            .await?
-            .ok_or(IdentityError::NotFound("user"))?;
-        let after = store::set_role(conn, user, role.as_str())
-            .await?
-            .ok_or(IdentityError::NotFound("user"))?;
-        caller
-            .audit(
-                conn,
-                "setUserRole",
-                serde_json::json!({ "userId": user, "from": before.role, "to": after.role }),
-            )
-            .await?;
-        Ok(after)
-    })
-    .await
+    caller
+        .audited(conn, "setUserRole", async |conn| {
+            let before = store::user_by_id(conn, user)
+                .await?
+                .ok_or(IdentityError::NotFound("user"))?;
+            let after = store::set_role(conn, user, role.as_str())
+                .await?
+                .ok_or(IdentityError::NotFound("user"))?;
+            let detail = json!({ "userId": user, "from": before.role, "to": after.role });
+            Ok((after, detail))
+        })
+        .await
 }
 
 /// Disabling a user ends their sessions and stops their API tokens.
@@ -103,24 +94,19 @@ pub async fn set_user_disabled(
 ) -> IdentityResult<UserRow> {
     caller.authorize(Action::ManageUsers)?;
     caller.refuse_own_account(user, if disabled { "disable" } else { "enable" })?;
-    conn.transaction::<_, IdentityError, _>(async |conn| {
-        let row = store::set_disabled(conn, user, disabled)
-            .await?
-            .ok_or(IdentityError::NotFound("user"))?;
-        caller
-            .audit(
-                conn,
-                if disabled {
-                    "disableUser"
-                } else {
-                    "enableUser"
-                },
-                serde_json::json!({ "userId": user }),
-            )
-            .await?;
-        Ok(row)
-    })
-    .await
+    let action = if disabled {
+        "disableUser"
+    } else {
+        "enableUser"
+    };
+    caller
+        .audited(conn, action, async |conn| {
+            let row = store::set_disabled(conn, user, disabled)
+                .await?
+                .ok_or(IdentityError::NotFound("user"))?;
+            Ok((row, json!({ "userId": user })))
+        })
+        .await
 }
 
 /// An operator's password reset; the user's sessions end.
@@ -131,14 +117,12 @@ pub async fn reset_password(
     password: &str,
 ) -> IdentityResult<()> {
     caller.authorize(Action::ManageUsers)?;
-    conn.transaction::<_, IdentityError, _>(async |conn| {
-        super::reset_password(conn, user, password).await?;
-        caller
-            .audit(conn, "resetPassword", serde_json::json!({ "userId": user }))
-            .await?;
-        Ok(())
-    })
-    .await
+    caller
+        .audited(conn, "resetPassword", async |conn| {
+            super::reset_password(conn, user, password).await?;
+            Ok(((), json!({ "userId": user })))
+        })
+        .await
 }
 
 pub async fn revoke_api_token(
@@ -147,20 +131,15 @@ pub async fn revoke_api_token(
     id: Uuid,
 ) -> IdentityResult<ApiTokenRow> {
     caller.authorize(Action::ManageApiTokens)?;
-    conn.transaction::<_, IdentityError, _>(async |conn| {
-        let row = store::revoke_api_token(conn, id)
-            .await?
-            .ok_or(IdentityError::NotFound("API token"))?;
-        caller
-            .audit(
-                conn,
-                "revokeApiToken",
-                serde_json::json!({ "tokenId": id, "name": row.name }),
-            )
-            .await?;
-        Ok(row)
-    })
-    .await
+    caller
+        .audited(conn, "revokeApiToken", async |conn| {
+            let row = store::revoke_api_token(conn, id)
+                .await?
+                .ok_or(IdentityError::NotFound("API token"))?;
+            let detail = json!({ "tokenId": id, "name": row.name });
+            Ok((row, detail))
+        })
+        .await
 }
 
 impl Identity {
@@ -177,19 +156,14 @@ impl Identity {
         caller.authorize(Action::ManageApiTokens)?;
         caller.refuse_above_own_role(role)?;
         let created_by = caller.actor.acting_for();
-        conn.transaction::<_, IdentityError, _>(async |conn| {
-            let (row, secret) = self
-                .create_api_token(conn, name, role, expires_at, created_by)
-                .await?;
-            caller
-                .audit(
-                    conn,
-                    "createApiToken",
-                    serde_json::json!({ "tokenId": row.id, "name": row.name, "role": row.role }),
-                )
-                .await?;
-            Ok((row, secret))
-        })
-        .await
+        caller
+            .audited(conn, "createApiToken", async |conn| {
+                let (row, secret) = self
+                    .create_api_token(conn, name, role, expires_at, created_by)
+                    .await?;
+                let detail = json!({ "tokenId": row.id, "name": row.name, "role": row.role });
+                Ok(((row, secret), detail))
+            })
+            .await
     }
 }
