@@ -117,9 +117,10 @@ pub async fn reset_password(
     password: &str,
 ) -> IdentityResult<()> {
     caller.authorize(Action::ManageUsers)?;
+    let hash = super::new_password_hash(password).await?;
     caller
         .audited(conn, "resetPassword", async |conn| {
-            super::reset_password(conn, user, password).await?;
+            store::set_password(conn, user, &hash).await?;
             Ok(((), json!({ "userId": user })))
         })
         .await

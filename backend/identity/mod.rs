@@ -163,6 +163,13 @@ fn check_password(password: &str) -> IdentityResult<()> {
 }
 
 /// Argon2 takes tens of milliseconds of CPU: off the async workers.
+/// Checks a password an admin or operator sets and hashes it, before the
+/// change's transaction opens: hashing is slow on purpose.
+async fn new_password_hash(password: &str) -> IdentityResult<String> {
+    check_password(password)?;
+    Ok(hash_password(password).await)
+}
+
 async fn hash_password(password: &str) -> String {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || password::hash(&password))
@@ -494,12 +501,11 @@ impl NewAccount {
     ) -> IdentityResult<NewAccount> {
         let email = normalize_email(email)?;
         let name = check_display_name(name)?.to_string();
-        check_password(password)?;
         Ok(NewAccount {
             email,
             name,
             role,
-            password_hash: hash_password(password).await,
+            password_hash: new_password_hash(password).await?,
         })
     }
 
@@ -519,19 +525,6 @@ impl NewAccount {
             }
         })
     }
-}
-
-/// Sets a password without the current one (an operator's reset); the
-/// user's sessions end.
-pub async fn reset_password(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    password: &str,
-) -> IdentityResult<()> {
-    check_password(password)?;
-    let hash = hash_password(password).await;
-    store::set_password(conn, user_id, &hash).await?;
-    Ok(())
 }
 
 /// A user named by id or by email (case-insensitive), as the CLI accepts.
