@@ -507,3 +507,23 @@ async fn an_account_change_whose_audit_entry_fails_is_not_made() {
         "no account or token changed"
     );
 }
+
+/// A password reset for an account that is not there (deleted while the
+/// operator typed) says so, and leaves no audit entry claiming a reset.
+#[tokio::test]
+async fn a_password_reset_for_no_account_is_not_found_and_not_audited() {
+    use beacon::identity::{Caller, IdentityError, admin};
+    let app = TestApp::new().await;
+    let mut conn = app.database.connection().await.unwrap();
+    let nobody = uuid::Uuid::now_v7();
+    let reset = admin::reset_password(&mut conn, Caller::operator(), nobody, PASSWORD).await;
+    assert!(
+        matches!(reset, Err(IdentityError::NotFound("user"))),
+        "{reset:?}"
+    );
+    let admin = app.sign_in_as(Role::Admin).await;
+    let log = app
+        .query_as(&admin, "{ auditLog { nodes { action } } }", json!({}))
+        .await;
+    assert_eq!(log["auditLog"]["nodes"], json!([]), "{log}");
+}

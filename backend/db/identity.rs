@@ -182,12 +182,14 @@ pub async fn set_disabled(
 }
 
 /// A new password ends every session the user had.
+/// Sets a user's password and ends their sessions; false when there is no
+/// such user.
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     password_hash: &str,
-) -> DbResult<()> {
-    diesel::update(users::table.find(id))
+) -> DbResult<bool> {
+    let changed = diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(password_hash),
             users::password_changed_at.eq(diesel::dsl::now),
@@ -195,7 +197,8 @@ pub async fn set_password(
         ))
         .execute(conn)
         .await?;
-    revoke_user_sessions(conn, id).await
+    revoke_user_sessions(conn, id).await?;
+    Ok(changed == 1)
 }
 
 pub async fn insert_session(

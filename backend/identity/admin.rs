@@ -120,7 +120,9 @@ pub async fn reset_password(
     let hash = super::new_password_hash(password).await?;
     caller
         .audited(conn, "resetPassword", async |conn| {
-            store::set_password(conn, user, &hash).await?;
+            if !store::set_password(conn, user, &hash).await? {
+                return Err(IdentityError::NotFound("user"));
+            }
             Ok(((), json!({ "userId": user })))
         })
         .await

@@ -435,7 +435,9 @@ impl Identity {
         )
         .await?;
         let hash = hash_password(new).await;
-        store::set_password(conn, user_id, &hash).await?;
+        if !store::set_password(conn, user_id, &hash).await? {
+            return Err(IdentityError::NotFound("user"));
+        }
         self.open_session(conn, user, address).await
     }
 
