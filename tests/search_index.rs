@@ -56,15 +56,41 @@ async fn ask(server: &Process, query: &str, variables: &Value) -> Value {
     answer
 }
 
-/// Asks both servers; the index must have answered, and the same.
+/// Asks both servers; the index must have answered, and the same. Every
+/// mutation moves the server's published generation at once (its client
+/// reads its own write next) and a publish moves it again when the
+/// notification arrives, each time retiring the picture until it has
+/// caught up: meanwhile the database answers, as it should, and the index
+/// is asked again.
 async fn same_answer(indexed: &Process, plain: &Process, query: &str, variables: Value) -> Value {
-    let before = indexed.metric(CURRENT).await;
-    let from_index = ask(indexed, query, &variables).await;
-    assert!(
-        indexed.metric(CURRENT).await > before,
-        "the index did not answer {query}"
-    );
-    let from_database = ask(plain, query, &variables).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(from_index) = ask_index(indexed, query, &variables).await {
+            return as_the_database_answers(plain, query, &variables, from_index).await;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the index did not answer {query}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What `server` answers, if its index answered it (was current).
+async fn ask_index(server: &Process, query: &str, variables: &Value) -> Option<Value> {
+    let before = server.metric(CURRENT).await;
+    let answer = ask(server, query, variables).await;
+    (server.metric(CURRENT).await > before).then_some(answer)
+}
+
+/// `from_index`, once the database has given the same answer.
+async fn as_the_database_answers(
+    plain: &Process,
+    query: &str,
+    variables: &Value,
+    from_index: Value,
+) -> Value {
+    let from_database = ask(plain, query, variables).await;
     if let Some(difference) = first_difference(&from_index, &from_database, String::new()) {
         panic!("{query} {variables}: {difference}");
     }
@@ -562,18 +588,12 @@ async fn a_renamed_label_rebuilds_the_index_rather_than_patching_it() {
         .await;
     let version = &saved["data"]["updateTag"]["version"];
     assert!(version.is_i64(), "{saved}");
+    // The draft save moved the generation too (see `same_answer`); the
+    // picture has caught up with it, by a patch, before builds are counted.
+    same_answer(&indexed, &plain, tagged, variables.clone()).await;
+    let built = indexed.metric(BUILT).await;
     publish(&indexed, &publisher, "publish", id, version).await;
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while indexed.metric(BUILT).await < 2.0 {
-        assert!(Instant::now() < deadline, "the index was not built again");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(
-        indexed.metric(UPDATED).await,
-        0.0,
-        "patched with old labels"
-    );
     let facets = "{ resources(first: 1) { facets { tags { tag { name } count } } } }";
     let answer = same_answer(&indexed, &plain, facets, json!({})).await;
     assert!(
@@ -584,6 +604,12 @@ async fn a_renamed_label_rebuilds_the_index_rather_than_patching_it() {
     assert!(
         answer.to_string().contains("Aardvark husbandry"),
         "{answer}"
+    );
+    // A patch keeps the labels it started from: only a build can name
+    // the tag anew, so the picture that answered was built.
+    assert!(
+        indexed.metric(BUILT).await > built,
+        "the new name was patched in"
     );
 }
 
