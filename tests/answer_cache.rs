@@ -115,11 +115,15 @@ async fn a_change_made_while_a_server_was_deaf_is_not_served_stale() {
     let mut conn = app.database.connection().await.unwrap();
     use diesel_async::RunQueryDsl;
     // Its LISTEN connection dies, and an operator renames the published
-    // tag with psql in the meantime.
+    // tag with psql in the meantime. Materialized first: PostgreSQL orders
+    // a WHERE clause's conditions by cost, and the cheap termination would
+    // otherwise run before the database check, on every test's servers.
     let killed: Vec<Killed> = diesel::sql_query(
-        "SELECT pid FROM pg_stat_activity
-         WHERE datname = current_database() AND query LIKE 'LISTEN%'
-           AND pg_terminate_backend(pid)",
+        "WITH ours AS MATERIALIZED (
+             SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'
+         )
+         SELECT pid FROM ours WHERE pg_terminate_backend(pid)",
     )
     .load(&mut conn)
     .await
