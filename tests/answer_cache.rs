@@ -106,6 +106,45 @@ async fn a_publish_is_seen_at_once_where_it_was_made_and_within_a_second_elsewhe
     );
 }
 
+/// Mutations of callers who cannot change what is public (refused ones,
+/// an editor's draft) keep the answers even on the server they ran on:
+/// otherwise one anonymous request would empty every cache there.
+#[tokio::test]
+async fn a_mutation_that_cannot_change_public_content_keeps_the_answers() {
+    let app = TestApp::new().await;
+    let tag = app.tag_in(State::Published).await;
+    let server = Process::start(app.database.url(), &[]).await;
+    let editor = app.api_token(Role::Editor).await;
+    kept(&server, TAG_NAMES).await;
+
+    let refused = server
+        .anonymous_with(
+            "mutation($id: ID!) { publish(id: $id, expectedVersion: 1) { version } }",
+            json!({ "id": tag.id }),
+        )
+        .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let saved = server
+        .graphql(
+            &editor,
+            "mutation($id: ID!, $v: Int!) { updateTag(id: $id, expectedVersion: $v, input: {name: \"Renamed\"}) { version } }",
+            json!({ "id": tag.id, "v": tag.version }),
+        )
+        .await;
+    assert!(saved["data"]["updateTag"]["version"].is_i64(), "{saved}");
+
+    let before = server.metric(HITS).await;
+    server.anonymous(TAG_NAMES).await;
+    assert_eq!(
+        server.metric(HITS).await,
+        before + 1.0,
+        "a mutation that could not change public content dropped kept answers"
+    );
+}
+
 #[tokio::test]
 async fn a_change_made_while_a_server_was_deaf_is_not_served_stale() {
     let app = TestApp::new().await;

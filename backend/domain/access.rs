@@ -241,6 +241,23 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Forbidden> {
     }
 }
 
+/// Whether a mutation by `actor` may change what anonymous readers see.
+/// Only then does the server it ran on retire its published answers (kept
+/// answers, the search index's picture) at once, for its client to read its
+/// own write; everyone else's mutations, refused or not, leave them to the
+/// database's notification. Otherwise any caller could empty every cache
+/// and set the index rebuilding with one request.
+pub fn may_change_published(actor: &Actor) -> bool {
+    [
+        Action::Publish,
+        Action::Unpublish,
+        Action::Archive,
+        Action::RunSeedJobs,
+    ]
+    .into_iter()
+    .any(|action| allows(actor.role(), action))
+}
+
 /// What an API token may do: its own role, but never more than its
 /// creator's role now. A token made by a user who has since been demoted
 /// is demoted with them.
@@ -381,6 +398,18 @@ mod tests {
         assert!(may_grant(&publisher_token, Role::Publisher));
         assert!(!may_grant(&publisher_token, Role::Admin));
         assert!(!may_grant(&Actor::Anonymous, Role::Partner));
+    }
+
+    #[test]
+    fn only_those_who_may_publish_retire_public_answers_at_once() {
+        let retiring: Vec<Option<Role>> = actors()
+            .iter()
+            .filter(|actor| may_change_published(actor))
+            .map(Actor::role)
+            .collect();
+        assert_eq!(retiring, [Some(Role::Publisher), Some(Role::Admin)]);
+        assert!(may_change_published(&Actor::Operator));
+        assert!(!may_change_published(&Actor::Scheduler));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::auth::{self, PeerAddress};
 use super::cache::{self, Cacheability};
 use super::protocol::{self, MediaType, Outcome, Params, Payload, Refusal, Wanted};
 use super::{AppState, REQUEST_ID};
-use crate::domain::access::Actor;
+use crate::domain::access::{self, Actor};
 use crate::graphql::{self, Viewer, limits::Budget, validated};
 use crate::metrics::REQUEST_STATEMENTS;
 
@@ -434,7 +434,9 @@ async fn run_operation(
         let response = execution.await;
         // Its client reads its own write here next: answers kept before it
         // must not wait for the notification to be dropped.
-        state.runtime.hub.published_changed();
+        if access::may_change_published(viewer.actor()) {
+            state.runtime.hub.published_changed();
+        }
         response
     } else {
         match tokio::time::timeout(settings.request_timeout, execution).await {

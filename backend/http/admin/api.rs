@@ -6,6 +6,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::domain::access;
 use crate::graphql::{self, Viewer};
 use crate::http::AppState;
 
@@ -156,8 +157,9 @@ pub async fn run_with_file<T: DeserializeOwned>(
             },
         );
     }
+    let may_change_published = access::may_change_published(viewer.actor());
     let response = graphql::execute(&state.schema, viewer, request).await;
-    if document.trim_start().starts_with("mutation") {
+    if may_change_published && document.trim_start().starts_with("mutation") {
         // The editor's next page reads what they just did; public answers
         // kept before it must not wait for the notification.
         state.runtime.hub.published_changed();
