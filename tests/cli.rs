@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{assert_failed_saying, assert_succeeded, empty_database_url, repo_path};
+use crate::support::{
+    assert_failed_saying, assert_succeeded, empty_database_url, free_port, repo_path,
+};
 
 /// One of the package's binaries, run from the repository without the
 /// caller's database.
@@ -34,14 +36,6 @@ fn on_database(url: &str, args: &[&str]) -> std::process::Output {
         .env("DATABASE_URL", url)
         .output()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// POSTs a query to a server started by the test; `None` until it answers.

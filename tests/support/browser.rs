@@ -5,7 +5,6 @@
 //! install and passes, so `cargo test` needs nothing beyond Rust and
 //! PostgreSQL; under `CI` a missing browser fails the run instead.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -59,12 +58,8 @@ impl Browser {
             eprintln!("skipped: {advice}");
             return None;
         };
-        // chromedriver takes no port 0; a port free a moment ago will do.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // chromedriver takes no port 0.
+        let port = super::free_port();
         let driver = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

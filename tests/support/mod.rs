@@ -298,6 +298,31 @@ pub fn test_identity() -> Identity {
     )
 }
 
+/// A loopback port for a child process (a `beacon serve`, chromedriver) to
+/// listen on. A port that was merely free a moment ago is not enough: a
+/// server binds seconds later, after migrating, and by then the kernel may
+/// have given that port to another test's `bind(0)` or outgoing connection,
+/// and a test would talk to a stranger or be reset by it. So ports come
+/// from below the kernel's ephemeral range, which it hands to no one, and
+/// never twice in one test run.
+pub fn free_port() -> u16 {
+    static HANDED_OUT: AtomicU64 = AtomicU64::new(0);
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(32768);
+    let (low, span) = (ephemeral_start.saturating_sub(12_000).max(1024), 10_000);
+    // Two test runs on one machine start apart.
+    let start = u64::from(std::process::id()) * 101;
+    loop {
+        let port = low + (start + HANDED_OUT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = u16::try_from(port).expect("ports below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// Serves `app` on a real loopback socket, as `beacon serve` does (with
 /// peer addresses); the server stops with the test.
 pub async fn serve_on_loopback(app: axum::Router) -> SocketAddr {

@@ -37,14 +37,7 @@ impl Process {
         stderr: std::process::Stdio,
         environment: &[(&str, &str)],
     ) -> Process {
-        let free_port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let (port, metrics_port) = (free_port(), free_port());
+        let (port, metrics_port) = (super::free_port(), super::free_port());
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
             .current_dir(crate::support::repo_path(""))
             .env("DATABASE_URL", database_url)
