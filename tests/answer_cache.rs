@@ -13,6 +13,8 @@ use crate::support::workflow::State;
 
 const HITS: &str = "beacon_answer_cache_hits_total";
 const TAG_NAMES: &str = "{ tags(first: 100) { nodes { id name } } }";
+/// Saves a new name as a draft of the tag: nothing public changes.
+const RENAME_DRAFT: &str = "mutation($id: ID!, $v: Int!) { updateTag(id: $id, expectedVersion: $v, input: {name: \"Renamed\"}) { version } }";
 
 /// Asks `query` until the server answers it from memory: its LISTEN
 /// connection is up and the answer is kept.
@@ -55,7 +57,7 @@ async fn a_publish_is_seen_at_once_where_it_was_made_and_within_a_second_elsewhe
     let saved = here
         .graphql(
             &publisher,
-            "mutation($id: ID!, $v: Int!) { updateTag(id: $id, expectedVersion: $v, input: {name: \"Renamed\"}) { version } }",
+            RENAME_DRAFT,
             json!({ "id": tag.id, "v": tag.version }),
         )
         .await;
@@ -130,7 +132,7 @@ async fn a_mutation_that_cannot_change_public_content_keeps_the_answers() {
     let saved = server
         .graphql(
             &editor,
-            "mutation($id: ID!, $v: Int!) { updateTag(id: $id, expectedVersion: $v, input: {name: \"Renamed\"}) { version } }",
+            RENAME_DRAFT,
             json!({ "id": tag.id, "v": tag.version }),
         )
         .await;
