@@ -303,8 +303,8 @@ pub fn test_identity() -> Identity {
 /// server binds seconds later, after migrating, and by then the kernel may
 /// have given that port to another test's `bind(0)` or outgoing connection,
 /// and a test would talk to a stranger or be reset by it. So ports come
-/// from below the kernel's ephemeral range, which it hands to no one, and
-/// never twice in one test run.
+/// from the 10,000 below the kernel's ephemeral range (32768 and up by
+/// default), which it hands to no one, and never twice in one test run.
 pub fn free_port() -> u16 {
     static HANDED_OUT: AtomicU64 = AtomicU64::new(0);
     let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
